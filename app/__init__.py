@@ -1,0 +1,8 @@
+"""The Gradio review workspace and the ``radreview`` command line."""
+
+from importlib.metadata import PackageNotFoundError, version
+
+try:
+    __version__ = version("radreview")
+except PackageNotFoundError:  # running from a source tree that is not installed
+    __version__ = "0.0.0+src"

@@ -1,0 +1,77 @@
+"""The ``radreview`` command line (DESIGN §7).
+
+Each subcommand lives in its own module under ``app.commands`` and exposes
+``register(subparsers)`` and ``run(args) -> int``; modules are discovered, not listed here.
+Errors become one ``error:`` line on stderr and the exit code of DESIGN §7:
+0 success, 2 usage, 3 unreadable input, 4 missing backend or extra.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import os
+import pkgutil
+import sys
+from collections.abc import Sequence
+from types import ModuleType
+
+from app.errors import CliError
+
+EXIT_OK, EXIT_USAGE, EXIT_INPUT, EXIT_MISSING = 0, 2, 3, 4
+
+
+def _command_modules() -> list[ModuleType]:
+    import app.commands as pkg
+
+    names = sorted(m.name for m in pkgutil.iter_modules(pkg.__path__) if not m.name.startswith("_"))
+    return [importlib.import_module(f"app.commands.{name}") for name in names]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser with every discovered subcommand."""
+    parser = argparse.ArgumentParser(prog="radreview", description=__doc__.splitlines()[0])
+    from app import __version__
+
+    parser.add_argument("--version", action="version", version=f"radreview {__version__}")
+    subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for module in _command_modules():
+        module.register(subparsers)
+    return parser
+
+
+def _exit_code_for(exc: BaseException) -> tuple[int, str]:
+    from viewer.errors import MissingExtraError, StudyLoadError
+
+    if isinstance(exc, CliError):
+        return exc.code, str(exc)
+    if isinstance(exc, StudyLoadError):
+        return EXIT_INPUT, str(exc)
+    if isinstance(exc, MissingExtraError):
+        return EXIT_MISSING, str(exc)
+    first_line = (str(exc).splitlines() or [""])[0]
+    return 1, f"internal error: {type(exc).__name__}: {first_line} (set RADREVIEW_DEBUG=1 for a traceback)"
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the CLI and return its exit code.
+
+    Args:
+        argv: Arguments without the program name; ``sys.argv[1:]`` when ``None``.
+    """
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except KeyboardInterrupt:
+        print("error: interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:  # noqa: BLE001 - the CLI must never show a traceback
+        if os.environ.get("RADREVIEW_DEBUG"):
+            raise
+        code, message = _exit_code_for(exc)
+        print(f"error: {' '.join(message.split())}", file=sys.stderr)
+        return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""One module per ``radreview`` subcommand: ``register(subparsers)`` and ``run(args) -> int``."""

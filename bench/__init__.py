@@ -1,0 +1,1 @@
+"""Benchmarks reachable through ``radreview bench NAME`` (DESIGN §8)."""

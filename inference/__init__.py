@@ -1,0 +1,1 @@
+"""Segmenters, report generators, grounding parsers and context flags (records in ``records``)."""

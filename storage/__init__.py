@@ -1,0 +1,1 @@
+"""Append-only review log, provenance, worklist, exports and dashboard metrics."""

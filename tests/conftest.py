@@ -1,0 +1,52 @@
+"""Shared fixtures: offline environment, synthetic phantoms, skip rules for gpu/slow/e2e markers."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
+
+
+def _has_cuda() -> bool:
+    try:
+        import torch
+    except ImportError:
+        return False
+    return bool(torch.cuda.is_available())
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Skip gpu/slow/e2e tests with an explicit reason when their requirement is missing."""
+    reasons = {
+        "gpu": None if _has_cuda() else "needs a CUDA GPU (torch.cuda.is_available() is False)",
+        "slow": None if os.environ.get("RADREVIEW_SLOW") else "slow test; set RADREVIEW_SLOW=1 to run",
+        "e2e": None if Path("/usr/bin/chromium").exists() else "needs Debian's /usr/bin/chromium",
+        "postgres": None if (shutil.which("initdb") or list(Path("/usr/lib/postgresql").glob("*/bin/initdb")))
+        else "needs PostgreSQL server binaries (apt-get install postgresql)",
+    }
+    for item in items:
+        for marker, reason in reasons.items():
+            if reason and marker in item.keywords:
+                item.add_marker(pytest.mark.skip(reason=reason))
+
+
+@pytest.fixture(scope="session")
+def ct_phantom():  # type: ignore[no-untyped-def]
+    """The default CT phantom (64×160×160, SPL, HU) with ground-truth labels."""
+    from viewer.phantom import ct_phantom as build
+
+    return build()
+
+
+@pytest.fixture(scope="session")
+def cxr_phantom():  # type: ignore[no-untyped-def]
+    """The default frontal CXR phantom (512×512) with ground-truth labels."""
+    from viewer.phantom import cxr_phantom as build
+
+    return build()
