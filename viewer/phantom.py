@@ -166,7 +166,7 @@ def ct_phantom(shape: tuple[int, int, int] = (64, 160, 160),
     rng = np.random.default_rng(seed)
     if noise_hu > 0:
         pixels += rng.normal(0.0, noise_hu, size=shape).astype(np.float32)
-    nodule = tuple(int(round(c)) for c in (
+    nodule = tuple(round(c) for c in (
         NODULE_CT_MM[2] / sz + (nz - 1) / 2.0, NODULE_CT_MM[1] / sy + (ny - 1) / 2.0,
         NODULE_CT_MM[0] / sx + (nx - 1) / 2.0))
     return Phantom(pixels=pixels, spacing_mm=tuple(float(s) for s in spacing_mm), labels=labels,
