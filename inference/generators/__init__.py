@@ -1,0 +1,1 @@
+"""Report generators (``builtin``, ``hf``, ``openai``); registered in ``inference.registry``."""

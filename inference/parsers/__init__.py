@@ -1,0 +1,1 @@
+"""Pure parsers from model output grammars to findings with grounded phrases."""
