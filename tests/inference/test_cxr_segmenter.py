@@ -1,0 +1,74 @@
+"""cxr-classical on the frontal CXR phantom (MONOCHROME2 and inverted MONOCHROME1)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from viewer.records import Image
+
+
+def _image(pixels: np.ndarray, photometric: str = "MONOCHROME2") -> Image:
+    return Image(pixels=pixels.astype(np.float32), spacing_mm=(0.7, 0.7), affine=np.eye(4), modality="DX",
+                 photometric=photometric, default_window=None, source="phantom-cxr", sha256="0" * 64,
+                 view="PA")
+
+
+def _dice(a: np.ndarray, b: np.ndarray) -> float:
+    return float(2 * (a & b).sum() / (a.sum() + b.sum()))
+
+
+@pytest.fixture(scope="module")
+def result(cxr_phantom):  # type: ignore[no-untyped-def]
+    from inference.segmenters.cxr import CXRClassicalSegmenter
+
+    return CXRClassicalSegmenter().segment(_image(cxr_phantom.pixels))
+
+
+def test_otsu_splits_two_levels() -> None:
+    from inference.segmenters.cxr import otsu
+
+    values = np.array([0.2] * 50 + [0.8] * 50)
+    assert 0.2 < otsu(values) < 0.8
+
+
+def test_lungs_heart_mediastinum_against_labels(result, cxr_phantom) -> None:  # type: ignore[no-untyped-def]
+    labels = cxr_phantom.labels
+    assert _dice(result.masks["lungs"].mask, labels["lung_right"] | labels["lung_left"]) > 0.95
+    assert _dice(result.masks["lungs"].parts["right"], labels["lung_right"]) > 0.95
+    assert _dice(result.masks["heart"].mask, labels["heart"]) > 0.8
+    assert _dice(result.masks["mediastinum"].mask, labels["mediastinum"]) > 0.6
+    assert _dice(result.masks["bones"].mask, labels["ribs"]) > 0.4
+
+
+def test_heart_is_on_image_right_patient_left(result, cxr_phantom) -> None:  # type: ignore[no-untyped-def]
+    cols = cxr_phantom.pixels.shape[1]
+    assert np.argwhere(result.masks["heart"].mask)[:, 1].mean() > cols / 2 + 10
+    right_lung = np.argwhere(result.masks["lungs"].parts["right"])[:, 1].mean()
+    assert right_lung < cols / 2  # patient right on image left
+
+
+def test_diaphragm_below_and_pleura_around_the_lungs(result) -> None:  # type: ignore[no-untyped-def]
+    lungs = result.masks["lungs"].mask
+    assert np.argwhere(result.masks["diaphragm"].mask)[:, 0].mean() > np.argwhere(lungs)[:, 0].max() - 20
+    pleura = result.masks["pleura"].mask
+    assert not (pleura & lungs).any() and pleura.any()
+    for region, m in result.masks.items():
+        assert m.approximate and m.mask.shape == lungs.shape, region
+
+
+def test_monochrome1_gives_the_same_lungs(cxr_phantom, result) -> None:  # type: ignore[no-untyped-def]
+    from inference.segmenters.cxr import CXRClassicalSegmenter
+
+    inverted = CXRClassicalSegmenter().segment(_image(4095.0 - cxr_phantom.pixels, "MONOCHROME1"))
+    assert _dice(inverted.masks["lungs"].mask, result.masks["lungs"].mask) > 0.98
+    assert _dice(inverted.masks["heart"].mask, result.masks["heart"].mask) > 0.95
+
+
+def test_rejects_a_volume(ct_phantom) -> None:  # type: ignore[no-untyped-def]
+    from inference.segmenters.cxr import CXRClassicalSegmenter
+
+    image = Image(pixels=ct_phantom.pixels, spacing_mm=ct_phantom.spacing_mm, affine=np.eye(4),
+                  modality="CT", photometric="MONOCHROME2", default_window=None, source="v", sha256="0")
+    with pytest.raises(ValueError, match="threshold-ct"):
+        CXRClassicalSegmenter().segment(image)
