@@ -1,0 +1,126 @@
+"""Image references in exports (pseudonymous case id + sha256) and de-identified copies on request.
+
+Without copying, a record refers to ``images/<case_id>/<sha256>`` — the name the copy would get —
+so a consumer can place the files itself. With copying, every source file is written under that
+folder with identifying data removed: DICOM through :func:`storage.deid.scrub_dataset`, PNG/JPEG
+re-saved without text/EXIF metadata, NIfTI with its free-text header fields cleared.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from storage.exports.common import SourceResolver
+from storage.exports.manifest import file_sha256
+from storage.records import StudyRecord
+
+
+def sniff_kind(path: Path) -> str:
+    """``dicom``, ``png``, ``jpeg``, ``nifti`` or ``other`` from the file's bytes and name."""
+    head = _head(path)
+    if head[128:132] == b"DICM":
+        return "dicom"
+    if head.startswith(b"\x89PNG"):
+        return "png"
+    if head.startswith(b"\xff\xd8"):
+        return "jpeg"
+    if path.name.endswith((".nii", ".nii.gz")):
+        return "nifti"
+    return "other"
+
+
+def _head(path: Path) -> bytes:
+    with path.open("rb") as fh:
+        return fh.read(132)
+
+
+_SUFFIX = {"dicom": ".dcm", "png": ".png", "jpeg": ".jpg", "nifti": ".nii.gz", "other": ""}
+
+
+def _copy_dicom(src: Path, dst: Path, pseudonym: str) -> None:
+    import pydicom
+
+    from storage.deid import scrub_dataset
+
+    scrub_dataset(pydicom.dcmread(src, force=True), pseudonym).save_as(dst, enforce_file_format=True)
+
+
+def _copy_raster(src: Path, dst: Path) -> None:
+    from PIL import Image
+
+    with Image.open(src) as im:
+        fmt = im.format or "PNG"
+        clean = im.copy()
+        clean.info = {}
+        buf = io.BytesIO()
+        clean.save(buf, format=fmt, **({"quality": 95} if fmt == "JPEG" else {}))
+    dst.write_bytes(buf.getvalue())
+
+
+def _copy_nifti(src: Path, dst: Path) -> None:
+    import nibabel as nib
+
+    img = nib.load(str(src))
+    header = img.header.copy()
+    for field in ("descrip", "aux_file", "intent_name", "db_name"):
+        if field in header:
+            header[field] = b""
+    nib.save(type(img)(img.dataobj, img.affine, header), str(dst))
+
+
+def sanitised_copy(src: Path, dst: Path, pseudonym: str) -> None:
+    """Copy ``src`` to ``dst`` without identifying metadata (see module docstring)."""
+    kind = sniff_kind(src)
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    if kind == "dicom":
+        _copy_dicom(src, dst, pseudonym)
+    elif kind in ("png", "jpeg"):
+        _copy_raster(src, dst)
+    elif kind == "nifti":
+        _copy_nifti(src, dst)
+    else:
+        raise ValueError(f"{src}: cannot copy an image of unknown type into an export "
+                         f"(expected DICOM, PNG, JPEG or NIfTI)")
+
+
+def plan_images(study: StudyRecord, out_dir: Path, *, copy: bool,
+                resolver: SourceResolver | None) -> tuple[tuple[str, ...], list[dict[str, Any]]]:
+    """The image references of a study and their manifest entries, copying the files when asked.
+
+    One reference per ``source_sha256s`` entry. When copying and the study has one file per image,
+    each file becomes ``images/<case_id>/<sha256><suffix>``; a multi-file series goes into the
+    folder ``images/<case_id>/<sha256>/`` (numbered files) and the reference is that folder.
+    """
+    case_id, shas = study.case_id, study.source_sha256s
+    refs = [f"images/{case_id}/{sha}" for sha in shas]
+    if not copy or not shas:
+        return tuple(refs), [{"case_id": case_id, "source_sha256": s, "path": r, "copied": False}
+                             for s, r in zip(shas, refs, strict=True)]
+    if resolver is None:
+        raise ValueError("copying images needs the source files: give the data directory (--data-dir)")
+    files = list(resolver(study))
+    if not files:
+        raise FileNotFoundError(f"no source files found for case {case_id!r} (data_path {study.data_path!r})")
+    if len(files) == len(shas):
+        targets = [out_dir / f"{r}{_SUFFIX[sniff_kind(f)]}" for f, r in zip(files, refs, strict=True)]
+    else:
+        targets = [out_dir / refs[0] / f"{i:05d}{_SUFFIX[sniff_kind(f)]}" for i, f in enumerate(files)]
+        refs = [f"{refs[0]}/"]
+    one_to_one = len(files) == len(shas)
+    entries = []
+    for i, (src, dst) in enumerate(zip(files, targets, strict=True)):
+        sanitised_copy(src, dst, case_id)
+        entries.append({"case_id": case_id, "source_sha256": shas[i] if one_to_one else shas[0],
+                        "path": dst.relative_to(out_dir).as_posix(), "sha256": file_sha256(dst),
+                        "copied": True})
+    if one_to_one:
+        refs = [t.relative_to(out_dir).as_posix() for t in targets]
+    return tuple(refs), entries
+
+
+def all_source_files(resolver: SourceResolver | None, study: StudyRecord) -> Sequence[Path]:
+    """The study's source files, or an empty list without a resolver."""
+    return list(resolver(study)) if resolver is not None else []

@@ -1,0 +1,237 @@
+"""Review metrics for the dashboard, pure over :class:`~storage.records.ReviewedCase` records.
+
+Per model (``provenance.model_id`` / ``generator``) and region: how drafted findings fared —
+accepted unchanged, edited, rejected — how many findings reviewers had to add, reason codes, time
+per finding (``acted_at − shown_at``), normalised character edit distance draft→signed, box IoU of
+drafted vs corrected boxes, and BLEU / ROUGE-L of draft vs signed text (``sacrebleu`` and
+``rouge-score``, the ``metrics`` extra; without them those values are ``None`` with a note).
+
+Rates are per *decided* drafted finding (pending ones are counted apart; ``added`` per decided finding too, so 0.5 means one miss per two
+drafted findings). Everything returns plain dataclasses/dicts that plot directly.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from typing import Any
+
+from storage.records import FindingState, ReviewedCase
+
+ALL = "all"
+
+
+def levenshtein(a: str, b: str) -> int:
+    """Character edit distance (insert/delete/substitute cost 1), O(len(a)·len(b)) time, O(min) memory."""
+    if len(a) < len(b):
+        a, b = b, a
+    previous = list(range(len(b) + 1))
+    for i, ca in enumerate(a, start=1):
+        current = [i]
+        for j, cb in enumerate(b, start=1):
+            current.append(min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (ca != cb)))
+        previous = current
+    return previous[-1]
+
+
+def normalised_edit_distance(a: str, b: str) -> float:
+    """``levenshtein(a, b) / max(len(a), len(b))``; 0.0 for two empty strings."""
+    longest = max(len(a), len(b))
+    return levenshtein(a, b) / longest if longest else 0.0
+
+
+def box_iou(a: Sequence[float], b: Sequence[float]) -> float:
+    """Intersection over union of two boxes, 2D ``(x0, y0, x1, y1)`` or 3D ``(x0, y0, z0, x1, y1, z1)``."""
+    if len(a) != len(b) or len(a) not in (4, 6):
+        raise ValueError(f"boxes must both be 2D or both 3D, got {len(a)} and {len(b)} numbers")
+    half = len(a) // 2
+    inter = vol_a = vol_b = 1.0
+    for i in range(half):
+        inter *= max(0.0, min(a[i + half], b[i + half]) - max(a[i], b[i]))
+        vol_a *= a[i + half] - a[i]
+        vol_b *= b[i + half] - b[i]
+    union = vol_a + vol_b - inter
+    return inter / union if union > 0 else 0.0
+
+
+def text_scores(hypothesis: str, reference: str) -> tuple[float | None, float | None, str | None]:
+    """Sentence BLEU (sacrebleu, 0–100) and ROUGE-L F1 (rouge-score, 0–1) of draft vs signed.
+
+    Returns:
+        ``(bleu, rouge_l, note)``; the scores are ``None`` and ``note`` says why when the
+        ``metrics`` extra is missing.
+    """
+    try:
+        import sacrebleu
+        from rouge_score import rouge_scorer
+    except ImportError:
+        return None, None, "BLEU/ROUGE-L need the 'metrics' extra: pip install 'radreview[metrics]'"
+    bleu = sacrebleu.sentence_bleu(hypothesis, [reference]).score
+    rouge = rouge_scorer.RougeScorer(["rougeL"], use_stemmer=False).score(reference, hypothesis)
+    return float(bleu), float(rouge["rougeL"].fmeasure), None
+
+
+@dataclass
+class GroupMetrics:
+    """Aggregates for one (model, region) group; ``region == "all"`` is the whole report."""
+
+    model: str
+    region: str
+    cases: int = 0
+    drafted: int = 0
+    pending: int = 0
+    accepted_unchanged: int = 0
+    edited: int = 0
+    rejected: int = 0
+    added: int = 0
+    reasons: Counter[str] = field(default_factory=Counter)
+    seconds: list[float] = field(default_factory=list)
+    edit_distances: list[float] = field(default_factory=list)
+    ious: list[float] = field(default_factory=list)
+    bleu: list[float] = field(default_factory=list)
+    rouge_l: list[float] = field(default_factory=list)
+
+    def row(self) -> dict[str, Any]:
+        """The group as one flat table row (rates per drafted finding, means, reason counts)."""
+        def rate(n: int) -> float | None:
+            return n / self.drafted if self.drafted else None
+
+        def mean(xs: list[float]) -> float | None:
+            return sum(xs) / len(xs) if xs else None
+
+        return {"model": self.model, "region": self.region, "n_cases": self.cases, "n": self.drafted,
+                "accept_unchanged_rate": rate(self.accepted_unchanged), "edit_rate": rate(self.edited),
+                "reject_rate": rate(self.rejected), "missed_finding_rate": rate(self.added),
+                "n_added": self.added, "n_pending": self.pending, "mean_seconds_per_finding": mean(self.seconds),
+                "edit_distance": mean(self.edit_distances), "box_iou": mean(self.ious),
+                "n_boxes_compared": len(self.ious), "bleu": mean(self.bleu), "rouge_l": mean(self.rouge_l),
+                "reasons": dict(sorted(self.reasons.items()))}
+
+
+def model_of(case: ReviewedCase) -> str:
+    """The model label of a case: ``model_id`` unless it is the built-in one, then the generator."""
+    prov = case.draft.provenance
+    return prov.model_id if prov.model_id and prov.model_id != "built-in" else prov.generator
+
+
+def _finding_seconds(case: ReviewedCase) -> dict[str, list[float]]:
+    out: dict[str, list[float]] = defaultdict(list)
+    for action in case.state.actions:
+        if action.finding_id and action.shown_at and action.acted_at:
+            out[action.finding_id].append((action.acted_at - action.shown_at).total_seconds())
+    return out
+
+
+def _boxes(state: FindingState) -> list[tuple[tuple[float, ...], tuple[float, ...]]]:
+    """Pairs (drafted box, final box) per phrase where both exist and the box was corrected."""
+    if state.original is None:
+        return []
+    pairs = []
+    for before, after in zip(state.original.phrases, state.finding.phrases, strict=False):
+        if before.grounding and after.grounding and after.grounding.boxes != before.grounding.boxes:
+            pairs.extend(zip(before.grounding.boxes, after.grounding.boxes, strict=False))
+    return pairs
+
+
+def _add_finding(g: GroupMetrics, s: FindingState, seconds: dict[str, list[float]]) -> None:
+    g.seconds.extend(seconds.get(s.finding.id, ()))
+    if s.reason:
+        g.reasons[s.reason] += 1
+    if s.status == "added":
+        g.added += 1
+        return
+    if s.status == "pending":
+        g.pending += 1
+        return
+    g.drafted += 1
+    g.accepted_unchanged += s.status == "accepted" and s.finding == s.original
+    g.edited += s.status == "edited"
+    g.rejected += s.status == "rejected"
+    g.ious.extend(box_iou(a, b) for a, b in _boxes(s) if len(a) == len(b))
+
+
+def _add_texts(g: GroupMetrics, draft: str, signed: str, notes: set[str]) -> None:
+    g.edit_distances.append(normalised_edit_distance(draft, signed))
+    bleu, rouge, note = text_scores(draft, signed)
+    if note:
+        notes.add(note)
+    elif bleu is not None and rouge is not None and (draft or signed):
+        g.bleu.append(bleu)
+        g.rouge_l.append(rouge)
+
+
+def _group(groups: dict[tuple[str, str], GroupMetrics], model: str, region: str) -> GroupMetrics:
+    return groups.setdefault((model, region), GroupMetrics(model, region))
+
+
+def _accumulate(case: ReviewedCase, groups: dict[tuple[str, str], GroupMetrics], notes: set[str]) -> None:
+    model, seconds = model_of(case), _finding_seconds(case)
+    regions = {f.region for f in case.draft.findings} | {s.finding.region for s in case.state.findings}
+    for label in (model, ALL):
+        whole = _group(groups, label, ALL)
+        whole.cases += 1
+        _add_texts(whole, case.draft.text, case.state.current_text(), notes)
+        for s in case.state.findings:
+            region = (s.original or s.finding).region
+            _add_finding(whole, s, seconds)
+            _add_finding(_group(groups, label, region), s, seconds)
+        for region in sorted(regions):
+            g = _group(groups, label, region)
+            g.cases += 1
+            drafted = " ".join(f.text for f in case.draft.findings if f.region == region)
+            signed = " ".join(s.finding.text for s in case.state.findings
+                              if s.finding.region == region and s.status != "rejected")
+            _add_texts(g, drafted, signed, notes)
+
+
+@dataclass(frozen=True)
+class ReviewMetrics:
+    """All groups plus notes (e.g. a missing optional extra)."""
+
+    rows: tuple[dict[str, Any], ...]
+    notes: tuple[str, ...] = ()
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-able form."""
+        return asdict(self)
+
+
+def review_metrics(cases: Iterable[ReviewedCase]) -> ReviewMetrics:
+    """Metrics per (model, region), plus ``model == "all"`` and ``region == "all"`` totals.
+
+    Rows are sorted by model then region (with ``all`` first).
+    """
+    groups: dict[tuple[str, str], GroupMetrics] = {}
+    notes: set[str] = set()
+    for case in cases:
+        _accumulate(case, groups, notes)
+
+    def key(k: tuple[str, str]) -> tuple[bool, str, bool, str]:
+        return (k[0] != ALL, k[0], k[1] != ALL, k[1])
+
+    return ReviewMetrics(rows=tuple(groups[k].row() for k in sorted(groups, key=key)), notes=tuple(sorted(notes)))
+
+
+def metrics_table(cases: Iterable[ReviewedCase]) -> list[dict[str, Any]]:
+    """The rows of :func:`review_metrics` (model, region, n, rates…), ready for a table or DataFrame."""
+    return list(review_metrics(cases).rows)
+
+
+@dataclass(frozen=True)
+class TimePoint:
+    """One signed case on the edit-distance time line."""
+
+    signed_at: datetime
+    case_id: str
+    model: str
+    edit_distance: float
+
+
+def time_series(cases: Iterable[ReviewedCase]) -> list[TimePoint]:
+    """Normalised edit distance draft→signed per signed case, ordered by ``signed_at``."""
+    points = [TimePoint(c.state.signed_at, c.study.case_id, model_of(c),
+                        normalised_edit_distance(c.draft.text, c.state.current_text()))
+              for c in cases if c.state.signed_at is not None]
+    return sorted(points, key=lambda p: (p.signed_at, p.case_id))
