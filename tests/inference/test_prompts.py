@@ -1,0 +1,201 @@
+"""Prompt building for every mode: LLaVA-Rad plain, LLM-RG4 context, MAIRA-2 grounded, Reg2RG CT regions,
+and ASaRG-style mask conditioning of the images."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from inference import image_prep, prompts
+from inference.records import CT_REGIONS
+from viewer.records import Image, Study
+
+
+def _cxr(pixels: np.ndarray, view: str = "PA", sha: str = "a") -> Image:
+    return Image(
+        pixels=pixels.astype(np.float32),
+        spacing_mm=(0.7, 0.7),
+        affine=np.eye(4),
+        modality="DX",
+        photometric="MONOCHROME2",
+        default_window=None,
+        source=f"{view}.png",
+        sha256=sha * 64,
+        view=view,
+    )
+
+
+@pytest.fixture(scope="module")
+def cxr_study(cxr_phantom) -> Study:  # type: ignore[no-untyped-def]
+    frontal = _cxr(cxr_phantom.pixels)
+    lateral = _cxr(cxr_phantom.pixels[:, ::-1], "LATERAL", "b")
+    prior = Study("p0", "cxr", (_cxr(cxr_phantom.pixels, sha="c"),))
+    return Study(
+        "c1",
+        "cxr",
+        (frontal, lateral),
+        prior=prior,
+        prior_report="Small  left effusion.",
+        indication="Cough,\nfever",
+    )
+
+
+@pytest.fixture(scope="module")
+def ct_study(ct_phantom) -> tuple[Study, dict[str, np.ndarray]]:  # type: ignore[no-untyped-def]
+    volume = Image(
+        pixels=ct_phantom.pixels,
+        spacing_mm=ct_phantom.spacing_mm,
+        affine=np.eye(4),
+        modality="CT",
+        photometric="MONOCHROME2",
+        default_window=(40.0, 400.0),
+        source="ct",
+        sha256="d" * 64,
+    )
+    masks = {
+        "heart": ct_phantom.labels["heart"],
+        "thyroid": ct_phantom.labels["thyroid"],
+        "lungs": ct_phantom.labels["lung_left"] | ct_phantom.labels["lung_right"],
+    }
+    return Study("c2", "ct", (volume,), indication="staging"), masks
+
+
+def _texts(request: prompts.PromptRequest) -> str:
+    return "".join(c.get("text", "<IMG>") for m in request.messages for c in m["content"])
+
+
+def test_cxr_plain_is_llava_rad_with_indication(cxr_study: Study) -> None:
+    req = prompts.cxr_plain(cxr_study)
+    assert req.mode == "cxr-plain" and req.grammar == "prose" and len(req.images) == 1
+    assert req.messages[0]["content"][0] == {"type": "image"}
+    assert req.messages[0]["content"][1]["text"] == (
+        "Provide a description of the findings in the radiology image given the following indication: "
+        "Cough, fever"
+    )
+    assert (
+        prompts.llava_rad_instruction(None) == "Provide a description of the findings in the radiology image."
+    )
+    assert req.text == (
+        "USER: <image>\nProvide a description of the findings in the radiology image given the "
+        "following indication: Cough, fever"
+    )
+
+
+def test_plain_template_is_vicuna_v1_with_image_token(cxr_study: Study) -> None:
+    rendered = prompts.render_plain(prompts.cxr_plain(cxr_study).messages, "<image>")
+    assert rendered.startswith(prompts.VICUNA_V1_SYSTEM + " USER: <image>\nProvide a description")
+    assert rendered.endswith("Cough, fever ASSISTANT:")
+
+
+def test_context_prompt_names_each_image_next_to_it(cxr_study: Study) -> None:
+    req = prompts.cxr_context(cxr_study, max_images=3)
+    assert [img.label for img in req.images] == ["frontal", "lateral", "prior frontal"]
+    assert _texts(req) == (
+        "Given the current frontal image<IMG> the current lateral image<IMG> and the prior frontal image<IMG>"
+        "PRIOR_REPORT: Small left effusion."
+        "Provide a description of the findings in the radiology study given "
+        "the following indication: Cough, fever"
+    )
+    single = prompts.cxr_context(cxr_study, max_images=1)
+    assert len(single.images) == 1 and _texts(single).startswith("Given the current frontal image only<IMG>")
+
+
+def test_grounded_prompt_is_maira2(cxr_study: Study) -> None:
+    req = prompts.cxr_grounded(cxr_study, max_images=2)
+    assert req.grammar == "maira2" and req.messages[0]["role"] == "system"
+    assert req.messages[0]["content"][0]["text"] == prompts.MAIRA2_SYSTEM
+    text = _texts(req)
+    assert text.startswith(
+        prompts.MAIRA2_SYSTEM + "Given the current frontal image<IMG> and the current lateral"
+    )
+    assert "bounding boxes indicating all locations" in text
+    assert text.endswith("INDICATION: Cough, fever TECHNIQUE: N/A COMPARISON: N/A")
+
+
+def test_radiograph_is_padded_to_a_square_and_remembers_where() -> None:
+    img = image_prep.radiograph(_cxr(np.arange(6000).reshape(100, 60)), "frontal")
+    assert img.pixels.shape == (100, 100, 3)
+    assert img.placements[0].tile == (0, 20, 100, 80) and img.placements[0].source == (0, 0, 100, 60)
+    assert img.pixels[:, :20].max() == 0 and img.pixels[:, 20:80].max() == 255
+
+
+def test_monochrome1_is_inverted() -> None:
+    ramp = np.tile(np.arange(10, dtype=np.float32), (2, 1))
+    assert image_prep.window_to_uint8(ramp, (4.5, 9.0), "MONOCHROME1")[0].tolist()[::9] == [255, 0]
+
+
+def test_ct_region_prompt_is_reg2rg(ct_study) -> None:  # type: ignore[no-untyped-def]
+    study, masks = ct_study
+    req = prompts.ct_region(study, "heart", masks, n_slices=4)
+    assert req.grammar == "reg2rg" and req.region == "heart" and req.attention_image == 1
+    index = CT_REGIONS.index("heart")
+    text = _texts(req)
+    assert text.startswith(
+        f"The global information is provided as the context:<IMG>.The region {index} is<IMG>. "
+        "Given the provided global and regional information from this CT scan"
+    )
+    assert text.endswith(
+        f"INDICATION: stagingAnswer as: The region {index} is <anatomical area>: <findings>."
+    )
+    glob, region = req.images
+    assert [img.label for img in req.images] == ["ct global", "ct region heart"]
+    heart_slices = np.flatnonzero(masks["heart"].any(axis=(1, 2)))
+    tiles = region.placements
+    assert len(tiles) == 4
+    assert all(heart_slices[0] <= p.slice_index <= heart_slices[-1] for p in tiles)
+    assert len(glob.placements) == 4 and glob.placements[0].source == (0, 0, 160, 160)
+    # Reg2RG masking: outside the heart is -1024 HU → black after the [-1000, 200] window
+    p = tiles[0]
+    k, (r0, c0, r1, c1) = p.slice_index, p.source
+    crop = masks["heart"][k, r0:r1, c0:c1]
+    assert not crop.all() and crop.any()
+    corner = region.pixels[p.tile[0], p.tile[1]]
+    assert corner.tolist() == [0, 0, 0]
+
+
+def test_ct_single_image_models_get_only_the_region(ct_study) -> None:  # type: ignore[no-untyped-def]
+    study, masks = ct_study
+    req = prompts.ct_region(study, "thyroid", masks, max_images=1)
+    assert len(req.images) == 1 and req.attention_image == 0
+    assert _texts(req).startswith(f"The region {CT_REGIONS.index('thyroid')} is<IMG>")
+
+
+def test_build_requests_one_per_masked_region_in_design_order(ct_study) -> None:  # type: ignore[no-untyped-def]
+    study, masks = ct_study
+    reqs = prompts.build_requests(study, masks, "ct-region", n_slices=2)
+    assert [r.region for r in reqs] == ["heart", "lungs", "thyroid"]
+    with pytest.raises(ValueError, match="needs region masks"):
+        prompts.build_requests(study, {}, "ct-region")
+
+
+def test_overlay_conditioning_colours_only_the_region(cxr_study: Study) -> None:
+    frontal = cxr_study.primary
+    mask = np.zeros(frontal.shape, bool)
+    mask[100:200, 300:400] = True
+    req = prompts.cxr_plain(cxr_study, {"heart": mask}, conditioning="overlay")
+    px = req.images[0].pixels  # square already (512x512)
+    inside, outside = px[150, 350].astype(int), px[50, 50].astype(int)
+    assert inside[0] != inside[1]  # tinted with the first palette colour
+    assert outside[0] == outside[1] == outside[2]
+
+
+def test_channels_conditioning_puts_region_in_green() -> None:
+    gray = np.full((4, 4), 100, np.uint8)
+    target = np.zeros((4, 4), bool)
+    target[0, 0] = True
+    other = np.zeros((4, 4), bool)
+    other[3, 3] = True
+    rgb = image_prep.condition(gray, {"heart": target, "lungs": other}, "channels", target="heart")
+    assert rgb[0, 0].tolist() == [100, 255, 128] and rgb[3, 3].tolist() == [100, 0, 255]
+    assert rgb[1, 1].tolist() == [100, 0, 0]
+
+
+def test_choose_mode(cxr_study: Study, ct_study) -> None:  # type: ignore[no-untyped-def]
+    bare = Study("c3", "cxr", (cxr_study.primary,))
+    assert prompts.choose_mode(ct_study[0]) == "ct-region"
+    assert prompts.choose_mode(cxr_study, grounding=True) == "cxr-grounded"
+    assert prompts.choose_mode(cxr_study, max_images=3) == "cxr-context"
+    assert prompts.choose_mode(cxr_study, max_images=1) == "cxr-plain"
+    assert prompts.choose_mode(bare, max_images=3) == "cxr-plain"
+    with pytest.raises(ValueError, match="does not fit a CT"):
+        prompts.choose_mode(ct_study[0], "cxr-plain")
