@@ -115,10 +115,17 @@ def _lungs(view: FloatArray, body: BoolArray) -> tuple[BoolArray, BoolArray]:
 
 
 def _medial_spans(right: BoolArray, left: BoolArray) -> npt.NDArray[np.int64]:
-    """Per row: ``[first, last)`` columns between the right lung's medial edge and the left's (or -1)."""
+    """Per row: ``[first, last)`` columns between the right lung's medial edge and the left's (or -1).
+
+    Rows where either lung is narrower than 25% of its widest row (apices, costophrenic recesses)
+    have no span: there the gap between the lungs is not bounded by the heart or mediastinum.
+    """
     rows = right.shape[0]
     spans = np.full((rows, 2), -1, dtype=np.int64)
+    w_right, w_left = right.sum(axis=1), left.sum(axis=1)
     for r in range(rows):
+        if w_right[r] < 0.25 * w_right.max() or w_left[r] < 0.25 * w_left.max():
+            continue
         rc, lc = np.flatnonzero(right[r]), np.flatnonzero(left[r])
         if rc.size and lc.size and rc[-1] < lc[0]:
             spans[r] = (rc[-1] + 1, lc[0])

@@ -41,7 +41,7 @@ METHODS = {
     "esophagus": "10 mm disc midway between trachea and vertebral body, thoracic inlet to diaphragm",
     "thyroid": "HU > 60 soft tissue anterior to the trachea around the lung apices",
     "breasts": "body anterior to the rib line by > 20 mm, only where protruding > 25 mm",
-    "abdomen": "body below the lung bases (diaphragm surface), heart excluded",
+    "abdomen": "body below the diaphragm surface (lowest lung voxel per column), heart excluded",
 }
 
 
@@ -114,7 +114,8 @@ def segment_volume(vol: _Vol) -> dict[str, tuple[BoolArray, dict[str, BoolArray]
     pleura = _pleura(lungs, body, bones, vol) | effusion
     mediastinum = _mediastinum(lungs, body, bones | effusion)
     mid_col, spine_row = _landmarks(body, bones, vol)
-    heart = _heart(mediastinum, carina_k, spine_row, vol)
+    below = _below_diaphragm(lungs, vol.spacing[0])
+    heart = _heart(mediastinum & ~below, carina_k, spine_row, vol)
     out: dict[str, tuple[BoolArray, dict[str, BoolArray]]] = {
         "body": (body, {}),
         "lungs": (lungs, {"right": right, "left": left}),
@@ -126,7 +127,7 @@ def segment_volume(vol: _Vol) -> dict[str, tuple[BoolArray, dict[str, BoolArray]
         "esophagus": (_esophagus(airway, lungs, bones, body, mid_col, spine_row, vol), {}),
         "thyroid": (_thyroid(airway, lungs, bones, body, vol), {}),
         "breasts": (_breasts(body, lungs, bones, mid_col, vol), {}),
-        "abdomen": (_abdomen(body, lungs, bones, heart), {}),
+        "abdomen": (body & below & ~bones & ~heart & ~lungs, {}),
     }
     return {k: v for k, v in out.items() if v[0].any()}
 
@@ -323,12 +324,19 @@ def _breasts(body: BoolArray, lungs: BoolArray, bones: BoolArray, mid_col: float
     return keep_large_components(cand, min_voxels=max(1, int(10.0 / vol.voxel_ml)))
 
 
-def _abdomen(body: BoolArray, lungs: BoolArray, bones: BoolArray, heart: BoolArray) -> BoolArray:
-    """Body below the diaphragm surface (lowest lung voxel per column; median where no lung)."""
+def _below_diaphragm(lungs: BoolArray, spacing_k: float) -> BoolArray:
+    """Voxels below the diaphragm surface.
+
+    The surface is the lowest lung voxel of each (row, col) column where that voxel lies within 35 mm
+    of the lungs' lowest slice (so lung resting on the heart does not count); other columns
+    take the value of the nearest valid column.
+    """
     has_lung = lungs.any(axis=0)
     if not has_lung.any():
-        return np.zeros_like(body)
-    base = np.argmax(lungs, axis=0).astype(np.float64)
-    base[~has_lung] = np.median(base[has_lung])
-    ks = np.arange(body.shape[0])
-    return body & (ks[:, None, None] < base[None, :, :]) & ~bones & ~heart & ~lungs
+        return np.zeros_like(lungs)
+    base = np.argmax(lungs, axis=0)
+    valid = has_lung & (base <= base[has_lung].min() + 35.0 / spacing_k)
+    _, (ri, ci) = ndimage.distance_transform_edt(~valid, return_indices=True)
+    base = base[ri, ci]
+    ks = np.arange(lungs.shape[0])
+    return ks[:, None, None] < base[None, :, :]  # type: ignore[no-any-return]
