@@ -62,7 +62,7 @@ def _dicom_study(where: str, sources: list[Source], series: str | None) -> list[
     if not slices:
         raise StudyLoadError(where, f"{len(sources)} DICOM file(s) but none holds pixel data (reports, "
                                     "structure sets or DICOMDIR only); pass the image series")
-    volume = [s for s in slices if dicom_series.is_volume_slice(s.ds)]
+    volume = [s for s in slices if dicom_series.is_volume_slice(s)]
     if volume:
         chosen = dicom_series.select_series(where, volume, series)
         return [dicom_series.volume_from_slices(where, chosen)]

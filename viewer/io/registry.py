@@ -44,7 +44,7 @@ class DicomReader:
         from viewer.io import dicom_image, dicom_series
 
         slices = dicom_series.read_slices([source])
-        if dicom_series.is_volume_slice(slices[0].ds):
+        if dicom_series.is_volume_slice(slices[0]):
             return dicom_series.volume_from_slices(source.name, slices)
         return dicom_image.read_image(source, data=slices[0].data, has_pixels=slices[0].has_pixels)
 
