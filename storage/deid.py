@@ -120,8 +120,11 @@ def _remap_uid(uid: str, salt: str) -> str:
 def _scrub_element(ds: Any, elem: Any, pseudonym: str, retain_uids: bool, salt: str) -> None:
     keyword = elem.keyword
     action = BASIC_PROFILE.get(keyword)
-    if keyword in ("PatientName", "PatientID"):
+    if keyword == "PatientID":
         elem.value = pseudonym
+    elif keyword == "PatientName":  # a trailing caret marks a single-component person name
+        elem.value = pseudonym if "^" in pseudonym else f"{pseudonym}^"
+
     elif action == "U":
         if not retain_uids and elem.value:
             elem.value = ([_remap_uid(str(v), salt) for v in elem.value] if elem.VM > 1

@@ -124,3 +124,24 @@ def plan_images(study: StudyRecord, out_dir: Path, *, copy: bool,
 def all_source_files(resolver: SourceResolver | None, study: StudyRecord) -> Sequence[Path]:
     """The study's source files, or an empty list without a resolver."""
     return list(resolver(study)) if resolver is not None else []
+
+
+def _files_under(path: Path) -> list[Path]:
+    if path.is_file():
+        return [path]
+    if path.is_dir():
+        return sorted(p for p in path.rglob("*") if p.is_file() and not p.name.startswith("."))
+    return []
+
+
+def data_dir_resolver(data_dir: Path) -> SourceResolver:
+    """A resolver finding a study's files at ``data_dir / data_path`` (a file or a folder), plus the
+    lateral image at ``meta["lateral_path"]`` when the worklist recorded one."""
+    root = Path(data_dir)
+
+    def resolve(study: StudyRecord) -> list[Path]:
+        files = _files_under(root / study.data_path) if study.data_path else []
+        lateral = study.meta.get("lateral_path") if study.meta else None
+        return files + (_files_under(root / lateral) if lateral else [])
+
+    return resolve

@@ -1,0 +1,146 @@
+"""``dicom-seg``: the reviewer-final masks of a signed case as a DICOM Segmentation, via highdicom.
+
+One segment per distinct mask referenced by a kept finding's phrases (after ``edit_mask`` actions,
+that is the reviewer's mask), labelled ``<region>: <finding text>``. Masks are stored in the
+viewer's canonical layout (2D ``[row, col]``; 3D SPL ``[k, i, j]``, see ``viewer.records``); for a
+CT series they are mapped back onto the source slices by the slices' orientation and position (the
+reader only flips/transposes, so this is exact). The SEG references the source Study/Series/SOP
+UIDs and copies the de-identified patient module. Files: ``seg/<case_id>.dcm``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime, timezone
+from typing import Any
+
+import numpy as np
+
+from storage.exports.common import ExportContext, FormatOutput, SkipCase, kept_findings
+from storage.exports.dicom_common import derived_uid, require_highdicom, series_number, source_datasets
+from storage.exports.manifest import radreview_version
+from storage.records import ReviewedCase
+
+_LPS_TO_CANONICAL = {2: 0, 1: 1, 0: 2}  # LPS z (superior) → axis 0, y (posterior) → 1, x (left) → 2
+
+
+def _slice_order(sources: list[Any]) -> tuple[list[Any], np.ndarray]:
+    """Sources sorted along their normal, and the (normal, column-step, row-step) directions."""
+    iop = np.asarray(sources[0].ImageOrientationPatient, dtype=float)
+    row_dir, col_dir = iop[:3], iop[3:]
+    normal = np.cross(row_dir, col_dir)
+    ordered = sorted(sources, key=lambda ds: float(np.dot(np.asarray(ds.ImagePositionPatient, float), normal)))
+    return ordered, np.stack([normal, col_dir, row_dir])
+
+
+def canonical_to_source(mask: np.ndarray, sources: list[Any]) -> tuple[list[Any], np.ndarray]:
+    """Map a canonical SPL mask ``[k, i, j]`` onto the source slices ``[slice, row, col]``.
+
+    Each source axis (slice normal, down the rows, along the columns) follows the patient axis it is
+    closest to; the mask is transposed to that order and flipped where the source runs opposite to
+    the canonical direction (Superior, Posterior, Left).
+
+    Returns:
+        The sources in slice order and the mask frames in that order.
+    """
+    ordered, directions = _slice_order(sources)
+    axes, flips = [], []
+    for direction in directions:
+        lps = int(np.argmax(np.abs(direction)))
+        axes.append(_LPS_TO_CANONICAL[lps])
+        flips.append(direction[lps] < 0)
+    if sorted(axes) != [0, 1, 2]:
+        raise SkipCase("the source slices are too oblique to map canonical masks back onto them")
+    frames = np.transpose(mask, axes)
+    for axis, flip in enumerate(flips):
+        if flip:
+            frames = np.flip(frames, axis=axis)
+    return ordered, np.ascontiguousarray(frames)
+
+
+def _masks(case: ReviewedCase, ctx: ExportContext) -> list[tuple[str, np.ndarray]]:
+    found: list[tuple[str, np.ndarray]] = []
+    seen: set[str] = set()
+    for finding in kept_findings(case):
+        for phrase in finding.phrases:
+            ref = phrase.grounding.mask_ref if phrase.grounding else None
+            if not ref or ref in seen:
+                continue
+            seen.add(ref)
+            array = case.draft.artefacts.get(ref) if ref in case.draft.artefacts else (
+                ctx.artefact_loader(ref) if ctx.artefact_loader else None)
+            if array is None:
+                raise SkipCase(f"mask {ref} is not available (no artefact store)")
+            found.append((f"{finding.region}: {finding.text}"[:64], np.asarray(array) > 0))
+    if not found:
+        raise SkipCase("no masks in the final report")
+    return found
+
+
+def _frames(sources: list[Any], masks: list[tuple[str, np.ndarray]]) -> tuple[list[Any], np.ndarray]:
+    stacked = np.stack([m for _, m in masks], axis=-1)  # [..., segment]
+    if stacked.ndim == 3:  # 2D image: one frame
+        ordered, frames = sources[:1], stacked[None]
+    else:
+        mapped = [canonical_to_source(m, sources) for _, m in masks]
+        ordered, frames = mapped[0][0], np.stack([f for _, f in mapped], axis=-1)
+    rows, cols = int(ordered[0].Rows), int(ordered[0].Columns)
+    if frames.shape[:3] != (len(ordered), rows, cols):
+        raise SkipCase(f"mask shape {frames.shape[:3]} does not match the source "
+                       f"({len(ordered)} frame(s) of {rows}×{cols})")
+    return ordered, frames.astype(np.uint8)
+
+
+def _descriptions(hd: Any, case: ReviewedCase, labels: list[str]) -> list[Any]:
+    from pydicom.sr.coding import Code
+
+    algorithm = hd.AlgorithmIdentificationSequence(
+        name=case.draft.provenance.generator or "radreview", version=radreview_version(),
+        family=Code("123109", "DCM", "Manual Processing"))
+    return [hd.seg.SegmentDescription(
+        segment_number=i, segment_label=label,
+        segmented_property_category=Code("49755003", "SCT", "Morphologically Altered Structure"),
+        segmented_property_type=Code("404684003", "SCT", "Clinical finding"),
+        algorithm_type=hd.seg.SegmentAlgorithmTypeValues.SEMIAUTOMATIC, algorithm_identification=algorithm)
+        for i, label in enumerate(labels, start=1)]
+
+
+def build_seg(case: ReviewedCase, ctx: ExportContext) -> Any:
+    """The highdicom ``Segmentation`` of a case.
+
+    Raises:
+        SkipCase: not signed, no masks, no DICOM sources, or mask/source geometry mismatch.
+    """
+    hd = require_highdicom("DICOM SEG export")
+    if not case.state.signed:
+        raise SkipCase("not signed: a DICOM SEG holds final masks only")
+    masks = _masks(case, ctx)
+    ordered, frames = _frames(source_datasets(case, ctx, pixels=True), masks)
+    when = (ctx.created_at or datetime.now(timezone.utc)).isoformat()
+    cid = case.study.case_id
+    return hd.seg.Segmentation(
+        source_images=ordered, pixel_array=frames, segmentation_type=hd.seg.SegmentationTypeValues.BINARY,
+        segment_descriptions=_descriptions(hd, case, [label for label, _ in masks]),
+        series_instance_uid=derived_uid(cid, "seg-series", when), series_number=series_number(case) + 1,
+        sop_instance_uid=derived_uid(cid, "seg", when), instance_number=1, manufacturer="radreview",
+        manufacturer_model_name="radreview", software_versions=radreview_version(), device_serial_number="0",
+        series_description="radreview reviewed masks")
+
+
+def write(cases: Sequence[ReviewedCase], ctx: ExportContext) -> FormatOutput:
+    """Write ``seg/<case_id>.dcm`` per case."""
+    require_highdicom("DICOM SEG export")
+    out = FormatOutput()
+    folder = ctx.out_dir / "seg"
+    for case in cases:
+        try:
+            seg = build_seg(case, ctx)
+        except SkipCase as exc:
+            out.skipped.append((case.study.case_id, str(exc)))
+            continue
+        folder.mkdir(exist_ok=True)
+        path = folder / f"{case.study.case_id}.dcm"
+        seg.save_as(path, enforce_file_format=True)
+        out.files.append(path)
+        out.records += 1
+    return out
