@@ -207,3 +207,12 @@ class ReviewedCase:
     study: StudyRecord
     draft: Draft
     state: ReviewState
+
+
+@dataclass(frozen=True)
+class ReviewerRecord:
+    """A reviewer known to the repository."""
+
+    name: str
+    display_name: str | None = None
+    created_at: datetime | None = None
