@@ -1,0 +1,281 @@
+"""``builtin``: the offline default generator — measurements on segmenter masks, templated text.
+
+No AI model is involved. Each region of DESIGN §4 gets a section; every statement that refers to
+a measured structure carries a phrase grounded (``source="segmenter"``) to the mask it was measured
+on (``mask_ref`` = :func:`inference.artefacts.content_ref`) and that mask's bounding box. The text
+is a deterministic function of the image and the masks.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+from scipy import ndimage
+
+from inference import measure
+from inference.artefacts import content_ref, normalised_box
+from inference.protocols import Progress, RegionMask, emit_stage, emit_text
+from inference.records import Draft, Finding, Grounding, Phrase, Provenance, Section, regions_for
+from viewer.records import Image, Study
+
+BoolArray = npt.NDArray[np.bool_]
+
+CTR_ENLARGED = 0.5
+MIN_EFFUSION_ML = 5.0
+PARAMS: dict[str, Any] = {
+    "cardiothoracic_ratio_enlarged_above": CTR_ENLARGED,
+    "fluid_hu": list(measure.FLUID_HU),
+    "min_effusion_ml": MIN_EFFUSION_ML,
+    "solid_nodule_hu_above": measure.SOLID_NODULE_HU,
+    "min_nodule_diameter_mm": measure.MIN_NODULE_DIAMETER_MM,
+    "max_nodule_elongation": measure.MAX_NODULE_ELONGATION,
+    "sclerotic_hu_above": measure.SCLEROTIC_HU,
+}
+
+
+@dataclass
+class _Writer:
+    """Collects findings per region and the masks their phrases point at."""
+
+    artefacts: dict[str, np.ndarray] = field(default_factory=dict)
+    sections: dict[str, list[Finding]] = field(default_factory=dict)
+    positives: list[str] = field(default_factory=list)
+
+    def ground(self, mask: BoolArray) -> Grounding:
+        ref = content_ref(mask)
+        self.artefacts[ref] = mask
+        box = normalised_box(mask)
+        return Grounding(boxes=(box,) if box else (), mask_ref=ref, source="segmenter")
+
+    def add(self, region: str, text: str, grounded: Mapping[str, BoolArray | None] | None = None) -> None:
+        """Add a finding; each key of ``grounded`` is a substring of ``text`` grounded to its mask."""
+        phrases = []
+        for phrase, mask in (grounded or {}).items():
+            start = text.find(phrase)
+            if start < 0:
+                raise ValueError(f"phrase {phrase!r} is not in {text!r}")
+            grounding = self.ground(mask) if mask is not None and mask.any() else None
+            phrases.append(Phrase(phrase, (start, start + len(phrase)), grounding))
+        findings = self.sections.setdefault(region, [])
+        slug = re.sub(r"[^a-z0-9]+", "-", region.lower()).strip("-")
+        findings.append(Finding(id=f"{slug}-{len(findings) + 1}", region=region, text=text,
+                                phrases=tuple(phrases)))
+
+    def build(self, kind: str) -> tuple[Section, ...]:
+        return tuple(Section(r, tuple(self.sections.get(r, ()))) for r in regions_for(kind))
+
+
+def _mask(masks: Mapping[str, RegionMask], region: str, part: str | None = None) -> BoolArray | None:
+    m = masks.get(region)
+    if m is None:
+        return None
+    return m.parts.get(part) if part else m.mask
+
+
+def _fmt_hu(value: float) -> str:
+    return f"{value:.0f}".replace("-", "−")  # U+2212, the typographic minus used in reports
+
+
+class BuiltinGenerator:
+    """Offline, deterministic, measurement-based draft writer ("built-in, no AI model").
+
+    Args:
+        quantization: Accepted for CLI symmetry; only ``none`` is meaningful.
+        model: Must be ``None``: the built-in generator has no model.
+    """
+
+    name = "builtin"
+
+    def __init__(self, quantization: str = "none", model: str | None = None, **_: Any) -> None:
+        if model:
+            raise ValueError(f"the builtin generator has no model (got --model {model!r}); "
+                             "use --generator hf for a model")
+        if quantization not in ("none", None):
+            raise ValueError(f"the builtin generator does not quantize (got {quantization!r}); use 'none'")
+
+    def generate(self, study: Study, masks: Mapping[str, RegionMask], *,
+                 progress: Progress | None = None) -> Draft:
+        """Measure on ``masks`` (segmenting with the default segmenter when empty) and write the draft."""
+        image = study.primary
+        if not masks:
+            from inference.registry import default_segmenter, get_segmenter
+
+            emit_stage(progress, "segmenting")
+            masks = get_segmenter(default_segmenter(study.kind)).segment(image).masks
+        emit_stage(progress, "measuring")
+        writer = _Writer()
+        if study.kind == "ct":
+            _write_ct(writer, image, masks)
+        else:
+            _write_cxr(writer, image, masks)
+        sections = writer.build(study.kind)
+        for s in sections:
+            for f in s.findings:
+                emit_text(progress, f.text + " ", s.region)
+        impression = " ".join(writer.positives) or (
+            "No abnormality detected by the built-in measurements (not a substitute for reading the images).")
+        provenance = Provenance(generator=self.name, model_id="built-in", quantization="none", device="cpu",
+                                generation_params=dict(PARAMS), label="built-in, no AI model")
+        return Draft(case_id=study.case_id, sections=sections, impression=impression, provenance=provenance,
+                     artefacts=writer.artefacts)
+
+
+def _write_ct(w: _Writer, image: Image, masks: Mapping[str, RegionMask]) -> None:
+    hu = image.pixels
+    spacing = tuple(float(s) for s in (image.spacing_mm or (1.0, 1.0, 1.0)))
+    _ct_simple(w, masks)
+    _ct_bones(w, hu, spacing, masks)
+    _ct_heart(w, spacing, masks)
+    _ct_lungs(w, hu, spacing, masks)
+    _ct_pleura(w, spacing, masks)
+    _ct_thyroid(w, hu, masks)
+
+
+def _ct_simple(w: _Writer, masks: Mapping[str, RegionMask]) -> None:
+    """Regions that are located but not measured."""
+    abdomen = _mask(masks, "abdomen")
+    if abdomen is not None:
+        w.add("abdomen", "Upper abdomen below the diaphragm is included; not assessed by the built-in "
+              "measurements.", {"Upper abdomen": abdomen})
+    breasts = _mask(masks, "breasts")
+    if breasts is not None:
+        w.add("breasts", "Breast tissue is present anterior to the chest wall; not assessed.",
+              {"Breast tissue": breasts})
+    else:
+        w.add("breasts", "No breast tissue protrudes anterior to the chest wall.")
+    for region, text, phrase in (
+        ("esophagus", "Expected course of the esophagus is marked; not assessed.", "esophagus"),
+        ("trachea and bronchi", "The trachea and main bronchi are air-filled.", "trachea and main bronchi"),
+        ("mediastinum", "Mediastinum is outlined between the lungs; not assessed.", "Mediastinum"),
+    ):
+        m = _mask(masks, region)
+        if m is not None:
+            w.add(region, text, {phrase: m})
+
+
+def _ct_bones(w: _Writer, hu: np.ndarray, spacing: tuple[float, ...], masks: Mapping[str, RegionMask]) -> None:
+    bones = _mask(masks, "bones")
+    if bones is None:
+        return
+    w.add("bones", f"Mean attenuation of the segmented bones is {_fmt_hu(measure.mean_value(hu, bones))} HU.",
+          {"segmented bones": bones})
+    foci = measure.sclerotic_foci(hu, bones, spacing)
+    if not foci:
+        w.add("bones", f"No focal bone lesion denser than {measure.SCLEROTIC_HU:.0f} HU.")
+    for focus in foci:
+        text = f"Focal high-density bone lesion of {measure.volume_ml(focus, spacing):.1f} mL."
+        w.add("bones", text, {"Focal high-density bone lesion": focus})
+        w.positives.append(text)
+
+
+def _ct_heart(w: _Writer, spacing: tuple[float, ...], masks: Mapping[str, RegionMask]) -> None:
+    heart, lungs = _mask(masks, "heart"), _mask(masks, "lungs")
+    if heart is None or lungs is None:
+        return
+    ctr = measure.cardiothoracic_ratio_ct(heart, lungs, spacing[2])
+    if ctr > CTR_ENLARGED:
+        text = f"The heart is enlarged (axial cardiothoracic ratio {ctr:.2f})."
+        w.positives.append(f"Cardiomegaly (axial cardiothoracic ratio {ctr:.2f}).")
+    else:
+        text = f"Heart size is normal (axial cardiothoracic ratio {ctr:.2f})."
+    w.add("heart", text, {"heart" if "heart is" in text else "Heart size": heart})
+
+
+def _ct_lungs(w: _Writer, hu: np.ndarray, spacing: tuple[float, ...], masks: Mapping[str, RegionMask]) -> None:
+    right, left = _mask(masks, "lungs", "right"), _mask(masks, "lungs", "left")
+    if right is None or left is None:
+        return
+    for side, lung in (("Right", right), ("Left", left)):
+        w.add("lungs", f"{side} lung volume {measure.volume_ml(lung, spacing):.0f} mL, mean attenuation "
+              f"{_fmt_hu(measure.mean_value(hu, lung))} HU.", {f"{side} lung": lung})
+    nodules = measure.solid_nodules_ct(hu, right, left, spacing)  # type: ignore[arg-type]
+    if not nodules:
+        w.add("lungs", f"No solid lung nodule of {measure.MIN_NODULE_DIAMETER_MM:.0f} mm or more.")
+    for n in nodules:
+        phrase = f"{n.diameter_mm:.0f} mm solid nodule"
+        w.add("lungs", f"A {phrase} in the {n.side} {n.zone} lobe (mean {_fmt_hu(n.mean_hu or 0.0)} HU).",
+              {phrase: n.mask})
+        w.positives.append(f"{n.diameter_mm:.0f} mm solid nodule in the {n.side} {n.zone} lobe.")
+
+
+def _ct_pleura(w: _Writer, spacing: tuple[float, ...], masks: Mapping[str, RegionMask]) -> None:
+    effusion = _mask(masks, "pleura", "effusion")
+    right, left = _mask(masks, "lungs", "right"), _mask(masks, "lungs", "left")
+    sides: dict[str, BoolArray] = {}
+    if effusion is not None and effusion.any() and right is not None and left is not None:
+        labels, n = ndimage.label(effusion)
+        for c in range(1, n + 1):
+            comp = labels == c
+            side = measure.side_of(comp, right, left)
+            sides[side] = sides[side] | comp if side in sides else comp
+    found = False
+    for side in ("right", "left"):
+        if side in sides and measure.volume_ml(sides[side], spacing) >= MIN_EFFUSION_ML:
+            phrase = f"{side.capitalize()} pleural effusion"
+            volume = measure.volume_ml(sides[side], spacing)
+            w.add("pleura", f"{phrase}, approximately {volume:.0f} mL.", {phrase: sides[side]})
+            w.positives.append(f"{phrase}, approximately {volume:.0f} mL.")
+            found = True
+    if not found:
+        pleura = _mask(masks, "pleura")
+        w.add("pleura", "No pleural fluid collection.", {"pleural": pleura} if pleura is not None else None)
+
+
+def _ct_thyroid(w: _Writer, hu: np.ndarray, masks: Mapping[str, RegionMask]) -> None:
+    thyroid = _mask(masks, "thyroid")
+    if thyroid is None:
+        w.add("thyroid", "Thyroid not identified in the imaged field.")
+        return
+    w.add("thyroid", f"Thyroid identified anterior to the trachea, mean attenuation "
+          f"{_fmt_hu(measure.mean_value(hu, thyroid))} HU.", {"Thyroid": thyroid})
+
+
+def _write_cxr(w: _Writer, image: Image, masks: Mapping[str, RegionMask]) -> None:
+    from inference.segmenters.cxr import dense_view
+
+    spacing = tuple(float(s) for s in (image.spacing_mm or (1.0, 1.0)))
+    unit = "cm²" if image.spacing_mm else "px"
+    right, left = _mask(masks, "lungs", "right"), _mask(masks, "lungs", "left")
+    if right is not None and left is not None:
+        areas = {s: measure.volume_ml(m, spacing) if image.spacing_mm else float(m.sum())
+                 for s, m in (("Right", right), ("Left", left))}
+        w.add("lungs", f"Right lung field {areas['Right']:.0f} {unit}, left lung field {areas['Left']:.0f} "
+              f"{unit}.", {"Right lung field": right, "left lung field": left})
+        nodules = measure.nodular_opacities_2d(dense_view(image), right, left, spacing)  # type: ignore[arg-type]
+        if not nodules:
+            w.add("lungs", f"No nodular opacity of {measure.MIN_NODULE_DIAMETER_MM:.0f} mm or more.")
+        for n in nodules:
+            phrase = f"{n.diameter_mm:.0f} mm nodular opacity"
+            w.add("lungs", f"A {phrase} in the {n.side} {n.zone} zone.", {phrase: n.mask})
+            w.positives.append(f"{n.diameter_mm:.0f} mm nodular opacity in the {n.side} {n.zone} zone.")
+    _cxr_heart(w, image, masks, spacing)
+    for region, text, phrase in (
+        ("pleura", "Pleural margins are outlined; not assessed.", "Pleural margins"),
+        ("mediastinum", "Mediastinum is outlined above the heart; not assessed.", "Mediastinum"),
+        ("airway", "Expected position of the trachea is marked; not assessed.", "trachea"),
+        ("diaphragm", "Diaphragm is outlined below the lung bases; not assessed.", "Diaphragm"),
+        ("bones", "Rib outlines are marked; not assessed.", "Rib outlines"),
+        ("soft tissues", "Soft tissues are outlined; not assessed.", "Soft tissues"),
+    ):
+        m = _mask(masks, region)
+        if m is not None:
+            w.add(region, text, {phrase: m})
+
+
+def _cxr_heart(w: _Writer, image: Image, masks: Mapping[str, RegionMask], spacing: tuple[float, ...]) -> None:
+    heart, lungs = _mask(masks, "heart"), _mask(masks, "lungs")
+    if heart is None or lungs is None:
+        return
+    ctr = measure.cardiothoracic_ratio_2d(heart, lungs, spacing[1])
+    caveat = " (AP projection magnifies the heart)" if image.view == "AP" else ""
+    if ctr > CTR_ENLARGED:
+        text = f"The cardiac silhouette is enlarged (cardiothoracic ratio {ctr:.2f}){caveat}."
+        w.positives.append(f"Enlarged cardiac silhouette (cardiothoracic ratio {ctr:.2f}).")
+    else:
+        text = f"Heart size is normal (cardiothoracic ratio {ctr:.2f}){caveat}."
+    w.add("heart", text, {"cardiac silhouette" if "silhouette" in text else "Heart size": heart})
