@@ -1,0 +1,148 @@
+"""The real ``hf`` path on a tiny random LLaVA saved to disk: generation, streaming, attention maps."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from inference import prompts
+from inference.generators.hf import ChunkStreamer, GenerationParams, run_request
+from inference.model_loading import LoadedModel, load_model, resolve_model
+from inference.protocols import ProgressEvent
+from inference.tiny import TINY, save_tiny_llava
+from viewer.records import Image, Study
+
+GRID = TINY.image_tokens  # 16 image tokens per image (4x4 patches)
+
+
+@pytest.fixture(scope="module")
+def tiny_dirs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    base = tmp_path_factory.mktemp("hfgen")
+    return {
+        "chat": save_tiny_llava(base / "chat"),
+        "plain": save_tiny_llava(base / "plain", chat_template=False),
+    }
+
+
+@pytest.fixture(scope="module")
+def loaded(tiny_dirs: dict[str, Path]) -> LoadedModel:
+    return load_model(resolve_model(str(tiny_dirs["chat"])), device="cpu", attention_maps=True)
+
+
+def _cxr(pixels: np.ndarray, view: str = "PA") -> Image:
+    return Image(
+        pixels=pixels.astype(np.float32),
+        spacing_mm=(0.7, 0.7),
+        affine=np.eye(4),
+        modality="DX",
+        photometric="MONOCHROME2",
+        default_window=None,
+        source=view,
+        sha256="f" * 64,
+        view=view,
+    )
+
+
+@pytest.fixture(scope="module")
+def cxr_study(cxr_phantom) -> Study:  # type: ignore[no-untyped-def]
+    small = cxr_phantom.pixels[::4, ::4]  # 128x128 is plenty for a 32-pixel model
+    prior = Study("p", "cxr", (_cxr(small),))
+    return Study(
+        "c1",
+        "cxr",
+        (_cxr(small), _cxr(small.T, "LATERAL")),
+        prior=prior,
+        prior_report="Clear lungs.",
+        indication="cough",
+    )
+
+
+def _run(loaded: LoadedModel, request: prompts.PromptRequest, n: int = 8, maps: bool = True):  # type: ignore[no-untyped-def]
+    events: list[ProgressEvent] = []
+    gen = run_request(
+        loaded, request, GenerationParams(max_new_tokens=n), attention_maps=maps, progress=events.append
+    )
+    return gen, events
+
+
+def test_generation_streams_text_that_adds_up_to_the_result(loaded: LoadedModel, cxr_study: Study) -> None:
+    gen, events = _run(loaded, prompts.cxr_plain(cxr_study), n=10)
+    assert 1 <= len(gen.token_ids) <= 10
+    chunks = [e.text for e in events if e.kind == "text"]
+    assert len(chunks) >= 2 and "".join(chunks) == gen.text
+    assert gen.text == loaded.processor.tokenizer.decode(list(gen.token_ids), skip_special_tokens=True)
+    assert gen.prompt.startswith(
+        "USER: <image>\nProvide a description of the findings in the radiology image"
+    )
+
+
+def test_generation_is_deterministic(loaded: LoadedModel, cxr_study: Study) -> None:
+    first, _ = _run(loaded, prompts.cxr_plain(cxr_study))
+    second, _ = _run(loaded, prompts.cxr_plain(cxr_study))
+    assert first.token_ids == second.token_ids
+    np.testing.assert_array_equal(first.attention, second.attention)
+
+
+def test_attention_has_one_row_per_token_over_the_image_tokens(loaded: LoadedModel, cxr_study: Study) -> None:
+    gen, _ = _run(loaded, prompts.cxr_plain(cxr_study), n=6)
+    assert gen.attention.shape == (len(gen.token_ids), 2, 4, GRID)  # steps, layers, heads, image tokens
+    # softmax rows: attention to the image tokens is a part of 1
+    assert (gen.attention > 0).all() and (gen.attention.sum(axis=-1) < 1.0 + 1e-5).all()
+    assert len(gen.offsets) == len(gen.token_ids)
+
+
+def test_multi_image_context_prompt_has_three_image_blocks(loaded: LoadedModel, cxr_study: Study) -> None:
+    gen, _ = _run(loaded, prompts.cxr_context(cxr_study, max_images=3), n=4)
+    assert gen.n_images == 3 and gen.attention.shape[-1] == 3 * GRID
+    assert gen.prompt.count("<image>") == 3
+
+
+def test_grounded_and_mask_conditioned_prompts_run(loaded: LoadedModel, cxr_study: Study) -> None:
+    mask = np.zeros(cxr_study.primary.shape, bool)
+    mask[40:90, 60:110] = True
+    request = prompts.cxr_grounded(cxr_study, {"heart": mask}, conditioning="overlay", max_images=1)
+    gen, _ = _run(loaded, request, n=4)
+    assert gen.prompt.startswith(prompts.MAIRA2_SYSTEM)
+    assert gen.attention.shape[-1] == GRID
+
+
+def test_ct_region_prompt_runs_with_global_and_region_images(loaded: LoadedModel, ct_phantom) -> None:  # type: ignore[no-untyped-def]
+    volume = Image(
+        pixels=ct_phantom.pixels[::4, ::4, ::4],
+        spacing_mm=(20.0, 9.6, 9.6),
+        affine=np.eye(4),
+        modality="CT",
+        photometric="MONOCHROME2",
+        default_window=None,
+        source="ct",
+        sha256="0" * 64,
+    )
+    heart = ct_phantom.labels["heart"][::4, ::4, ::4]
+    study = Study("c2", "ct", (volume,))
+    request = prompts.ct_region(study, "heart", {"heart": heart}, n_slices=2, tile=32)
+    gen, events = _run(loaded, request, n=4)
+    assert gen.n_images == 2 and gen.attention.shape[-1] == 2 * GRID
+    assert all(e.region == "heart" for e in events)
+
+
+def test_plain_template_when_the_processor_has_no_chat_template(
+    tiny_dirs: dict[str, Path], cxr_study: Study
+) -> None:
+    plain = load_model(resolve_model(str(tiny_dirs["plain"])), device="cpu", attention_maps=False)
+    gen, _ = _run(plain, prompts.cxr_plain(cxr_study), n=3, maps=False)
+    assert gen.prompt.startswith(prompts.VICUNA_V1_SYSTEM + " USER: <image>\n")
+    assert gen.prompt.endswith("ASSISTANT:")
+    assert gen.attention is None and len(gen.token_ids) >= 1
+
+
+def test_chunk_streamer_holds_back_incomplete_characters() -> None:
+    texts = {(1,): "a", (1, 2): "a\ufffd", (1, 2, 3): "aé"}
+    sent: list[str] = []
+    streamer = ChunkStreamer(lambda ids: texts[tuple(ids)], sent.append)
+    streamer.put(np.array([[9, 9]]))  # the prompt: ignored
+    for token in (1, 2, 3):
+        streamer.put(np.array([token]))
+    streamer.end()
+    assert sent == ["a", "é"]
