@@ -1,0 +1,68 @@
+"""Dashboard review metrics over ReviewedCase records, checked against hand-computed values."""
+
+from __future__ import annotations
+
+import sys
+
+import pytest
+from export_cases import all_cases, case_c
+
+from storage.metrics import box_iou, levenshtein, metrics_table, normalised_edit_distance, review_metrics, time_series
+
+
+def test_edit_distance() -> None:
+    assert levenshtein("kitten", "sitting") == 3 and levenshtein("", "abc") == 3 and levenshtein("ab", "ab") == 0
+    assert normalised_edit_distance("kitten", "sitting") == pytest.approx(3 / 7)
+    assert normalised_edit_distance("", "") == 0.0
+
+
+def test_box_iou_2d_and_3d() -> None:
+    assert box_iou((0, 0, 0.5, 0.5), (0.25, 0.25, 0.75, 0.75)) == pytest.approx(0.0625 / 0.4375)
+    assert box_iou((0, 0, 0, 1, 1, 1), (0, 0, 0, 0.5, 1, 1)) == pytest.approx(0.5)
+    assert box_iou((0, 0, 0.1, 0.1), (0.5, 0.5, 0.6, 0.6)) == 0.0
+    with pytest.raises(ValueError, match="2D or both 3D"):
+        box_iou((0, 0, 1, 1), (0, 0, 0, 1, 1, 1))
+
+
+def _row(rows: list[dict], model: str, region: str) -> dict:
+    return next(r for r in rows if r["model"] == model and r["region"] == region)
+
+
+def test_rates_per_model() -> None:
+    rows = metrics_table(all_cases())
+    b = _row(rows, "builtin", "all")  # case-a, case-c, case-d (2 findings of case-d still pending)
+    assert (b["n_cases"], b["n"], b["n_pending"], b["n_added"]) == (3, 6, 2, 1)
+    assert b["accept_unchanged_rate"] == pytest.approx(3 / 6)
+    assert b["edit_rate"] == pytest.approx(2 / 6) and b["reject_rate"] == pytest.approx(1 / 6)
+    assert b["missed_finding_rate"] == pytest.approx(1 / 6)
+    assert b["mean_seconds_per_finding"] == pytest.approx((30 + 10 + 20 + 5 + 40 + 12 + 18 + 6) / 8)
+    assert b["reasons"] == {"false_finding": 1, "grounding_error": 1, "missed_finding": 1, "style": 1}
+    assert b["n_boxes_compared"] == 1 and b["box_iou"] == 0.0  # the moved box does not overlap the drafted one
+    m = _row(rows, "microsoft/maira-2", "all")
+    assert (m["accept_unchanged_rate"], m["edit_distance"], m["rouge_l"]) == (1.0, 0.0, 1.0)
+    assert m["bleu"] == pytest.approx(100.0)
+    assert _row(rows, "all", "all")["n_cases"] == 4
+    assert [(r["model"], r["region"]) for r in rows][:2] == [("all", "all"), ("all", "bones")]
+
+
+def test_region_rows() -> None:
+    rows = metrics_table(all_cases())
+    pleura = _row(rows, "builtin", "pleura")
+    assert (pleura["n"], pleura["reject_rate"]) == (1, 1.0)  # case-d's pleura is pending
+    heart = _row(rows, "builtin", "heart")
+    assert heart["reasons"] == {"style": 1} and heart["edit_rate"] == pytest.approx(1 / 2)
+    assert _row(rows, "builtin", "bones")["n_added"] == 1
+
+
+def test_time_series_of_edit_distance() -> None:
+    points = time_series(all_cases())
+    assert [p.case_id for p in points] == ["case-a", "case-c", "case-b"]  # unsigned case-d absent
+    assert points[1].edit_distance == pytest.approx(8 / 85)  # " is seen" inserted into an 85-char report
+    assert points[2].edit_distance == 0.0
+
+
+def test_missing_metrics_extra_degrades_with_note(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "sacrebleu", None)
+    result = review_metrics([case_c()])
+    assert result.rows[0]["bleu"] is None and result.rows[0]["edit_distance"] == pytest.approx(8 / 85)
+    assert any("radreview[metrics]" in n for n in result.notes)
