@@ -1,0 +1,232 @@
+"""Review actions: accept / edit / reject / add / move box / relink / replace mask / sign.
+
+Every function appends one :class:`storage.records.ReviewAction` through the repository (which commits
+before returning) and returns the state re-derived from storage, so what the UI shows is what is stored.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from app.services import ServiceError, Services
+from inference.records import Grounding, regions_for
+from storage.records import REASON_CODES, ReviewAction, ReviewState
+
+
+@dataclass(frozen=True)
+class Decision:
+    """What the reviewer entered next to a decision.
+
+    Attributes:
+        reason: A reason code (required for edit/reject/add), or ``None``.
+        significant: Clinically significant error.
+        comment: Free text.
+        shown_at: When the finding was shown (ISO time), for time-per-finding.
+    """
+
+    reason: str | None = None
+    significant: bool = False
+    comment: str = ""
+    shown_at: str | None = None
+
+    def shown_datetime(self) -> datetime | None:
+        """``shown_at`` parsed, or ``None``."""
+        return datetime.fromisoformat(self.shown_at) if self.shown_at else None
+
+
+def now_iso() -> str:
+    """The current UTC time as ISO text (what ``gr.State`` keeps for ``shown_at``)."""
+    return datetime.now(UTC).isoformat()
+
+
+def review_state(services: Services, case_id: str) -> ReviewState | None:
+    """The case's review state from storage, or ``None`` when it has no draft yet."""
+    if not case_id or services.repo.latest_draft(case_id) is None:
+        return None
+    return services.repo.review_state(case_id)  # type: ignore[no-any-return]
+
+
+def require_state(services: Services, case_id: str) -> ReviewState:
+    """Like :func:`review_state` but a case without draft is an error for the reviewer."""
+    state = review_state(services, case_id)
+    if state is None:
+        raise ServiceError(f"case {case_id!r} has no draft yet; press 'Generate draft' first")
+    return state
+
+
+def _commit(services: Services, action: ReviewAction) -> ReviewState:
+    from storage.repository import NotFoundError
+    from storage.review import InvalidActionError, StaleVersionError
+
+    try:
+        services.repo.record_action(action)
+    except (StaleVersionError, InvalidActionError, NotFoundError) as exc:
+        raise ServiceError(f"not saved: {exc}") from None
+    return services.repo.review_state(action.case_id)  # type: ignore[no-any-return]
+
+
+def _action(state: ReviewState, reviewer: str, kind: str, decision: Decision, **fields: Any) -> ReviewAction:
+    if state.signed:
+        raise ServiceError(f"case {state.case_id!r} is signed by {state.signed_by}; signed reports are final")
+    reason = decision.reason or None
+    if kind in ("edit", "reject", "add") and reason is None:
+        raise ServiceError(f"choose a reason code to {kind} ({', '.join(REASON_CODES)})")
+    try:
+        return ReviewAction(kind=kind, case_id=state.case_id, draft_id=state.draft_id,  # type: ignore[arg-type]
+                            reviewer=reviewer, reason=reason, clinically_significant=decision.significant,
+                            comment=decision.comment or "", shown_at=decision.shown_datetime(), **fields)
+    except ValueError as exc:
+        raise ServiceError(str(exc)) from None
+
+
+def decide(services: Services, reviewer: str, case_id: str, finding_id: str, kind: str,
+           decision: Decision, text: str | None = None) -> ReviewState:
+    """Accept, edit or reject one finding.
+
+    Args:
+        services: Injected services.
+        reviewer: Login of the reviewer acting.
+        case_id: The open case.
+        finding_id: The finding decided.
+        kind: ``accept``, ``edit`` or ``reject``.
+        decision: Reason code, significance, comment, shown time.
+        text: The new text for ``edit``.
+
+    Returns:
+        The review state after the action was committed.
+
+    Raises:
+        ServiceError: no finding selected, missing reason, unchanged edit, stale version, signed case.
+    """
+    if kind not in ("accept", "edit", "reject"):
+        raise ServiceError(f"unknown decision {kind!r}")
+    if not finding_id:
+        raise ServiceError("select a finding first (j/k or click one in the report)")
+    state = require_state(services, case_id)
+    try:
+        current = state.state_of(finding_id)
+    except KeyError as exc:
+        raise ServiceError(str(exc).strip("'\"")) from None
+    fields: dict[str, Any] = {"finding_id": finding_id, "base_version": current.version}
+    if kind == "edit":
+        new = (text or "").strip()
+        if not new or new == current.finding.text:
+            raise ServiceError("edit the text first (the finding text is unchanged)")
+        fields.update(before_text=current.finding.text, after_text=new)
+    return _commit(services, _action(state, reviewer, kind, decision, **fields))
+
+
+def add_finding(services: Services, reviewer: str, case_id: str, region: str, text: str,
+                decision: Decision, box: tuple[float, ...] | None = None) -> ReviewState:
+    """Add a finding the draft missed to ``region`` (reason defaults to ``missed_finding``)."""
+    state = require_state(services, case_id)
+    if region not in regions_for(state.kind):
+        raise ServiceError(f"region {region!r} is not a {state.kind.upper()} region "
+                           f"({', '.join(regions_for(state.kind))})")
+    if not (text or "").strip():
+        raise ServiceError("type the missed finding's text first")
+    if decision.reason is None:
+        decision = Decision("missed_finding", decision.significant, decision.comment, decision.shown_at)
+    grounding = Grounding(boxes=(box,), source="reviewer") if box else None
+    action = _action(state, reviewer, "add", decision, region=region,
+                     after_text=text.strip(), after_grounding=grounding)
+    return _commit(services, action)
+
+
+def move_box(services: Services, reviewer: str, case_id: str, finding_id: str,
+             box: tuple[float, ...], phrase_index: int | None = None) -> ReviewState:
+    """Replace the box of one phrase of a finding (``move_box``; reason ``grounding_error``).
+
+    ``phrase_index`` defaults to the first phrase that has a box (or 0, or a new whole-finding phrase).
+    """
+    state = require_state(services, case_id)
+    current = _finding_state(state, finding_id)
+    phrases = current.finding.phrases
+    index = phrase_index if phrase_index is not None else _boxed_phrase(phrases)
+    before = phrases[index].grounding if index < len(phrases) else None
+    after = Grounding(boxes=(tuple(float(v) for v in box),),
+                      mask_ref=before.mask_ref if before else None,
+                      attention_ref=before.attention_ref if before else None, source="reviewer")
+    action = _action(state, reviewer, "move_box", Decision("grounding_error"), finding_id=finding_id,
+                     phrase_index=index, before_grounding=before, after_grounding=after,
+                     base_version=current.version)
+    return _commit(services, action)
+
+
+def _boxed_phrase(phrases: tuple[Any, ...]) -> int:
+    for i, phrase in enumerate(phrases):
+        if phrase.grounding is not None and phrase.grounding.boxes:
+            return i
+    return 0 if phrases else 0
+
+
+def _finding_state(state: ReviewState, finding_id: str) -> Any:
+    if not finding_id:
+        raise ServiceError("select a finding first (j/k or click one in the report)")
+    try:
+        return state.state_of(finding_id)
+    except KeyError as exc:
+        raise ServiceError(str(exc).strip("'\"")) from None
+
+
+def relink(services: Services, reviewer: str, case_id: str, finding_id: str, region: str) -> ReviewState:
+    """Move a finding to another region's section (``relink_region``; reason ``wrong_location``)."""
+    state = require_state(services, case_id)
+    current = _finding_state(state, finding_id)
+    if region not in regions_for(state.kind):
+        raise ServiceError(f"region {region!r} is not a {state.kind.upper()} region")
+    if region == current.finding.region:
+        raise ServiceError(f"the finding is already in {region!r}")
+    action = _action(state, reviewer, "relink_region", Decision("wrong_location"), finding_id=finding_id,
+                     region=region, base_version=current.version)
+    return _commit(services, action)
+
+
+def replace_mask(services: Services, reviewer: str, case_id: str, finding_id: str, mask_ref: str,
+                 phrase_index: int | None = None) -> ReviewState:
+    """Point a phrase at another stored mask (``edit_mask``; reason ``grounding_error``)."""
+    state = require_state(services, case_id)
+    current = _finding_state(state, finding_id)
+    phrases = current.finding.phrases
+    index = phrase_index if phrase_index is not None else 0
+    before = phrases[index].grounding if index < len(phrases) else None
+    after = Grounding(boxes=before.boxes if before else (), mask_ref=mask_ref,
+                      attention_ref=before.attention_ref if before else None, source="reviewer")
+    action = _action(state, reviewer, "edit_mask", Decision("grounding_error"), finding_id=finding_id,
+                     phrase_index=index, before_grounding=before, after_grounding=after,
+                     base_version=current.version)
+    return _commit(services, action)
+
+
+def sign(services: Services, reviewer: str, case_id: str) -> ReviewState:
+    """Sign the report: every finding must be decided; the signed report is final."""
+    state = require_state(services, case_id)
+    pending = [s.finding.id for s in state.findings if not s.decided]
+    if pending:
+        raise ServiceError(f"cannot sign: {len(pending)} finding(s) still pending — decide each "
+                           "(accept a / edit e / reject r) first")
+    return _commit(services, _action(state, reviewer, "sign", Decision(), base_version=state.version))
+
+
+def neighbour_finding(state: ReviewState | None, finding_id: str | None, step: int) -> str | None:
+    """The id of the next (``step`` = 1) or previous (-1) finding, wrapping around; the first when none."""
+    if state is None or not state.findings:
+        return None
+    ids = [s.finding.id for s in state.findings]
+    if finding_id not in ids:
+        return ids[0]
+    return ids[(ids.index(finding_id) + step) % len(ids)]
+
+
+def first_pending(state: ReviewState | None, after: str | None = None) -> str | None:
+    """The first undecided finding after ``after`` (wrapping), or the selection when all are decided."""
+    if state is None:
+        return None
+    ids = [s.finding.id for s in state.findings]
+    start = ids.index(after) + 1 if after in ids else 0
+    for fs in list(state.findings[start:]) + list(state.findings[:start]):
+        if not fs.decided:
+            return fs.finding.id  # type: ignore[no-any-return]
+    return after if after in ids else (ids[0] if ids else None)

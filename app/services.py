@@ -1,0 +1,141 @@
+"""What every callback needs, injected: repository, data directory, generator choice, study cache.
+
+Callbacks are plain functions ``fn(services, ...)``; :func:`app.build.build_app` binds one
+:class:`Services` to them. Nothing here holds per-user data: per-user state lives in ``gr.State``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import threading
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from storage.records import StudyRecord
+from viewer.records import Study
+
+
+class ServiceError(Exception):
+    """A problem the reviewer must see (bad upload, stale version, unknown case…).
+
+    The Gradio layer turns it into ``gr.Error`` with the same message.
+    """
+
+
+@dataclass(frozen=True)
+class GeneratorConfig:
+    """The report generator chosen at server start (``--generator/--model/--quantization``)."""
+
+    name: str = "builtin"
+    model: str | None = None
+    quantization: str = "none"
+
+    def label(self) -> str:
+        """How the UI names it; the built-in generator says it is not an AI model."""
+        if self.name == "builtin":
+            return "built-in, no AI model"
+        model = f" · {self.model}" if self.model else ""
+        return f"{self.name}{model} · quantization {self.quantization}"
+
+
+class LRU:
+    """A small thread-safe least-recently-used cache (shared, holds no per-user data).
+
+    Args:
+        capacity: Entries kept; the least recently used is dropped beyond it.
+    """
+
+    def __init__(self, capacity: int = 8) -> None:
+        self.capacity = capacity
+        self._items: OrderedDict[Any, Any] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get_or_create(self, key: Any, create: Callable[[], Any]) -> Any:
+        """The cached value for ``key``, computing it with ``create`` on a miss."""
+        with self._lock:
+            if key in self._items:
+                self._items.move_to_end(key)
+                return self._items[key]
+        value = create()
+        with self._lock:
+            self._items[key] = value
+            self._items.move_to_end(key)
+            while len(self._items) > self.capacity:
+                self._items.popitem(last=False)
+        return value
+
+    def drop(self, key: Any) -> None:
+        """Forget ``key`` (e.g. after its study changed)."""
+        with self._lock:
+            self._items.pop(key, None)
+
+
+def lateral_path(study_path: Path) -> Path | None:
+    """The lateral radiograph stored next to an uploaded study (``lateral.*``), if any."""
+    if not study_path.is_file():
+        return None
+    found = sorted(study_path.parent.glob("lateral.*"))
+    return found[0] if found else None
+
+
+@dataclass
+class Services:
+    """The injected dependencies of every callback.
+
+    Attributes:
+        repo: A ``storage.repository.Repository``.
+        data_dir: Where uploaded/demo studies and artefacts live.
+        generator: The generator configuration.
+        default_reviewer: Reviewer used when no login is required (localhost without auth file).
+        max_upload_mb: Upload size cap in MiB.
+        studies: Cache of loaded studies by case id.
+        artefacts: Cache of masks/heat maps by content ref.
+    """
+
+    repo: Any
+    data_dir: Path
+    generator: GeneratorConfig = field(default_factory=GeneratorConfig)
+    default_reviewer: str | None = None
+    max_upload_mb: int = 1024
+    studies: LRU = field(default_factory=lambda: LRU(6))
+    artefacts: LRU = field(default_factory=lambda: LRU(64))
+
+    def record(self, case_id: str) -> StudyRecord:
+        """The worklist record of ``case_id``.
+
+        Raises:
+            ServiceError: no such case.
+        """
+        from storage.repository import NotFoundError
+
+        if not case_id:
+            raise ServiceError("no case is open; pick one from the worklist")
+        try:
+            return self.repo.get_study(case_id)  # type: ignore[no-any-return]
+        except NotFoundError:
+            raise ServiceError(f"case {case_id!r} is not in the worklist") from None
+
+    def study(self, case_id: str) -> Study:
+        """The loaded study of ``case_id`` with its context (cached)."""
+        return self.studies.get_or_create(case_id, lambda: self._load(case_id))  # type: ignore[no-any-return]
+
+    def _load(self, case_id: str) -> Study:
+        from viewer.io import load_study
+
+        record = self.record(case_id)
+        study = load_study(self.data_dir / record.data_path, case_id=case_id)
+        lateral = lateral_path(self.data_dir / record.data_path)
+        if lateral is not None:
+            side = load_study(lateral, case_id=f"{case_id}-lateral")
+            image = dataclasses.replace(side.primary, view="LATERAL")
+            study = dataclasses.replace(study, images=(study.primary, image))
+        prior = self.study(record.prior_case_id) if record.prior_case_id else None
+        return dataclasses.replace(study, indication=record.indication, prior_report=record.prior_report,
+                                   prior=prior)
+
+    def artefact(self, ref: str) -> Any:
+        """A stored mask or heat map by content ref (cached)."""
+        return self.artefacts.get_or_create(ref, lambda: self.repo.load_artefact(ref))
