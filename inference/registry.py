@@ -31,6 +31,10 @@ class UnknownNameError(ValueError):
     """A name that is not registered; the message lists close matches and all names."""
 
 
+class BackendOptionsError(ValueError):
+    """A backend's factory rejected the options it was given (e.g. ``hf`` without ``model``)."""
+
+
 class Registry(Generic[T]):
     """A registry of named factories of one kind (``generator`` or ``segmenter``).
 
@@ -73,8 +77,19 @@ class Registry(Generic[T]):
         return entry
 
     def create(self, name: str, **options: Any) -> T:
-        """Build the ``name`` backend with keyword ``options`` (e.g. ``model=``, ``quantization=``)."""
-        return self.factory(name)(**options)  # type: ignore[no-any-return]
+        """Build the ``name`` backend with keyword ``options`` (e.g. ``model=``, ``quantization=``).
+
+        Raises:
+            BackendOptionsError: the factory's signature does not accept ``options``.
+        """
+        factory = self.factory(name)
+        try:
+            return factory(**options)  # type: ignore[no-any-return]
+        except TypeError as exc:
+            if exc.__traceback__ is not None and exc.__traceback__.tb_next is None:  # raised by the call itself
+                given = ", ".join(f"{k}={v!r}" for k, v in options.items()) or "no options"
+                raise BackendOptionsError(f"{self.kind} {name!r} cannot be built with {given}: {exc}") from exc
+            raise
 
     def _unknown_message(self, name: str) -> str:
         close = difflib.get_close_matches(name, self._factories, n=3, cutoff=0.5)

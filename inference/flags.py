@@ -1,0 +1,123 @@
+"""Context flags raised on findings before review (DESIGN §5).
+
+Rules (each a pure function of one finding's text and the study context):
+
+``prior_reference_without_prior``
+    The text compares with an earlier study — "compared with/to", "comparison", "unchanged",
+    "no (significant) change", "interval", "again seen/noted", "previously", "prior/previous
+    study/exam/film/CT…", "new since", "since the prior/previous/last", "stable", "new(ly)",
+    "improved/worsened/resolved", "has increased/decreased", "increased in size",
+    "progression/regression", "persistent" — while the study
+    has no prior study and no prior report. Two ambiguities are resolved on purpose:
+
+    * Statements that *say* no prior is available ("No prior studies for comparison.",
+      "without previous imaging") are correct without a prior and are **not** flagged.
+    * "stable" is temporal ("stable nodule") except in "hemodynamically/clinically stable",
+      which are not flagged. "Stable" about a device position still implies a comparison and is.
+    * "no new …" implies a comparison and is flagged; "increased opacity" (intrinsic density) is
+      not, "has increased" / "increased in size" are.
+``view_reference_mismatch``
+    A CXR finding refers to a lateral view ("on the lateral", "lateral view/projection/radiograph
+    /film/image", "PA and lateral") but the study has no lateral image. Anatomical "lateral"
+    ("lateral costophrenic angle", "bilateral") does not count.
+``procedure_or_communication``
+    LLM-RG4's input-agnostic statements that an image cannot support: communication of results
+    ("discussed with", "communicated", "notified", "called", "paged", "Dr. X"), recommendations
+    ("recommend", "suggest follow-up/correlation/biopsy/CT…", "follow-up"; "suggestive of" is
+    diagnostic language and is not flagged), and procedures or
+    history ("status post", "s/p", "post-operative", "history of", "biopsy", "was performed").
+    Visible hardware ("sternotomy wires", "surgical clips") is a finding, not a procedure, and
+    is not flagged.
+``ungrounded``
+    The finding mentions a lesion positively (a locatable finding: nodule, mass, opacity,
+    effusion, fracture…; not negated earlier in its clause) and none of its phrases carries a
+    box or mask.
+
+``apply_flags`` keeps flags already on a finding (e.g. ``malformed_output`` from a parser).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+
+from inference.parsers.lexicon import positive_lesion_mentions
+from inference.records import FLAGS, Draft, Finding
+from viewer.records import Study
+
+_WORD = re.IGNORECASE
+
+PRIOR_PATTERNS = re.compile(
+    r"\b(?:compared (?:with|to)|comparison|unchanged|no (?:significant |interval )?change|interval\w*"
+    r"|again (?:seen|noted|demonstrated|identified)|previously|(?:prior|previous|earlier|last) "
+    r"(?:study|studies|exam\w*|film|radiograph|ct|imaging|scan)|new since|since (?:the )?(?:prior|previous|last)"
+    r"|stable|new(?:ly)?|improv(?:ed|ing|ement)|worsen(?:ed|ing)|resolv(?:ed|ing)"
+    r"|(?:has|have|had) (?:increas|decreas|enlarg|grow|shrunk)\w*|(?:increas|decreas)ed in (?:size|extent)"
+    r"|progress(?:ed|ion)|regress(?:ed|ion)|persist(?:s|ent|ing)?)\b", _WORD)
+NO_PRIOR_STATEMENT = re.compile(
+    r"\b(?:no|without|none|not available)\b[^.;]{0,30}\b(?:prior|previous|comparison|earlier)\b"
+    r"|\b(?:prior|previous|comparison)\b[^.;]{0,20}\b(?:not available|unavailable|none)\b", _WORD)
+NON_TEMPORAL_STABLE = re.compile(r"\b(?:hemodynamically|haemodynamically|clinically) stable\b", _WORD)
+LATERAL_VIEW = re.compile(
+    r"\b(?:on (?:the )?lateral|lateral (?:view|projection|radiograph|film|image|exam\w*|study)s?"
+    r"|(?:pa|ap|frontal) and lateral|lateral (?:only|alone))\b", _WORD)
+PROCEDURE_OR_COMMUNICATION = re.compile(
+    r"\b(?:discussed with|communicated|notified|informed|paged|called|telephoned|conveyed|relayed"
+    r"|read back|critical (?:result|finding)s?|dr(?:\.|\s)\s*[a-z]+|recommend\w*|follow[- ]?up"
+    r"|suggest(?:s|ed)? (?:follow|correlation|further|repeat|short|ct|mri|biopsy)\w*"
+    r"|status post|s/p|post[- ]?operative\w*|post[- ]?surgical|history of|biops\w*|was performed"
+    r"|clinical correlation)\b|\bs/p\b", _WORD)
+
+
+def mentions_prior(text: str) -> bool:
+    """True when the text compares with an earlier study (see module docstring for the rules)."""
+    if NO_PRIOR_STATEMENT.search(text):
+        return False
+    cleaned = NON_TEMPORAL_STABLE.sub("", text)
+    return bool(PRIOR_PATTERNS.search(cleaned))
+
+
+def mentions_lateral_view(text: str) -> bool:
+    """True when the text refers to a lateral radiograph (not lateral anatomy)."""
+    return bool(LATERAL_VIEW.search(text))
+
+
+def mentions_procedure_or_communication(text: str) -> bool:
+    """True for communication, recommendation, procedure or history statements."""
+    return bool(PROCEDURE_OR_COMMUNICATION.search(text))
+
+
+def is_ungrounded(finding: Finding) -> bool:
+    """A positively mentioned lesion with no phrase pointing at a box or mask."""
+    if not positive_lesion_mentions(finding.text):
+        return False
+    return not any(p.grounding is not None and not p.grounding.is_empty for p in finding.phrases)
+
+
+def has_prior(study: Study) -> bool:
+    """Whether the study comes with a prior study or a prior report."""
+    return study.prior is not None or bool((study.prior_report or "").strip())
+
+
+def flags_for(finding: Finding, study: Study) -> tuple[str, ...]:
+    """All flags for one finding in the order of :data:`inference.records.FLAGS` (existing ones kept)."""
+    found = set(finding.flags)
+    if not has_prior(study) and mentions_prior(finding.text):
+        found.add("prior_reference_without_prior")
+    if study.kind == "cxr" and study.lateral is None and mentions_lateral_view(finding.text):
+        found.add("view_reference_mismatch")
+    if mentions_procedure_or_communication(finding.text):
+        found.add("procedure_or_communication")
+    if is_ungrounded(finding):
+        found.add("ungrounded")
+    known = [f for f in FLAGS if f in found]
+    return tuple(known + sorted(found - set(FLAGS)))
+
+
+def apply_flags(draft: Draft, study: Study) -> Draft:
+    """The draft with every finding's flags computed (see module docstring)."""
+    sections = tuple(
+        dataclasses.replace(s, findings=tuple(dataclasses.replace(f, flags=flags_for(f, study))
+                                              for f in s.findings))
+        for s in draft.sections)
+    return dataclasses.replace(draft, sections=sections)

@@ -1,0 +1,119 @@
+"""Anatomy lexicon: which DESIGN §4 region a sentence is about, plus finding vocabulary.
+
+``region_for(sentence, kind)`` finds every region keyword in the sentence and returns the region
+of the earliest match (the longest one when several start at the same place, so "pulmonary
+artery" → mediastinum beats "pulmonary" → lungs, and "bronchiectasis" → lungs beats "bronch…" →
+airway). Negation does not change the region: "No pleural effusion." is about the pleura.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+
+_CT: dict[str, tuple[str, ...]] = {
+    "trachea and bronchi": (r"trache\w*", r"bronch(?:us|i|ial)\b", r"main ?stem bronch\w*", r"airways?",
+                            r"carina\w*"),
+    "pleura": (r"pleura\w*", r"effusions?", r"pneumothora\w*", r"hydrothora\w*", r"empyema",
+               r"costophrenic", r"fissur\w*"),
+    "thyroid": (r"thyroid\w*", r"goit(?:er|re)"),
+    "esophagus": (r"o?esophag\w*", r"hiatal hernia", r"hiatus hernia"),
+    "breasts": (r"breasts?", r"mammary", r"gyn(?:a)?ecomastia", r"axilla\w*"),
+    "heart": (r"heart", r"cardiac", r"cardiomegaly", r"cardiothoracic", r"pericardi\w*", r"coronary",
+              r"atri(?:um|al|a)", r"ventric\w*", r"valv\w*", r"myocardi\w*"),
+    "mediastinum": (r"mediastin\w*", r"lymph nodes?", r"lymphadenopathy", r"hil(?:ar|um|a)", r"aort\w*",
+                    r"pulmonary arter\w*", r"pulmonary trunk", r"thym\w*", r"vena cava", r"azygos"),
+    "bones": (r"bones?", r"bony", r"osseous", r"ribs?", r"vertebra\w*", r"spin(?:e|al)", r"stern(?:um|al)",
+              r"clavic\w*", r"scapul\w*", r"fractures?", r"lytic", r"sclerotic", r"spondyl\w*",
+              r"degenerative", r"osteo\w*"),
+    "abdomen": (r"abdom\w*", r"liver", r"hepat\w*", r"splen\w*", r"spleen", r"kidneys?", r"renal", r"adrenal\w*",
+                r"gallbladder", r"pancrea\w*", r"stomach", r"bowel", r"diaphragm\w*", r"subdiaphragmatic"),
+    "lungs": (r"lungs?", r"pulmonary", r"lobes?", r"lobar", r"nodul\w*", r"consolidat\w*", r"opacit\w*",
+              r"ground[- ]glass", r"emphysema\w*", r"atelecta\w*", r"bronchiectasis", r"interstiti\w*",
+              r"fibros\w*", r"infiltrat\w*", r"pneumonia", r"masse?s?", r"apic\w*", r"parenchym\w*",
+              r"airspace", r"air[- ]space", r"bases?", r"basilar", r"septal"),
+}
+
+_CXR: dict[str, tuple[str, ...]] = {
+    "support devices": (r"(?:endotracheal|et|ng|nasogastric|og|orogastric|feeding|chest|enteric) tubes?",
+                        r"(?:central|venous|picc|midline|arterial) (?:line|catheter)s?", r"catheters?",
+                        r"pacemaker\w*", r"pacer", r"icd", r"leads?", r"ports?", r"drains?", r"stents?",
+                        r"sternotomy wires?", r"wires?", r"clips?", r"devices?", r"prosthe\w*",
+                        r"tip\b", r"picc"),
+    "airway": (r"trache\w*", r"carina\w*", r"bronch(?:us|i|ial)\b", r"main ?stem bronch\w*", r"airways?"),
+    "pleura": (r"pleura\w*", r"effusions?", r"pneumothora\w*", r"hydrothora\w*", r"costophrenic",
+               r"fissur\w*", r"empyema"),
+    "heart": (r"heart", r"cardiac", r"cardiomegaly", r"cardiomediastinal", r"cardiothoracic",
+              r"pericardi\w*", r"atri(?:um|al)", r"ventric\w*", r"valv\w*"),
+    "mediastinum": (r"mediastin\w*", r"hil(?:ar|um|a)", r"aort\w*", r"lymph\w*", r"pulmonary arter\w*",
+                    r"paratracheal", r"aortopulmonary", r"thym\w*"),
+    "diaphragm": (r"(?:hemi)?diaphragm\w*", r"subdiaphragmatic", r"free air", r"pneumoperitoneum"),
+    "bones": (r"bones?", r"bony", r"osseous", r"ribs?", r"vertebra\w*", r"spin(?:e|al)", r"clavic\w*",
+              r"scapul\w*", r"fractures?", r"stern(?:um|al)", r"degenerative", r"osteo\w*", r"humer\w*",
+              r"shoulders?", r"scoliosis", r"kyphosis"),
+    "soft tissues": (r"soft tissues?", r"subcutaneous", r"breasts?", r"axilla\w*", r"chest wall"),
+    "lungs": (r"lungs?", r"pulmonary", r"lobes?", r"lobar", r"nodul\w*", r"consolidat\w*", r"opacit\w*",
+              r"atelecta\w*", r"emphysema\w*", r"edema", r"oedema", r"infiltrat\w*", r"pneumonia",
+              r"interstiti\w*", r"airspace", r"air[- ]space", r"masse?s?", r"bases?", r"basilar", r"apic\w*",
+              r"zones?", r"vascular congestion", r"kerley", r"granuloma\w*", r"bronchiectasis",
+              r"hyperinflat\w*", r"hyperexpan\w*", r"scarring"),
+}
+
+LESION_TERMS = (
+    r"nodul\w*", r"mass(?:es)?", r"opacit\w*", r"consolidat\w*", r"effusions?", r"pneumothora\w*",
+    r"atelecta\w*", r"fractures?", r"lesions?", r"infiltrat\w*", r"collapse", r"cavit\w*", r"thickening",
+    r"lymphadenopathy", r"enlarged (?:lymph )?nodes?", r"hernia", r"granuloma\w*", r"calcifi\w*",
+    r"ground[- ]glass", r"emphysema\w*", r"bronchiectasis", r"cardiomegaly", r"enlarged", r"dilat\w*",
+    r"aneurysm\w*", r"tumou?rs?", r"cysts?", r"scarring", r"fibros\w*", r"edema", r"oedema",
+)
+NEGATION_CUES = (r"no", r"not", r"without", r"negative for", r"free of", r"absent", r"resolved", r"clear of",
+                 r"no evidence of", r"rule out", r"unremarkable", r"normal")
+
+
+@lru_cache(maxsize=4)
+def _compiled(kind: str) -> tuple[tuple[str, re.Pattern[str]], ...]:
+    table = _CT if kind == "ct" else _CXR if kind == "cxr" else None
+    if table is None:
+        raise ValueError(f"unknown study kind {kind!r}; expected 'ct' or 'cxr'")
+    return tuple((region, re.compile(r"\b(?:" + "|".join(words) + r")\b", re.IGNORECASE))
+                 for region, words in table.items())
+
+
+def region_for(sentence: str, kind: str) -> str | None:
+    """The region a sentence is about, or ``None`` when no anatomy keyword occurs.
+
+    Args:
+        sentence: One sentence of report text.
+        kind: ``ct`` or ``cxr`` (selects the region vocabulary of DESIGN §4).
+    """
+    best: tuple[int, int, str] | None = None
+    for region, pattern in _compiled(kind):
+        for m in pattern.finditer(sentence):
+            key = (m.start(), -(m.end() - m.start()), region)
+            if best is None or key[:2] < best[:2]:
+                best = key
+    return best[2] if best else None
+
+
+def fallback_region(kind: str) -> str:
+    """Where sentences with no anatomy keyword go: ``other`` for CXR, ``lungs`` for CT (no ``other``)."""
+    return "other" if kind == "cxr" else "lungs"
+
+
+_LESION = re.compile(r"\b(?:" + "|".join(LESION_TERMS) + r")\b", re.IGNORECASE)
+_NEGATION = re.compile(r"\b(?:" + "|".join(NEGATION_CUES) + r")\b", re.IGNORECASE)
+_CLAUSE = re.compile(r"[;,:]|\bbut\b|\bhowever\b|\balthough\b|\bwith\b", re.IGNORECASE)
+
+
+def positive_lesion_mentions(text: str) -> list[str]:
+    """Lesion terms mentioned positively (no negation cue earlier in the same clause).
+
+    >>> positive_lesion_mentions("No pleural effusion, but a right apical nodule.")
+    ['nodule']
+    """
+    found = []
+    for clause in _CLAUSE.split(text):
+        for m in _LESION.finditer(clause):
+            if not _NEGATION.search(clause[: m.start()]):
+                found.append(m.group(0).lower())
+    return found
