@@ -38,6 +38,8 @@ def run(args: argparse.Namespace) -> int:
         for measure in module.run(quick=args.quick):
             if args.json:
                 print(json.dumps(measure), flush=True)
+            elif measure["ours_s"] is None:  # a measure not taken here, e.g. 4-bit without CUDA
+                print(f"{measure['name']:<44} skipped: {measure['params'].get('skipped', '')}", flush=True)
             else:
                 print(f"{measure['name']:<44} ours {measure['ours_s']*1e3:9.2f} ms  "
                       f"floor {measure['floor_s']*1e3:9.2f} ms  ratio {measure['ratio']:6.2f}", flush=True)
