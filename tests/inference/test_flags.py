@@ -1,0 +1,97 @@
+"""Context flags on crafted sentences, with and without prior/lateral, incl. negations."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from inference.flags import (
+    apply_flags,
+    flags_for,
+    mentions_lateral_view,
+    mentions_prior,
+    mentions_procedure_or_communication,
+)
+from inference.records import Draft, Finding, Grounding, Phrase, Provenance, Section
+from viewer.records import Image, Study
+
+
+def _image(view: str = "PA") -> Image:
+    return Image(pixels=np.zeros((4, 4), np.float32), spacing_mm=None, affine=np.eye(4), modality="DX",
+                 photometric="MONOCHROME2", default_window=None, source="x", sha256="a" * 64, view=view)
+
+
+def _study(*, prior_report: str | None = None, lateral: bool = False, kind: str = "cxr") -> Study:
+    images = (_image(), _image("LATERAL")) if lateral else (_image(),)
+    return Study("c1", kind, images, prior_report=prior_report)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("Compared with the prior study, the nodule is unchanged.", True),
+    ("Interval increase in the right effusion.", True),
+    ("Again seen is a left basilar opacity.", True),
+    ("Stable 4 mm nodule in the right upper lobe.", True),
+    ("New right lower lobe opacity.", True),
+    ("There is no new consolidation.", True),  # "no new" still compares
+    ("The nodule has increased in size.", True),
+    ("No prior studies for comparison.", False),  # says there is no prior: correct
+    ("Comparison: none.", False),
+    ("Patient is hemodynamically stable.", False),
+    ("Increased interstitial markings at the bases.", False),  # intrinsic density, not temporal
+    ("No pleural effusion.", False),
+])
+def test_prior_reference(text: str, expected: bool) -> None:
+    assert mentions_prior(text) is expected
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("Retrocardiac opacity seen on the lateral view.", True),
+    ("PA and lateral views of the chest.", True),
+    ("Blunting of the lateral costophrenic angle.", False),
+    ("Bilateral pleural effusions.", False),
+])
+def test_lateral_view(text: str, expected: bool) -> None:
+    assert mentions_lateral_view(text) is expected
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("Findings discussed with Dr. Smith at 10:00.", True),
+    ("Results were communicated to the referring team.", True),
+    ("Recommend follow-up CT in 3 months.", True),
+    ("Status post right upper lobectomy.", True),
+    ("Biopsy recommended.", True),
+    ("Median sternotomy wires are intact.", False),  # visible hardware
+    ("Opacity suggestive of pneumonia.", False),  # diagnostic wording
+    ("Right chest drain in place.", False),  # "drain" is not "Dr. …"
+])
+def test_procedure_or_communication(text: str, expected: bool) -> None:
+    assert mentions_procedure_or_communication(text) is expected
+
+
+def test_context_decides_prior_and_lateral_flags() -> None:
+    finding = Finding("f1", "lungs", "Unchanged opacity on the lateral view.")
+    assert flags_for(finding, _study()) == ("prior_reference_without_prior", "view_reference_mismatch",
+                                            "ungrounded")
+    assert flags_for(finding, _study(prior_report="Opacity.", lateral=True)) == ("ungrounded",)
+    ct = _study(kind="ct")
+    assert "view_reference_mismatch" not in flags_for(finding, ct)
+
+
+def test_ungrounded_only_for_positive_locatable_findings() -> None:
+    study = _study(prior_report="x")
+    box = Grounding(boxes=((0.1, 0.1, 0.3, 0.3),), source="model")
+    positive = "A 12 mm nodule in the left upper lobe."
+    assert flags_for(Finding("a", "lungs", positive), study) == ("ungrounded",)
+    grounded = Finding("b", "lungs", positive, phrases=(Phrase("12 mm nodule", (2, 14), box),))
+    assert flags_for(grounded, study) == ()
+    empty = Finding("c", "lungs", positive, phrases=(Phrase("12 mm nodule", (2, 14), Grounding()),))
+    assert flags_for(empty, study) == ("ungrounded",)
+    assert flags_for(Finding("d", "pleura", "No pleural effusion or pneumothorax."), study) == ()
+    assert flags_for(Finding("e", "lungs", "No effusion, but a right apical nodule."), study) == ("ungrounded",)
+
+
+def test_apply_flags_keeps_parser_flags() -> None:
+    finding = Finding("f1", "other", "Discussed with Dr. Lee.", flags=("malformed_output",))
+    draft = Draft("c1", (Section("other", (finding,)),), None, Provenance("x", "y"))
+    flagged = apply_flags(draft, _study())
+    assert flagged.findings[0].flags == ("procedure_or_communication", "malformed_output")
