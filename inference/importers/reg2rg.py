@@ -1,0 +1,73 @@
+"""``reg2rg``: Reg2RG's result CSV (``AccNum, Question, GT_whole_report, Pred_whole_report``).
+
+The released results (github.com/zhi-xuan-chen/Reg2RG, commit 4effe09,
+``results/Reg2RG_ctrg/ctrg_combined_reports.csv``) use ``GT_whole_report``/``Pred_whole_report``;
+``src/test_radgenome.py`` writes the same table as ``GT_combined_report``/``Pred_combined_report``.
+Both are accepted. Predictions are ``The region i is <area>: text`` sequences (optionally followed by
+``The other report is: {area: text}…``) and go through the Reg2RG region parser; the ground truth is
+kept as the reference report, with the region prefixes removed as Reg2RG's own
+``evaluation/rm_region_text.py`` does.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from inference.importers import parse
+from inference.importers.base import ImportedDraft, ImportProblem, ImportResult, assemble, provenance
+from inference.importers.tables import pick, read_rows, require_columns
+
+NAME = "reg2rg"
+DEFAULT_KIND = "ct"
+ID_FIELDS = ("AccNum", "accnum", "id")
+PRED_FIELDS = ("Pred_whole_report", "Pred_combined_report")
+GT_FIELDS = ("GT_whole_report", "GT_combined_report")
+
+_REGION_PREFIX = re.compile(r"The region \d+ is [^:]+:\s*")
+_OTHER_BLOCK = re.compile(r"\{\s*[^:{}]+:\s*([^{}]*)\}")
+
+
+def plain_reference(text: str) -> str:
+    """Reg2RG's structured report as prose: region prefixes and ``{area: …}`` wrappers removed.
+
+    >>> plain_reference("The region 0 is heart: Normal. The other report is: {pleura: Thick.}{other: }")
+    'Normal. Thick.'
+    """
+    text = _REGION_PREFIX.sub("", text)
+    text = text.replace("The other report is:", " ")
+    text = _OTHER_BLOCK.sub(lambda m: f" {m.group(1)} ", text)
+    return " ".join(text.split())
+
+
+def read(path: Path, *, kind: str = DEFAULT_KIND) -> ImportResult:
+    """Read a Reg2RG result CSV into CT drafts.
+
+    Args:
+        path: The ``.csv`` file.
+        kind: Must be ``ct`` (Reg2RG's regions are the CT regions).
+
+    Returns:
+        Drafts keyed by ``AccNum``, each with the GT report as ``reference_text``.
+    """
+    if kind != "ct":
+        raise ValueError(f"reg2rg drafts are CT reports; got kind {kind!r}")
+    rows = read_rows(path)
+    require_columns(path, rows, {"AccNum": ID_FIELDS, "Pred_whole_report": PRED_FIELDS})
+    drafts: list[ImportedDraft] = []
+    errors: list[ImportProblem] = []
+    for row, record in rows:
+        key, pred = pick(record, ID_FIELDS), pick(record, PRED_FIELDS)
+        if key is None or not isinstance(pred, str):
+            errors.append(ImportProblem(row, None if key is None else str(key),
+                                        "no AccNum" if key is None else "empty Pred_whole_report"))
+            continue
+        prov = provenance(NAME, path, row, model_id=pick(record, ("model_id",)),
+                          prompts=[str(pick(record, ("Question",)) or "")])
+        findings = parse.reg2rg_findings(pred)
+        gt = pick(record, GT_FIELDS)
+        drafts.append(ImportedDraft(
+            match_key=str(key), draft=assemble(str(key), kind, findings, None, prov),
+            reference_text=plain_reference(gt) if isinstance(gt, str) else None, row=row,
+            source_file=path.name))
+    return ImportResult(NAME, str(path), tuple(drafts), tuple(errors))

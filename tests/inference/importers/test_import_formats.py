@@ -1,0 +1,130 @@
+"""Every import format on small hand-written fixture files (tests/inference/data/imports/)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from inference.importers import UNKNOWN_MODEL, ImportFileError, format_names, read_drafts
+from inference.importers.matching import apply_context, match_drafts, study_index
+from viewer.records import Image, Study
+
+DATA = Path(__file__).parents[1] / "data" / "imports"
+
+
+def _regions(draft: object) -> list[tuple[str, str]]:
+    return [(f.region, f.text) for f in draft.findings]  # type: ignore[attr-defined]
+
+
+def _study(case_id: str, kind: str = "cxr", prior: bool = False) -> Study:
+    shape = (1, 2, 2) if kind == "ct" else (2, 2)
+    image = Image(pixels=np.zeros(shape, np.float32), spacing_mm=None, affine=np.eye(4), modality="DX",
+                  photometric="MONOCHROME2", default_window=None, source=f"/data/{case_id}.png",
+                  sha256="0" * 64)
+    return Study(case_id=case_id, kind=kind, images=(image,),  # type: ignore[arg-type]
+                 prior_report="old report" if prior else None)
+
+
+def test_registry_lists_formats_and_suggests_close_names(tmp_path: Path) -> None:
+    assert format_names() == ("llava-rad", "maira2", "reg2rg", "text", "vividmed")
+    with pytest.raises(ValueError, match="did you mean 'llava-rad'"):
+        read_drafts(DATA / "llava_rad_preds.jsonl", "llava_rad")
+    with pytest.raises(ImportFileError, match="no such file"):
+        read_drafts(tmp_path / "missing.jsonl", "llava-rad")
+
+
+def test_llava_rad_eval_jsonl() -> None:
+    result = read_drafts(DATA / "llava_rad_preds.jsonl", "llava-rad")
+    assert [d.match_key for d in result.drafts] == ["s50414267", "s53189527"]
+    first = result.drafts[0]
+    assert first.row == 1
+    assert first.reference_text == ("The lungs are clear. There is no pleural effusion or pneumothorax. "
+                                    "Heart size is normal.")
+    assert _regions(first.draft) == [
+        ("lungs", "Patchy opacity in the right lower lobe may reflect pneumonia."),
+        ("pleura", "No pleural effusion or pneumothorax."),
+        ("heart", "The heart size is normal."),
+        ("other", "Compared to the prior study, there is no significant change."),
+    ]
+    prov = first.draft.provenance
+    assert prov.generator == "import:llava-rad"
+    assert prov.model_id == UNKNOWN_MODEL
+    assert prov.label == "llava_rad_preds.jsonl row 1"
+    assert prov.prompts[0].endswith("indication: ___M with cough, eval for pneumonia")
+    # line 3 is blank; line 4 has no prediction: reported, not dropped
+    assert [(p.row, p.match_key, p.reason) for p in result.errors] == [(4, "s56699142", "no prediction text")]
+    second = result.drafts[1].draft
+    assert second.finding("f001").region == "support devices"
+    assert second.finding("f002").region == "lungs"
+
+
+def test_upstream_llava_model_vqa_fields() -> None:
+    (item,) = read_drafts(DATA / "llava_vqa_answers.jsonl", "llava-rad").drafts
+    assert item.match_key == "p10_s5001"
+    assert item.draft.provenance.model_id == "llava-med-v1.5-mistral-7b"
+    assert item.reference_text is None
+    assert _regions(item.draft)[0] == ("heart", "Moderate cardiomegaly.")
+
+
+def test_llava_rad_file_without_prediction_column_fails_naming_columns(tmp_path: Path) -> None:
+    bad = tmp_path / "x.jsonl"
+    bad.write_text('{"id": "a", "answer": "b"}\n')
+    with pytest.raises(ImportFileError, match="no prediction column; expected one of prediction, text"):
+        read_drafts(bad, "llava-rad")
+    bad.write_text('{"id": "a", "prediction": "b"}\n{oops\n')
+    with pytest.raises(ImportFileError, match=r"x\.jsonl:2: not valid JSON"):
+        read_drafts(bad, "llava-rad")
+
+
+def test_text_folder_of_mimic_text_and_openi_xml() -> None:
+    result = read_drafts(DATA / "text_reports", "text")
+    by_key = {d.match_key: d for d in result.drafts}
+    assert sorted(by_key) == ["openi_1", "s50414267"]
+    mimic = by_key["s50414267"]
+    assert mimic.indication == "___M with cough, eval for pneumonia"
+    assert mimic.comparison == "None."
+    assert mimic.draft.impression == "Right lower lobe pneumonia."
+    assert [t for _, t in _regions(mimic.draft)] == [
+        "Patchy opacity in the right lower lobe may reflect pneumonia.",
+        "No pleural effusion or pneumothorax.", "Heart size is normal.",
+        "PA and lateral views of the chest provided.",
+        "Findings were discussed with Dr. ___ at 10:30 by telephone."]
+    assert mimic.draft.provenance.label == "s50414267.txt row 1"
+    openi = by_key["openi_1"]
+    assert openi.indication == "Positive TB test"
+    assert openi.draft.impression == "Normal chest x-XXXX."
+    assert ("pleura", "There are no XXXX of a pleural effusion.") in _regions(openi.draft)
+    assert openi.source_file == "openi_1.xml"
+
+
+def test_text_impression_only_report_becomes_findings() -> None:
+    (item,) = read_drafts(DATA / "impression_only.txt", "text").drafts
+    assert item.draft.impression is None
+    assert _regions(item.draft) == [("heart", "Stable mild cardiomegaly."),
+                                    ("other", "No acute cardiopulmonary process.")]
+
+
+def test_text_xml_with_entities_is_a_row_error_not_a_crash(tmp_path: Path) -> None:
+    result = read_drafts(DATA / "evil.xml", "text")
+    assert result.drafts == ()
+    assert "DTD or entity" in result.errors[0].reason
+
+
+def test_match_then_context_flags_like_generated_drafts() -> None:
+    result = read_drafts(DATA / "llava_rad_preds.jsonl", "llava-rad")
+    index = study_index([("s50414267", []), ("s53189527", [])], "id")
+    matched = match_drafts(result, index, "id")
+    studies = {"s50414267": _study("s50414267"), "s53189527": _study("s53189527")}
+    without_prior = apply_context(matched, studies)
+    flags = {f.text: f.flags for f in without_prior.drafts[0].draft.findings}
+    assert flags["Compared to the prior study, there is no significant change."] == (
+        "prior_reference_without_prior",)
+    assert flags["Patchy opacity in the right lower lobe may reflect pneumonia."] == ("ungrounded",)
+    assert flags["No pleural effusion or pneumothorax."] == ()
+    with_prior = apply_context(matched, {"s50414267": _study("s50414267", prior=True),
+                                         "s53189527": _study("s53189527")})
+    assert all("prior_reference_without_prior" not in f.flags for f in with_prior.drafts[0].draft.findings)
+    with pytest.raises(KeyError, match="s53189527"):
+        apply_context(matched, {"s50414267": _study("s50414267")})
