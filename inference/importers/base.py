@@ -11,8 +11,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 
+from inference.draft import package_version
 from inference.records import Draft, Finding, Provenance, Section, regions_for
 from viewer.errors import StudyLoadError
 
@@ -94,6 +96,9 @@ def provenance(fmt: str, path: Path, row: int, *, model_id: str | None = None,
                prompts: Sequence[str] = (), model_revision: str | None = None) -> Provenance:
     """The provenance of an imported draft: ``import:<fmt>``, its model and the file and row it came from.
 
+    ``created_at`` is the import time; ``input_sha256s`` stay empty because the file does not
+    prove which image bytes the source model read.
+
     Args:
         fmt: Importer name (``llava-rad``, ``reg2rg``…).
         path: The source file.
@@ -109,17 +114,9 @@ def provenance(fmt: str, path: Path, row: int, *, model_id: str | None = None,
         device="n/a (imported)",
         prompts=tuple(p for p in prompts if p),
         label=f"{path.name} row {row}",
-        package_version=_package_version(),
+        package_version=package_version(),
+        created_at=datetime.now(UTC).isoformat(timespec="seconds"),
     )
-
-
-def _package_version() -> str:
-    from importlib.metadata import PackageNotFoundError, version
-
-    try:
-        return version("radreview")
-    except PackageNotFoundError:
-        return ""
 
 
 def assemble(case_id: str, kind: str, findings: Sequence[Finding], impression: str | None,
