@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -13,20 +14,45 @@ from inference.prompts import PromptRequest
 from inference.records import Finding, Grounding, Phrase, Section, regions_for
 from viewer.records import Study
 
+_IMPRESSION = re.compile(r"\bIMPRESSIONS?\s*:", re.IGNORECASE)
+_FINDINGS = re.compile(r"^\s*FINDINGS?\s*:\s*", re.IGNORECASE)
+
 
 def package_version() -> str:
     """The installed radreview version (``0.0.0+src`` from an uninstalled tree)."""
-    from importlib.metadata import PackageNotFoundError, version
+    from inference.draft import package_version as version
 
-    try:
-        return version("radreview")
-    except PackageNotFoundError:
-        return "0.0.0+src"
+    return version()
+
+
+def split_impression(text: str) -> tuple[str, str | None]:
+    """Split ``FINDINGS: … IMPRESSION: …`` into (findings text, impression or None); labels removed."""
+    match = _IMPRESSION.search(text)
+    findings = text[: match.start()] if match else text
+    impression = " ".join(text[match.end() :].split()) if match else None
+    return _FINDINGS.sub("", findings).strip(), impression or None
 
 
 def parse_generation(request: PromptRequest, text: str, study: Study) -> tuple[list[Finding], str | None]:
-    """Parse one answer with the request's grammar into findings (+ the impression text, if any)."""
-    raise NotImplementedError("waiting for inference.parsers")
+    """Parse one answer with the request's grammar into findings (+ the impression text, if any).
+
+    Region-guided (CT) answers keep the parser's region when it is a CT region, else get the region
+    the request was about. Finding ids are provisional; :func:`sections` renumbers them.
+    """
+    body, impression = split_impression(text)
+    if request.grammar == "prose":
+        from inference.parsers.prose import parse_prose
+
+        result = parse_prose(body, study.kind)
+    else:
+        raise ValueError(f"no parser for grammar {request.grammar!r}")
+    findings = list(result.findings)
+    if request.region is not None:
+        valid = regions_for(study.kind)
+        findings = [
+            f if f.region in valid else dataclasses.replace(f, region=request.region) for f in findings
+        ]
+    return findings, impression
 
 
 def region_mask_ref(

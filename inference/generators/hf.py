@@ -277,14 +277,14 @@ class HFGenerator:
         self.max_images, self.grounding, self.n_slices = max_images, grounding, n_slices
         self.regions = tuple(regions) if regions else None
         self.trust_remote_code, self.allow_download = trust_remote_code, allow_download
+        self._resolved = resolve_model(model, allow_download=allow_download)  # fail fast, before any study
         self._loaded: LoadedModel | None = None
 
     def load(self) -> LoadedModel:
         """Resolve and load the model once; later calls return the loaded one."""
         if self._loaded is None:
-            resolved = resolve_model(self.model_id, allow_download=self.allow_download)
             self._loaded = load_model(
-                resolved,
+                self._resolved,
                 quantization=self.quantization,
                 device=self.device,
                 attention_maps=self.attention_maps,

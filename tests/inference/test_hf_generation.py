@@ -146,3 +146,34 @@ def test_chunk_streamer_holds_back_incomplete_characters() -> None:
         streamer.put(np.array([token]))
     streamer.end()
     assert sent == ["a", "é"]
+
+
+def test_hf_generator_end_to_end_through_draft_study(tiny_dirs: dict[str, Path], cxr_study: Study) -> None:
+    from inference.draft import draft_study
+    from inference.generators.hf import HFGenerator
+    from inference.records import CXR_REGIONS, draft_from_json, to_json
+
+    generator = HFGenerator(str(tiny_dirs["chat"]), device="cpu", mode="cxr-plain", max_new_tokens=16, seed=3)
+    events: list[ProgressEvent] = []
+    draft = draft_study(cxr_study, generator=generator, segmenter="none", progress=events.append)
+    assert tuple(s.region for s in draft.sections) == CXR_REGIONS
+    assert draft.findings, draft.text
+    prov = draft.provenance
+    assert (prov.generator, prov.model_id, prov.quantization, prov.device) == (
+        "hf",
+        str(tiny_dirs["chat"]),
+        "none",
+        "cpu",
+    )
+    assert prov.seed == 3 and prov.generation_params["max_new_tokens"] == 16
+    assert prov.generation_params["num_beams"] == 1 and prov.generation_params["do_sample"] is False
+    assert prov.prompts[0].startswith("USER: <image>\nProvide a description of the findings")
+    assert prov.input_sha256s == cxr_study.input_sha256s
+    streamed = "".join(e.text for e in events if e.kind == "text")
+    assert streamed and all(f.text.split()[0] in streamed for f in draft.findings)
+    for finding in draft.findings:
+        for phrase in finding.phrases:
+            heat = draft.artefacts[phrase.grounding.attention_ref]
+            assert heat.shape == cxr_study.primary.shape and heat.dtype == np.float32
+            assert float(heat.min()) == 0.0 and float(heat.max()) == pytest.approx(1.0)
+    assert draft_from_json(to_json(draft)).findings == draft.findings
