@@ -58,7 +58,8 @@ BASIC_PROFILE: Mapping[str, str] = {
     "RequestingService": "X", "IssuerOfAccessionNumberSequence": "X",
     "OriginalAttributesSequence": "X", "ModifiedAttributesSequence": "X", "DigitalSignaturesSequence": "X",
     # people
-    "ReferringPhysicianName": "Z", "ReferringPhysicianAddress": "X", "ReferringPhysicianTelephoneNumbers": "X",
+    "ReferringPhysicianName": "Z", "ReferringPhysicianAddress": "X",
+    "ReferringPhysicianTelephoneNumbers": "X",
     "ReferringPhysicianIdentificationSequence": "X", "ConsultingPhysicianName": "X",
     "ConsultingPhysicianIdentificationSequence": "X", "PhysiciansOfRecord": "X",
     "PhysiciansOfRecordIdentificationSequence": "X", "PerformingPhysicianName": "X",
@@ -85,7 +86,7 @@ BASIC_PROFILE: Mapping[str, str] = {
     "RelatedFrameOfReferenceUID": "U", "InstanceCreatorUID": "U", "IrradiationEventUID": "U",
     "ConcatenationUID": "U", "DimensionOrganizationUID": "U", "StorageMediaFileSetUID": "U",
     "TargetUID": "U", "UID": "U", "TemplateExtensionCreatorUID": "U",
-    "TemplateExtensionOrganizationUID": "U", "FiducialUID": "U", "ReferencedGeneralPurposeScheduledProcedureStepTransactionUID": "U",
+    "TemplateExtensionOrganizationUID": "U", "FiducialUID": "U",
 }
 """PS3.15 Table E.1-1 basic-profile actions by attribute keyword (most conservative option)."""
 

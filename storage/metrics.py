@@ -6,12 +6,14 @@ per finding (``acted_at − shown_at``), normalised character edit distance draf
 drafted vs corrected boxes, and BLEU / ROUGE-L of draft vs signed text (``sacrebleu`` and
 ``rouge-score``, the ``metrics`` extra; without them those values are ``None`` with a note).
 
-Rates are per *decided* drafted finding (pending ones are counted apart; ``added`` per decided finding too, so 0.5 means one miss per two
-drafted findings). Everything returns plain dataclasses/dicts that plot directly.
+Rates are per *decided* drafted finding (pending ones are counted apart); the missed-finding rate
+is reviewer additions per decided drafted finding, so 0.5 means one miss per two drafted findings.
+Everything returns plain dataclasses/dicts that plot directly.
 """
 
 from __future__ import annotations
 
+import functools
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
@@ -23,10 +25,8 @@ from storage.records import FindingState, ReviewedCase
 ALL = "all"
 
 
-def levenshtein(a: str, b: str) -> int:
-    """Character edit distance (insert/delete/substitute cost 1), O(len(a)·len(b)) time, O(min) memory."""
-    if len(a) < len(b):
-        a, b = b, a
+def levenshtein_dp(a: str, b: str) -> int:
+    """Character edit distance by the textbook dynamic programme (reference for tests; O(n·m))."""
     previous = list(range(len(b) + 1))
     for i, ca in enumerate(a, start=1):
         current = [i]
@@ -34,6 +34,39 @@ def levenshtein(a: str, b: str) -> int:
             current.append(min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (ca != cb)))
         previous = current
     return previous[-1]
+
+
+def levenshtein(a: str, b: str) -> int:
+    """Character edit distance (insert/delete/substitute cost 1).
+
+    Myers' bit-parallel algorithm in Hyyrö's formulation (J. ACM 46(3), 1999; Hyyrö 2001), with the
+    shorter string as the bit pattern held in one Python integer: ``len(longer)`` word operations on
+    ``len(shorter)``-bit integers instead of ``len(a)·len(b)`` Python steps.
+    """
+    if a == b:
+        return 0
+    if len(a) < len(b):
+        a, b = b, a
+    m = len(b)
+    if m == 0:
+        return len(a)
+    peq: dict[str, int] = {}
+    for i, ch in enumerate(b):
+        peq[ch] = peq.get(ch, 0) | (1 << i)
+    mask, high = (1 << m) - 1, 1 << (m - 1)
+    pv, mv, score = mask, 0, m
+    for ch in a:
+        eq = peq.get(ch, 0)
+        xv = eq | mv
+        xh = ((((eq & pv) + pv) & mask) ^ pv) | eq
+        ph = (mv | ~(xh | pv)) & mask
+        mh = pv & xh
+        score += 1 if ph & high else -1 if mh & high else 0
+        ph = ((ph << 1) | 1) & mask
+        mh = (mh << 1) & mask
+        pv = (mh | ~(xv | ph)) & mask
+        mv = ph & xv
+    return score
 
 
 def normalised_edit_distance(a: str, b: str) -> float:
@@ -63,14 +96,24 @@ def text_scores(hypothesis: str, reference: str) -> tuple[float | None, float | 
         ``(bleu, rouge_l, note)``; the scores are ``None`` and ``note`` says why when the
         ``metrics`` extra is missing.
     """
+    if not hypothesis and not reference:
+        return None, None, None
     try:
-        import sacrebleu
-        from rouge_score import rouge_scorer
+        bleu_metric, rouge_metric = _scorers()
     except ImportError:
         return None, None, "BLEU/ROUGE-L need the 'metrics' extra: pip install 'radreview[metrics]'"
-    bleu = sacrebleu.sentence_bleu(hypothesis, [reference]).score
-    rouge = rouge_scorer.RougeScorer(["rougeL"], use_stemmer=False).score(reference, hypothesis)
+    bleu = bleu_metric.sentence_score(hypothesis, [reference]).score
+    rouge = rouge_metric.score(reference, hypothesis)
     return float(bleu), float(rouge["rougeL"].fmeasure), None
+
+
+@functools.lru_cache(maxsize=1)
+def _scorers() -> tuple[Any, Any]:
+    """sacrebleu's sentence BLEU (effective order, as ``sentence_bleu``) and a ROUGE-L scorer, built once."""
+    from rouge_score import rouge_scorer
+    from sacrebleu.metrics import BLEU
+
+    return BLEU(effective_order=True), rouge_scorer.RougeScorer(["rougeL"], use_stemmer=False)
 
 
 @dataclass
@@ -104,7 +147,8 @@ class GroupMetrics:
         return {"model": self.model, "region": self.region, "n_cases": self.cases, "n": self.drafted,
                 "accept_unchanged_rate": rate(self.accepted_unchanged), "edit_rate": rate(self.edited),
                 "reject_rate": rate(self.rejected), "missed_finding_rate": rate(self.added),
-                "n_added": self.added, "n_pending": self.pending, "mean_seconds_per_finding": mean(self.seconds),
+                "n_added": self.added, "n_pending": self.pending,
+                "mean_seconds_per_finding": mean(self.seconds),
                 "edit_distance": mean(self.edit_distances), "box_iou": mean(self.ious),
                 "n_boxes_compared": len(self.ious), "bleu": mean(self.bleu), "rouge_l": mean(self.rouge_l),
                 "reasons": dict(sorted(self.reasons.items()))}
@@ -128,7 +172,7 @@ def _boxes(state: FindingState) -> list[tuple[tuple[float, ...], tuple[float, ..
     """Pairs (drafted box, final box) per phrase where both exist and the box was corrected."""
     if state.original is None:
         return []
-    pairs = []
+    pairs: list[tuple[tuple[float, ...], tuple[float, ...]]] = []
     for before, after in zip(state.original.phrases, state.finding.phrases, strict=False):
         if before.grounding and after.grounding and after.grounding.boxes != before.grounding.boxes:
             pairs.extend(zip(before.grounding.boxes, after.grounding.boxes, strict=False))
@@ -152,14 +196,29 @@ def _add_finding(g: GroupMetrics, s: FindingState, seconds: dict[str, list[float
     g.ious.extend(box_iou(a, b) for a, b in _boxes(s) if len(a) == len(b))
 
 
-def _add_texts(g: GroupMetrics, draft: str, signed: str, notes: set[str]) -> None:
-    g.edit_distances.append(normalised_edit_distance(draft, signed))
+TextScores = tuple[float, float | None, float | None]
+
+
+def _score_texts(draft: str, signed: str, notes: set[str]) -> TextScores:
     bleu, rouge, note = text_scores(draft, signed)
     if note:
         notes.add(note)
-    elif bleu is not None and rouge is not None and (draft or signed):
+    return normalised_edit_distance(draft, signed), bleu, rouge
+
+
+def _add_texts(g: GroupMetrics, scores: TextScores) -> None:
+    distance, bleu, rouge = scores
+    g.edit_distances.append(distance)
+    if bleu is not None and rouge is not None:
         g.bleu.append(bleu)
         g.rouge_l.append(rouge)
+
+
+def _region_texts(case: ReviewedCase, region: str) -> tuple[str, str]:
+    drafted = " ".join(f.text for f in case.draft.findings if f.region == region)
+    signed = " ".join(s.finding.text for s in case.state.findings
+                      if s.finding.region == region and s.status != "rejected")
+    return drafted, signed
 
 
 def _group(groups: dict[tuple[str, str], GroupMetrics], model: str, region: str) -> GroupMetrics:
@@ -169,21 +228,19 @@ def _group(groups: dict[tuple[str, str], GroupMetrics], model: str, region: str)
 def _accumulate(case: ReviewedCase, groups: dict[tuple[str, str], GroupMetrics], notes: set[str]) -> None:
     model, seconds = model_of(case), _finding_seconds(case)
     regions = {f.region for f in case.draft.findings} | {s.finding.region for s in case.state.findings}
+    whole_scores = _score_texts(case.draft.text, case.state.current_text(), notes)
+    region_scores = {r: _score_texts(*_region_texts(case, r), notes) for r in sorted(regions)}
     for label in (model, ALL):
         whole = _group(groups, label, ALL)
         whole.cases += 1
-        _add_texts(whole, case.draft.text, case.state.current_text(), notes)
+        _add_texts(whole, whole_scores)
         for s in case.state.findings:
-            region = (s.original or s.finding).region
             _add_finding(whole, s, seconds)
-            _add_finding(_group(groups, label, region), s, seconds)
-        for region in sorted(regions):
+            _add_finding(_group(groups, label, (s.original or s.finding).region), s, seconds)
+        for region, scores in region_scores.items():
             g = _group(groups, label, region)
             g.cases += 1
-            drafted = " ".join(f.text for f in case.draft.findings if f.region == region)
-            signed = " ".join(s.finding.text for s in case.state.findings
-                              if s.finding.region == region and s.status != "rejected")
-            _add_texts(g, drafted, signed, notes)
+            _add_texts(g, scores)
 
 
 @dataclass(frozen=True)
@@ -211,7 +268,8 @@ def review_metrics(cases: Iterable[ReviewedCase]) -> ReviewMetrics:
     def key(k: tuple[str, str]) -> tuple[bool, str, bool, str]:
         return (k[0] != ALL, k[0], k[1] != ALL, k[1])
 
-    return ReviewMetrics(rows=tuple(groups[k].row() for k in sorted(groups, key=key)), notes=tuple(sorted(notes)))
+    rows = tuple(groups[k].row() for k in sorted(groups, key=key))
+    return ReviewMetrics(rows=rows, notes=tuple(sorted(notes)))
 
 
 def metrics_table(cases: Iterable[ReviewedCase]) -> list[dict[str, Any]]:

@@ -1,4 +1,4 @@
-"""``radreview export --format F --out PATH``: training-data and PACS exports of reviewed cases (DESIGN §6)."""
+"""``radreview export --format F --out PATH``: training data and PACS objects from reviewed cases (§6)."""
 
 from __future__ import annotations
 
@@ -66,5 +66,6 @@ def run(args: argparse.Namespace) -> int:
     else:
         c = result.counts
         print(f"{result.format}: {c['records']} record(s) from {c['cases_exported']} of {c['cases_matched']} "
-              f"matching case(s) ({c['skipped']} skipped) → {result.out_dir} (see {result.manifest_path.name})")
+              f"matching case(s) ({c['skipped']} skipped) → {result.out_dir} "
+              f"(see {result.manifest_path.name})")
     return 0

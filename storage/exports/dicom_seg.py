@@ -11,7 +11,7 @@ UIDs and copies the de-identified patient module. Files: ``seg/<case_id>.dcm``.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 import numpy as np
@@ -29,7 +29,10 @@ def _slice_order(sources: list[Any]) -> tuple[list[Any], np.ndarray]:
     iop = np.asarray(sources[0].ImageOrientationPatient, dtype=float)
     row_dir, col_dir = iop[:3], iop[3:]
     normal = np.cross(row_dir, col_dir)
-    ordered = sorted(sources, key=lambda ds: float(np.dot(np.asarray(ds.ImagePositionPatient, float), normal)))
+    def along(ds: Any) -> float:
+        return float(np.dot(np.asarray(ds.ImagePositionPatient, dtype=float), normal))
+
+    ordered = sorted(sources, key=along)
     return ordered, np.stack([normal, col_dir, row_dir])
 
 
@@ -116,7 +119,7 @@ def build_seg(case: ReviewedCase, ctx: ExportContext) -> Any:
         raise SkipCase("not signed: a DICOM SEG holds final masks only")
     masks = _masks(case, ctx)
     ordered, frames = _frames(source_datasets(case, ctx, pixels=True), masks)
-    when = (ctx.created_at or datetime.now(timezone.utc)).isoformat()
+    when = (ctx.created_at or datetime.now(UTC)).isoformat()
     cid = case.study.case_id
     return hd.seg.Segmentation(
         source_images=ordered, pixel_array=frames, segmentation_type=hd.seg.SegmentationTypeValues.BINARY,

@@ -11,7 +11,7 @@ de-identified sources, so it carries the pseudonymous case id only. Files: ``sr/
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from storage.exports.common import ExportContext, FormatOutput, SkipCase, boxes_2d, kept_findings
@@ -88,7 +88,7 @@ def build_sr(case: ReviewedCase, ctx: ExportContext) -> Any:
         procedure_reported=Code(*_PROCEDURE.get(case.study.kind, _PROCEDURE["ct"])),
         imaging_measurements=_groups(hd, case, sources),
         referenced_images=sources[:1] if case.study.kind == "cxr" else None)
-    when = ctx.created_at or datetime.now(timezone.utc)
+    when = ctx.created_at or datetime.now(UTC)
     cid = case.study.case_id
     return hd.sr.Comprehensive3DSR(
         evidence=sources, content=report, series_instance_uid=derived_uid(cid, "sr-series", when.isoformat()),

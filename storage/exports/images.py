@@ -63,8 +63,8 @@ def _copy_raster(src: Path, dst: Path) -> None:
 def _copy_nifti(src: Path, dst: Path) -> None:
     import nibabel as nib
 
-    img = nib.load(str(src))
-    header = img.header.copy()
+    img: Any = nib.load(str(src))
+    header: Any = img.header.copy()
     for field in ("descrip", "aux_file", "intent_name", "db_name"):
         if field in header:
             header[field] = b""

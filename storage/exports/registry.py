@@ -5,7 +5,7 @@ from __future__ import annotations
 import importlib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -90,7 +90,7 @@ def export(fmt: str, cases: Iterable[ReviewedCase], out_dir: Path | str, *,
     """
     module = _module(fmt)
     filters = filters or ExportFilter()
-    created_at = created_at or datetime.now(timezone.utc)
+    created_at = created_at or datetime.now(UTC)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     seen = 0

@@ -5,13 +5,13 @@ Fixed ids, hashes and timestamps so golden files are byte-stable.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from inference.records import Draft, Finding, Grounding, Phrase, Provenance, Section
 from storage.records import ReviewAction, ReviewedCase, StudyRecord
 from storage.review import apply_actions
 
-T0 = datetime(2026, 1, 2, 9, 0, 0, tzinfo=timezone.utc)
+T0 = datetime(2026, 1, 2, 9, 0, 0, tzinfo=UTC)
 SHA_A = "a" * 64
 SHA_A_LAT = "b" * 64
 SHA_B = "c" * 64
@@ -33,7 +33,8 @@ def cxr_draft(case_id: str, model: str = "built-in", generator: str = "builtin")
 def ct_draft(case_id: str) -> Draft:
     """Two CT findings, one with a 3D box and a mask reference."""
     g = Grounding(boxes=((0.5, 0.4, 0.3, 0.6, 0.5, 0.4),), mask_ref="sha256:" + "1" * 64, source="segmenter")
-    f1 = Finding("f1", "lungs", "Consolidation in the right lower lobe.", (Phrase("Consolidation", (0, 13), g),))
+    f1 = Finding("f1", "lungs", "Consolidation in the right lower lobe.",
+                 (Phrase("Consolidation", (0, 13), g),))
     f2 = Finding("f2", "heart", "No pericardial effusion.")
     return Draft(case_id, (Section("heart", (f2,)), Section("lungs", (f1,))), None,
                  Provenance("builtin", "built-in"))
@@ -61,7 +62,8 @@ def case_a() -> ReviewedCase:
                 after_text="A 6 mm nodule in the left lower lobe.", reason="wrong_location"),
         _action("case-a", "move_box", 2, 10, finding_id="f1", phrase_index=0, after_grounding=moved,
                 before_grounding=draft.findings[0].phrases[0].grounding, reason="grounding_error"),
-        _action("case-a", "reject", 3, 20, finding_id="f2", reason="false_finding", clinically_significant=True),
+        _action("case-a", "reject", 3, 20, finding_id="f2", reason="false_finding",
+                clinically_significant=True),
         _action("case-a", "accept", 4, 5, finding_id="f3"),
         _action("case-a", "add", 5, 40, finding_id="r1", region="bones", after_text="Old left rib fracture.",
                 reason="missed_finding", after_grounding=Grounding(boxes=((0.7, 0.4, 0.8, 0.5),),
@@ -87,8 +89,9 @@ def case_c() -> ReviewedCase:
     """CT: the heart sentence edited for style, lungs accepted; signed by ana a day after case-a."""
     draft = ct_draft("case-c")
     acts = [_action("case-c", "accept", 60 * 24 + 1, 12, finding_id="f1"),
-            _action("case-c", "edit", 60 * 24 + 2, 18, finding_id="f2", before_text="No pericardial effusion.",
-                    after_text="No pericardial effusion is seen.", reason="style"),
+            _action("case-c", "edit", 60 * 24 + 2, 18, finding_id="f2",
+                    before_text="No pericardial effusion.", after_text="No pericardial effusion is seen.",
+                    reason="style"),
             _action("case-c", "sign", 60 * 24 + 3)]
     study = StudyRecord("case-c", "ct", "signed", (SHA_C,), "studies/case-c", indication="Fever.")
     return _case(study, draft, acts)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
@@ -18,7 +18,7 @@ from storage.records import ReviewAction, ReviewedCase, StudyRecord
 from storage.review import apply_actions
 
 ALL_MARKERS = [*MARKERS.values(), PRIVATE_MARKER]
-CREATED = datetime(2026, 2, 1, tzinfo=timezone.utc)
+CREATED = datetime(2026, 2, 1, tzinfo=UTC)
 
 
 def test_scrub_removes_identifiers_and_keeps_uids(tmp_path: Path) -> None:
@@ -55,7 +55,7 @@ def test_profile_and_allow_list_agree() -> None:
 def test_assert_no_phi_names_file_and_marker(tmp_path: Path) -> None:
     leaky = tmp_path / "x.json"
     leaky.write_text('{"a": "MRNMARK7731"}')
-    with pytest.raises(PhiLeakError, match="x.json.*MRNMARK7731"):
+    with pytest.raises(PhiLeakError, match=r"x\.json.*MRNMARK7731"):
         assert_no_phi([leaky], ALL_MARKERS)
 
 
@@ -70,8 +70,9 @@ def _reviewed(case_id: str, kind: str, path: Path, mask: np.ndarray, box: tuple[
                  (Phrase("Opacity", (0, 7), Grounding(boxes=(box,), mask_ref=ref)),))
     draft = Draft(case_id, (Section(region, (f1,)),), "Opacity.", Provenance("builtin", "built-in"),
                   artefacts={ref: mask})
-    t = datetime(2026, 1, 1, tzinfo=timezone.utc)
-    actions = [ReviewAction("edit", case_id, "d1", "ana", finding_id="f1", after_text="Opacity at the left base.",
+    t = datetime(2026, 1, 1, tzinfo=UTC)
+    actions = [ReviewAction("edit", case_id, "d1", "ana", finding_id="f1",
+                            after_text="Opacity at the left base.",
                             reason="wrong_location", acted_at=t),
                ReviewAction("sign", case_id, "d1", "ana", acted_at=t)]
     record = StudyRecord(case_id, study.kind, "signed", tuple(i.sha256 for i in study.images),
@@ -128,7 +129,8 @@ def test_non_dicom_sources_are_skipped_for_sr(tmp_path: Path) -> None:
     from PIL import Image
 
     Image.fromarray(np.zeros((4, 4), dtype=np.uint8)).save(png)
-    result = export("dicom-sr", [case_b()], tmp_path / "out", image_resolver=lambda r: [png], created_at=CREATED)
+    result = export("dicom-sr", [case_b()], tmp_path / "out", image_resolver=lambda r: [png],
+                    created_at=CREATED)
     assert result.counts["records"] == 0
     assert result.skipped == (("case-b", "DICOM SR/SEG need DICOM sources; this study's images are png"),)
     case = dataclasses.replace(case_b())

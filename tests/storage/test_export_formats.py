@@ -4,17 +4,17 @@ from __future__ import annotations
 
 import json
 import os
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
-from export_cases import all_cases, case_a, case_b, case_c, case_d
+from export_cases import all_cases, case_a, case_c, case_d
 
 from storage.exports import FORMATS, ExportFilter, UnknownFormatError, export
 from storage.exports.maira2 import decode_coord, encode_coord, to_square_crop
 
 GOLDEN = Path(__file__).parent / "golden"
-CREATED = datetime(2026, 2, 1, 12, 0, tzinfo=timezone.utc)
+CREATED = datetime(2026, 2, 1, 12, 0, tzinfo=UTC)
 JSON_FORMATS = {"llava": "llava.jsonl", "sft": "sft.jsonl", "dpo": "dpo.jsonl", "radfact": "radfact.json",
                 "maira2": "maira2.jsonl", "regions": "regions.jsonl"}
 
@@ -82,14 +82,15 @@ def test_filters(tmp_path: Path) -> None:
     assert ids(ExportFilter(reviewer="ben", signed_only=False)) == ["case-b", "case-d"]
     assert ids(ExportFilter(since=date(2026, 1, 3))) == ["case-b", "case-c"]
     assert ids(ExportFilter(until=date(2026, 1, 3))) == ["case-a", "case-c"]
-    assert ids(ExportFilter(since=datetime(2026, 1, 3, 9, 4, tzinfo=timezone.utc))) == ["case-b"]
+    assert ids(ExportFilter(since=datetime(2026, 1, 3, 9, 4, tzinfo=UTC))) == ["case-b"]
     assert ids(ExportFilter(region="bones")) == ["case-a"]
     assert ids(ExportFilter(model="microsoft/maira-2")) == ids(ExportFilter(model="HF")) == ["case-b"]
     assert ids(ExportFilter(model="builtin")) == ["case-a", "case-c"]
     result = export("regions", cases, tmp_path, filters=ExportFilter(region="heart"), created_at=CREATED)
     rows = [json.loads(x) for x in result.files[0].read_text().splitlines()]
     assert [r["id"] for r in rows] == ["case-a/heart", "case-b/heart", "case-c/heart"]
-    assert rows[2]["draft"] == "No pericardial effusion." and rows[2]["target"] == "No pericardial effusion is seen."
+    assert rows[2]["draft"] == "No pericardial effusion."
+    assert rows[2]["target"] == "No pericardial effusion is seen."
 
 
 def test_manifest_counts_and_filters(tmp_path: Path) -> None:

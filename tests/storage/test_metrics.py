@@ -7,13 +7,32 @@ import sys
 import pytest
 from export_cases import all_cases, case_c
 
-from storage.metrics import box_iou, levenshtein, metrics_table, normalised_edit_distance, review_metrics, time_series
+from storage.metrics import (
+    box_iou,
+    levenshtein,
+    levenshtein_dp,
+    metrics_table,
+    normalised_edit_distance,
+    review_metrics,
+    time_series,
+)
 
 
 def test_edit_distance() -> None:
-    assert levenshtein("kitten", "sitting") == 3 and levenshtein("", "abc") == 3 and levenshtein("ab", "ab") == 0
+    assert levenshtein("kitten", "sitting") == 3 and levenshtein("", "abc") == 3
+    assert levenshtein("ab", "ab") == 0
     assert normalised_edit_distance("kitten", "sitting") == pytest.approx(3 / 7)
     assert normalised_edit_distance("", "") == 0.0
+
+
+def test_bit_parallel_matches_the_dynamic_programme() -> None:
+    import random
+
+    rng = random.Random(7)
+    for _ in range(500):
+        a = "".join(rng.choice("ab c.") for _ in range(rng.randint(0, 40)))
+        b = "".join(rng.choice("ab c.") for _ in range(rng.randint(0, 90)))
+        assert levenshtein(a, b) == levenshtein_dp(a, b), (a, b)
 
 
 def test_box_iou_2d_and_3d() -> None:
@@ -37,7 +56,7 @@ def test_rates_per_model() -> None:
     assert b["missed_finding_rate"] == pytest.approx(1 / 6)
     assert b["mean_seconds_per_finding"] == pytest.approx((30 + 10 + 20 + 5 + 40 + 12 + 18 + 6) / 8)
     assert b["reasons"] == {"false_finding": 1, "grounding_error": 1, "missed_finding": 1, "style": 1}
-    assert b["n_boxes_compared"] == 1 and b["box_iou"] == 0.0  # the moved box does not overlap the drafted one
+    assert b["n_boxes_compared"] == 1 and b["box_iou"] == 0.0  # the moved box misses the drafted one
     m = _row(rows, "microsoft/maira-2", "all")
     assert (m["accept_unchanged_rate"], m["edit_distance"], m["rouge_l"]) == (1.0, 0.0, 1.0)
     assert m["bleu"] == pytest.approx(100.0)
@@ -62,7 +81,14 @@ def test_time_series_of_edit_distance() -> None:
 
 
 def test_missing_metrics_extra_degrades_with_note(monkeypatch: pytest.MonkeyPatch) -> None:
+    from storage.metrics import _scorers
+
+    _scorers.cache_clear()
     monkeypatch.setitem(sys.modules, "sacrebleu", None)
-    result = review_metrics([case_c()])
+    monkeypatch.setitem(sys.modules, "sacrebleu.metrics", None)
+    try:
+        result = review_metrics([case_c()])
+    finally:
+        _scorers.cache_clear()
     assert result.rows[0]["bleu"] is None and result.rows[0]["edit_distance"] == pytest.approx(8 / 85)
     assert any("radreview[metrics]" in n for n in result.notes)
