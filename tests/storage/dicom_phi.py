@@ -22,8 +22,7 @@ PRIVATE_MARKER = "PRIVMARK-Secret-99"
 
 
 def _base(sop_class: str, uid_root: str, k: int, rows: int, cols: int) -> object:
-    from pydicom.dataset import FileMetaDataset
-    from pydicom.dataset import Dataset
+    from pydicom.dataset import Dataset, FileMetaDataset
     from pydicom.uid import ExplicitVRLittleEndian
 
     meta = FileMetaDataset()
