@@ -90,6 +90,11 @@ def _cxr_dicom(path: Path, stored: npt.NDArray[np.float32], *, cr: bool, spacing
     ds.save_as(path, enforce_file_format=True)
 
 
+def _stored(hu: npt.NDArray[np.float32]) -> npt.NDArray[np.uint16]:
+    """HU → 12-bit stored values for RescaleIntercept −1024 (HU −1024…3071)."""
+    return np.clip(np.round(hu + 1024.0), 0, 4095).astype(np.uint16)
+
+
 def write_ct_series(folder: Path, hu: npt.NDArray[np.float32], spacing: tuple[float, float, float],
                     *, seed: int = 7, series_uid: str | None = None) -> list[Path]:
     """Write an SPL HU volume as an axial DICOM CT series with shuffled file names.
@@ -109,7 +114,7 @@ def write_ct_series(folder: Path, hu: npt.NDArray[np.float32], spacing: tuple[fl
     sz, sy, sx = spacing
     names = np.random.default_rng(seed).permutation(nz)
     series = series_uid or _uid("ct", "series", hu.shape)
-    stored = np.clip(np.round(hu + 1024.0), 0, 4095).astype(np.uint16)
+    stored = _stored(hu)
     paths = []
     for k in range(nz):
         ds = _dataset(_CT_SOP, _uid("ct", series, k), "CT", "ct")
@@ -134,7 +139,8 @@ def _nifti(path: Path, hu: npt.NDArray[np.float32], spacing: tuple[float, float,
 
     nz, ny, nx = hu.shape
     sz, sy, sx = spacing
-    ras = np.ascontiguousarray(np.clip(np.round(hu), -1024, 3071).astype(np.int16).transpose(2, 1, 0)[::-1, ::-1, :])
+    hu_int = (_stored(hu).astype(np.int32) - 1024).astype(np.int16)  # the same HU as the DICOM series
+    ras = np.ascontiguousarray(hu_int.transpose(2, 1, 0)[::-1, ::-1, :])
     affine = np.diag([sx, sy, sz, 1.0])
     affine[:3, 3] = [-(nx - 1) / 2 * sx, -(ny - 1) / 2 * sy, -(nz - 1) / 2 * sz]
     img = nib.Nifti1Image(ras, affine)

@@ -56,11 +56,11 @@ def test_figure_cache_hits_on_repeat(volume: Image) -> None:
 def test_overlay_state_is_part_of_the_key(volume: Image) -> None:
     mask = np.zeros(volume.shape, bool)
     mask[:, 10:20, 10:20] = True
-    shown = Overlays(masks=MaskLayer({"heart": mask}, ref="m1"))
-    hidden = Overlays(masks=MaskLayer({"heart": mask}, ref="m1", visible=False))
+    shown = Overlays(masks=MaskLayer.from_masks({"heart": mask}, ref="m1"))
+    hidden = Overlays(masks=MaskLayer.from_masks({"heart": mask}, ref="m1", visible=False))
     assert render_key(volume, "axial", 3, None, shown) != render_key(volume, "axial", 3, None, hidden)
     assert render_key(volume, "axial", 3, None, shown) == render_key(
-        volume, "axial", 3, None, Overlays(masks=MaskLayer({"heart": mask}, ref="m1")))
+        volume, "axial", 3, None, Overlays(masks=MaskLayer.from_masks({"heart": mask}, ref="m1")))
 
 
 def test_memory_stays_bounded_while_scrolling(volume: Image) -> None:

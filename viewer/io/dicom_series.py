@@ -22,6 +22,7 @@ import numpy.typing as npt
 
 from viewer.errors import StudyLoadError
 from viewer.io import dicom_common as dc
+from viewer.io import rawtags
 from viewer.io.orient import axis_spacing, to_spl
 from viewer.io.source import Source
 from viewer.records import Image
@@ -66,13 +67,9 @@ class Slice:
         return dc.pixel_tag_at(self.data, self.pixel_offset)
 
 
-def _vector(ds: Any, keyword: str, n: int) -> npt.NDArray[np.float64] | None:
-    value = dc.get(ds, keyword)
-    try:
-        arr = np.array([float(v) for v in value], dtype=np.float64)
-    except (TypeError, ValueError):
-        return None
-    return arr if arr.shape == (n,) and bool(np.all(np.isfinite(arr))) else None
+def _vector(ds: Any, tag: int, n: int) -> npt.NDArray[np.float64] | None:
+    values = rawtags.numbers(ds, tag)
+    return np.array(values, dtype=np.float64) if values is not None and len(values) == n else None
 
 
 def _require(s: Slice, keyword: str) -> npt.NDArray[np.float64]:
@@ -83,16 +80,11 @@ def _require(s: Slice, keyword: str) -> npt.NDArray[np.float64]:
 
 
 def _rescale_of(ds: Any) -> tuple[float, float] | None:
-    if "ModalityLUTSequence" in ds:
+    if 0x00283000 in ds:  # Modality LUT Sequence: pydicom's apply_modality_lut handles it
         return None
-    slope = dc.first_float(dc.get(ds, "RescaleSlope", 1.0))
-    intercept = dc.first_float(dc.get(ds, "RescaleIntercept", 0.0))
+    slope = rawtags.first(ds, 0x00281053, 1.0)
+    intercept = rawtags.first(ds, 0x00281052, 0.0)
     return (1.0 if slope is None else slope), (0.0 if intercept is None else intercept)
-
-
-def _int(ds: Any, keyword: str, default: int) -> int:
-    value = dc.first_float(dc.get(ds, keyword, default))
-    return default if value is None else int(value)
 
 
 def read_slice(source: Source, data: bytes | None = None) -> Slice:
@@ -110,21 +102,28 @@ def read_slice(source: Source, data: bytes | None = None) -> Slice:
     meta = getattr(ds, "file_meta", None)
     return Slice(
         source=source, data=data, ds=ds, pixel_offset=buffer.tell(),
-        series_uid=str(dc.get(ds, "SeriesInstanceUID", "(no SeriesInstanceUID)")),
-        modality=str(dc.get(ds, "Modality", "OT")).upper(), frames=_int(ds, "NumberOfFrames", 1),
-        rows=_int(ds, "Rows", 0), cols=_int(ds, "Columns", 0),
-        iop=_vector(ds, "ImageOrientationPatient", 6), ipp=_vector(ds, "ImagePositionPatient", 3),
+        series_uid=rawtags.text(ds, 0x0020000E) or "(no SeriesInstanceUID)",
+        modality=(rawtags.text(ds, 0x00080060) or "OT").upper(),
+        frames=int(rawtags.first(ds, 0x00280008, 1.0) or 1),
+        rows=rawtags.unsigned(ds, 0x00280010, 0), cols=rawtags.unsigned(ds, 0x00280011, 0),
+        iop=_vector(ds, 0x00200037, 6), ipp=_vector(ds, 0x00200032, 3),
         syntax=str(meta.get("TransferSyntaxUID", "")) if meta is not None else "",
-        bits=_int(ds, "BitsAllocated", 16), bits_stored=_int(ds, "BitsStored", 0),
-        signed=_int(ds, "PixelRepresentation", 0) == 1, samples=_int(ds, "SamplesPerPixel", 1),
+        bits=rawtags.unsigned(ds, 0x00280100, 16), bits_stored=rawtags.unsigned(ds, 0x00280101, 0),
+        signed=rawtags.unsigned(ds, 0x00280103, 0) == 1, samples=rawtags.unsigned(ds, 0x00280002, 1),
         rescale=_rescale_of(ds))
 
 
-def read_slices(sources: Sequence[Source]) -> list[Slice]:
-    """Headers of many files, read in a thread pool (file reads release the GIL)."""
-    workers = min(8, (os.cpu_count() or 2) * 2, max(1, len(sources)))
+def read_all(sources: Sequence[Source]) -> list[bytes]:
+    """The content of every source, read in a thread pool (file reads release the GIL)."""
+    workers = min(8, max(1, len(sources)))
     with ThreadPoolExecutor(max_workers=workers) as pool:
-        return list(pool.map(read_slice, sources))
+        return list(pool.map(Source.read_bytes, sources))
+
+
+def read_slices(sources: Sequence[Source], datas: Sequence[bytes] | None = None) -> list[Slice]:
+    """Headers (no pixels) of many files; their bytes are read in a thread pool unless given."""
+    contents = read_all(sources) if datas is None else datas
+    return [read_slice(source, data) for source, data in zip(sources, contents, strict=True)]
 
 
 def describe_series(groups: dict[str, list[Slice]]) -> str:
@@ -279,11 +278,11 @@ def _fill(volume: npt.NDArray[np.float32], k: int, s: Slice) -> None:
         return
     slope, intercept = lut
     out = volume[k]
-    np.copyto(out, arr, casting="unsafe")
-    if slope != 1.0:
-        out *= np.float32(slope)
-    if intercept != 0.0:
-        out += np.float32(intercept)
+    if slope == 1.0:  # one pass: stored + intercept, computed in float32
+        np.add(arr, np.float32(intercept), out=out, casting="unsafe")
+        return
+    np.multiply(arr, np.float32(slope), out=out, casting="unsafe")
+    out += np.float32(intercept)
 
 
 def stack_pixels(where: str, ordered: list[Slice]) -> npt.NDArray[np.float32]:

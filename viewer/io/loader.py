@@ -55,10 +55,10 @@ def _radiographs(where: str, images: list[Image]) -> list[Image]:
     return frontals + laterals
 
 
-def _dicom_study(where: str, sources: list[Source], series: str | None) -> list[Image]:
+def _dicom_study(where: str, sources: list[Source], datas: list[bytes], series: str | None) -> list[Image]:
     from viewer.io import dicom_image, dicom_series
 
-    slices = [s for s in dicom_series.read_slices(sources) if s.has_pixels]
+    slices = [s for s in dicom_series.read_slices(sources, datas) if s.has_pixels]
     if not slices:
         raise StudyLoadError(where, f"{len(sources)} DICOM file(s) but none holds pixel data (reports, "
                                     "structure sets or DICOMDIR only); pass the image series")
@@ -73,15 +73,18 @@ def _dicom_study(where: str, sources: list[Source], series: str | None) -> list[
 
 
 def _many(where: str, sources: list[Source], series: str | None) -> list[Image]:
-    dicom, other = [], []
-    for source in sources:
-        head = source.head()
+    from viewer.io.dicom_series import read_all
+
+    dicom, dicom_data, other = [], [], []
+    for source, data in zip(sources, read_all(sources), strict=True):
+        head = data[:sniff.HEAD_BYTES]
         if head and sniff.is_dicom(head):
             dicom.append(source)
+            dicom_data.append(data)
         elif head and reader_for(source, head) is not None:
             other.append(source)
     if dicom:
-        return _dicom_study(where, dicom, series)
+        return _dicom_study(where, dicom, dicom_data, series)
     if len(other) == 1:
         return [read_one(other[0])]
     if other:
