@@ -2,9 +2,12 @@
 shapes by ``viewer.figure``). Each layer is a frozen record with its own ``visible`` toggle, validated
 when it is built, so a bad overlay fails before anything is drawn.
 
-Compositing is straight-alpha "over" in float32: ``out = base · (1 − α) + colour · α``, layer by layer
-(masks in the order given, then the heat map), rounded half up to uint8. A "selected" region or heat
-map is drawn stronger than the rest: fill opacity doubled (capped at 1) and its contour always drawn.
+Masks are held as one uint8 label volume (``LabelVolume``, built once per case): cutting a plane is one
+gather whatever the number of regions, and where regions overlap the one listed later is shown (no
+muddy mixed colours, which would defeat a colour-blind-safe palette). Compositing is straight-alpha
+"over" in float32 on the touched pixels only: ``out = base · (1 − α) + colour · α``, masks first, then the
+heat map, rounded half up to uint8. A "selected" region or heat map is drawn stronger than the rest:
+fill opacity doubled (capped at 1) and its contour drawn solid.
 """
 
 from __future__ import annotations
@@ -13,7 +16,6 @@ import hashlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
-from types import MappingProxyType
 from typing import Any
 
 import numpy as np
@@ -42,45 +44,100 @@ def _content_ref(arrays: Sequence[npt.NDArray[Any]]) -> str:
 
 
 @dataclass(frozen=True, eq=False)
+class LabelVolume:
+    """Region masks as one label array: 0 = background, ``k`` = ``names[k − 1]``.
+
+    Attributes:
+        volume: uint8 array with the image's shape.
+        names: Region names, in drawing order (later wins where masks overlap).
+        ref: Content id for cache keys (e.g. the stored ``mask_ref``); a hash of the labels if empty.
+    """
+
+    volume: npt.NDArray[np.uint8]
+    names: tuple[str, ...]
+    ref: str = ""
+
+    def __post_init__(self) -> None:
+        if self.volume.dtype != np.uint8:
+            raise ValueError(f"label volume must be uint8, got {self.volume.dtype}")
+        if len(self.names) > 255:
+            raise ValueError(f"{len(self.names)} regions do not fit a uint8 label volume (at most 255)")
+        if not self.ref:
+            digest = _content_ref([self.volume]) + hashlib.blake2b("\0".join(self.names).encode(),
+                                                                   digest_size=8).hexdigest()
+            object.__setattr__(self, "ref", digest)
+
+    @classmethod
+    def from_masks(cls, masks: Mapping[str, npt.NDArray[Any]], ref: str = "") -> LabelVolume:
+        """Combine boolean (or 0/non-zero) masks of one shape, in the given order.
+
+        Raises:
+            ValueError: No masks, masks of different shapes, or more than 255 regions.
+        """
+        shapes = {name: tuple(m.shape) for name, m in masks.items()}
+        if not shapes or len(set(shapes.values())) > 1:
+            raise ValueError(f"masks must be one or more arrays of one shape, got {shapes}")
+        if len(masks) > 255:
+            raise ValueError(f"{len(masks)} regions do not fit a uint8 label volume (at most 255)")
+        volume = np.zeros(next(iter(shapes.values())), dtype=np.uint8)
+        for label, mask in enumerate(masks.values(), start=1):
+            volume[mask if mask.dtype == np.bool_ else mask != 0] = label
+        return cls(volume, tuple(masks), ref)
+
+
+@dataclass(frozen=True, eq=False)
 class MaskLayer:
     """Label masks, one colour per region (``viewer.colors``).
 
+    Build it with ``MaskLayer.from_masks({...})`` or from a ``LabelVolume``; change opacity, contour or
+    selection with ``dataclasses.replace`` (the label volume is shared, not rebuilt).
+
     Attributes:
-        masks: Region name → boolean (or 0/non-zero) array with the image's shape; drawn in this order.
+        labels: The regions.
         opacity: Fill opacity in [0, 1].
         contour_only: Draw only each region's outline (4-connected boundary).
         visible: Toggle.
         selected: Region drawn stronger, or ``None``.
-        ref: Content id for cache keys (e.g. the stored ``mask_ref``); hashed from the arrays if empty.
     """
 
-    masks: Mapping[str, npt.NDArray[Any]]
+    labels: LabelVolume
     opacity: float = 0.35
     contour_only: bool = False
     visible: bool = True
     selected: str | None = None
-    ref: str = ""
 
     def __post_init__(self) -> None:
         _check_unit("mask opacity", self.opacity)
-        object.__setattr__(self, "masks", MappingProxyType(dict(self.masks)))
-        shapes = {name: tuple(m.shape) for name, m in self.masks.items()}
-        if len(set(shapes.values())) > 1:
-            raise ValueError(f"masks have different shapes: {shapes}")
-        if self.selected is not None and self.selected not in self.masks:
-            raise ValueError(f"selected region {self.selected!r} is not among the masks {list(self.masks)}")
+        if self.selected is not None and self.selected not in self.labels.names:
+            names = list(self.labels.names)
+            raise ValueError(f"selected region {self.selected!r} is not among the masks {names}")
 
-    @cached_property
-    def content_ref(self) -> str:
-        """``ref``, or a hash of the names and arrays (computed once)."""
-        if self.ref:
-            return self.ref
-        names = "\0".join(self.masks).encode()
-        return hashlib.blake2b(names, digest_size=8).hexdigest() + _content_ref(list(self.masks.values()))
+    @classmethod
+    def from_masks(cls, masks: Mapping[str, npt.NDArray[Any]], *, ref: str = "", opacity: float = 0.35,
+                   contour_only: bool = False, visible: bool = True,
+                   selected: str | None = None) -> MaskLayer:
+        """A layer from region masks (see ``LabelVolume.from_masks``)."""
+        return cls(LabelVolume.from_masks(masks, ref), opacity, contour_only, visible, selected)
 
     def state(self) -> tuple[object, ...]:
         """Hashable description of what this layer draws (for cache keys)."""
-        return ("masks", self.content_ref, self.opacity, self.contour_only, self.visible, self.selected)
+        return ("masks", self.labels.ref, self.opacity, self.contour_only, self.visible, self.selected)
+
+    def alpha_luts(self) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.float32]]:
+        """Per-label (fill, contour) opacity tables; index 0 (background) is 0."""
+        n = len(self.labels.names) + 1
+        fill = np.full(n, 0.0 if self.contour_only else self.opacity, dtype=np.float32)
+        contour = np.full(n, CONTOUR_ALPHA if self.contour_only else self.opacity, dtype=np.float32)
+        if self.selected is not None:
+            k = self.labels.names.index(self.selected) + 1
+            fill[k] = 0.0 if self.contour_only else min(1.0, 2.0 * self.opacity)
+            contour[k] = 1.0
+        fill[0] = contour[0] = 0.0
+        return fill, contour
+
+    def color_lut(self) -> npt.NDArray[np.float32]:
+        """Per-label RGB table (float32); index 0 unused."""
+        return np.array([(0, 0, 0)] + [region_color(n) for n in self.labels.names], dtype=np.float32)
 
 
 @dataclass(frozen=True, eq=False)
@@ -202,29 +259,14 @@ class Overlays:
                 self.boxes.state())
 
 
-def _boundary(mask: npt.NDArray[np.bool_]) -> npt.NDArray[np.bool_]:
-    """Pixels of ``mask`` with a 4-neighbour outside it (image borders count as outside)."""
-    interior = mask.copy()
-    interior[1:, :] &= mask[:-1, :]
-    interior[:-1, :] &= mask[1:, :]
-    interior[:, 1:] &= mask[:, :-1]
-    interior[:, :-1] &= mask[:, 1:]
-    interior[0, :] = interior[-1, :] = False
-    interior[:, 0] = interior[:, -1] = False
-    return mask & ~interior
-
-
-def _blend(rgb: F32Array, where: npt.NDArray[np.bool_], color: npt.NDArray[np.float32],
-           alpha: float | F32Array) -> None:
-    """In place: ``rgb[where] = rgb[where] · (1 − α) + colour · α`` (colour per pixel or one colour)."""
-    flat = rgb.reshape(-1, 3)
-    idx = np.flatnonzero(where)
-    if idx.size == 0:
-        return
-    a = alpha if isinstance(alpha, float) else alpha.reshape(-1)[idx][:, None]
-    sel = flat[idx]
-    sel += (color - sel) * a
-    flat[idx] = sel
+def label_boundary(labels: npt.NDArray[np.uint8]) -> npt.NDArray[np.bool_]:
+    """Labelled pixels with a 4-neighbour of another label (image borders count as outside)."""
+    edge = np.ones(labels.shape, dtype=bool)
+    inner = edge[1:-1, 1:-1]
+    core = labels[1:-1, 1:-1]
+    inner[:] = ((labels[:-2, 1:-1] != core) | (labels[2:, 1:-1] != core)
+                | (labels[1:-1, :-2] != core) | (labels[1:-1, 2:] != core))
+    return edge & (labels > 0)
 
 
 def _check_shape(name: str, shape: tuple[int, ...], plane: PlaneSlice) -> None:
@@ -233,38 +275,29 @@ def _check_shape(name: str, shape: tuple[int, ...], plane: PlaneSlice) -> None:
                          "masks and heat maps must be on the image grid")
 
 
-def _draw_masks(rgb: F32Array, plane: PlaneSlice, layer: MaskLayer) -> None:
-    for name, volume in layer.masks.items():
-        _check_shape(f"mask {name!r}", tuple(volume.shape), plane)
-        cut = plane.take(volume)
-        mask: npt.NDArray[np.bool_] = cut if cut.dtype == np.bool_ else cut != 0  # type: ignore[assignment]
-        if not mask.any():
-            continue
-        color = np.asarray(region_color(name), dtype=np.float32)
-        strong = name == layer.selected
-        outline = _boundary(mask)
-        if not layer.contour_only:
-            _blend(rgb, mask, color, min(1.0, layer.opacity * (2.0 if strong else 1.0)))
-        if layer.contour_only or strong:
-            _blend(rgb, outline, color, CONTOUR_ALPHA if layer.contour_only or not strong else 1.0)
+def _mask_pixels(plane: PlaneSlice, layer: MaskLayer) -> tuple[F32Array, npt.NDArray[np.uint8]]:
+    """Per-pixel mask opacity and the label plane."""
+    names = ", ".join(repr(n) for n in layer.labels.names)
+    _check_shape(f"masks ({names})", tuple(layer.labels.volume.shape), plane)
+    labels = plane.take(layer.labels.volume).astype(np.uint8, copy=False)
+    fill, contour = layer.alpha_luts()
+    alpha = fill[labels]
+    if layer.contour_only or layer.selected is not None:
+        edge = label_boundary(labels)
+        alpha[edge] = contour[labels[edge]]
+    return alpha, labels
 
 
-def _draw_heat(rgb: F32Array, plane: PlaneSlice, layer: HeatLayer) -> None:
+def _heat_pixels(plane: PlaneSlice, layer: HeatLayer) -> tuple[F32Array, npt.NDArray[np.uint8]]:
+    """Per-pixel heat-map opacity and jet LUT index."""
     _check_shape("heat map", tuple(layer.values.shape), plane)
     values = plane.take(layer.values, linear=True).astype(np.float32, copy=False)
     assert layer.vmin is not None and layer.vmax is not None
-    t = np.clip((values - np.float32(layer.vmin)) * np.float32(1.0 / (layer.vmax - layer.vmin)), 0.0, 1.0)
-    shown = t >= max(layer.threshold, 1e-6)
-    if not shown.any():
-        return
-    t_shown = t[shown]
-    colors = _JET[(t_shown * 255.0 + 0.5).astype(np.intp)]
-    alpha = (t_shown * np.float32(layer.max_alpha * (1.0 if layer.selected else 0.5)))[:, None]
-    flat = rgb.reshape(-1, 3)
-    idx = np.flatnonzero(shown)
-    sel = flat[idx]
-    sel += (colors - sel) * alpha
-    flat[idx] = sel
+    t = (values - np.float32(layer.vmin)) * np.float32(1.0 / (layer.vmax - layer.vmin))
+    np.clip(t, 0.0, 1.0, out=t)
+    strength = np.float32(layer.max_alpha * (1.0 if layer.selected else 0.5))
+    alpha = np.where(t >= max(layer.threshold, 1e-6), t * strength, np.float32(0.0)).astype(np.float32)
+    return alpha, (t * 255.0 + 0.5).astype(np.uint8)
 
 
 def composite(gray: U8Array, plane: PlaneSlice, overlays: Overlays) -> U8Array:
@@ -276,7 +309,7 @@ def composite(gray: U8Array, plane: PlaneSlice, overlays: Overlays) -> U8Array:
         overlays: The layers; boxes are not drawn here (see ``place_boxes``).
 
     Returns:
-        uint8 ``[row, col]`` when nothing is drawn, else uint8 ``[row, col, 3]`` RGB.
+        uint8 ``[row, col]`` when no mask or heat map is visible, else uint8 ``[row, col, 3]`` RGB.
 
     Raises:
         ValueError: A mask or heat map whose shape differs from the image's.
@@ -287,13 +320,24 @@ def composite(gray: U8Array, plane: PlaneSlice, overlays: Overlays) -> U8Array:
     heat = overlays.heat if overlays.heat is not None and overlays.heat.visible else None
     if masks is None and heat is None:
         return gray
-    rgb = np.repeat(gray[:, :, None].astype(np.float32), 3, axis=2)
+    layers: list[tuple[F32Array, npt.NDArray[np.float32], npt.NDArray[np.uint8]]] = []
     if masks is not None:
-        _draw_masks(rgb, plane, masks)
+        alpha, labels = _mask_pixels(plane, masks)
+        layers.append((alpha, masks.color_lut(), labels))
     if heat is not None:
-        _draw_heat(rgb, plane, heat)
-    rgb += 0.5
-    return rgb.astype(np.uint8)
+        alpha, index = _heat_pixels(plane, heat)
+        layers.append((alpha, _JET, index))
+    touched = layers[0][0] > 0
+    for alpha, _, _ in layers[1:]:
+        touched |= alpha > 0
+    idx = np.flatnonzero(touched)
+    base = np.repeat(gray.reshape(-1)[idx, None].astype(np.float32), 3, axis=1)
+    for alpha, lut, index in layers:
+        base += (lut[index.reshape(-1)[idx]] - base) * alpha.reshape(-1)[idx, None]
+    rgb = np.repeat(gray[:, :, None], 3, axis=2)
+    base += 0.5
+    rgb.reshape(-1, 3)[idx] = base.astype(np.uint8)
+    return rgb
 
 
 def place_boxes(plane: PlaneSlice, layer: BoxLayer) -> list[DisplayBox]:

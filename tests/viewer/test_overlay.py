@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pytest
 
@@ -21,6 +23,10 @@ def _flat(shape: tuple[int, ...]) -> Image:
                  source="t", sha256="5" * 64)
 
 
+def _layer(masks: dict[str, np.ndarray], **kw: Any) -> MaskLayer:
+    return MaskLayer.from_masks(masks, **kw)
+
+
 def _gray(plane: PlaneSlice, value: int = 100) -> np.ndarray:
     return np.full(plane.shape, value, dtype=np.uint8)
 
@@ -33,7 +39,7 @@ def _block(shape: tuple[int, int] = (5, 5)) -> np.ndarray:
 
 def test_mask_fill_is_alpha_blended_and_rounded_half_up() -> None:
     plane = extract_plane(_flat((5, 5)))
-    out = composite(_gray(plane), plane, Overlays(masks=MaskLayer.from_masks({"heart": _block()}, opacity=0.5)))
+    out = composite(_gray(plane), plane, Overlays(masks=_layer({"heart": _block()}, opacity=0.5)))
     # 100·0.5 + (213, 94, 0)·0.5 = (156.5, 97, 50) → (157, 97, 50)
     assert out.shape == (5, 5, 3)
     assert out[2, 2].tolist() == [157, 97, 50]
@@ -43,7 +49,8 @@ def test_mask_fill_is_alpha_blended_and_rounded_half_up() -> None:
 
 def test_selected_region_doubles_opacity_and_gets_a_solid_contour() -> None:
     plane = extract_plane(_flat((5, 5)))
-    layer = MaskLayer.from_masks({"heart": _block(), "lungs": np.zeros((5, 5), bool)}, opacity=0.3, selected="heart")
+    masks = {"heart": _block(), "lungs": np.zeros((5, 5), bool)}
+    layer = _layer(masks, opacity=0.3, selected="heart")
     out = composite(_gray(plane), plane, Overlays(masks=layer))
     # interior: α = 0.6 → 100·0.4 + 213·0.6 = 167.8, 100·0.4 + 94·0.6 = 96.4, 40 → (168, 96, 40)
     assert out[2, 2].tolist() == [168, 96, 40]
@@ -52,7 +59,7 @@ def test_selected_region_doubles_opacity_and_gets_a_solid_contour() -> None:
 
 def test_contour_only_leaves_the_interior_untouched() -> None:
     plane = extract_plane(_flat((5, 5)))
-    out = composite(_gray(plane), plane, Overlays(masks=MaskLayer.from_masks({"heart": _block()}, contour_only=True)))
+    out = composite(_gray(plane), plane, Overlays(masks=_layer({"heart": _block()}, contour_only=True)))
     assert out[2, 2].tolist() == [100, 100, 100]
     # ring at α = 0.9: 100·0.1 + 213·0.9 = 201.7, 10 + 84.6 = 94.6, 10 → (202, 95, 10)
     assert out[1, 1].tolist() == [202, 95, 10]
@@ -62,7 +69,7 @@ def test_contour_only_leaves_the_interior_untouched() -> None:
 def test_the_later_region_is_shown_where_masks_overlap() -> None:
     plane = extract_plane(_flat((1, 1)))
     both = np.ones((1, 1), bool)
-    layer = MaskLayer.from_masks({"heart": both, "lungs": both}, opacity=0.5)
+    layer = _layer({"heart": both, "lungs": both}, opacity=0.5)
     out = composite(_gray(plane), plane, Overlays(masks=layer))
     # lungs (86, 180, 233) only, not a heart/lungs mix: 100·0.5 + c·0.5 = (93, 140, 166.5)
     assert out[0, 0].tolist() == [93, 140, 167]
@@ -70,11 +77,10 @@ def test_the_later_region_is_shown_where_masks_overlap() -> None:
 
 def test_mask_and_heat_map_stack_masks_first() -> None:
     plane = extract_plane(_flat((1, 1)))
-    layers = Overlays(masks=MaskLayer.from_masks({"heart": np.ones((1, 1), bool)}, opacity=0.5),
+    layers = Overlays(masks=_layer({"heart": np.ones((1, 1), bool)}, opacity=0.5),
                       heat=HeatLayer(np.ones((1, 1)), vmin=0.0, vmax=1.0, max_alpha=0.5))
     # heart: (156.5, 97, 50); jet(1) = (128, 0, 0) at 0.5 over it: (142.25, 48.5, 25)
-    assert composite(_gray(plane), plane, Overlays(masks=layers.masks, heat=layers.heat))[0, 0].tolist() == [
-        142, 49, 25]
+    assert composite(_gray(plane), plane, layers)[0, 0].tolist() == [142, 49, 25]
 
 
 def test_heat_map_colour_alpha_and_threshold() -> None:
@@ -105,7 +111,7 @@ def test_heat_map_range_defaults_to_the_array_range() -> None:
 
 def test_hidden_layers_return_the_gray_image() -> None:
     plane = extract_plane(_flat((5, 5)))
-    layers = Overlays(masks=MaskLayer.from_masks({"heart": _block()}, visible=False),
+    layers = Overlays(masks=_layer({"heart": _block()}, visible=False),
                       heat=HeatLayer(np.ones((5, 5)), visible=False))
     gray = _gray(plane)
     assert composite(gray, plane, layers) is gray
@@ -116,7 +122,7 @@ def test_overlays_follow_the_plane_on_volumes() -> None:
     mask = np.zeros((4, 6, 8), bool)
     mask[3, 0, 0] = True  # superior, anterior, right
     plane = extract_plane(image, "coronal", 0)  # 4 slices → rows, superior up
-    out = composite(_gray(plane), plane, Overlays(masks=MaskLayer.from_masks({"heart": mask}, opacity=1.0)))
+    out = composite(_gray(plane), plane, Overlays(masks=_layer({"heart": mask}, opacity=1.0)))
     assert out[0, 0].tolist() == list(HEART)
     assert (out[1:, :] == 100).all()
 
@@ -125,7 +131,7 @@ def test_mask_shape_mismatch_names_both_shapes() -> None:
     plane = extract_plane(_flat((5, 5)))
     expected = r"masks \('heart'\) shape \(4, 5\) does not match the image shape \(5, 5\)"
     with pytest.raises(ValueError, match=expected):
-        composite(_gray(plane), plane, Overlays(masks=MaskLayer.from_masks({"heart": np.zeros((4, 5), bool)})))
+        composite(_gray(plane), plane, Overlays(masks=_layer({"heart": np.zeros((4, 5), bool)})))
     with pytest.raises(ValueError, match=r"heat map shape \(5, 4\)"):
         composite(_gray(plane), plane, Overlays(heat=HeatLayer(np.zeros((5, 4)))))
 
@@ -147,11 +153,11 @@ def test_boxes_outside_unit_range_or_inverted_are_refused(coords: tuple[float, .
 
 def test_bad_layer_parameters_are_refused() -> None:
     with pytest.raises(ValueError, match=r"mask opacity 1\.5"):
-        MaskLayer.from_masks({"heart": _block()}, opacity=1.5)
+        _layer({"heart": _block()}, opacity=1.5)
     with pytest.raises(ValueError, match="selected region 'lungs' is not among the masks"):
-        MaskLayer.from_masks({"heart": _block()}, selected="lungs")
+        _layer({"heart": _block()}, selected="lungs")
     with pytest.raises(ValueError, match="masks must be one or more arrays of one shape"):
-        MaskLayer.from_masks({"heart": _block(), "lungs": np.zeros((3, 3), bool)})
+        _layer({"heart": _block(), "lungs": np.zeros((3, 3), bool)})
 
 
 def test_place_boxes_keeps_intersecting_boxes_selected_last() -> None:
@@ -169,12 +175,12 @@ def test_place_boxes_keeps_intersecting_boxes_selected_last() -> None:
 
 def test_overlay_state_changes_with_what_is_drawn() -> None:
     masks = {"heart": _block()}
-    base = Overlays(masks=MaskLayer.from_masks(masks))
-    assert base.state() == Overlays(masks=MaskLayer.from_masks(masks)).state()  # content hash, not identity
-    assert base.state() != Overlays(masks=MaskLayer.from_masks(masks, opacity=0.5)).state()
+    base = Overlays(masks=_layer(masks))
+    assert base.state() == Overlays(masks=_layer(masks)).state()  # content hash, not identity
+    assert base.state() != Overlays(masks=_layer(masks, opacity=0.5)).state()
     other = _block()
     other[0, 0] = True
-    assert base.state() != Overlays(masks=MaskLayer.from_masks({"heart": other})).state()
+    assert base.state() != Overlays(masks=_layer({"heart": other})).state()
 
 
 def test_each_study_kind_gets_ten_distinct_region_colours() -> None:
