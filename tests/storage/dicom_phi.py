@@ -54,6 +54,7 @@ def write_cxr(path: Path, rows: int = 8, cols: int = 6) -> Path:
     ds.Modality, ds.PatientOrientation, ds.ImagerPixelSpacing = "DX", ["L", "F"], [0.5, 0.5]
     ds.PixelSpacing = [0.5, 0.5]
     ds.ViewPosition, ds.ImageLaterality = "PA", "U"
+    path.parent.mkdir(parents=True, exist_ok=True)
     ds.save_as(path, enforce_file_format=True)
     return path
 
