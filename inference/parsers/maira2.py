@@ -1,0 +1,121 @@
+"""MAIRA-2 grounded-report grammar: ``<obj>phrase</obj><box><xA><yB><xC><yD></box>…``.
+
+Each ``<obj>…</obj>`` is one grounded finding followed by zero or more boxes; text outside
+objects is ungrounded prose. Box coordinates are bin indices 0–99 (``num_bins``); like MAIRA-2's
+processor we read a bin as its centre, ``(bin + 0.5) / num_bins``, in the model's square input.
+:func:`adjust_box_for_original_image_size` maps that back to the original image (DESIGN §2 boxes
+are normalised to the **original** width/height): MAIRA-2's processor centre-crops to the shorter
+side (``mode="crop"``); processors that pad to a square instead use ``mode="pad"``.
+
+Malformed output degrades instead of raising: a box with a bin outside ``[0, num_bins)`` or a
+min above its max is dropped and its finding flagged ``malformed_output``; unbalanced ``<obj>``
+or stray ``<box>`` tags make the whole output plain prose with every finding flagged.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Literal
+
+from inference.parsers._text import collapse_whitespace, findings_from_spans, strip_tags
+from inference.parsers.base import MALFORMED, ParseResult, finding_for
+from inference.parsers.prose import parse_prose
+from inference.records import Finding, Grounding, Phrase
+
+Box = tuple[float, float, float, float]
+NUM_BINS = 100
+_OBJECT = re.compile(r"<obj>(.*?)</obj>((?:\s*<box>.*?</box>)*)", re.DOTALL)
+_BOX = re.compile(r"<box>(.*?)</box>", re.DOTALL)
+_COORDS = re.compile(r"\s*<x(\d+)>\s*<y(\d+)>\s*<x(\d+)>\s*<y(\d+)>\s*")
+
+
+def box_from_bins(bins: tuple[int, int, int, int], num_bins: int = NUM_BINS) -> Box:
+    """Bin indices ``(x_min, y_min, x_max, y_max)`` → normalised bin centres.
+
+    Raises:
+        ValueError: a bin outside ``[0, num_bins)`` or a min greater than its max.
+    """
+    if any(not 0 <= b < num_bins for b in bins):
+        raise ValueError(f"box bins {bins} outside 0..{num_bins - 1}")
+    if bins[0] > bins[2] or bins[1] > bins[3]:
+        raise ValueError(f"box bins {bins} have a min greater than the max")
+    x0, y0, x1, y1 = ((b + 0.5) / num_bins for b in bins)
+    return (x0, y0, x1, y1)
+
+
+def adjust_box_for_original_image_size(box: Box, width: int, height: int, *,
+                                       mode: Literal["crop", "pad"] = "crop") -> Box:
+    """Map a box normalised to the model's square input back to the original image.
+
+    Args:
+        box: ``(x_min, y_min, x_max, y_max)`` in [0, 1] of the square input.
+        width: Original image width in pixels.
+        height: Original image height in pixels.
+        mode: ``crop`` — the processor centre-cropped to ``min(width, height)`` (MAIRA-2, integer
+            offsets as in its processor); ``pad`` — it padded to ``max(width, height)``, centred.
+
+    Returns:
+        The box normalised to the original width/height, clipped to [0, 1].
+    """
+    side = min(width, height) if mode == "crop" else max(width, height)
+    sign = 1 if mode == "crop" else -1
+    x_off = sign * (abs(width - side) // 2)
+    y_off = sign * (abs(height - side) // 2)
+    x0, y0, x1, y1 = box
+    out = ((x0 * side + x_off) / width, (y0 * side + y_off) / height,
+           (x1 * side + x_off) / width, (y1 * side + y_off) / height)
+    return tuple(min(1.0, max(0.0, v)) for v in out)  # type: ignore[return-value]
+
+
+def _boxes(block: str, size: tuple[int, int] | None, mode: Literal["crop", "pad"],
+           num_bins: int) -> tuple[list[Box], list[str]]:
+    boxes, problems = [], []
+    for raw in _BOX.findall(block):
+        m = _COORDS.fullmatch(raw)
+        if not m:
+            problems.append(f"box {raw!r} is not <x..><y..><x..><y..>")
+            continue
+        try:
+            box = box_from_bins(tuple(int(v) for v in m.groups()), num_bins)  # type: ignore[arg-type]
+        except ValueError as exc:
+            problems.append(str(exc))
+            continue
+        boxes.append(adjust_box_for_original_image_size(box, *size, mode=mode) if size else box)
+    return boxes, problems
+
+
+def parse_maira2(text: str, kind: str = "cxr", *, image_size: tuple[int, int] | None = None,
+                 mode: Literal["crop", "pad"] = "crop", num_bins: int = NUM_BINS) -> ParseResult:
+    """Parse MAIRA-2 grounded output (see module docstring).
+
+    Args:
+        text: Model output.
+        kind: ``cxr`` (MAIRA-2) or ``ct``, for the lexicon.
+        image_size: ``(width, height)`` of the original image; boxes stay in input coordinates when
+            ``None``.
+        mode: How the processor made the input square (``crop`` for MAIRA-2).
+        num_bins: Coordinate bins (100 for MAIRA-2).
+    """
+    leftover = _OBJECT.sub(" ", text)
+    if re.search(r"</?(?:obj|box)>|<[xy]\d+>", leftover):
+        prose = parse_prose(strip_tags(text), kind, flags=(MALFORMED,))
+        return ParseResult(prose.findings, malformed=True, problems=("unbalanced <obj>/<box> tags",))
+    findings: list[Finding] = []
+    problems: list[str] = []
+    cursor = 0
+    for m in _OBJECT.finditer(text):
+        findings += _prose_findings(text[cursor : m.start()], kind, len(findings) + 1)
+        phrase = collapse_whitespace(m.group(1))
+        boxes, box_problems = _boxes(m.group(2), image_size, mode, num_bins)
+        problems += box_problems
+        grounding = Grounding(boxes=tuple(boxes), source="model") if boxes else None
+        flags = (MALFORMED,) if box_problems else ()
+        findings.append(finding_for(phrase, kind, len(findings) + 1, flags=flags,
+                                    phrases=(Phrase(phrase, (0, len(phrase)), grounding),)))
+        cursor = m.end()
+    findings += _prose_findings(text[cursor:], kind, len(findings) + 1)
+    return ParseResult(tuple(findings), malformed=bool(problems), problems=tuple(problems))
+
+
+def _prose_findings(chunk: str, kind: str, start: int) -> list[Finding]:
+    return findings_from_spans(collapse_whitespace(chunk), [], kind, start_index=start)

@@ -1,0 +1,63 @@
+"""Reg2RG region-guided CT grammar: ``The region i is <area>: text`` repeated per region.
+
+The area name decides the region (case-insensitive; lexicon synonyms such as "lung", "breast" or
+Reg2RG's own spelling "trachea and bronchie" are accepted). When the name is not a CT region the
+1-based index ``i`` into :data:`inference.records.CT_REGIONS` (Reg2RG's order) is used; when both
+fail the sentences keep a lexicon region and carry ``malformed_output``. Output with no region
+header at all is parsed as prose, flagged. Text before the first header is prose (unflagged).
+"""
+
+from __future__ import annotations
+
+import re
+
+from inference.parsers._text import collapse_whitespace, findings_from_spans
+from inference.parsers.base import MALFORMED, ParseResult
+from inference.parsers.lexicon import region_for
+from inference.parsers.prose import parse_prose
+from inference.records import CT_REGIONS, Finding
+
+_HEADER = re.compile(r"the region\s+(\d+)\s+is\s+([^:.\n]{1,60}?)\s*:", re.IGNORECASE)
+_LABEL_ONLY = re.compile(r"(?:findings|report|generated report)?\s*:?\s*", re.IGNORECASE)
+_ALIASES = {"trachea and bronchie": "trachea and bronchi", "trachea": "trachea and bronchi",
+            "bronchi": "trachea and bronchi", "lung": "lungs", "breast": "breasts", "bone": "bones",
+            "oesophagus": "esophagus"}
+
+
+def region_of_area(area: str, index: int | None = None) -> str | None:
+    """The CT region for a Reg2RG area name (or, failing that, its 1-based index); ``None`` if neither."""
+    name = " ".join(area.lower().split())
+    if name in CT_REGIONS:
+        return name
+    if name in _ALIASES:
+        return _ALIASES[name]
+    lexical = region_for(name, "ct")
+    if lexical is not None:
+        return lexical
+    if index is not None and 1 <= index <= len(CT_REGIONS):
+        return CT_REGIONS[index - 1]
+    return None
+
+
+def parse_reg2rg(text: str, kind: str = "ct") -> ParseResult:
+    """Parse Reg2RG output into findings whose regions come from the headers (see module docstring)."""
+    headers = list(_HEADER.finditer(text))
+    if not headers:
+        prose = parse_prose(text, kind, flags=(MALFORMED,))
+        return ParseResult(prose.findings, malformed=True, problems=("no 'The region i is <area>:' header",))
+    findings: list[Finding] = []
+    problems: list[str] = []
+    preamble = collapse_whitespace(text[: headers[0].start()])
+    if not _LABEL_ONLY.fullmatch(preamble):
+        findings += findings_from_spans(preamble, [], kind)
+    for n, header in enumerate(headers):
+        end = headers[n + 1].start() if n + 1 < len(headers) else len(text)
+        body = collapse_whitespace(text[header.end() : end])
+        region = region_of_area(header.group(2), int(header.group(1)))
+        flags: tuple[str, ...] = ()
+        if region is None:
+            problems.append(f"unknown region {header.group(2)!r} (index {header.group(1)})")
+            flags = (MALFORMED,)
+        findings += findings_from_spans(body, [], kind, start_index=len(findings) + 1, region=region,
+                                        flags=flags)
+    return ParseResult(tuple(findings), malformed=bool(problems), problems=tuple(problems))
