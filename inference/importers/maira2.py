@@ -12,7 +12,8 @@ these shapes:
 
 Boxes are taken to be normalised to the **original** image (RadFact convention), unless the row says
 ``"boxes_frame": "processor"`` and gives ``"image_size": [width, height]``; then MAIRA-2's crop-aware
-inverse (``Maira2Processor.adjust_box_for_original_image_size``) maps them back. A ``reference`` or
+inverse (``Maira2Processor.adjust_box_for_original_image_size``, as implemented in
+:func:`inference.parsers.maira2.adjust_box_for_original_image_size`) maps them back. A ``reference`` or
 ``target`` (string or the same sentence list) becomes the reference report.
 """
 
@@ -32,22 +33,6 @@ ID_FIELDS = ("id", "example_id", "study_id", "dicom_id", "image")
 REPORT_FIELDS = ("prediction", "grounded_report", "findings", "output")
 Box = tuple[float, float, float, float]
 Sentence = tuple[str, tuple[Box, ...] | None]
-
-
-def crop_box_to_original(box: Sequence[float], width: int, height: int) -> Box:
-    """Map a box normalised to MAIRA-2's square centre crop back to the original image.
-
-    Same arithmetic as ``Maira2Processor.adjust_box_for_original_image_size``: the crop is the
-    centred ``min(width, height)`` square; pixel positions are truncated to integers as there.
-
-    >>> crop_box_to_original((0.0, 0.0, 1.0, 1.0), 200, 100)
-    (0.25, 0.0, 0.75, 1.0)
-    """
-    side = min(width, height)
-    x_off, y_off = (width - side) // 2, (height - side) // 2
-    x0, y0, x1, y1 = box
-    return (int(x0 * side + x_off) / width, int(y0 * side + y_off) / height,
-            int(x1 * side + x_off) / width, int(y1 * side + y_off) / height)
 
 
 def _box(value: Any) -> Box:
@@ -88,8 +73,10 @@ def _to_original(sentences: list[Sentence], record: Mapping[str, Any]) -> list[S
     size = record.get("image_size")
     if not (isinstance(size, Sequence) and len(size) == 2):
         raise ValueError('"boxes_frame": "processor" needs "image_size": [width, height]')
+    from inference.parsers.maira2 import adjust_box_for_original_image_size
+
     width, height = int(size[0]), int(size[1])
-    return [(t, None if b is None else tuple(crop_box_to_original(x, width, height) for x in b))
+    return [(t, None if b is None else tuple(adjust_box_for_original_image_size(x, width, height) for x in b))
             for t, b in sentences]
 
 

@@ -3,8 +3,9 @@
 The released results (github.com/zhi-xuan-chen/Reg2RG, commit 4effe09,
 ``results/Reg2RG_ctrg/ctrg_combined_reports.csv``) use ``GT_whole_report``/``Pred_whole_report``;
 ``src/test_radgenome.py`` writes the same table as ``GT_combined_report``/``Pred_combined_report``.
-Both are accepted. Predictions are ``The region i is <area>: text`` sequences (optionally followed by
-``The other report is: {area: text}…``) and go through the Reg2RG region parser; the ground truth is
+Both are accepted. Predictions are ``The region i is <area>: text`` sequences followed by
+``The other report is: {area: text}…`` (see :func:`expand_other_report`) and go through the Reg2RG
+region parser; the ground truth is
 kept as the reference report, with the region prefixes removed as Reg2RG's own
 ``evaluation/rm_region_text.py`` does.
 """
@@ -25,7 +26,27 @@ PRED_FIELDS = ("Pred_whole_report", "Pred_combined_report")
 GT_FIELDS = ("GT_whole_report", "GT_combined_report")
 
 _REGION_PREFIX = re.compile(r"The region \d+ is [^:]+:\s*")
-_OTHER_BLOCK = re.compile(r"\{\s*[^:{}]+:\s*([^{}]*)\}")
+_OTHER_BLOCK = re.compile(r"\{\s*([^:{}]+):\s*([^{}]*)\}")
+_OTHER_REPORT = re.compile(r"The other report is:\s*((?:\{[^{}]*\}\s*)*)")
+
+
+def expand_other_report(text: str) -> str:
+    """Rewrite Reg2RG's trailing ``The other report is: {area: text}{…}`` as region headers.
+
+    Every prediction in Reg2RG's released CTRG results ends with such a block (regions without a
+    mask, plus ``{other: …}``); as ``The region 0 is area: text`` headers the region parser files
+    each part under its area (an unknown area such as ``other`` keeps a lexicon region and is
+    flagged ``malformed_output``). Empty parts are dropped.
+
+    >>> expand_other_report("The region 1 is lung: Clear. The other report is: {pleura: Thick.}{other: }")
+    'The region 1 is lung: Clear. The region 0 is pleura: Thick.'
+    """
+    def headers(match: re.Match[str]) -> str:
+        parts = [f"The region 0 is {area.strip()}: {body.strip()}"
+                 for area, body in _OTHER_BLOCK.findall(match.group(1)) if body.strip()]
+        return " ".join(parts)
+
+    return _OTHER_REPORT.sub(headers, text).strip()
 
 
 def plain_reference(text: str) -> str:
@@ -36,7 +57,7 @@ def plain_reference(text: str) -> str:
     """
     text = _REGION_PREFIX.sub("", text)
     text = text.replace("The other report is:", " ")
-    text = _OTHER_BLOCK.sub(lambda m: f" {m.group(1)} ", text)
+    text = _OTHER_BLOCK.sub(lambda m: f" {m.group(2)} ", text)
     return " ".join(text.split())
 
 
@@ -64,7 +85,7 @@ def read(path: Path, *, kind: str = DEFAULT_KIND) -> ImportResult:
             continue
         prov = provenance(NAME, path, row, model_id=pick(record, ("model_id",)),
                           prompts=[str(pick(record, ("Question",)) or "")])
-        findings = parse.reg2rg_findings(pred)
+        findings = parse.reg2rg_findings(expand_other_report(pred))
         gt = pick(record, GT_FIELDS)
         drafts.append(ImportedDraft(
             match_key=str(key), draft=assemble(str(key), kind, findings, None, prov),

@@ -83,7 +83,7 @@ def read(path: Path, *, kind: str = DEFAULT_KIND) -> ImportResult:
             drafts.append(_one(path, row, key, text, record, kind))
         except (ImportFileError, ValueError) as exc:
             errors.append(ImportProblem(row, key, str(exc)))
-    return ImportResult(NAME, str(path), tuple(drafts), tuple(errors))
+    return ImportResult(NAME, str(path), tuple(drafts), tuple(sorted(errors, key=lambda p: p.row)))
 
 
 def _one(path: Path, row: int, key: str, text: str, record: Mapping[str, Any], kind: str) -> ImportedDraft:

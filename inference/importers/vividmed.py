@@ -43,7 +43,7 @@ def read(path: Path, *, kind: str = DEFAULT_KIND) -> ImportResult:
             match_key=key, draft=assemble(key, row_kind, findings, impression, prov),
             reference_text=reference if isinstance(reference, str) else None, row=row,
             source_file=str(record.get("file") or path.name)))
-    return ImportResult(NAME, str(path), tuple(drafts), tuple(errors))
+    return ImportResult(NAME, str(path), tuple(drafts), tuple(sorted(errors, key=lambda p: p.row)))
 
 
 def _label(path: Path, row: int, record: Mapping[str, Any]) -> tuple[Path, int]:

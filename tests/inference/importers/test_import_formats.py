@@ -128,3 +128,86 @@ def test_match_then_context_flags_like_generated_drafts() -> None:
     assert all("prior_reference_without_prior" not in f.flags for f in with_prior.drafts[0].draft.findings)
     with pytest.raises(KeyError, match="s53189527"):
         apply_context(matched, {"s50414267": _study("s50414267")})
+
+
+def test_reg2rg_result_csv() -> None:
+    result = read_drafts(DATA / "reg2rg_results.csv", "reg2rg")
+    assert [(p.row, p.match_key, p.reason) for p in result.errors] == [
+        (2, "1335", "empty Pred_whole_report"), (3, None, "no AccNum")]
+    first, second = result.drafts
+    assert first.match_key == "1334" and first.row == 1
+    assert [s.region for s in first.draft.sections][:3] == ["abdomen", "bones", "breasts"]  # CT order
+    # "The other report is: {mediastinum: …}{pleura: …}{other: }" is filed per area, empty parts dropped
+    assert _regions(first.draft) == [
+        ("heart", "Heart size is normal."), ("heart", "No pericardial effusion."),
+        ("lungs", "A small nodule is seen in the lower lobe of the right lung."),
+        ("mediastinum", "No enlarged lymph node is found in mediastinum."),
+        ("pleura", "No pleural effusion.")]
+    assert first.reference_text == (
+        "The shape of heart shadow and large vessels is normal. A single solid nodule shadow is seen in the "
+        "lower lobe of the right lung with a size of about 3mm x 2mm. Bilateral pleural localized hypertrophy.")
+    assert first.draft.provenance.prompts[0].startswith("The global information is provided")
+    # an area that is not a CT region keeps a lexicon region and is flagged for the reviewer
+    assert [(f.region, f.flags) for f in second.draft.findings] == [
+        ("lungs", ("malformed_output",)), ("trachea and bronchi", ())]
+
+
+def test_reg2rg_combined_report_columns_and_ct_only() -> None:
+    (item,) = read_drafts(DATA / "reg2rg_combined.csv", "reg2rg").drafts
+    assert _regions(item.draft) == [("thyroid", "A nodule in the right thyroid lobe.")]
+    assert item.reference_text == "Normal thyroid."
+    with pytest.raises(ValueError, match="reg2rg drafts are CT reports"):
+        read_drafts(DATA / "reg2rg_combined.csv", "reg2rg", kind="cxr")
+
+
+def test_maira2_grounded_sentences_keep_their_boxes() -> None:
+    result = read_drafts(DATA / "maira2_grounded.jsonl", "maira2")
+    a, b, c = result.drafts
+    assert a.draft.provenance.model_id == "microsoft/maira-2"
+    assert a.reference_text == "Small left effusion. Normal heart size."
+    effusion = next(f for f in a.draft.findings if f.text == "Small left pleural effusion.")
+    assert effusion.region == "pleura"
+    (phrase,) = effusion.phrases
+    assert phrase.span == (0, 28)
+    assert phrase.grounding is not None and phrase.grounding.boxes == ((0.55, 0.6, 0.9, 0.85),)
+    opacity = next(f for f in a.draft.findings if f.region == "lungs")
+    assert len(opacity.phrases[0].grounding.boxes) == 2  # type: ignore[union-attr]
+    assert next(f for f in a.draft.findings if f.region == "heart").phrases == ()
+    # RadFact-style rows: {"text", "boxes": [{"x_min", …}]}, target as the reference
+    picc = b.draft.finding("f001")
+    assert (picc.region, picc.phrases[0].grounding.boxes) == (  # type: ignore[union-attr]
+        "support devices", ((0.4, 0.2, 0.5, 0.3),))
+    assert b.reference_text == "PICC in SVC."
+    # processor-frame boxes on a 200x100 image: the centre crop is x 50..150 → 0.25..0.75
+    assert c.draft.findings[0].phrases[0].grounding.boxes == ((0.25, 0.0, 0.75, 1.0),)  # type: ignore[union-attr]
+    assert [(p.row, p.match_key) for p in result.errors] == [(4, "study-D"), (5, "study-E")]
+    assert "4 numbers" in result.errors[0].reason
+    assert "needs \"image_size\"" in result.errors[1].reason
+
+
+def test_maira2_raw_grounded_string_and_out_of_range_box(tmp_path: Path) -> None:
+    rows = tmp_path / "raw.jsonl"
+    rows.write_text(
+        '{"id": "r1", "image_size": [100, 100], "prediction": '
+        '"<obj>Left lower lobe opacity</obj><box><x10><y60><x40><y90></box>. The heart is normal."}\n'
+        '{"id": "r2", "prediction": [["Opacity.", [[0.2, 0.3, 1.4, 0.5]]]]}\n')
+    result = read_drafts(rows, "maira2")
+    (item,) = result.drafts
+    grounded = item.draft.findings[0]
+    assert grounded.text == "Left lower lobe opacity"
+    assert grounded.phrases[0].grounding.boxes == ((0.105, 0.605, 0.405, 0.905),)  # type: ignore[union-attr]
+    assert result.errors[0].row == 2 and "outside [0, 1]" in result.errors[0].reason
+
+
+def test_vividmed_p_tags_become_phrases() -> None:
+    result = read_drafts(DATA / "vividmed_reports.jsonl", "vividmed")
+    one, two = result.drafts
+    effusion = one.draft.finding("f001")
+    assert (effusion.region, effusion.text) == ("pleura", "There is a small left pleural effusion.")
+    assert [(p.text, p.span) for p in effusion.phrases] == [("a small left pleural effusion", (9, 38))]
+    assert two.draft.provenance.model_id == "VividMed"
+    assert two.draft.sections[0].region == "abdomen"  # row kind "ct"
+    assert _regions(two.draft) == [("lungs", "A nodule is seen in the right upper lobe."),
+                                   ("mediastinum", "No mediastinal lymphadenopathy.")]
+    assert [(p.row, p.reason) for p in result.errors] == [
+        (3, "kind 'mri' is neither 'cxr' nor 'ct'"), (4, "no id")]
