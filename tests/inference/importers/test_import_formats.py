@@ -144,8 +144,9 @@ def test_reg2rg_result_csv() -> None:
         ("mediastinum", "No enlarged lymph node is found in mediastinum."),
         ("pleura", "No pleural effusion.")]
     assert first.reference_text == (
-        "The shape of heart shadow and large vessels is normal. A single solid nodule shadow is seen in the "
-        "lower lobe of the right lung with a size of about 3mm x 2mm. Bilateral pleural localized hypertrophy.")
+        "The shape of heart shadow and large vessels is normal. A single solid nodule shadow is seen in "
+        "the lower lobe of the right lung with a size of about 3mm x 2mm. "
+        "Bilateral pleural localized hypertrophy.")
     assert first.draft.provenance.prompts[0].startswith("The global information is provided")
     # an area that is not a CT region keeps a lexicon region and is flagged for the reviewer
     assert [(f.region, f.flags) for f in second.draft.findings] == [
