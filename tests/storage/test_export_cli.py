@@ -70,7 +70,8 @@ def test_cli_filters_and_errors(data_dir: Path, tmp_path: Path, capsys: pytest.C
     code = main(["export", "--format", "sft", "--out", str(tmp_path / "o"), "--data-dir", str(data_dir),
                  "--reviewer", "ben", "--json"])
     assert code == 0 and json.loads(capsys.readouterr().out)["cases_matched"] == 0
-    code = main(["export", "--format", "sft", "--out", str(tmp_path / "o"), "--data-dir", str(tmp_path / "nope")])
+    missing = str(tmp_path / "nope")
+    code = main(["export", "--format", "sft", "--out", str(tmp_path / "o"), "--data-dir", missing])
     assert code == 2 and "data directory" in capsys.readouterr().err
     with pytest.raises(SystemExit) as exc:
         main(["export", "--format", "sft", "--out", str(tmp_path / "o"), "--since", "yesterday"])

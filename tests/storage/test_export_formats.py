@@ -8,7 +8,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
-from export_cases import all_cases, case_a, case_c, case_d
+from export_cases import all_cases, case_a, case_b, case_c, case_d
 
 from storage.exports import FORMATS, ExportFilter, UnknownFormatError, export
 from storage.exports.maira2 import decode_coord, encode_coord, to_square_crop
@@ -137,3 +137,53 @@ def test_unsigned_cases_need_all(tmp_path: Path) -> None:
     assert result.counts["records"] == 0
     result = export("sft", [case_d()], tmp_path, filters=ExportFilter(signed_only=False), created_at=CREATED)
     assert result.counts["records"] == 1
+
+
+def test_dpo_box_only_change_gives_no_pair(tmp_path: Path) -> None:
+    import dataclasses
+
+    from export_cases import cxr_draft
+
+    from inference.records import Grounding
+    from storage.records import ReviewAction
+    from storage.review import apply_actions
+
+    draft = cxr_draft("case-m")
+    t = datetime(2026, 1, 9, tzinfo=UTC)
+    acts = [ReviewAction("move_box", "case-m", "d", "ana", finding_id="f1", phrase_index=0, acted_at=t,
+                         after_grounding=Grounding(boxes=((0.5, 0.2, 0.7, 0.3),), source="reviewer")),
+            *[ReviewAction("accept", "case-m", "d", "ana", finding_id=f, acted_at=t)
+              for f in ("f1", "f2", "f3")],
+            ReviewAction("sign", "case-m", "d", "ana", acted_at=t)]
+    base = case_b()
+    case = dataclasses.replace(base, study=dataclasses.replace(base.study, case_id="case-m"), draft=draft,
+                               state=apply_actions(draft, "d", "cxr", acts))
+    result = export("dpo", [case], tmp_path, created_at=CREATED)
+    assert result.counts["records"] == 0
+    assert result.skipped == (
+        ("case-m", "only the grounding changed: chosen and rejected texts are identical"),)
+    radfact = export("radfact", [case], tmp_path / "r", created_at=CREATED)
+    (example,) = json.loads(radfact.files[0].read_text())
+    assert example["target"][0]["boxes"] == [{"x_min": 0.5, "y_min": 0.2, "x_max": 0.7, "y_max": 0.3}]
+
+
+def test_copy_images_strips_raster_metadata(tmp_path: Path) -> None:
+    import numpy as np
+    from PIL import Image, PngImagePlugin
+
+    src = tmp_path / "src.png"
+    info = PngImagePlugin.PngInfo()
+    info.add_text("Comment", "Patient Zzmarkpng born 1931")
+    Image.fromarray(np.arange(16, dtype=np.uint8).reshape(4, 4)).save(src, pnginfo=info)
+    case = case_b()
+    result = export("llava", [case], tmp_path / "out", copy_images=True, image_resolver=lambda r: [src],
+                    created_at=CREATED)
+    record = json.loads(result.files[0].read_text())
+    copied = tmp_path / "out" / record["image"]
+    assert record["image"] == f"images/case-b/{'c' * 64}.png" and copied.is_file()
+    assert b"Zzmarkpng" not in copied.read_bytes()
+    assert np.array_equal(np.asarray(Image.open(copied)), np.asarray(Image.open(src)))
+    entry = json.loads(result.manifest_path.read_text())["images"][0]
+    assert entry["copied"] and entry["source_sha256"] == "c" * 64 and len(entry["sha256"]) == 64
+    with pytest.raises(ValueError, match="--data-dir"):
+        export("llava", [case], tmp_path / "o2", copy_images=True)
