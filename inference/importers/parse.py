@@ -76,7 +76,7 @@ def maira2_text_findings(text: str, kind: str, image_size: Any = None) -> list[F
     """
     from inference.parsers.maira2 import parse_maira2
 
-    size = tuple(int(v) for v in image_size) if image_size else None
+    size = (int(image_size[0]), int(image_size[1])) if image_size else None
     return list(parse_maira2(text, kind, image_size=size).findings)
 
 
