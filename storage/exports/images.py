@@ -45,7 +45,12 @@ def _copy_dicom(src: Path, dst: Path, pseudonym: str) -> None:
 
     from storage.deid import scrub_dataset
 
-    scrub_dataset(pydicom.dcmread(src, force=True), pseudonym).save_as(dst, enforce_file_format=True)
+    ds = pydicom.dcmread(src, force=True)
+    if str(ds.get("BurnedInAnnotation", "")).upper() == "YES":
+        raise ValueError(f"{src}: BurnedInAnnotation is YES — text burned into the pixels cannot be "
+                         f"removed by attribute de-identification; export without copying images or clean the pixels "
+                         f"first (PS3.15 Clean Pixel Data Option)")
+    scrub_dataset(ds, pseudonym).save_as(dst, enforce_file_format=True)
 
 
 def _copy_raster(src: Path, dst: Path) -> None:

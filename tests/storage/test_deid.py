@@ -37,6 +37,20 @@ def test_scrub_removes_identifiers_and_keeps_uids(tmp_path: Path) -> None:
     assert remapped.StudyInstanceUID == scrub_dataset(ds, "x", retain_uids=False, salt="s").StudyInstanceUID
 
 
+def test_burned_in_annotation_is_not_copied(tmp_path: Path) -> None:
+    import pydicom
+
+    from storage.exports.images import sanitised_copy
+
+    path = write_cxr(tmp_path / "a.dcm")
+    ds = pydicom.dcmread(path)
+    ds.BurnedInAnnotation = "YES"
+    ds.save_as(path)
+    with pytest.raises(ValueError, match="BurnedInAnnotation"):
+        sanitised_copy(path, tmp_path / "out.dcm", "case-1")
+    assert not (tmp_path / "out.dcm").exists()
+
+
 def test_phi_strings_finds_the_markers(tmp_path: Path) -> None:
     import pydicom
 
