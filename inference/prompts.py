@@ -14,8 +14,9 @@ Modes and where their wording comes from:
   ``<obj>phrase</obj><box><x..><y..><x..><y..></box>`` (100 bins).
 * ``ct-region`` — Reg2RG (Chen et al., MICCAI 2025; ``src/Dataset/radgenome_dataset_test.py``):
   global context image + one region image per prompt, instruction verbatim, answered as
-  ``The region i is <area>: …``. ``i`` is the region's index in DESIGN §4's CT order, so the answer
-  maps back to the region even when the model names the area differently.
+  ``The region i is <area>: …``. Reg2RG numbers the regions of one prompt from 0; with one region
+  per prompt we use the region's 1-based position in DESIGN §4's CT order instead, so the
+  ``reg2rg`` parser maps the answer back to the region even when the model names the area differently.
 
 Rendering uses the processor's chat template when it has one, else LLaVA's ``v1`` template with the
 processor's image token.
@@ -199,7 +200,7 @@ def ct_region(
     arrays = _arrays(masks)
     if region not in arrays:
         raise ValueError(f"no mask for region {region!r}; have {', '.join(sorted(arrays)) or 'none'}")
-    index = CT_REGIONS.index(region) if region in CT_REGIONS else len(CT_REGIONS)
+    index = CT_REGIONS.index(region) + 1 if region in CT_REGIONS else len(CT_REGIONS) + 1
     region_img = image_prep.ct_region(
         study.primary,
         arrays[region],

@@ -33,24 +33,59 @@ def split_impression(text: str) -> tuple[str, str | None]:
     return _FINDINGS.sub("", findings).strip(), impression or None
 
 
-def parse_generation(request: PromptRequest, text: str, study: Study) -> tuple[list[Finding], str | None]:
-    """Parse one answer with the request's grammar into findings (+ the impression text, if any).
+GRAMMARS: tuple[str, ...] = ("prose", "maira2", "reg2rg", "vividmed")
 
-    Region-guided (CT) answers keep the parser's region when it is a CT region, else get the region
-    the request was about. Finding ids are provisional; :func:`sections` renumbers them.
+
+def parse_text(grammar: str, text: str, study: Study) -> Any:
+    """Run the grammar's parser (:mod:`inference.parsers`) on ``text``; returns its ``ParseResult``.
+
+    MAIRA-2 boxes are mapped back to the original frontal image: our model images are the radiograph
+    zero-padded to a centred square (:func:`inference.image_prep.pad_to_square`), i.e. ``mode="pad"``.
     """
-    body, impression = split_impression(text)
-    if request.grammar == "prose":
+    if grammar == "prose":
         from inference.parsers.prose import parse_prose
 
-        result = parse_prose(body, study.kind)
-    else:
-        raise ValueError(f"no parser for grammar {request.grammar!r}")
-    findings = list(result.findings)
+        return parse_prose(text, study.kind)
+    if grammar == "maira2":
+        from inference.parsers.maira2 import parse_maira2
+
+        rows, cols = study.primary.shape[-2:]
+        return parse_maira2(text, study.kind, image_size=(cols, rows), mode="pad")
+    if grammar == "reg2rg":
+        from inference.parsers.reg2rg import parse_reg2rg
+
+        return parse_reg2rg(text, study.kind)
+    if grammar == "vividmed":
+        from inference.parsers.vividmed import parse_vividmed
+
+        return parse_vividmed(text, study.kind)
+    raise ValueError(f"unknown output grammar {grammar!r}; choose one of {', '.join(GRAMMARS)}")
+
+
+def parse_generation(
+    request: PromptRequest, text: str, study: Study, grammar: str | None = None
+) -> tuple[list[Finding], str | None]:
+    """Parse one answer into findings (+ the impression text, if any).
+
+    Args:
+        request: The request answered (its ``grammar`` is used unless ``grammar`` overrides it).
+        text: The model's answer.
+        study: The study (kind; frontal image size for box mapping).
+        grammar: Override, e.g. ``vividmed`` for a VividMed-style model.
+
+    Region-guided (CT) answers keep the region the parser read from the ``The region i is <area>:``
+    header; when the answer has no header at all, its findings get the region the request was about
+    (still flagged ``malformed_output`` by the parser). Finding ids are provisional; :func:`sections`
+    renumbers them.
+    """
+    body, impression = split_impression(text)
+    findings = list(parse_text(grammar or request.grammar, body, study).findings)
+    valid = regions_for(study.kind)
     if request.region is not None:
-        valid = regions_for(study.kind)
+        headerless = "the region" not in body.lower()
         findings = [
-            f if f.region in valid else dataclasses.replace(f, region=request.region) for f in findings
+            dataclasses.replace(f, region=request.region) if headerless or f.region not in valid else f
+            for f in findings
         ]
     return findings, impression
 

@@ -227,6 +227,8 @@ class HFGenerator:
         grounding: Use the MAIRA-2 grounded prompt; ``None`` = when the tokenizer has ``<obj>``/``<box>``.
         n_slices: CT slices per region montage.
         regions: CT regions to prompt for (default: every masked region of DESIGN §4).
+        grammar: Parse answers with this grammar (``prose``, ``maira2``, ``reg2rg``, ``vividmed``)
+            instead of the prompt mode's.
         trust_remote_code: Allow checkpoint-supplied model code (opt-in).
         allow_download: Allow the hub client to download missing files (default off).
     """
@@ -255,6 +257,7 @@ class HFGenerator:
         regions: Sequence[str] | None = None,
         trust_remote_code: bool = False,
         allow_download: bool = False,
+        grammar: str | None = None,
     ) -> None:
         if not model:
             raise ModelSetupError("the hf generator needs --model (a checkpoint folder or a cached hub id)")
@@ -277,6 +280,11 @@ class HFGenerator:
         self.max_images, self.grounding, self.n_slices = max_images, grounding, n_slices
         self.regions = tuple(regions) if regions else None
         self.trust_remote_code, self.allow_download = trust_remote_code, allow_download
+        if grammar is not None and grammar not in _common.GRAMMARS:
+            raise ModelSetupError(
+                f"unknown output grammar {grammar!r}; choose one of {', '.join(_common.GRAMMARS)}"
+            )
+        self.grammar = grammar
         self._resolved = resolve_model(model, allow_download=allow_download)  # fail fast, before any study
         self._loaded: LoadedModel | None = None
 
@@ -332,7 +340,7 @@ class HFGenerator:
             )
             generations.append(gen)
             t0 = time.perf_counter()
-            parsed, imp = _common.parse_generation(request, gen.text, study)
+            parsed, imp = _common.parse_generation(request, gen.text, study, self.grammar)
             findings += self._ground(parsed, request, gen, masks, artefacts)
             impression += [imp] if imp else []
             latency["ground"] = latency.get("ground", 0.0) + time.perf_counter() - t0

@@ -107,6 +107,8 @@ class ChatClient:
     def complete(self, body: Mapping[str, Any], on_text: Any = None) -> str:
         """POST ``body``; stream deltas to ``on_text`` when ``body['stream']``; return the full text.
 
+        A server that ignores ``stream`` and answers ``application/json`` is read as a whole answer.
+
         Raises:
             ServerError: After the retries, or at once for a non-retryable answer.
         """
@@ -114,7 +116,7 @@ class ChatClient:
             last = attempt == self.policy.max_retries
             try:
                 with self._open(body) as response:
-                    if body.get("stream"):
+                    if body.get("stream") and "json" not in response.headers.get("Content-Type", ""):
                         return "".join(self._stream(response, on_text))
                     return self._content(json.loads(response.read().decode("utf-8")))
             except urllib.error.HTTPError as exc:
@@ -190,7 +192,8 @@ class OpenAIGenerator:
         api_key: Default ``$RADREVIEW_OPENAI_API_KEY`` (else ``$OPENAI_API_KEY``), or none.
         timeout_s, max_retries, backoff_s: See :class:`RetryPolicy`.
         stream: Stream tokens to the progress callback (SSE).
-        mode, conditioning, max_images, grounding, n_slices, regions: Prompting, as for ``hf``.
+        mode, conditioning, max_images, grounding, n_slices, regions, grammar: Prompting and parsing,
+            as for ``hf``.
         max_new_tokens, temperature, seed: Decoding; temperature 0 is greedy.
     """
 
@@ -216,9 +219,15 @@ class OpenAIGenerator:
         max_new_tokens: int = 512,
         temperature: float = 0.0,
         seed: int = 0,
+        grammar: str | None = None,
     ) -> None:
         if not model:
             raise ValueError("the openai generator needs --model: the model name the server serves")
+        if grammar is not None and grammar not in _common.GRAMMARS:
+            raise ValueError(
+                f"unknown output grammar {grammar!r}; choose one of {', '.join(_common.GRAMMARS)}"
+            )
+        self.grammar = grammar
         if mode not in prompts.MODES:
             raise ValueError(f"unknown prompt mode {mode!r}; choose one of {', '.join(prompts.MODES)}")
         self.model_id, self.quantization = model, quantization
@@ -272,7 +281,7 @@ class OpenAIGenerator:
             )
             if not self.stream:
                 emit_text(progress, text, request.region)
-            parsed, impression = _common.parse_generation(request, text, study)
+            parsed, impression = _common.parse_generation(request, text, study, self.grammar)
             findings += _common.ground_to_region(parsed, request, masks, artefacts)
             impressions += [impression] if impression else []
         provenance = Provenance(

@@ -177,3 +177,36 @@ def test_hf_generator_end_to_end_through_draft_study(tiny_dirs: dict[str, Path],
             assert heat.shape == cxr_study.primary.shape and heat.dtype == np.float32
             assert float(heat.min()) == 0.0 and float(heat.max()) == pytest.approx(1.0)
     assert draft_from_json(to_json(draft)).findings == draft.findings
+
+
+def test_hf_ct_region_draft_has_volume_heat_maps_and_region_masks(
+    tiny_dirs: dict[str, Path], ct_phantom
+) -> None:  # type: ignore[no-untyped-def]
+    from inference.generators.hf import HFGenerator
+
+    vol = ct_phantom.pixels[::4, ::4, ::4]
+    volume = Image(
+        pixels=vol,
+        spacing_mm=(20.0, 9.6, 9.6),
+        affine=np.eye(4),
+        modality="CT",
+        photometric="MONOCHROME2",
+        default_window=None,
+        source="ct",
+        sha256="0" * 64,
+    )
+    masks = {"heart": ct_phantom.labels["heart"][::4, ::4, ::4]}
+    generator = HFGenerator(str(tiny_dirs["chat"]), device="cpu", max_new_tokens=6, n_slices=2, max_images=2)
+    draft = generator.generate(Study("ct", "ct", (volume,)), masks)
+    heart = next(s for s in draft.sections if s.region == "heart")
+    assert heart.findings and sum(len(s.findings) for s in draft.sections) == len(heart.findings)
+    finding = heart.findings[0]
+    assert "malformed_output" in finding.flags  # random words carry no "The region i is" header
+    grounding = finding.phrases[0].grounding
+    np.testing.assert_array_equal(draft.artefacts[grounding.mask_ref], masks["heart"])
+    heat = draft.artefacts[grounding.attention_ref]
+    assert heat.shape == vol.shape and float(heat.max()) == pytest.approx(1.0)
+    seen = np.flatnonzero(heat.reshape(heat.shape[0], -1).max(axis=1) > 0)
+    heart_slices = np.flatnonzero(masks["heart"].any(axis=(1, 2)))
+    assert set(seen) <= set(heart_slices)  # heat only on the region slices the model was shown
+    assert draft.provenance.generation_params["mode"] == "ct-region"

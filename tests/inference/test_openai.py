@@ -185,3 +185,87 @@ def test_request_body_has_model_decoding_and_stream_flag() -> None:
     assert body["model"] == "llava-rad" and body["max_tokens"] == 64
     assert body["temperature"] == 0.0 and body["stream"] is False
     assert body["messages"][0]["content"][1]["text"].endswith("given the following indication: dyspnoea")
+
+
+def test_grounded_cxr_draft_maps_maira2_boxes_to_the_original_image(serve) -> None:  # type: ignore[no-untyped-def]
+    answer = "<obj>Left pleural effusion</obj><box><x60><y60><x90><y90></box> Heart size is normal."
+    url, script = serve([(200, _answer(answer), {}, 0.0)])
+    gen = OpenAIGenerator("maira-2", base_url=url, grounding=True, stream=False, backoff_s=0.01)
+    events: list[Any] = []
+    draft = gen.generate(_study(), {}, progress=events.append)
+    effusion, heart = (
+        f for f in draft.findings if f.text in ("Left pleural effusion", "Heart size is normal.")
+    )
+    (box,) = effusion.phrases[0].grounding.boxes
+    # 40x20 image padded to 40x40 (10 columns each side): x = ((bin + .5) / 100 * 40 - 10) / 20, clipped
+    assert box == pytest.approx((0.71, 0.605, 1.0, 0.905))
+    assert effusion.region == "pleura" and heart.region == "heart"
+    assert draft.provenance.generator == "openai" and draft.provenance.device == url + "/chat/completions"
+    assert "bounding boxes" in draft.provenance.prompts[0]
+    assert [e.text for e in events if e.kind == "text"] == [answer]
+    assert script.requests[0]["model"] == "maira-2"
+
+
+def _reg2rg_handler(script: Script) -> type[BaseHTTPRequestHandler]:
+    """Answers each region request with that region's Reg2RG sentence."""
+    import re
+
+    from inference.records import CT_REGIONS
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+            script.requests.append(body)
+            prompt = " ".join(p.get("text", "") for p in body["messages"][-1]["content"])
+            index = int(re.search(r"The region (\d+) is", prompt).group(1))
+            raw = json.dumps(
+                _answer(f"The region {index} is {CT_REGIONS[index - 1]}: No abnormality.")
+            ).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")  # a server that ignores "stream"
+            self.send_header("Content-Length", str(len(raw)))
+            self.end_headers()
+            self.wfile.write(raw)
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    return Handler
+
+
+def test_ct_region_guided_draft_points_each_region_at_its_mask(ct_phantom) -> None:  # type: ignore[no-untyped-def]
+    from inference.records import CT_REGIONS
+
+    script = Script([])
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _reg2rg_handler(script))
+    threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
+    try:
+        vol = ct_phantom.pixels[::2, ::2, ::2]
+        volume = Image(
+            pixels=vol,
+            spacing_mm=(10.0, 4.8, 4.8),
+            affine=np.eye(4),
+            modality="CT",
+            photometric="MONOCHROME2",
+            default_window=None,
+            source="ct",
+            sha256="7" * 64,
+        )
+        labels = {k: v[::2, ::2, ::2] for k, v in ct_phantom.labels.items()}
+        masks = {"heart": labels["heart"], "thyroid": labels["thyroid"], "esophagus": labels["esophagus"]}
+        gen = OpenAIGenerator(
+            "reg2rg", base_url=f"http://127.0.0.1:{server.server_address[1]}/v1", max_images=2, n_slices=2
+        )
+        draft = gen.generate(Study("ct1", "ct", (volume,)), masks)
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert len(script.requests) == 3
+    assert [s.region for s in draft.sections] == list(CT_REGIONS)
+    for region in masks:
+        (finding,) = next(s for s in draft.sections if s.region == region).findings
+        assert finding.text == "No abnormality." and not finding.flags
+        ref = finding.phrases[0].grounding.mask_ref
+        np.testing.assert_array_equal(draft.artefacts[ref], masks[region])
+        assert finding.phrases[0].grounding.source == "segmenter"
+    assert [f.id for f in draft.findings] == ["f1", "f2", "f3"]

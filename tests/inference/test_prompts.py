@@ -128,7 +128,7 @@ def test_ct_region_prompt_is_reg2rg(ct_study) -> None:  # type: ignore[no-untype
     study, masks = ct_study
     req = prompts.ct_region(study, "heart", masks, n_slices=4)
     assert req.grammar == "reg2rg" and req.region == "heart" and req.attention_image == 1
-    index = CT_REGIONS.index("heart")
+    index = CT_REGIONS.index("heart") + 1
     text = _texts(req)
     assert text.startswith(
         f"The global information is provided as the context:<IMG>.The region {index} is<IMG>. "
@@ -157,7 +157,7 @@ def test_ct_single_image_models_get_only_the_region(ct_study) -> None:  # type: 
     study, masks = ct_study
     req = prompts.ct_region(study, "thyroid", masks, max_images=1)
     assert len(req.images) == 1 and req.attention_image == 0
-    assert _texts(req).startswith(f"The region {CT_REGIONS.index('thyroid')} is<IMG>")
+    assert _texts(req).startswith(f"The region {CT_REGIONS.index('thyroid') + 1} is<IMG>")
 
 
 def test_build_requests_one_per_masked_region_in_design_order(ct_study) -> None:  # type: ignore[no-untyped-def]
