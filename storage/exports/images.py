@@ -48,8 +48,8 @@ def _copy_dicom(src: Path, dst: Path, pseudonym: str) -> None:
     ds = pydicom.dcmread(src, force=True)
     if str(ds.get("BurnedInAnnotation", "")).upper() == "YES":
         raise ValueError(f"{src}: BurnedInAnnotation is YES — text burned into the pixels cannot be "
-                         f"removed by attribute de-identification; export without copying images or clean the pixels "
-                         f"first (PS3.15 Clean Pixel Data Option)")
+                         f"removed by attribute de-identification; export without copying images or "
+                         f"clean the pixels first (PS3.15 Clean Pixel Data Option)")
     scrub_dataset(ds, pseudonym).save_as(dst, enforce_file_format=True)
 
 
