@@ -154,3 +154,8 @@ def read_documents(path: Path, text_fields: Sequence[str] = REPORT_FIELDS,
         else:
             docs.append((row, str(key), text, record))
     return docs, problems
+
+
+def document_label(path: Path, row: int, record: Mapping[str, Any]) -> tuple[Path, int]:
+    """The file and row a provenance label names: the report file itself when ``path`` is a folder."""
+    return (path / str(record["file"]), 1) if path.is_dir() else (path, row)

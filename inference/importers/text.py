@@ -28,7 +28,7 @@ from inference.importers.base import (
     provenance,
 )
 from inference.importers.sections import canonical_header, findings_and_impression, split_sections
-from inference.importers.tables import pick, read_documents
+from inference.importers.tables import document_label, pick, read_documents
 
 NAME = "text"
 DEFAULT_KIND = "cxr"
@@ -93,7 +93,8 @@ def _one(path: Path, row: int, key: str, text: str, record: Mapping[str, Any], k
     body, impression = findings_and_impression(sections)
     if not body:
         raise ValueError(f"{source}: no FINDINGS or IMPRESSION text")
-    prov = provenance(NAME, *_label(path, row, record), model_id=pick(record, ("model_id", "model")),
+    prov = provenance(NAME, *document_label(path, row, record),
+                      model_id=pick(record, ("model_id", "model")),
                       prompts=[str(pick(record, ("prompt", "query")) or "")])
     findings = parse.prose_findings(body, row_kind)
     reference = pick(record, ("reference", "ground_truth"))
@@ -103,7 +104,3 @@ def _one(path: Path, row: int, key: str, text: str, record: Mapping[str, Any], k
         indication=sections.get("indication"), comparison=sections.get("comparison"),
         source_file=source)
 
-
-def _label(path: Path, row: int, record: Mapping[str, Any]) -> tuple[Path, int]:
-    """The file and row a draft's provenance names: the report file itself when read from a folder."""
-    return (path / str(record["file"]), 1) if path.is_dir() else (path, row)

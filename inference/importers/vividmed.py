@@ -8,13 +8,11 @@ single ``.txt`` file or a folder of them (keyed by file stem). Each report goes 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
 
 from inference.importers import parse
 from inference.importers.base import ImportedDraft, ImportProblem, ImportResult, assemble, provenance
-from inference.importers.tables import pick, read_documents
+from inference.importers.tables import document_label, pick, read_documents
 
 NAME = "vividmed"
 DEFAULT_KIND = "cxr"
@@ -35,7 +33,8 @@ def read(path: Path, *, kind: str = DEFAULT_KIND) -> ImportResult:
         if row_kind not in ("cxr", "ct"):
             errors.append(ImportProblem(row, key, f"kind {row_kind!r} is neither 'cxr' nor 'ct'"))
             continue
-        prov = provenance(NAME, *_label(path, row, record), model_id=pick(record, ("model_id", "model")),
+        prov = provenance(NAME, *document_label(path, row, record),
+                          model_id=pick(record, ("model_id", "model")),
                           prompts=[str(pick(record, ("prompt", "query")) or "")])
         findings, impression = parse.vividmed_findings(text, row_kind)
         reference = pick(record, ("reference", "ground_truth"))
@@ -45,7 +44,3 @@ def read(path: Path, *, kind: str = DEFAULT_KIND) -> ImportResult:
             source_file=str(record.get("file") or path.name)))
     return ImportResult(NAME, str(path), tuple(drafts), tuple(sorted(errors, key=lambda p: p.row)))
 
-
-def _label(path: Path, row: int, record: Mapping[str, Any]) -> tuple[Path, int]:
-    """The file and row a draft's provenance names: the report file itself when read from a folder."""
-    return (path / str(record["file"]), 1) if path.is_dir() else (path, row)
