@@ -160,11 +160,12 @@ def model_of(case: ReviewedCase) -> str:
     return prov.model_id if prov.model_id and prov.model_id != "built-in" else prov.generator
 
 
-def _finding_seconds(case: ReviewedCase) -> dict[str, list[float]]:
-    out: dict[str, list[float]] = defaultdict(list)
+def _finding_seconds(case: ReviewedCase) -> dict[str, float]:
+    """Seconds a reviewer spent per finding: the sum of ``acted_at − shown_at`` over its actions."""
+    out: dict[str, float] = defaultdict(float)
     for action in case.state.actions:
         if action.finding_id and action.shown_at and action.acted_at:
-            out[action.finding_id].append((action.acted_at - action.shown_at).total_seconds())
+            out[action.finding_id] += (action.acted_at - action.shown_at).total_seconds()
     return out
 
 
@@ -179,8 +180,9 @@ def _boxes(state: FindingState) -> list[tuple[tuple[float, ...], tuple[float, ..
     return pairs
 
 
-def _add_finding(g: GroupMetrics, s: FindingState, seconds: dict[str, list[float]]) -> None:
-    g.seconds.extend(seconds.get(s.finding.id, ()))
+def _add_finding(g: GroupMetrics, s: FindingState, seconds: dict[str, float]) -> None:
+    if s.finding.id in seconds:
+        g.seconds.append(seconds[s.finding.id])
     if s.reason:
         g.reasons[s.reason] += 1
     if s.status == "added":

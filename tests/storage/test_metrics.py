@@ -54,7 +54,8 @@ def test_rates_per_model() -> None:
     assert b["accept_unchanged_rate"] == pytest.approx(3 / 6)
     assert b["edit_rate"] == pytest.approx(2 / 6) and b["reject_rate"] == pytest.approx(1 / 6)
     assert b["missed_finding_rate"] == pytest.approx(1 / 6)
-    assert b["mean_seconds_per_finding"] == pytest.approx((30 + 10 + 20 + 5 + 40 + 12 + 18 + 6) / 8)
+    # per finding, summed over its actions: case-a f1 30+10, f2 20, f3 5, r1 40; case-c 12, 18; case-d 6
+    assert b["mean_seconds_per_finding"] == pytest.approx((40 + 20 + 5 + 40 + 12 + 18 + 6) / 7)
     assert b["reasons"] == {"false_finding": 1, "grounding_error": 1, "missed_finding": 1, "style": 1}
     assert b["n_boxes_compared"] == 1 and b["box_iou"] == 0.0  # the moved box misses the drafted one
     m = _row(rows, "microsoft/maira-2", "all")
