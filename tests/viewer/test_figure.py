@@ -35,7 +35,7 @@ def ct512() -> tuple[Image, Overlays]:
              "bones": p.labels["bones"]}
     box = Box(NODULE_BOX, "nodule in the left upper lobe", "lungs", selected=True, id="f1.p0")
     overlays = Overlays(masks=MaskLayer.from_masks(masks, ref="masks-1", selected="heart"),
-                        heat=HeatLayer(heat, ref="h1"), boxes=BoxLayer((box,)))
+                        heat=HeatLayer.from_values(heat, ref="h1"), boxes=BoxLayer((box,)))
     return image, overlays
 
 

@@ -78,7 +78,7 @@ def test_the_later_region_is_shown_where_masks_overlap() -> None:
 def test_mask_and_heat_map_stack_masks_first() -> None:
     plane = extract_plane(_flat((1, 1)))
     layers = Overlays(masks=_layer({"heart": np.ones((1, 1), bool)}, opacity=0.5),
-                      heat=HeatLayer(np.ones((1, 1)), vmin=0.0, vmax=1.0, max_alpha=0.5))
+                      heat=HeatLayer.from_values(np.ones((1, 1)), vmin=0.0, vmax=1.0, max_alpha=0.5))
     # heart: (156.5, 97, 50); jet(1) = (128, 0, 0) at 0.5 over it: (142.25, 48.5, 25)
     assert composite(_gray(plane), plane, layers)[0, 0].tolist() == [142, 49, 25]
 
@@ -86,33 +86,35 @@ def test_mask_and_heat_map_stack_masks_first() -> None:
 def test_heat_map_colour_alpha_and_threshold() -> None:
     plane = extract_plane(_flat((2, 2)))
     values = np.array([[0.0, 0.1], [0.75, 1.0]], dtype=np.float32)
-    heat = HeatLayer(values, threshold=0.2, max_alpha=0.6, vmin=0.0, vmax=1.0)
+    heat = HeatLayer.from_values(values, threshold=0.2, max_alpha=0.6, vmin=0.0, vmax=1.0)
     out = composite(_gray(plane), plane, Overlays(heat=heat))
     assert out[0, 0].tolist() == out[0, 1].tolist() == [100, 100, 100]  # below threshold: transparent
     # t = 1: jet = (128, 0, 0) (r = 1.5 − |4 − 3| = 0.5), α = 0.6 → 100·0.4 + 128·0.6 = 116.8 → (117, 40, 40)
     assert jet_lut()[255].tolist() == [128, 0, 0]
     assert out[1, 1].tolist() == [117, 40, 40]
-    # t = 0.75: LUT index 191, α = 0.45
-    expected = np.floor(100 * 0.55 + jet_lut()[191].astype(float) * 0.45 + 0.5).astype(int).tolist()
+    # t = 0.75 → level rint(191.25) = 191: colour jet[191], α = 191/255 · 0.6
+    a = 191 / 255 * 0.6
+    expected = np.floor(100 * (1 - a) + jet_lut()[191].astype(float) * a + 0.5).astype(int).tolist()
     assert out[1, 0].tolist() == expected
 
 
 def test_unselected_heat_map_is_drawn_at_half_strength() -> None:
     plane = extract_plane(_flat((1, 1)))
-    heat = HeatLayer(np.ones((1, 1), np.float32), max_alpha=0.6, vmin=0.0, vmax=1.0, selected=False)
+    heat = HeatLayer.from_values(np.ones((1, 1)), max_alpha=0.6, vmin=0.0, vmax=1.0, selected=False)
     # α = 0.3: 100·0.7 + 128·0.3 = 108.4, 70 → (108, 70, 70)
     assert composite(_gray(plane), plane, Overlays(heat=heat))[0, 0].tolist() == [108, 70, 70]
 
 
 def test_heat_map_range_defaults_to_the_array_range() -> None:
-    heat = HeatLayer(np.array([[2.0, 6.0]]))
-    assert (heat.vmin, heat.vmax) == (2.0, 6.0)
+    heat = HeatLayer.from_values(np.array([[2.0, 3.0, 6.0]]))
+    assert heat.heat.levels.tolist() == [[0, 64, 255]]  # (3 − 2)/4 · 255 = 63.75
+    assert HeatLayer.from_values(np.full((2, 2), 5.0)).heat.levels.max() == 0  # constant: transparent
 
 
 def test_hidden_layers_return_the_gray_image() -> None:
     plane = extract_plane(_flat((5, 5)))
     layers = Overlays(masks=_layer({"heart": _block()}, visible=False),
-                      heat=HeatLayer(np.ones((5, 5)), visible=False))
+                      heat=HeatLayer.from_values(np.ones((5, 5)), visible=False))
     gray = _gray(plane)
     assert composite(gray, plane, layers) is gray
 
@@ -133,16 +135,16 @@ def test_mask_shape_mismatch_names_both_shapes() -> None:
     with pytest.raises(ValueError, match=expected):
         composite(_gray(plane), plane, Overlays(masks=_layer({"heart": np.zeros((4, 5), bool)})))
     with pytest.raises(ValueError, match=r"heat map shape \(5, 4\)"):
-        composite(_gray(plane), plane, Overlays(heat=HeatLayer(np.zeros((5, 4)))))
+        composite(_gray(plane), plane, Overlays(heat=HeatLayer.from_values(np.zeros((5, 4)))))
 
 
 def test_nan_heat_maps_are_refused_with_the_count() -> None:
     with pytest.raises(ValueError, match=r"has 4 NaN values of 4"):
-        HeatLayer(np.full((2, 2), np.nan))
+        HeatLayer.from_values(np.full((2, 2), np.nan))
     partial = np.zeros((2, 2))
     partial[0, 1] = np.nan
     with pytest.raises(ValueError, match="1 NaN"):
-        HeatLayer(partial)
+        HeatLayer.from_values(partial)
 
 
 @pytest.mark.parametrize("coords", [(0.1, 0.2, 1.2, 0.5), (-0.1, 0.0, 0.5, 0.5), (0.6, 0.2, 0.1, 0.4)])

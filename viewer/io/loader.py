@@ -69,14 +69,14 @@ def _dicom_study(where: str, sources: list[Source], datas: list[bytes], series: 
     flat = slices if series is None else [s for s in slices if s.series_uid == series]
     if not flat:
         raise StudyLoadError(where, f"series {series} not found among the radiographs")
-    return _radiographs(where, [dicom_image.read_image(s.source, data=s.data, has_pixels=True) for s in flat])
+    return _radiographs(where, [dicom_image.read_image(s.source, data=s.content(), has_pixels=True) for s in flat])
 
 
 def _many(where: str, sources: list[Source], series: str | None) -> list[Image]:
-    from viewer.io.dicom_series import read_all
+    from viewer.io.dicom_series import read_heads
 
     dicom, dicom_data, other = [], [], []
-    for source, data in zip(sources, read_all(sources), strict=True):
+    for source, data in zip(sources, read_heads(sources), strict=True):
         head = data[:sniff.HEAD_BYTES]
         if head and sniff.is_dicom(head):
             dicom.append(source)

@@ -43,10 +43,10 @@ class DicomReader:
     def read(self, source: Source) -> Image:
         from viewer.io import dicom_image, dicom_series
 
-        slices = dicom_series.read_slices([source])
-        if dicom_series.is_volume_slice(slices[0]):
-            return dicom_series.volume_from_slices(source.name, slices)
-        return dicom_image.read_image(source, data=slices[0].data, has_pixels=slices[0].has_pixels)
+        head = dicom_series.read_slice(source)  # the whole file
+        if dicom_series.is_volume_slice(head):
+            return dicom_series.volume_from_slices(source.name, [head])
+        return dicom_image.read_image(source, data=head.data, has_pixels=head.has_pixels)
 
 
 @dataclass(frozen=True)
