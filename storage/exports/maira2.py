@@ -3,7 +3,8 @@
 Grammar (as MAIRA-2's processor parses it, ``convert_output_to_plaintext_or_grounded_sequence``):
 each finding is ``<obj>text</obj>`` or, when grounded, ``<obj>text<box><x..><y..><x..><y..></box>…</obj>``
 — the boxes sit *inside* the ``obj`` element and objects follow each other with no separator.
-(DESIGN §6 writes ``<obj>…</obj><box>…</box>``; we follow the processor, which asserts this layout.)
+(DESIGN §6 writes ``<obj>…</obj><box>…</box>``; the file follows the processor, which asserts its
+layout; :func:`grounded_sequence` can produce either.)
 
 Coordinates use 100 bins. MAIRA-2 decodes a bin ``b`` as ``(b + 0.5) / 100``; we encode a
 normalised coordinate ``v`` as ``min(99, max(0, floor(v * 100)))``, so ``encode(decode(b)) == b``
@@ -76,15 +77,24 @@ def _image_size(case: ReviewedCase) -> tuple[int, int] | None:
         return None
 
 
-def grounded_sequence(case: ReviewedCase) -> str:
-    """The reviewer-final findings as a MAIRA-2 grounded sequence."""
+def grounded_sequence(case: ReviewedCase, *, boxes_inside: bool = True) -> str:
+    """The reviewer-final findings as a MAIRA-2 grounded sequence.
+
+    Args:
+        case: The reviewed case.
+        boxes_inside: ``True`` (MAIRA-2's processor): ``<obj>text<box>…</box></obj>``; ``False``:
+            DESIGN §6's written form ``<obj>text</obj><box>…</box>``, which
+            ``inference.parsers.maira2.parse_maira2`` reads.
+    """
     size = _image_size(case)
     parts = []
     for finding in kept_findings(case):
         boxes = boxes_2d(finding)
         if size is not None:
             boxes = [to_square_crop(b, *size) for b in boxes]
-        parts.append(f"<obj>{finding.text.strip()}{''.join(box_tokens(b) for b in boxes)}</obj>")
+        tokens = "".join(box_tokens(b) for b in boxes)
+        text = finding.text.strip()
+        parts.append(f"<obj>{text}{tokens}</obj>" if boxes_inside else f"<obj>{text}</obj>{tokens}")
     return "".join(parts)
 
 

@@ -112,6 +112,23 @@ def test_maira2_bins_are_the_inverse_of_maira2_decoding() -> None:
     assert to_square_crop((0.5, 0.5, 0.6, 0.8), 100, 200) == pytest.approx((0.5, 0.5, 0.6, 1.0))
 
 
+def test_maira2_sequence_round_trips_through_the_project_parser() -> None:
+    from inference.parsers.maira2 import parse_maira2
+    from storage.exports.common import kept_findings
+    from storage.exports.maira2 import grounded_sequence
+
+    case = case_a()  # 100×200 image: boxes go through the centre crop and back
+    parsed = parse_maira2(grounded_sequence(case, boxes_inside=False), "cxr", image_size=(100, 200))
+    assert not parsed.malformed
+    assert [f.text for f in parsed.findings] == [f.text for f in kept_findings(case)]
+    boxes = [p.grounding.boxes if p.grounding else () for f in parsed.findings for p in f.phrases]
+    expected = [((0.62, 0.55, 0.72, 0.65),), (), ((0.7, 0.4, 0.8, 0.5),)]
+    for got, want in zip(boxes, expected, strict=True):
+        assert len(got) == len(want)
+        for g, w in zip(got, want, strict=True):  # half a bin: 0.005 in x, 0.0025 in y on this image
+            assert g == pytest.approx(w, abs=0.0051)
+
+
 def test_radfact_prediction_is_draft_and_target_is_corrected(tmp_path: Path) -> None:
     result = export("radfact", [case_a()], tmp_path, created_at=CREATED)
     (example,) = json.loads(result.files[0].read_text())
