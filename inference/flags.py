@@ -50,7 +50,8 @@ _WORD = re.IGNORECASE
 PRIOR_PATTERNS = re.compile(
     r"\b(?:compared (?:with|to)|comparison|unchanged|no (?:significant |interval )?change|interval\w*"
     r"|again (?:seen|noted|demonstrated|identified)|previously|(?:prior|previous|earlier|last) "
-    r"(?:study|studies|exam\w*|film|radiograph|ct|imaging|scan)|new since|since (?:the )?(?:prior|previous|last)"
+    r"(?:study|studies|exam\w*|film|radiograph|ct|imaging|scan)|new since"
+    r"|since (?:the )?(?:prior|previous|last)"
     r"|stable|new(?:ly)?|improv(?:ed|ing|ement)|worsen(?:ed|ing)|resolv(?:ed|ing)"
     r"|(?:has|have|had) (?:increas|decreas|enlarg|grow|shrunk)\w*|(?:increas|decreas)ed in (?:size|extent)"
     r"|progress(?:ed|ion)|regress(?:ed|ion)|persist(?:s|ent|ing)?)\b", _WORD)

@@ -45,7 +45,7 @@ def _widths_mm(mask: BoolArray, axis: int, spacing: float) -> npt.NDArray[np.flo
     present = mask.any(axis=axis)
     first = np.argmax(mask, axis=axis)
     last = mask.shape[axis] - 1 - np.argmax(np.flip(mask, axis=axis), axis=axis)
-    return np.where(present, (last - first + 1) * spacing, 0.0)  # type: ignore[no-any-return]
+    return np.where(present, (last - first + 1) * spacing, 0.0)
 
 
 def cardiothoracic_ratio_2d(heart: BoolArray, lungs: BoolArray, col_spacing: float = 1.0) -> float:
@@ -135,7 +135,8 @@ def nodular_opacities_2d(view: np.ndarray, right: BoolArray, left: BoolArray,
     """Compact bright blobs inside the lung fields of a bright=dense radiograph view.
 
     A difference of Gaussians (σ ≈ 2 mm minus σ ≈ 10 mm) keeps structures a few mm to ~2 cm wide;
-    pixels above the 99.5th percentile within the lungs seed regions grown down to half that level, and round components
+    pixels above the 99.5th percentile within the lungs seed regions grown down to half that level,
+    and round components
     (elongation ≤ 2, diameter ≥ 4 mm) are kept; ribs are long arcs and fail the shape test.
     """
     lungs = right | left

@@ -84,11 +84,13 @@ class Registry(Generic[T]):
         """
         factory = self.factory(name)
         try:
-            return factory(**options)  # type: ignore[no-any-return]
+            return factory(**options)
         except TypeError as exc:
-            if exc.__traceback__ is not None and exc.__traceback__.tb_next is None:  # raised by the call itself
+            called_only = exc.__traceback__ is not None and exc.__traceback__.tb_next is None
+            if called_only:  # the call's signature failed, not code inside the factory
                 given = ", ".join(f"{k}={v!r}" for k, v in options.items()) or "no options"
-                raise BackendOptionsError(f"{self.kind} {name!r} cannot be built with {given}: {exc}") from exc
+                raise BackendOptionsError(
+                    f"{self.kind} {name!r} cannot be built with {given}: {exc}") from exc
             raise
 
     def _unknown_message(self, name: str) -> str:

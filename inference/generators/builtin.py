@@ -158,7 +158,8 @@ def _ct_simple(w: _Writer, masks: Mapping[str, RegionMask]) -> None:
             w.add(region, text, {phrase: m})
 
 
-def _ct_bones(w: _Writer, hu: np.ndarray, spacing: tuple[float, ...], masks: Mapping[str, RegionMask]) -> None:
+def _ct_bones(w: _Writer, hu: np.ndarray, spacing: tuple[float, ...],
+              masks: Mapping[str, RegionMask]) -> None:
     bones = _mask(masks, "bones")
     if bones is None:
         return
@@ -186,7 +187,8 @@ def _ct_heart(w: _Writer, spacing: tuple[float, ...], masks: Mapping[str, Region
     w.add("heart", text, {"heart" if "heart is" in text else "Heart size": heart})
 
 
-def _ct_lungs(w: _Writer, hu: np.ndarray, spacing: tuple[float, ...], masks: Mapping[str, RegionMask]) -> None:
+def _ct_lungs(w: _Writer, hu: np.ndarray, spacing: tuple[float, ...],
+              masks: Mapping[str, RegionMask]) -> None:
     right, left = _mask(masks, "lungs", "right"), _mask(masks, "lungs", "left")
     if right is None or left is None:
         return

@@ -35,7 +35,8 @@ def findings_from_spans(text: str, phrases: Sequence[tuple[int, int, Grounding |
             if a <= start < b:
                 rel = (start - a, min(end, b) - a)
                 own.append(Phrase(text[a:b][rel[0]:rel[1]], rel, grounding))
-        findings.append(finding_for(text[a:b], kind, start_index + n, region=region, phrases=own, flags=flags))
+        findings.append(finding_for(text[a:b], kind, start_index + n, region=region, phrases=own,
+                                    flags=flags))
     return findings
 
 

@@ -36,7 +36,7 @@ def sentence_spans(text: str) -> list[tuple[int, int]]:
             continue
         events.append((m.end(1), m.end()))
     spans, cursor = [], 0
-    for cut_start, cut_end in sorted(events) + [(len(text), len(text))]:
+    for cut_start, cut_end in [*sorted(events), (len(text), len(text))]:
         if cut_start > cursor:
             segment = text[cursor:cut_start]
             lead = len(segment) - len(segment.lstrip())

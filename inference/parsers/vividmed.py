@@ -23,7 +23,8 @@ _P_TAG = re.compile(r"</?p>", re.IGNORECASE)
 
 def parse_vividmed(text: str, kind: str) -> ParseResult:
     """Parse VividMed output into findings with tagged phrases (see module docstring)."""
-    text = re.sub(r"\s+</p>", "</p> ", re.sub(r"<p>\s+", " <p>", text, flags=re.IGNORECASE), flags=re.IGNORECASE)
+    text = re.sub(r"<p>\s+", " <p>", text, flags=re.IGNORECASE)  # whitespace inside tags goes outside
+    text = re.sub(r"\s+</p>", "</p> ", text, flags=re.IGNORECASE)
     text = collapse_whitespace(text)
     clean: list[str] = []
     phrases: list[tuple[int, int, Grounding | None]] = []

@@ -1,1 +1,1 @@
-"""Segmenters (``threshold-ct``, ``cxr-classical``, ``upload``, ``totalsegmentator``); see ``inference.registry``."""
+"""Segmenters: ``threshold-ct``, ``cxr-classical``, ``upload``, ``totalsegmentator`` (see the registry)."""

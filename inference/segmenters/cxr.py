@@ -37,7 +37,7 @@ def dense_view(image: Image) -> FloatArray:
     px = np.asarray(image.pixels, dtype=np.float64)
     lo, hi = np.percentile(px, [1.0, 99.0])
     norm = np.clip((px - lo) / max(hi - lo, 1e-6), 0.0, 1.0)
-    return 1.0 - norm if image.photometric.upper() == "MONOCHROME1" else norm
+    return np.asarray(1.0 - norm if image.photometric.upper() == "MONOCHROME1" else norm, dtype=np.float64)
 
 
 def otsu(values: FloatArray, bins: int = 256) -> float:
@@ -188,7 +188,7 @@ def _diaphragm(lungs: BoolArray, body: BoolArray) -> BoolArray:
 
 def _pleura(lungs: BoolArray, body: BoolArray, central: BoolArray) -> BoolArray:
     band = ndimage.binary_dilation(lungs, iterations=max(2, lungs.shape[1] // 50))
-    return band & ~lungs & body & ~central
+    return np.asarray(band & ~lungs & body & ~central, dtype=bool)
 
 
 def _ribs(view: FloatArray, hull: BoolArray) -> BoolArray:

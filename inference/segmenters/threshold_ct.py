@@ -33,7 +33,7 @@ THRESHOLDS_HU = {"body": -500.0, "air": -400.0, "bone": 200.0, "fluid_low": -10.
 METHODS = {
     "body": "HU > -500, largest component, holes filled per slice",
     "lungs": "air (HU < -400) inside the body minus the tracked airway; holes filled; split left/right",
-    "trachea and bronchi": "air tracked slice by slice from the top near the midline until it joins the lungs",
+    "trachea and bronchi": "air tracked slice by slice from the top, near the midline, down to the lungs",
     "bones": "HU > 200 (3x3 in-plane mean) inside the body, components >= 0.3 mL",
     "pleura": "6 mm shell around the lungs plus fluid-density (-10..+30 HU) voxels adjacent to them",
     "mediastinum": "per-slice convex hull of both lungs minus lungs, bones and pleural fluid",
@@ -54,7 +54,7 @@ class _Vol:
     spacing: tuple[float, float, float]
 
     def vox(self, mm: float, axis: int) -> int:
-        return max(1, int(round(mm / self.spacing[axis])))
+        return max(1, round(mm / self.spacing[axis]))
 
     @property
     def voxel_ml(self) -> float:
@@ -142,7 +142,7 @@ def _airway(air: BoolArray, vol: _Vol) -> tuple[BoolArray, int]:
     airway = np.zeros_like(air)
     max_area = vol.vox(40.0, 1) * vol.vox(40.0, 2)  # larger 2D components are lung
     centre = air.shape[2] / 2.0
-    min_seed = max(2, int(round(50.0 / (vol.spacing[1] * vol.spacing[2]))))  # >= 50 mm² (trachea ~250)
+    min_seed = max(2, round(50.0 / (vol.spacing[1] * vol.spacing[2])))  # >= 50 mm² (trachea ~250)
     previous: BoolArray | None = None
     carina = 0
     for k in range(air.shape[0] - 1, -1, -1):
@@ -185,10 +185,10 @@ def _lungs(lung_air: BoolArray, body: BoolArray, vol: _Vol) -> tuple[BoolArray, 
         left_label = 1 + int(np.argmax(cols))
         left, right = labels == left_label, (labels > 0) & (labels != left_label)
     else:  # one merged component: split at the body's midline column, slice by slice
-        cols = np.arange(lungs.shape[2])
+        columns = np.arange(lungs.shape[2])
         mid = np.array([np.argwhere(body[k])[:, 1].mean() if body[k].any() else lungs.shape[2] / 2
                         for k in range(lungs.shape[0])])
-        left = lungs & (cols[None, None, :] >= mid[:, None, None])
+        left = lungs & (columns[None, None, :] >= mid[:, None, None])
         right = lungs & ~left
     return fill_holes_in_plane(right), fill_holes_in_plane(left)
 
@@ -211,12 +211,12 @@ def _pleural_fluid(lungs: BoolArray, body: BoolArray, bones: BoolArray, vol: _Vo
     hit = np.unique(labels[touching & (labels > 0)])
     sizes = np.bincount(labels.ravel())
     keep = [c for c in hit if sizes[c] * vol.voxel_ml >= 2.0]
-    return ndimage.binary_dilation(np.isin(labels, keep)) & fluid
+    return np.asarray(ndimage.binary_dilation(np.isin(labels, keep)) & fluid, dtype=bool)
 
 
 def _pleura(lungs: BoolArray, body: BoolArray, bones: BoolArray, vol: _Vol) -> BoolArray:
     dist = ndimage.distance_transform_edt(~lungs, sampling=vol.spacing)
-    return (dist > 0) & (dist <= 6.0) & body & ~bones
+    return np.asarray((dist > 0) & (dist <= 6.0) & body & ~bones, dtype=bool)
 
 
 def _lung_slices(lungs: BoolArray) -> npt.NDArray[np.intp]:

@@ -129,14 +129,15 @@ class TotalSegmentatorSegmenter:
         if image.pixels.ndim != 3:
             raise ValueError(f"totalsegmentator needs a CT volume, got shape {image.pixels.shape}")
         ras_affine = np.diag([-1.0, -1.0, 1.0, 1.0]) @ image.affine  # LPS → RAS
-        seg = totalsegmentator(nib.Nifti1Image(image.pixels, ras_affine), None, ml=True, fast=self.fast,
-                               device=self.device, quiet=True, task="total")
+        volume = nib.Nifti1Image(image.pixels, ras_affine)  # type: ignore[no-untyped-call]
+        seg = totalsegmentator(volume, None, ml=True, fast=self.fast, device=self.device, quiet=True,
+                               task="total")
         labels = np.asarray(seg.dataobj).astype(np.int32)
         masks = masks_from_labels(labels, class_map["total"])
         if self.fill_missing:
             masks = fill_from_threshold_ct(masks, image)
-        return SegmentationResult(self.name, masks, method="TotalSegmentator total task (+ threshold-ct fill)",
-                                  shape=image.shape)
+        return SegmentationResult(self.name, masks, shape=image.shape,
+                                  method="TotalSegmentator total task (+ threshold-ct fill)")
 
 
 def fill_from_threshold_ct(masks: Mapping[str, RegionMask], image: Image) -> dict[str, RegionMask]:

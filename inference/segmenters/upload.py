@@ -15,6 +15,7 @@ from __future__ import annotations
 import difflib
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -55,7 +56,7 @@ def _read_nifti(path: Path) -> npt.NDArray[np.int64]:
 
     from viewer.io.orient import ras_to_lps, to_spl
 
-    img = nib.load(str(path))
+    img: Any = nib.load(str(path))
     data = np.asarray(img.dataobj)
     if data.ndim == 4 and data.shape[3] == 1:
         data = data[..., 0]
@@ -87,7 +88,8 @@ def _read_dicom_seg(path: Path, image: Image) -> tuple[npt.NDArray[np.int64], di
 
     seg = hd.seg.segread(str(path))
     volume = seg.get_volume(combine_segments=True)
-    spl, affine = to_spl(np.asarray(volume.array).astype(np.int64), np.asarray(volume.affine, dtype=np.float64))
+    spl, affine = to_spl(np.asarray(volume.array).astype(np.int64),
+                         np.asarray(volume.affine, dtype=np.float64))
     names = {str(n): seg.get_segment_description(n).segment_label for n in seg.segment_numbers}
     return _place(spl, affine, image, path), names
 

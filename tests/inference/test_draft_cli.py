@@ -39,8 +39,8 @@ def test_prior_report_context_reaches_the_flags(demo) -> None:  # type: ignore[n
     import dataclasses
 
     from inference.draft import draft_study
-    from inference.records import Finding, Provenance, Section
     from inference.records import Draft as DraftRecord
+    from inference.records import Finding, Provenance, Section
     from viewer.io import load_study
 
     class Comparing:

@@ -87,7 +87,8 @@ def test_ungrounded_only_for_positive_locatable_findings() -> None:
     empty = Finding("c", "lungs", positive, phrases=(Phrase("12 mm nodule", (2, 14), Grounding()),))
     assert flags_for(empty, study) == ("ungrounded",)
     assert flags_for(Finding("d", "pleura", "No pleural effusion or pneumothorax."), study) == ()
-    assert flags_for(Finding("e", "lungs", "No effusion, but a right apical nodule."), study) == ("ungrounded",)
+    mixed = Finding("e", "lungs", "No effusion, but a right apical nodule.")
+    assert flags_for(mixed, study) == ("ungrounded",)
 
 
 def test_apply_flags_keeps_parser_flags() -> None:

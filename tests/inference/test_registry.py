@@ -45,7 +45,7 @@ def test_register_callable_and_create_with_options() -> None:
 def test_import_string_to_a_missing_module_names_it() -> None:
     reg: Registry[object] = Registry("segmenter")
     reg.register("ghost", "inference.segmenters.does_not_exist:Ghost")
-    with pytest.raises(UnknownNameError, match="module inference.segmenters.does_not_exist is not part"):
+    with pytest.raises(UnknownNameError, match=r"module inference\.segmenters\.does_not_exist is not part"):
         reg.factory("ghost")
 
 

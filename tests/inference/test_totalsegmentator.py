@@ -47,10 +47,13 @@ def test_missing_package_is_exit_4_naming_the_extra() -> None:
         get_segmenter("totalsegmentator")
 
 
-def test_fill_from_threshold_ct_adds_missing_regions_as_approximate(ct_phantom) -> None:  # type: ignore[no-untyped-def]
+def test_fill_from_threshold_ct_adds_missing_regions_as_approximate() -> None:
     from inference.protocols import RegionMask
     from inference.segmenters.totalsegmentator import fill_from_threshold_ct
+    from viewer.phantom import ct_phantom as build
     from viewer.records import Image
+
+    ct_phantom = build(shape=(40, 96, 96), spacing_mm=(8.0, 4.0, 4.0))  # coarse: fast
 
     image = Image(pixels=ct_phantom.pixels, spacing_mm=ct_phantom.spacing_mm,
                   affine=np.diag([*ct_phantom.spacing_mm[::-1], 1.0]), modality="CT",

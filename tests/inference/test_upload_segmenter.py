@@ -40,7 +40,8 @@ def test_nifti_label_map_lands_on_the_image_grid(tmp_path, demo, ct_phantom) -> 
     result = UploadSegmenter(path, "1=lungs:right,2=lungs:left,3=heart,4=pleura:effusion").segment(image)
     lungs = result.masks["lungs"]
     assert not lungs.approximate
-    assert np.array_equal(lungs.parts["right"], ct_phantom.labels["lung_right"] & ~ct_phantom.labels["effusion"])
+    right_truth = ct_phantom.labels["lung_right"] & ~ct_phantom.labels["effusion"]
+    assert np.array_equal(lungs.parts["right"], right_truth)
     assert np.array_equal(result.masks["heart"].mask, ct_phantom.labels["heart"])
     assert np.array_equal(result.masks["pleura"].parts["effusion"], ct_phantom.labels["effusion"])
 
@@ -74,7 +75,8 @@ def test_shape_mismatch_names_both_shapes(tmp_path, demo) -> None:  # type: igno
 def test_mapping_validation() -> None:
     from inference.segmenters.upload import parse_label_mapping
 
-    assert parse_label_mapping("1=lungs:right, 2=heart", "ct") == {"1": ("lungs", "right"), "2": ("heart", None)}
+    expected = {"1": ("lungs", "right"), "2": ("heart", None)}
+    assert parse_label_mapping("1=lungs:right, 2=heart", "ct") == expected
     with pytest.raises(ValueError, match="did you mean 'lungs'"):
         parse_label_mapping("1=lung", "ct")
     with pytest.raises(ValueError, match="not LABEL=REGION"):
@@ -112,7 +114,8 @@ def test_dicom_seg_segments_map_by_label(tmp_path, demo, ct_phantom) -> None:  #
         source_images=sources, pixel_array=frames.astype(np.uint8),
         segmentation_type=hd.seg.SegmentationTypeValues.BINARY, segment_descriptions=[desc],
         series_instance_uid=hd.UID(), series_number=99, sop_instance_uid=hd.UID(), instance_number=1,
-        manufacturer="radreview-tests", manufacturer_model_name="t", software_versions="0", device_serial_number="0")
+        manufacturer="radreview-tests", manufacturer_model_name="t", software_versions="0",
+        device_serial_number="0")
     path = tmp_path / "seg.dcm"
     seg.save_as(path)
     result = UploadSegmenter(path).segment(image)
