@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -73,3 +74,77 @@ def test_canonical_to_source_handles_flipped_orientation() -> None:
     ordered, frames = canonical_to_source(canonical, sources)  # type: ignore[arg-type]
     assert [s.ImagePositionPatient[2] for s in ordered] == [10.0, 0.0]  # normal is -z: superior first
     np.testing.assert_array_equal(frames, canonical[::-1, ::-1, :])
+
+
+def _content(items: object, depth: int = 0) -> list[list[object]]:
+    """The SR content tree as rows: depth, relationship, value type, concept, value."""
+    rows: list[list[object]] = []
+    for item in items:  # type: ignore[attr-defined]
+        name = item.ConceptNameCodeSequence[0].CodeMeaning if "ConceptNameCodeSequence" in item else ""
+        value: object = None
+        if "TextValue" in item:
+            value = str(item.TextValue)
+        elif "ConceptCodeSequence" in item:
+            value = item.ConceptCodeSequence[0].CodeMeaning
+        elif "UID" in item:
+            value = str(item.UID)
+        elif "GraphicData" in item:
+            value = [float(v) for v in item.GraphicData]
+        elif "PersonName" in item:
+            value = str(item.PersonName)
+        rows.append([depth, item.get("RelationshipType", ""), item.ValueType, name, value])
+        if "ContentSequence" in item:
+            rows.extend(_content(item.ContentSequence, depth + 1))
+    return rows
+
+
+def _golden(name: str, summary: object) -> None:
+    import json
+    import os
+
+    path = Path(__file__).parent / "golden" / name
+    text = json.dumps(summary, indent=1, ensure_ascii=False) + "\n"
+    if os.environ.get("RADREVIEW_UPDATE_GOLDEN"):
+        path.write_text(text, encoding="utf-8")
+    assert text == path.read_text(encoding="utf-8"), f"{name} changed; RADREVIEW_UPDATE_GOLDEN=1 to accept"
+
+
+def test_sr_golden(tmp_path: Path) -> None:
+    src = write_cxr(tmp_path / "a.dcm", rows=200, cols=100)
+    result = export("dicom-sr", [case_a()], tmp_path / "out", image_resolver=lambda r: [src],
+                    created_at=CREATED)
+    sr = pydicom.dcmread(result.files[0])
+    summary = {"SOPInstanceUID": sr.SOPInstanceUID, "PatientName": str(sr.PatientName),
+               "PatientID": sr.PatientID, "StudyInstanceUID": sr.StudyInstanceUID,
+               "ConceptName": sr.ConceptNameCodeSequence[0].CodeMeaning,
+               "content": _content(sr.ContentSequence)}
+    _golden("dicom-sr.json", summary)
+
+
+def test_seg_golden(tmp_path: Path) -> None:
+    files = write_ct(tmp_path / "ct", slices=3, rows=4, cols=5)
+    mask = np.zeros((3, 4, 5), dtype=bool)
+    mask[1, 1:3, 2:4] = True
+    ref = "sha256:" + "1" * 64
+    result = export("dicom-seg", [case_c()], tmp_path / "out", image_resolver=lambda r: files,
+                    artefact_loader={ref: mask}.__getitem__, created_at=CREATED)
+    seg = hd.seg.segread(result.files[0])
+    uids = [pydicom.dcmread(f).SOPInstanceUID for f in files]
+    frames = seg.get_pixels_by_source_instance(source_sop_instance_uids=uids, segment_numbers=[1])[..., 0]
+    segment = seg.SegmentSequence[0]
+    summary = {"SOPInstanceUID": seg.SOPInstanceUID, "PatientName": str(seg.PatientName),
+               "StudyInstanceUID": seg.StudyInstanceUID, "segments": [
+                   {"label": segment.SegmentLabel, "algorithm": segment.SegmentAlgorithmType,
+                    "category": segment.SegmentedPropertyCategoryCodeSequence[0].CodeMeaning,
+                    "type": segment.SegmentedPropertyTypeCodeSequence[0].CodeMeaning}],
+               "voxels_by_source_instance": {uid: np.argwhere(f).tolist() for uid, f in zip(uids, frames,
+                                                                                           strict=True)}}
+    _golden("dicom-seg.json", summary)
+
+
+def test_missing_highdicom_is_exit_4(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from viewer.errors import MissingExtraError
+
+    monkeypatch.setitem(sys.modules, "highdicom", None)
+    with pytest.raises(MissingExtraError, match=r"radreview\[dicom\]"):
+        export("dicom-seg", [case_c()], tmp_path)
