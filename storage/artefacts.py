@@ -84,7 +84,7 @@ class ArtefactStore:
             raise ArtefactError(f"artefact {ref} is not stored (expected {target}); was the draft saved "
                                 "with its artefacts?")
         with np.load(target, allow_pickle=False) as data:
-            array = data["array"]
+            array: np.ndarray = data["array"]
         actual = content_ref(array)
         if actual != ref:
             raise ArtefactError(f"artefact file {target} is corrupt: its content hashes to {actual}, "

@@ -19,6 +19,12 @@ SQLite refuses with ``SQLITE_BUSY`` without waiting when another writer committe
 
 from __future__ import annotations
 
+import fcntl
+import os
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
@@ -78,4 +84,40 @@ def _install_sqlite_events(engine: Engine, *, foreign_keys: bool, synchronous: s
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Connection) -> None:
         write = conn.get_execution_options().get("radreview_write", False)
-        conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
+        # Straight to the driver (the recipe's exec_driver_sql costs a full execution context on the
+        # hot path); sqlite3 still emits COMMIT/ROLLBACK itself.
+        conn.connection.driver_connection.execute("BEGIN IMMEDIATE" if write else "BEGIN")
+
+
+class WriteGate:
+    """Queue write transactions on one SQLite file in the kernel instead of in SQLite's busy handler.
+
+    SQLite's busy handler polls with sleeps growing to 100 ms, so under many concurrent writers the
+    lock often sits idle while everyone sleeps (8 writer processes managed ~20 actions/s here). An
+    exclusive ``flock`` on ``<db>.writelock``, taken before ``BEGIN IMMEDIATE`` and released after
+    ``COMMIT``, makes waiting writers sleep in the kernel and wake the moment the lock is free. It is
+    only a queue: SQLite's own locking still guarantees correctness (a writer that bypasses the gate
+    is merely slower). A fresh file descriptor per acquisition keeps forked children independent;
+    a thread lock orders the threads of one process. PostgreSQL needs no gate.
+    """
+
+    def __init__(self, url: str) -> None:
+        parsed = sa.make_url(url)
+        database = parsed.database or ""
+        file_db = parsed.get_backend_name() == "sqlite" and database not in ("", ":memory:") \
+            and not database.startswith("file:")
+        self.path = Path(f"{database}.writelock") if file_db else None
+        self._thread_lock = threading.Lock()
+
+    @contextmanager
+    def __call__(self) -> Iterator[None]:
+        if self.path is None:
+            yield
+            return
+        with self._thread_lock:
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX)
+                yield
+            finally:
+                os.close(fd)  # closing the descriptor releases the flock

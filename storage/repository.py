@@ -20,7 +20,7 @@ import uuid
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import sqlalchemy as sa
@@ -29,7 +29,7 @@ from sqlalchemy.engine import Connection, Engine
 from inference.records import Draft, draft_from_json, to_dict, to_json
 from storage import migrate, rows
 from storage.artefacts import ArtefactStore, LazyArtefacts
-from storage.engine import WRITE, create_engine, sqlite_url
+from storage.engine import WRITE, WriteGate, create_engine, sqlite_url
 from storage.models import (
     ActionRow,
     ArtefactRow,
@@ -45,10 +45,16 @@ from storage.records import ReviewAction, ReviewedCase, ReviewerRecord, ReviewSt
 from storage.review import InvalidActionError, StaleVersionError, apply_action, check_version, initial_state
 from storage.worklist import STATUSES, progress_query, study_query
 
-_T_ACTIONS = ActionRow.__table__
-_T_DRAFTS = DraftRow.__table__
-_T_STUDIES = StudyRow.__table__
+_T_ACTIONS = cast(sa.Table, ActionRow.__table__)
+_T_DRAFTS = cast(sa.Table, DraftRow.__table__)
+_T_STUDIES = cast(sa.Table, StudyRow.__table__)
 _SEQ_RETRIES = 5
+# Hot-path statements, built once so SQLAlchemy's compiled cache is hit without rebuilding them.
+_NEW_ACTIONS = (sa.select(_T_ACTIONS)
+                .where(_T_ACTIONS.c.draft_id == sa.bindparam("draft_id"),
+                       _T_ACTIONS.c.seq >= sa.bindparam("seq"))
+                .order_by(_T_ACTIONS.c.seq))
+_INSERT_ACTION = sa.insert(_T_ACTIONS).returning(_T_ACTIONS.c.id)
 
 
 class NotFoundError(LookupError):
@@ -76,6 +82,7 @@ class Repository:
         self._drafts: dict[str, tuple[Draft, str]] = {}  # draft id -> (draft, study kind)
         self._states: dict[str, ReviewState] = {}  # draft id -> committed review state
         self._reviewers: set[str] = set()
+        self._gate = WriteGate(engine.url.render_as_string(hide_password=False))
 
     @classmethod
     def open(cls, url: str | None, data_dir: Path) -> Repository:
@@ -104,7 +111,7 @@ class Repository:
 
     @contextmanager
     def _write(self) -> Iterator[Connection]:
-        with self.engine.connect() as conn:
+        with self._gate(), self.engine.connect() as conn:
             conn.execution_options(**WRITE)
             with conn.begin():
                 yield conn
@@ -121,9 +128,9 @@ class Repository:
         if not name or not name.strip() or len(name) > 64:
             raise ValueError(f"reviewer name must be 1-64 characters, got {name!r}")
         with self._write() as conn:
-            existing = conn.execute(sa.select(Reviewer.__table__).where(Reviewer.name == name)).first()
+            existing = conn.execute(sa.select(Reviewer).where(Reviewer.name == name)).first()
             if existing is None:
-                conn.execute(sa.insert(Reviewer.__table__).values(
+                conn.execute(sa.insert(Reviewer).values(
                     name=name, display_name=display_name, created_at=utcnow()))
         return next(r for r in self.list_reviewers() if r.name == name)
 
@@ -217,7 +224,7 @@ class Repository:
                 raise NotFoundError(f"case {case_id!r} is not registered")
             if reviewer is not None:
                 self._require_reviewer(conn, reviewer)
-            conn.execute(sa.insert(Assignment.__table__).values(
+            conn.execute(sa.insert(Assignment).values(
                 case_id=case_id, reviewer=reviewer, assigned_at=utcnow()))
             record = self._study(conn, case_id)
         assert record is not None
@@ -260,7 +267,7 @@ class Repository:
                 created_at=utcnow()))
             findings = rows.finding_values(draft_id, draft)
             if findings:
-                conn.execute(sa.insert(DraftFinding.__table__), findings)
+                conn.execute(sa.insert(DraftFinding), findings)
         return draft_id
 
     def _record_artefacts(self, conn: Connection, draft: Draft, kinds: Mapping[str, str]) -> None:
@@ -273,7 +280,7 @@ class Repository:
                 raise ValueError(f"draft of case {draft.case_id!r} references artefact {ref} but neither "
                                  "draft.artefacts nor the store has it; put the array in Draft.artefacts")
             array = draft.artefacts[ref]
-            conn.execute(sa.insert(ArtefactRow.__table__).values(
+            conn.execute(sa.insert(ArtefactRow).values(
                 ref=ref, kind=kinds.get(ref, "array"), path=self.artefacts.relative_path(ref),
                 shape=list(array.shape), dtype=array.dtype.str, nbytes=int(array.nbytes),
                 created_at=utcnow()))
@@ -329,9 +336,7 @@ class Repository:
         if state is None:
             draft, kind = self._draft(conn, draft_id)
             state = initial_state(draft, draft_id, kind)
-        new_rows = conn.execute(
-            sa.select(_T_ACTIONS).where(_T_ACTIONS.c.draft_id == draft_id, _T_ACTIONS.c.seq >= state.version)
-            .order_by(_T_ACTIONS.c.seq)).mappings().all()
+        new_rows = conn.execute(_NEW_ACTIONS, {"draft_id": draft_id, "seq": state.version}).mappings().all()
         for row in new_rows:
             action = rows.action_from_row(row)
             state = apply_action(state, action, self._regen_drafts(conn, action))
@@ -426,8 +431,7 @@ class Repository:
             new_state = apply_action(state, action, self._regen_drafts(conn, action))
             version = new_state.state_of(action.finding_id).version if action.finding_id else None
             values = rows.action_values(action, seq=state.version, finding_version=version)
-            action_id = conn.execute(sa.insert(_T_ACTIONS).values(values)
-                                     .returning(_T_ACTIONS.c.id)).scalar_one()
+            action_id = conn.execute(_INSERT_ACTION, values).scalar_one()
             stored = dataclasses.replace(action, id=int(action_id))
             if action.kind == "sign":
                 self._insert_signed(conn, new_state, stored)
@@ -436,7 +440,7 @@ class Repository:
         return stored
 
     def _insert_signed(self, conn: Connection, state: ReviewState, action: ReviewAction) -> None:
-        conn.execute(sa.insert(SignedReport.__table__).values(
+        conn.execute(sa.insert(SignedReport).values(
             action_id=action.id, case_id=state.case_id, draft_id=state.draft_id, reviewer=action.reviewer,
             signed_at=action.acted_at, text=state.current_text(),
             sections=[to_dict(s) for s in state.sections()]))

@@ -29,7 +29,7 @@ def action_values(action: ReviewAction, *, seq: int, finding_version: int | None
     }
 
 
-def action_from_row(row: Mapping[str, Any]) -> ReviewAction:
+def action_from_row(row: Mapping[Any, Any]) -> ReviewAction:
     """Rebuild a :class:`ReviewAction` from a ``review_actions`` row mapping."""
     return ReviewAction(
         kind=row["kind"], case_id=row["case_id"], draft_id=row["draft_id"], reviewer=row["reviewer"],
@@ -42,7 +42,7 @@ def action_from_row(row: Mapping[str, Any]) -> ReviewAction:
     )
 
 
-def study_from_row(row: Mapping[str, Any], *, status: str, assigned_to: str | None) -> StudyRecord:
+def study_from_row(row: Mapping[Any, Any], *, status: str, assigned_to: str | None) -> StudyRecord:
     """Rebuild a :class:`StudyRecord` from a ``studies`` row plus its derived status and assignee."""
     return StudyRecord(
         case_id=row["case_id"], kind=row["kind"], status=status,  # type: ignore[arg-type]

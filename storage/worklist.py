@@ -54,7 +54,7 @@ def study_query(*, status: str | None = None, assigned_to: str | None = None,
     if status is not None and status not in STATUSES:
         raise ValueError(f"unknown status {status!r}; expected one of {', '.join(STATUSES)}")
     s = StudyRow.__table__.c
-    inner = sa.select(s, status_expr().label("status"), assignee_expr().label("assigned_to")).subquery()
+    inner = sa.select(*s, status_expr().label("status"), assignee_expr().label("assigned_to")).subquery()
     query = sa.select(inner).order_by(inner.c.created_at, inner.c.case_id)
     if case_id is not None:
         query = query.where(inner.c.case_id == case_id)

@@ -1,0 +1,114 @@
+"""Many writer processes on one SQLite file; a writer killed mid-stream loses nothing it confirmed."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+
+import factories as F
+import pytest
+import sqlalchemy as sa
+
+from inference.records import Draft, Finding, Provenance, Section
+from storage.engine import create_engine
+from storage.repository import Repository
+
+WRITER = Path(__file__).with_name("writer_proc.py")
+
+
+def _setup(tmp_path: Path, cases: int, findings: int = 40) -> tuple[str, Path, list[tuple[str, str]]]:
+    url, data = f"sqlite:///{tmp_path / 'radreview.db'}", tmp_path / "data"
+    with Repository.open(url, data) as repo:
+        drafts = []
+        for c in range(cases):
+            case_id = f"case-{c}"
+            repo.register_study(F.study(case_id), f"studies/{case_id}")
+            items = tuple(Finding(f"f{i}", "lungs", f"Finding {i}.") for i in range(findings))
+            drafts.append((repo.save_draft(Draft(case_id, (Section("lungs", items),), None,
+                                                 Provenance("builtin", "built-in"))), case_id))
+    return url, data, drafts
+
+
+def _spawn(url: str, data: Path, draft: tuple[str, str], writer: int, share: int,
+           n: int) -> subprocess.Popen[str]:
+    return subprocess.Popen([sys.executable, str(WRITER), url, str(data), draft[0], draft[1], str(writer),
+                             str(share), str(n)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def _rows(url: str) -> list[tuple[int, str, str, int]]:
+    engine = create_engine(url)
+    try:
+        with engine.connect() as conn:
+            return [tuple(r) for r in conn.execute(sa.text(  # type: ignore[misc]
+                "SELECT id, comment, draft_id, seq FROM review_actions ORDER BY id"))]
+    finally:
+        engine.dispose()
+
+
+def _integrity(url: str) -> str:
+    engine = create_engine(url)
+    try:
+        with engine.connect() as conn:
+            return str(conn.exec_driver_sql("PRAGMA integrity_check").scalar())
+    finally:
+        engine.dispose()
+
+
+def _run_writers(tmp_path: Path, writers: int, per_writer: int) -> None:
+    share = 2  # two writers per case, on disjoint findings of the same draft
+    url, data, drafts = _setup(tmp_path, cases=writers // share)
+    procs = [_spawn(url, data, drafts[w // share], w, share, per_writer) for w in range(writers)]
+    reported = []
+    for proc in procs:
+        out, err = proc.communicate(timeout=300)
+        assert proc.returncode == 0, err
+        reported += [line.split() for line in out.splitlines()]
+    rows = _rows(url)
+    tags = Counter(comment for _, comment, _, _ in rows)
+    expected = {f"w{w}-{i}" for w in range(writers) for i in range(per_writer)}
+    assert set(tags) == expected and set(tags.values()) == {1}  # every action exactly once
+    assert sorted((int(i), t) for i, t in reported) == sorted((i, c) for i, c, _, _ in rows)
+    for draft_id, _ in drafts:  # each review's sequence is dense: 0..n-1
+        seqs = sorted(s for _, _, d, s in rows if d == draft_id)
+        assert seqs == list(range(share * per_writer))
+    assert _integrity(url) == "ok"
+
+
+def test_8_writers_x_100_actions(tmp_path: Path) -> None:
+    _run_writers(tmp_path, writers=8, per_writer=100)
+
+
+@pytest.mark.slow
+def test_8_writers_x_500_actions(tmp_path: Path) -> None:
+    _run_writers(tmp_path, writers=8, per_writer=500)
+
+
+def test_sigkill_loses_nothing_confirmed(tmp_path: Path) -> None:
+    url, data, drafts = _setup(tmp_path, cases=1)
+    victim = _spawn(url, data, drafts[0], 0, 2, 0)  # writes until killed
+    neighbour = _spawn(url, data, drafts[0], 1, 2, 150)
+    confirmed = []
+    assert victim.stdout is not None
+    deadline = time.monotonic() + 60
+    while len(confirmed) < 120 and time.monotonic() < deadline:
+        line = victim.stdout.readline()
+        if not line:
+            break
+        confirmed.append(line.split())
+    victim.send_signal(signal.SIGKILL)
+    victim.wait(30)
+    confirmed += [line.split() for line in victim.stdout.read().splitlines() if len(line.split()) == 2]
+    _, err = neighbour.communicate(timeout=120)
+    assert neighbour.returncode == 0, err
+    assert len(confirmed) >= 120 and victim.returncode == -signal.SIGKILL
+    rows = {(i, c) for i, c, _, _ in _rows(url)}
+    assert {(int(i), t) for i, t in confirmed} <= rows
+    assert sum(1 for _, c in rows if c.startswith("w1-")) == 150
+    assert _integrity(url) == "ok"
+    with Repository.open(url, data) as repo:  # the database is usable after the crash
+        state = repo.review_state("case-0", drafts[0][0])
+        assert state.version == len(rows)

@@ -1,0 +1,111 @@
+"""Alembic migrations: shipped in the package, match the models, keep data across down/up."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import factories as F
+import sqlalchemy as sa
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+
+from storage import migrate
+from storage.engine import create_engine
+from storage.models import Base
+from storage.records import ReviewAction
+from storage.repository import Repository
+
+_TABLES = ("reviewers", "studies", "assignments", "drafts", "draft_findings", "review_actions",
+           "signed_reports", "artefacts")
+
+
+def _snapshot(url: str) -> dict[str, list[tuple[object, ...]]]:
+    engine = create_engine(url)
+    try:
+        with engine.connect() as conn:
+            return {t: sorted(tuple(map(repr, r)) for r in conn.execute(sa.text(f"SELECT * FROM {t}")))
+                    for t in _TABLES}
+    finally:
+        engine.dispose()
+
+
+def _populate(repo: Repository) -> str:
+    repo.register_study(F.study(), "studies/case-1")
+    repo.register_study(F.study("case-2"), "studies/case-2")
+    repo.assign("case-1", "ana")
+    draft_id = repo.save_draft(F.draft())
+    edit = {"after_text": "Nodule, left lower lobe.", "reason": "wrong_location"}
+    reject = {"reason": "false_finding", "clinically_significant": True}
+    for kind, fid, extra in (("edit", "f1", edit), ("reject", "f2", reject), ("accept", "f3", {})):
+        repo.record_action(ReviewAction(kind, "case-1", draft_id, "ana", finding_id=fid,  # type: ignore[arg-type]
+                                        **extra))  # type: ignore[arg-type]
+    repo.record_action(ReviewAction("sign", "case-1", draft_id, "ana", base_version=3))
+    return draft_id
+
+
+def test_models_match_the_migrations(db_url: str) -> None:
+    migrate.upgrade(db_url)
+    engine = create_engine(db_url)
+    try:
+        with engine.connect() as conn:
+            assert compare_metadata(MigrationContext.configure(conn), Base.metadata) == []
+            assert migrate.current(conn) == migrate.head()
+    finally:
+        engine.dispose()
+
+
+def test_upgrade_downgrade_upgrade_keeps_data(db_url: str, repo: Repository) -> None:
+    draft_id = _populate(repo)
+    before_state = repo.review_state("case-1")
+    before = _snapshot(db_url)
+    assert len(before["review_actions"]) == 4 and len(before["signed_reports"]) == 1
+    repo.close()
+    migrate.downgrade(db_url, "0001")
+    assert _snapshot(db_url) == before
+    migrate.upgrade(db_url)
+    assert _snapshot(db_url) == before
+    reopened = Repository.open(db_url, repo.data_dir)
+    try:
+        assert reopened.review_state("case-1") == before_state
+        assert reopened.progress() == {"new": 1, "drafted": 0, "in_review": 0, "signed": 1}
+        assert reopened.get_draft(draft_id) == F.draft()
+    finally:
+        reopened.close()
+
+
+def _checks(url: str) -> set[str]:
+    engine = create_engine(url)
+    try:
+        with engine.connect() as conn:
+            return {c["name"] for c in sa.inspect(conn).get_check_constraints("review_actions")}
+    finally:
+        engine.dispose()
+
+
+def test_vocabulary_constraints_arrive_with_0002(db_url: str) -> None:
+    migrate.upgrade(db_url, "0001")
+    assert _checks(db_url) == {"ck_review_actions_seq_nonnegative"}
+    migrate.upgrade(db_url)
+    assert _checks(db_url) == {"ck_review_actions_seq_nonnegative", "ck_review_actions_kind",
+                               "ck_review_actions_reason"}
+
+
+def test_downgrade_to_base_and_back(db_url: str) -> None:
+    migrate.upgrade(db_url)
+    migrate.downgrade(db_url, "base")
+    engine = create_engine(db_url)
+    try:
+        with engine.connect() as conn:
+            assert not set(_TABLES) & set(sa.inspect(conn).get_table_names())
+    finally:
+        engine.dispose()
+    migrate.upgrade(db_url)
+    assert migrate.is_current(db_url)
+
+
+def test_migrations_ship_inside_the_package() -> None:
+    root = Path(migrate.__file__).parent / "migrations"
+    assert (root / "env.py").is_file() and (root / "script.py.mako").is_file()
+    assert sorted(p.name for p in (root / "versions").glob("0*.py")) == [
+        "0001_initial_schema.py", "0002_action_vocabulary.py"]
+    assert migrate.head() == "0002"
