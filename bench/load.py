@@ -11,14 +11,16 @@ every method (one untimed warm-up call each). Only this module imports SimpleITK
 
 from __future__ import annotations
 
+import importlib
 import statistics
 import tempfile
+import time
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from bench.common import result, time_calls
+from bench.common import result
 
 
 def _write(folder: Path, shape: tuple[int, int, int]) -> list[Path]:
@@ -50,7 +52,7 @@ def _naive(files: list[Path]) -> np.ndarray:
 
 def _sitk_reader(folder: Path) -> Any:
     try:
-        import SimpleITK as sitk
+        sitk: Any = importlib.import_module("SimpleITK")
     except ImportError:
         return None
 
@@ -62,8 +64,21 @@ def _sitk_reader(folder: Path) -> Any:
     return read
 
 
+def _rounds(fns: dict[str, Any], n: int) -> dict[str, list[float]]:
+    """Time every function once per round, ``n`` rounds (after one warm-up round), interleaved so that a
+    busy shared machine slows all methods alike."""
+    times: dict[str, list[float]] = {name: [] for name in fns}
+    for i in range(n + 1):
+        for name, fn in fns.items():
+            start = time.perf_counter()
+            fn()
+            if i:
+                times[name].append(time.perf_counter() - start)
+    return times
+
+
 def run(quick: bool = False) -> list[dict[str, Any]]:
-    """Time the four loaders on the same files and report ratios to the raw floor and to SimpleITK."""
+    """Time the loaders on the same files, interleaved; report ratios to the raw floor and to SimpleITK."""
     from viewer.io import load_study
 
     shape = (40, 256, 256) if quick else (300, 512, 512)
@@ -71,19 +86,38 @@ def run(quick: bool = False) -> list[dict[str, Any]]:
     with tempfile.TemporaryDirectory(prefix="radreview-bench-load-") as tmp:
         folder = Path(tmp)
         files = sorted(_write(folder, shape))
-        size = f"{shape[0]}x{shape[1]}x{shape[2]}"
-        med = statistics.median
-        floor = med(time_calls(lambda: _raw_read(files, shape[1], shape[2]), n))
-        ours = med(time_calls(lambda: load_study(folder), n))
-        naive = med(time_calls(lambda: _naive(files), max(1, n // 2)))
-        params = {"statistic": "median", "shape": list(shape), "files": len(files),
-                  "mbytes": round(sum(p.stat().st_size for p in files) / 1e6, 1)}
-        out = [result(f"load.series_{size}.ours_vs_raw", ours, floor, n, **params),
-               result(f"load.series_{size}.naive_vs_raw", naive, floor, max(1, n // 2), **params)]
+        fns: dict[str, Any] = {
+            "raw": lambda: _raw_read(files, shape[1], shape[2]),
+            "ours": lambda: load_study(folder),
+        }
         sitk_read = _sitk_reader(folder)
         if sitk_read is not None:
-            sitk_s = med(time_calls(sitk_read, n))
-            out.append(result(f"load.series_{size}.sitk_vs_raw", sitk_s, floor, n, **params))
-            out.append(result(f"load.series_{size}.ours_vs_sitk", ours, sitk_s, n,
-                              **params, floor_is="SimpleITK ImageSeriesReader (GDCM)"))
+            fns["sitk"] = sitk_read
+        times = _rounds(fns, n)
+        naive = statistics.median(_rounds({"naive": lambda: _naive(files)}, max(1, n // 2))["naive"])
+    med = {name: statistics.median(values) for name, values in times.items()}
+    size = f"{shape[0]}x{shape[1]}x{shape[2]}"
+    params = {
+        "statistic": "median of interleaved rounds",
+        "shape": list(shape),
+        "files": len(files),
+        "pixel_mbytes": round(shape[0] * shape[1] * shape[2] * 2 / 1e6, 1),
+        "min_s": {name: min(values) for name, values in times.items()},
+    }
+    out = [
+        result(f"load.series_{size}.ours_vs_raw", med["ours"], med["raw"], n, **params),
+        result(f"load.series_{size}.naive_vs_raw", naive, med["raw"], max(1, n // 2), **params),
+    ]
+    if "sitk" in med:
+        out.append(result(f"load.series_{size}.sitk_vs_raw", med["sitk"], med["raw"], n, **params))
+        out.append(
+            result(
+                f"load.series_{size}.ours_vs_sitk",
+                med["ours"],
+                med["sitk"],
+                n,
+                **params,
+                floor_is="SimpleITK ImageSeriesReader (GDCM)",
+            )
+        )
     return out

@@ -17,6 +17,7 @@ call idempotent: nothing is rewritten when the files for :data:`DEMO_VERSION` ar
 from __future__ import annotations
 
 import gzip
+import importlib
 import json
 from pathlib import Path
 from typing import Any
@@ -31,8 +32,13 @@ _MARKER = ".radreview-demo.json"
 _CT_SOP = "1.2.840.10008.5.1.4.1.1.2"
 _CR_SOP = "1.2.840.10008.5.1.4.1.1.1"
 _DX_SOP = "1.2.840.10008.5.1.4.1.1.1.1"
-_FILES = {"cxr-dx": "cxr_dx.dcm", "cxr-cr": "cxr_cr.dcm", "cxr-png": "cxr.png", "ct-dicom": "ct_dicom",
-          "ct-nifti": "ct.nii.gz"}
+_FILES = {
+    "cxr-dx": "cxr_dx.dcm",
+    "cxr-cr": "cxr_cr.dcm",
+    "cxr-png": "cxr.png",
+    "ct-dicom": "ct_dicom",
+    "ct-nifti": "ct.nii.gz",
+}
 
 
 def _uid(*parts: object) -> str:
@@ -45,14 +51,19 @@ def _dataset(sop_class: str, sop_uid: str, modality: str, study: str) -> Any:
     from pydicom.dataset import Dataset, FileMetaDataset
     from pydicom.uid import ExplicitVRLittleEndian
 
-    meta = FileMetaDataset()
+    meta: Any = FileMetaDataset()
     meta.MediaStorageSOPClassUID, meta.MediaStorageSOPInstanceUID = sop_class, sop_uid
     meta.TransferSyntaxUID = ExplicitVRLittleEndian
     meta.ImplementationClassUID = "1.2.826.0.1.3680043.8.498.1"
-    ds = Dataset()
+    ds: Any = Dataset()
     ds.file_meta, ds.preamble = meta, b"\0" * 128
     ds.SOPClassUID, ds.SOPInstanceUID, ds.Modality = sop_class, sop_uid, modality
-    ds.PatientName, ds.PatientID, ds.PatientBirthDate, ds.PatientSex = "DEMO^PHANTOM", "DEMO-0000", "19000101", "O"
+    ds.PatientName, ds.PatientID, ds.PatientBirthDate, ds.PatientSex = (
+        "DEMO^PHANTOM",
+        "DEMO-0000",
+        "19000101",
+        "O",
+    )
     ds.StudyDate = ds.SeriesDate = ds.ContentDate = "20000101"
     ds.StudyTime = ds.SeriesTime = ds.ContentTime = "000000"
     ds.AccessionNumber, ds.StudyID = "DEMO0000", "DEMO"
@@ -80,7 +91,9 @@ def _cxr_dicom(path: Path, stored: npt.NDArray[np.float32], *, cr: bool, spacing
         values = (4095 - values).astype(np.uint16)
         ds.WindowCenter, ds.WindowWidth = 4095 - 1500, 3000
     else:
-        ds.ImagerPixelSpacing = [round(spacing * 1.1, 4)] * 2  # detector plane, before magnification correction
+        ds.ImagerPixelSpacing = [
+            round(spacing * 1.1, 4)
+        ] * 2  # detector plane, before magnification correction
         ds.PixelSpacing = [spacing, spacing]
         ds.PresentationIntentType = "FOR PRESENTATION"
         ds.WindowCenter, ds.WindowWidth = [1500, 1200], [3000, 1600]
@@ -95,8 +108,14 @@ def _stored(hu: npt.NDArray[np.float32]) -> npt.NDArray[np.uint16]:
     return np.clip(np.round(hu + 1024.0), 0, 4095).astype(np.uint16)
 
 
-def write_ct_series(folder: Path, hu: npt.NDArray[np.float32], spacing: tuple[float, float, float],
-                    *, seed: int = 7, series_uid: str | None = None) -> list[Path]:
+def write_ct_series(
+    folder: Path,
+    hu: npt.NDArray[np.float32],
+    spacing: tuple[float, float, float],
+    *,
+    seed: int = 7,
+    series_uid: str | None = None,
+) -> list[Path]:
     """Write an SPL HU volume as an axial DICOM CT series with shuffled file names.
 
     Args:
@@ -135,8 +154,7 @@ def write_ct_series(folder: Path, hu: npt.NDArray[np.float32], spacing: tuple[fl
 
 
 def _nifti(path: Path, hu: npt.NDArray[np.float32], spacing: tuple[float, float, float]) -> None:
-    import nibabel as nib
-
+    nib: Any = importlib.import_module("nibabel")
     nz, ny, nx = hu.shape
     sz, sy, sx = spacing
     hu_int = (_stored(hu).astype(np.int32) - 1024).astype(np.int16)  # the same HU as the DICOM series

@@ -9,7 +9,9 @@ from typing import Any
 
 def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     """Add the ``info`` subcommand."""
-    p = subparsers.add_parser("info", help="describe one study: kind, modality, shape, spacing, window, sha256")
+    p = subparsers.add_parser(
+        "info", help="describe one study: kind, modality, shape, spacing, window, sha256"
+    )
     p.add_argument("path", metavar="PATH", help="a file, a folder (DICOM series) or a zip")
     p.add_argument("--series", metavar="UID", help="SeriesInstanceUID to pick when the folder holds several")
     p.add_argument("--json", action="store_true", help="print one JSON object on stdout")
@@ -28,15 +30,25 @@ def describe_image(image: Any) -> dict[str, Any]:
     """The JSON description of one :class:`viewer.Image`."""
     window = None
     if image.default_window is not None:
-        window = {"center": image.default_window[0], "width": image.default_window[1],
-                  "function": image.voi_function}
+        window = {
+            "center": image.default_window[0],
+            "width": image.default_window[1],
+            "function": image.voi_function,
+        }
     return {
-        "source": image.source, "modality": image.modality, "shape": list(image.shape),
+        "source": image.source,
+        "modality": image.modality,
+        "shape": list(image.shape),
         "spacing": list(image.spacing_mm) if image.spacing_mm is not None else None,
-        "window": window, "voi_lut": image.voi_lut is not None, "photometric": image.photometric,
-        "view": image.view, "orientation": _orientation(image), "sha256": image.sha256,
+        "window": window,
+        "voi_lut": image.voi_lut is not None,
+        "photometric": image.photometric,
+        "view": image.view,
+        "orientation": _orientation(image),
+        "sha256": image.sha256,
         "affine": [[round(float(v), 6) for v in row] for row in image.affine],
-        "meta": dict(image.meta), "warnings": list(image.warnings),
+        "meta": dict(image.meta),
+        "warnings": list(image.warnings),
     }
 
 
@@ -44,8 +56,13 @@ def describe(study: Any) -> dict[str, Any]:
     """The JSON object ``radreview info --json`` prints: the primary image's fields at top level."""
     images = [describe_image(im) for im in study.images]
     primary = images[0]
-    return {"case_id": study.case_id, "kind": study.kind, **{k: v for k, v in primary.items() if k != "meta"},
-            "meta": primary["meta"], "images": images if len(images) > 1 else []}
+    return {
+        "case_id": study.case_id,
+        "kind": study.kind,
+        **{k: v for k, v in primary.items() if k != "meta"},
+        "meta": primary["meta"],
+        "images": images if len(images) > 1 else [],
+    }
 
 
 def _text(info: dict[str, Any]) -> str:
@@ -55,8 +72,10 @@ def _text(info: dict[str, Any]) -> str:
         f"source    {info['source']}",
         f"modality  {info['modality']}  {info['photometric']}  view {info['view'] or '-'}",
         f"shape     {' × '.join(str(s) for s in info['shape'])}  orientation {info['orientation']}",
-        "spacing   " + (" × ".join(f"{s:g}" for s in info["spacing"]) + " mm" if info["spacing"] else "unknown"),
-        "window    " + (f"C {window['center']:g} / W {window['width']:g} ({window['function']})" if window else "none"),
+        "spacing   "
+        + (" × ".join(f"{s:g}" for s in info["spacing"]) + " mm" if info["spacing"] else "unknown"),
+        "window    "
+        + (f"C {window['center']:g} / W {window['width']:g} ({window['function']})" if window else "none"),
         f"sha256    {info['sha256']}",
     ]
     lines += [f"warning   {w}" for w in info["warnings"]]

@@ -16,8 +16,16 @@ from viewer.records import Image
 def volume() -> Image:
     rng = np.random.default_rng(1)
     pixels = rng.normal(0.0, 200.0, size=(8, 64, 64)).astype(np.float32)
-    return Image(pixels=pixels, spacing_mm=(2.0, 1.0, 1.0), affine=spl_affine((2.0, 1.0, 1.0)), modality="CT",
-                 photometric="MONOCHROME2", default_window=None, source="noise", sha256="a" * 64)
+    return Image(
+        pixels=pixels,
+        spacing_mm=(2.0, 1.0, 1.0),
+        affine=spl_affine((2.0, 1.0, 1.0)),
+        modality="CT",
+        photometric="MONOCHROME2",
+        default_window=None,
+        source="noise",
+        sha256="a" * 64,
+    )
 
 
 def test_lru_evicts_least_recently_used_to_stay_under_the_cap() -> None:
@@ -60,7 +68,8 @@ def test_overlay_state_is_part_of_the_key(volume: Image) -> None:
     hidden = Overlays(masks=MaskLayer.from_masks({"heart": mask}, ref="m1", visible=False))
     assert render_key(volume, "axial", 3, None, shown) != render_key(volume, "axial", 3, None, hidden)
     assert render_key(volume, "axial", 3, None, shown) == render_key(
-        volume, "axial", 3, None, Overlays(masks=MaskLayer.from_masks({"heart": mask}, ref="m1")))
+        volume, "axial", 3, None, Overlays(masks=MaskLayer.from_masks({"heart": mask}, ref="m1"))
+    )
 
 
 def test_memory_stays_bounded_while_scrolling(volume: Image) -> None:

@@ -19,8 +19,11 @@ def written(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def _digests(root: Path) -> dict[str, str]:
-    return {str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(root.rglob("*")) if p.is_file()}
+    return {
+        str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(root.rglob("*"))
+        if p.is_file()
+    }
 
 
 def test_deterministic_and_idempotent(written: Path, tmp_path: Path) -> None:
@@ -39,7 +42,9 @@ def test_ct_series_is_shuffled_with_fake_identifiers(written: Path) -> None:
     assert len(files) == 64
     headers = [pydicom.dcmread(f, stop_before_pixels=True) for f in files]
     z_in_name_order = [float(h.ImagePositionPatient[2]) for h in headers]
-    assert z_in_name_order != sorted(z_in_name_order) and z_in_name_order != sorted(z_in_name_order, reverse=True)
+    assert z_in_name_order != sorted(z_in_name_order) and z_in_name_order != sorted(
+        z_in_name_order, reverse=True
+    )
     h = headers[0]
     assert str(h.PatientName) == "DEMO^PHANTOM" and h.PatientID.startswith("DEMO")
     assert (h.RescaleIntercept, h.RescaleSlope, h.BitsStored) == (-1024, 1, 12)

@@ -27,22 +27,36 @@ NODULE_BOX = (0.70, 0.35, 0.55, 0.85, 0.50, 0.95)
 def ct512() -> tuple[Image, Overlays]:
     """A 6×512×512 CT phantom (0.7 mm pixels, 5 mm slices) with mask, heat-map and box overlays."""
     p = ct_phantom(shape=(6, 512, 512), spacing_mm=(5.0, 0.7, 0.7))
-    image = Image(pixels=p.pixels, spacing_mm=p.spacing_mm, affine=spl_affine(p.spacing_mm), modality="CT",
-                  photometric="MONOCHROME2", default_window=None, source="phantom", sha256="c" * 64)
+    image = Image(
+        pixels=p.pixels,
+        spacing_mm=p.spacing_mm,
+        affine=spl_affine(p.spacing_mm),
+        modality="CT",
+        photometric="MONOCHROME2",
+        default_window=None,
+        source="phantom",
+        sha256="c" * 64,
+    )
     heat = np.zeros(p.pixels.shape, np.float32)
     heat[:, 150:300, 300:450] = np.linspace(0.0, 1.0, 150, dtype=np.float32)[None, None, :]
-    masks = {"lungs": p.labels["lung_right"] | p.labels["lung_left"], "heart": p.labels["heart"],
-             "bones": p.labels["bones"]}
+    masks = {
+        "lungs": p.labels["lung_right"] | p.labels["lung_left"],
+        "heart": p.labels["heart"],
+        "bones": p.labels["bones"],
+    }
     box = Box(NODULE_BOX, "nodule in the left upper lobe", "lungs", selected=True, id="f1.p0")
-    overlays = Overlays(masks=MaskLayer.from_masks(masks, ref="masks-1", selected="heart"),
-                        heat=HeatLayer.from_values(heat, ref="h1"), boxes=BoxLayer((box,)))
+    overlays = Overlays(
+        masks=MaskLayer.from_masks(masks, ref="masks-1", selected="heart"),
+        heat=HeatLayer.from_values(heat, ref="h1"),
+        boxes=BoxLayer((box,)),
+    )
     return image, overlays
 
 
 def _decode(source: str) -> np.ndarray:
     prefix = "data:image/png;base64,"
     assert source.startswith(prefix)
-    return np.asarray(PILImage.open(io.BytesIO(base64.b64decode(source[len(prefix):]))))
+    return np.asarray(PILImage.open(io.BytesIO(base64.b64decode(source[len(prefix) :]))))
 
 
 def _texts(fig: object) -> list[str]:
@@ -105,11 +119,10 @@ def test_readout_returns_the_voxel_value(ct512: tuple[Image, Overlays]) -> None:
 def test_annotations_show_plane_window_position_and_orientation(ct512: tuple[Image, Overlays]) -> None:
     image, overlays = ct512
     texts = _texts(figure(image, "axial", 3, overlays=overlays))
-    assert "axial 4/6" in texts
-    assert "soft tissue: C 40 / W 400" in texts
+    assert "axial 4/6<br>soft tissue: C 40 / W 400" in texts
     assert "S 15.0 mm" in texts  # z = 3 × 5 mm
     assert {"<b>A</b>", "<b>P</b>", "<b>R</b>", "<b>L</b>"} <= set(texts)
-    assert "C -600 / W 1500" in _texts(figure(image, "axial", 3, window=Window(-600, 1500)))
+    assert "axial 4/6<br>C -600 / W 1500" in _texts(figure(image, "axial", 3, window=Window(-600, 1500)))
 
 
 def test_axes_keep_square_pixels_and_scale_bar_in_mm(ct512: tuple[Image, Overlays]) -> None:
@@ -124,8 +137,16 @@ def test_axes_keep_square_pixels_and_scale_bar_in_mm(ct512: tuple[Image, Overlay
 
 
 def test_no_scale_bar_without_spacing() -> None:
-    image = Image(pixels=np.zeros((32, 48), np.float32), spacing_mm=None, affine=np.eye(4), modality="OT",
-                  photometric="MONOCHROME2", default_window=(0, 10), source="x.png", sha256="d")
+    image = Image(
+        pixels=np.zeros((32, 48), np.float32),
+        spacing_mm=None,
+        affine=np.eye(4),
+        modality="OT",
+        photometric="MONOCHROME2",
+        default_window=(0, 10),
+        source="x.png",
+        sha256="d",
+    )
     fig = figure(image)
     assert not [s for s in fig.layout.shapes if s.name == "scale bar"]
     assert _decode(fig.data[0].source).shape == (32, 48)  # gray PNG when nothing is composited
@@ -133,8 +154,15 @@ def test_no_scale_bar_without_spacing() -> None:
 
 def test_monochrome1_radiograph_is_shown_inverted() -> None:
     p = cxr_phantom(shape=(64, 48))
-    common = dict(pixels=p.pixels, spacing_mm=p.spacing_mm, affine=np.eye(4), modality="CR",
-                  default_window=(2000.0, 4000.0), source="cxr", sha256="e")
+    common = dict(
+        pixels=p.pixels,
+        spacing_mm=p.spacing_mm,
+        affine=np.eye(4),
+        modality="CR",
+        default_window=(2000.0, 4000.0),
+        source="cxr",
+        sha256="e",
+    )
     mono1 = figure(Image(photometric="MONOCHROME1", **common))  # type: ignore[arg-type]
     mono2 = figure(Image(photometric="MONOCHROME2", **common))  # type: ignore[arg-type]
     assert (_decode(mono1.data[0].source) == 255 - _decode(mono2.data[0].source)).all()
@@ -152,8 +180,16 @@ def test_png_encoder_round_trips_gray_and_rgb() -> None:
 
 def test_ct_thumbnail_is_the_middle_axial_slice(ct_phantom: Phantom) -> None:
     p = ct_phantom
-    image = Image(pixels=p.pixels, spacing_mm=p.spacing_mm, affine=spl_affine(p.spacing_mm),
-                  modality="CT", photometric="MONOCHROME2", default_window=None, source="ct", sha256="f")
+    image = Image(
+        pixels=p.pixels,
+        spacing_mm=p.spacing_mm,
+        affine=spl_affine(p.spacing_mm),
+        modality="CT",
+        photometric="MONOCHROME2",
+        default_window=None,
+        source="ct",
+        sha256="f",
+    )
     thumb = thumbnail_array(image, 64)
     assert thumb.shape == (64, 64) and thumb.dtype == np.uint8
     assert thumb.std() > 10  # not blank
@@ -161,8 +197,16 @@ def test_ct_thumbnail_is_the_middle_axial_slice(ct_phantom: Phantom) -> None:
 
 def test_cxr_thumbnail_png_keeps_aspect() -> None:
     p = cxr_phantom(shape=(300, 200))
-    image = Image(pixels=p.pixels, spacing_mm=p.spacing_mm, affine=np.eye(4), modality="DX",
-                  photometric="MONOCHROME2", default_window=None, source="cxr", sha256="g")
+    image = Image(
+        pixels=p.pixels,
+        spacing_mm=p.spacing_mm,
+        affine=np.eye(4),
+        modality="DX",
+        photometric="MONOCHROME2",
+        default_window=None,
+        source="cxr",
+        sha256="g",
+    )
     decoded = PILImage.open(io.BytesIO(thumbnail_png(image, 96)))
     assert decoded.size == (64, 96)
     with pytest.raises(ValueError, match="max_side=0"):

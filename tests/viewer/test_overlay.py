@@ -18,9 +18,16 @@ HEART = (213, 94, 0)  # Okabe–Ito vermillion
 
 def _flat(shape: tuple[int, ...]) -> Image:
     affine = spl_affine((1.0, 1.0, 1.0)) if len(shape) == 3 else np.eye(4)
-    return Image(pixels=np.zeros(shape, np.float32), spacing_mm=(1.0,) * len(shape), affine=affine,
-                 modality="CT" if len(shape) == 3 else "DX", photometric="MONOCHROME2", default_window=None,
-                 source="t", sha256="5" * 64)
+    return Image(
+        pixels=np.zeros(shape, np.float32),
+        spacing_mm=(1.0,) * len(shape),
+        affine=affine,
+        modality="CT" if len(shape) == 3 else "DX",
+        photometric="MONOCHROME2",
+        default_window=None,
+        source="t",
+        sha256="5" * 64,
+    )
 
 
 def _layer(masks: dict[str, np.ndarray], **kw: Any) -> MaskLayer:
@@ -77,8 +84,10 @@ def test_the_later_region_is_shown_where_masks_overlap() -> None:
 
 def test_mask_and_heat_map_stack_masks_first() -> None:
     plane = extract_plane(_flat((1, 1)))
-    layers = Overlays(masks=_layer({"heart": np.ones((1, 1), bool)}, opacity=0.5),
-                      heat=HeatLayer.from_values(np.ones((1, 1)), vmin=0.0, vmax=1.0, max_alpha=0.5))
+    layers = Overlays(
+        masks=_layer({"heart": np.ones((1, 1), bool)}, opacity=0.5),
+        heat=HeatLayer.from_values(np.ones((1, 1)), vmin=0.0, vmax=1.0, max_alpha=0.5),
+    )
     # heart: (156.5, 97, 50); jet(1) = (128, 0, 0) at 0.5 over it: (142.25, 48.5, 25)
     assert composite(_gray(plane), plane, layers)[0, 0].tolist() == [142, 49, 25]
 
@@ -113,8 +122,10 @@ def test_heat_map_range_defaults_to_the_array_range() -> None:
 
 def test_hidden_layers_return_the_gray_image() -> None:
     plane = extract_plane(_flat((5, 5)))
-    layers = Overlays(masks=_layer({"heart": _block()}, visible=False),
-                      heat=HeatLayer.from_values(np.ones((5, 5)), visible=False))
+    layers = Overlays(
+        masks=_layer({"heart": _block()}, visible=False),
+        heat=HeatLayer.from_values(np.ones((5, 5)), visible=False),
+    )
     gray = _gray(plane)
     assert composite(gray, plane, layers) is gray
 

@@ -14,8 +14,16 @@ SPACING = (3.0, 1.0, 1.5)  # non-isotropic on purpose
 
 def _volume(pixels: np.ndarray, spacing: tuple[float, ...] | None = SPACING) -> Image:
     affine = spl_affine(spacing or (1.0, 1.0, 1.0), origin_mm=(0.0, 0.0, -30.0))
-    return Image(pixels=pixels.astype(np.float32), spacing_mm=spacing, affine=affine, modality="CT",
-                 photometric="MONOCHROME2", default_window=None, source="synthetic", sha256="1" * 64)
+    return Image(
+        pixels=pixels.astype(np.float32),
+        spacing_mm=spacing,
+        affine=affine,
+        modality="CT",
+        photometric="MONOCHROME2",
+        default_window=None,
+        source="synthetic",
+        sha256="1" * 64,
+    )
 
 
 @pytest.fixture(scope="module")
@@ -48,22 +56,29 @@ def test_left_posterior_inferior_marker_is_bottom_right(marked: Image, plane: st
     assert _quadrant_of(cut.pixels, 500.0) == ("bottom", "right")
 
 
-@pytest.mark.parametrize(("plane", "labels"), [
-    ("axial", {"top": "A", "bottom": "P", "left": "R", "right": "L"}),
-    ("coronal", {"top": "S", "bottom": "I", "left": "R", "right": "L"}),
-    ("sagittal", {"top": "S", "bottom": "I", "left": "A", "right": "P"}),
-])
+@pytest.mark.parametrize(
+    ("plane", "labels"),
+    [
+        ("axial", {"top": "A", "bottom": "P", "left": "R", "right": "L"}),
+        ("coronal", {"top": "S", "bottom": "I", "left": "R", "right": "L"}),
+        ("sagittal", {"top": "S", "bottom": "I", "left": "A", "right": "P"}),
+    ],
+)
 def test_orientation_labels(marked: Image, plane: str, labels: dict[str, str]) -> None:
     assert dict(extract_plane(marked, plane).labels) == labels
 
 
-@pytest.mark.parametrize(("plane", "shape", "size"), [
-    ("axial", (30, 60), 1.0),  # 30 rows × 1.0 mm by 40 cols × 1.5 mm → 1.0 mm pixels
-    ("coronal", (40, 40), 1.5),  # 20 × 3.0 mm by 40 × 1.5 mm → 1.5 mm pixels
-    ("sagittal", (60, 30), 1.0),  # 20 × 3.0 mm by 30 × 1.0 mm → 1.0 mm pixels
-])
-def test_planes_are_resampled_to_square_pixels(marked: Image, plane: str, shape: tuple[int, int],
-                                               size: float) -> None:
+@pytest.mark.parametrize(
+    ("plane", "shape", "size"),
+    [
+        ("axial", (30, 60), 1.0),  # 30 rows × 1.0 mm by 40 cols × 1.5 mm → 1.0 mm pixels
+        ("coronal", (40, 40), 1.5),  # 20 × 3.0 mm by 40 × 1.5 mm → 1.5 mm pixels
+        ("sagittal", (60, 30), 1.0),  # 20 × 3.0 mm by 30 × 1.0 mm → 1.0 mm pixels
+    ],
+)
+def test_planes_are_resampled_to_square_pixels(
+    marked: Image, plane: str, shape: tuple[int, int], size: float
+) -> None:
     cut = extract_plane(marked, plane)
     assert cut.shape == shape
     assert cut.pixels.dtype == np.float32
@@ -118,8 +133,16 @@ def test_3d_box_appears_only_on_slices_it_intersects(marked: Image) -> None:
 
 def test_2d_box_on_non_square_anisotropic_image() -> None:
     pixels = np.zeros((100, 200), dtype=np.float32)
-    image = Image(pixels=pixels, spacing_mm=(0.5, 1.0), affine=np.diag([0.5, 1.0, 1.0, 1.0]),
-                  modality="DX", photometric="MONOCHROME2", default_window=None, source="t", sha256="2")
+    image = Image(
+        pixels=pixels,
+        spacing_mm=(0.5, 1.0),
+        affine=np.diag([0.5, 1.0, 1.0, 1.0]),
+        modality="DX",
+        photometric="MONOCHROME2",
+        default_window=None,
+        source="t",
+        sha256="2",
+    )
     cut = extract_plane(image)
     assert cut.shape == (100, 400) and cut.spacing_mm == 0.5  # columns upsampled ×2 to square pixels
     assert cut.box_to_display((0.1, 0.2, 0.3, 0.4)) == pytest.approx((40.0, 20.0, 120.0, 40.0))
@@ -134,11 +157,20 @@ def test_display_to_normalised_inverts_box_to_display(marked: Image) -> None:
     assert x == pytest.approx(12.5 / 40)  # slab centre
 
 
-@pytest.mark.parametrize("box", [(0.1, 0.2, 1.2, 0.5), (0.5, 0.2, 0.1, 0.4), (0.1, 0.2, 0.3),
-                                 (0.1, float("nan"), 0.2, 0.3)])
+@pytest.mark.parametrize(
+    "box", [(0.1, 0.2, 1.2, 0.5), (0.5, 0.2, 0.1, 0.4), (0.1, 0.2, 0.3), (0.1, float("nan"), 0.2, 0.3)]
+)
 def test_bad_boxes_are_refused(box: tuple[float, ...]) -> None:
-    image = Image(pixels=np.zeros((4, 4), np.float32), spacing_mm=None, affine=np.eye(4), modality="OT",
-                  photometric="MONOCHROME2", default_window=None, source="t", sha256="3")
+    image = Image(
+        pixels=np.zeros((4, 4), np.float32),
+        spacing_mm=None,
+        affine=np.eye(4),
+        modality="OT",
+        photometric="MONOCHROME2",
+        default_window=None,
+        source="t",
+        sha256="3",
+    )
     with pytest.raises(ValueError, match="box"):
         extract_plane(image).box_to_display(box)
 
@@ -157,9 +189,17 @@ def test_unknown_spacing_keeps_pixels_and_reports_none() -> None:
 
 
 def test_2d_orientation_labels_from_patient_orientation() -> None:
-    image = Image(pixels=np.zeros((4, 4), np.float32), spacing_mm=(1.0, 1.0), affine=np.eye(4), modality="DX",
-                  photometric="MONOCHROME2", default_window=None, source="t", sha256="4",
-                  meta={"PatientOrientation": "L\\F"})
+    image = Image(
+        pixels=np.zeros((4, 4), np.float32),
+        spacing_mm=(1.0, 1.0),
+        affine=np.eye(4),
+        modality="DX",
+        photometric="MONOCHROME2",
+        default_window=None,
+        source="t",
+        sha256="4",
+        meta={"PatientOrientation": "L\\F"},
+    )
     assert dict(extract_plane(image).labels) == {"right": "L", "left": "R", "bottom": "F", "top": "H"}
 
 

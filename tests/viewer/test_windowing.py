@@ -12,11 +12,24 @@ from viewer.windowing import apply_voi_lut, apply_window, auto_window, display_w
 HU = np.array([-1000, -500, 0, 40, 1000], dtype=np.float32)
 
 
-def _image(pixels: np.ndarray, modality: str = "DX", photometric: str = "MONOCHROME2",
-           window: tuple[float, float] | None = None, **kw: object) -> Image:
-    return Image(pixels=pixels.astype(np.float32), spacing_mm=(1.0,) * pixels.ndim, affine=np.eye(4),
-                 modality=modality, photometric=photometric, default_window=window, source="test",
-                 sha256="0" * 64, **kw)  # type: ignore[arg-type]
+def _image(
+    pixels: np.ndarray,
+    modality: str = "DX",
+    photometric: str = "MONOCHROME2",
+    window: tuple[float, float] | None = None,
+    **kw: object,
+) -> Image:
+    return Image(
+        pixels=pixels.astype(np.float32),
+        spacing_mm=(1.0,) * pixels.ndim,
+        affine=np.eye(4),
+        modality=modality,
+        photometric=photometric,
+        default_window=window,
+        source="test",
+        sha256="0" * 64,
+        **kw,
+    )  # type: ignore[arg-type]
 
 
 def test_linear_matches_hand_computed_values() -> None:
@@ -66,8 +79,9 @@ def test_linear_width_one_is_a_threshold() -> None:
     assert apply_window(x, 0, 1).tolist() == [0, 0, 255, 255]
 
 
-@pytest.mark.parametrize(("width", "function"), [(0.5, "LINEAR"), (0, "LINEAR"), (-3, "LINEAR_EXACT"),
-                                                 (0, "SIGMOID")])
+@pytest.mark.parametrize(
+    ("width", "function"), [(0.5, "LINEAR"), (0, "LINEAR"), (-3, "LINEAR_EXACT"), (0, "SIGMOID")]
+)
 def test_bad_width_names_the_values(width: float, function: str) -> None:
     with pytest.raises(ValueError, match=rf"width {width}.*center 40"):
         apply_window(HU, 40, width, function)
@@ -122,8 +136,14 @@ def test_auto_window_of_a_constant_image_has_width_one() -> None:
 
 def test_presets_are_the_issue_values() -> None:
     table = {p.name: (p.center, p.width) for p in PRESETS}
-    assert table == {"soft tissue": (40, 400), "lung": (-600, 1500), "mediastinum": (50, 350),
-                     "liver": (90, 150), "bone": (480, 2500), "brain": (40, 80)}
+    assert table == {
+        "soft tissue": (40, 400),
+        "lung": (-600, 1500),
+        "mediastinum": (50, 350),
+        "liver": (90, 150),
+        "bone": (480, 2500),
+        "brain": (40, 80),
+    }
 
 
 def test_get_preset_ignores_case_and_separators() -> None:

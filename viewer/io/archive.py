@@ -29,16 +29,25 @@ def _unsafe_name(name: str) -> bool:
 
 def _check(path: Path, infos: list[zipfile.ZipInfo]) -> None:
     if len(infos) > MAX_MEMBERS:
-        raise StudyLoadError(path, f"zip holds {len(infos)} members, more than the {MAX_MEMBERS} accepted; "
-                                   "split the archive or pass a folder")
+        raise StudyLoadError(
+            path,
+            f"zip holds {len(infos)} members, more than the {MAX_MEMBERS} accepted; "
+            "split the archive or pass a folder",
+        )
     bad = [i.filename for i in infos if _unsafe_name(i.filename)]
     if bad:
-        raise StudyLoadError(path, f"zip member name {bad[0]!r} points outside the archive (path traversal); "
-                                   "refusing the whole archive")
+        raise StudyLoadError(
+            path,
+            f"zip member name {bad[0]!r} points outside the archive (path traversal); "
+            "refusing the whole archive",
+        )
     total = sum(i.file_size for i in infos)
     if total > MAX_TOTAL_BYTES:
-        raise StudyLoadError(path, f"zip declares {total / 1024**3:.1f} GiB uncompressed, more than the "
-                                   f"{MAX_TOTAL_BYTES / 1024**3:.0f} GiB accepted; not extracting it")
+        raise StudyLoadError(
+            path,
+            f"zip declares {total / 1024**3:.1f} GiB uncompressed, more than the "
+            f"{MAX_TOTAL_BYTES / 1024**3:.0f} GiB accepted; not extracting it",
+        )
 
 
 def _reader(path: Path, info: zipfile.ZipInfo) -> Callable[[], bytes]:

@@ -16,11 +16,28 @@ MAX_PIXEL_BYTES = 2 * 1024**3
 """Largest decoded pixel payload accepted from one header (Rows × Columns × frames × bytes), 2 GiB."""
 
 SAFE_TAGS = (
-    "Modality", "Manufacturer", "ManufacturerModelName", "SOPClassUID", "StudyInstanceUID",
-    "SeriesInstanceUID", "FrameOfReferenceUID", "BodyPartExamined", "ViewPosition", "PatientOrientation",
-    "ImageType", "KVP", "SliceThickness", "SpacingBetweenSlices", "ConvolutionKernel",
-    "PhotometricInterpretation", "BitsStored", "PixelRepresentation", "TransferSyntaxUID",
-    "Laterality", "ImageLaterality", "PresentationIntentType",
+    "Modality",
+    "Manufacturer",
+    "ManufacturerModelName",
+    "SOPClassUID",
+    "StudyInstanceUID",
+    "SeriesInstanceUID",
+    "FrameOfReferenceUID",
+    "BodyPartExamined",
+    "ViewPosition",
+    "PatientOrientation",
+    "ImageType",
+    "KVP",
+    "SliceThickness",
+    "SpacingBetweenSlices",
+    "ConvolutionKernel",
+    "PhotometricInterpretation",
+    "BitsStored",
+    "PixelRepresentation",
+    "TransferSyntaxUID",
+    "Laterality",
+    "ImageLaterality",
+    "PresentationIntentType",
 )
 """Tags copied into ``Image.meta``: technique and UIDs only — no names, IDs, dates or free-text
 descriptions (Study/Series Description, Protocol Name and Contrast Agent are removed by the PS3.15 basic
@@ -48,7 +65,9 @@ def read_dataset(source: Source, *, header_only: bool, data: bytes | None = None
     except InvalidDicomError as exc:
         raise StudyLoadError(source.name, f"not a DICOM file ({exc})") from exc
     except Exception as exc:  # pydicom raises many types on truncated or garbled input
-        raise StudyLoadError(source.name, f"truncated or corrupt DICOM ({type(exc).__name__}: {exc})") from exc
+        raise StudyLoadError(
+            source.name, f"truncated or corrupt DICOM ({type(exc).__name__}: {exc})"
+        ) from exc
 
 
 def get(ds: Any, keyword: str, default: Any = None) -> Any:
@@ -81,8 +100,8 @@ _PIXEL_TAGS = {b"\xe0\x7f\x10\x00", b"\xe0\x7f\x08\x00", b"\xe0\x7f\x09\x00", b"
 
 
 def pixel_tag_at(data: bytes, offset: int) -> bool:
-    """True when a (7FE0,0010/0008/0009) pixel data tag starts at ``offset`` (where a header parse stopped)."""
-    return data[offset:offset + 4] in _PIXEL_TAGS
+    """True when a (7FE0,0010/0008/0009) pixel data tag starts at ``offset`` (where a header scan stopped)."""
+    return data[offset : offset + 4] in _PIXEL_TAGS
 
 
 def check_pixel_header(ds: Any, name: str, has_pixels: bool) -> None:
@@ -94,8 +113,11 @@ def check_pixel_header(ds: Any, name: str, has_pixels: bool) -> None:
     if not has_pixels:
         sop = get(ds, "SOPClassUID")
         what = getattr(sop, "name", None) or str(sop or "unknown SOP class")
-        raise StudyLoadError(name, f"DICOM file has no pixel data ({what}, modality "
-                                   f"{get(ds, 'Modality', '?')}); pass an image or an image series")
+        raise StudyLoadError(
+            name,
+            f"DICOM file has no pixel data ({what}, modality "
+            f"{get(ds, 'Modality', '?')}); pass an image or an image series",
+        )
     rows, cols = int(get(ds, "Rows", 0)), int(get(ds, "Columns", 0))
     if rows <= 0 or cols <= 0:
         raise StudyLoadError(name, f"DICOM header gives an empty image ({rows}×{cols} pixels)")
@@ -104,14 +126,17 @@ def check_pixel_header(ds: Any, name: str, has_pixels: bool) -> None:
     bits = int(get(ds, "BitsAllocated", 16))
     size = rows * cols * max(frames, 1) * samples * max(bits, 8) // 8
     if size > MAX_PIXEL_BYTES:
-        raise StudyLoadError(name, f"DICOM header claims {rows}×{cols} pixels × {frames} frames × {bits} bits "
-                                   f"= {size / 1024**3:.1f} GiB, over the {MAX_PIXEL_BYTES // 1024**3} GiB cap; "
-                                   "refusing before allocating")
+        raise StudyLoadError(
+            name,
+            f"DICOM header claims {rows}×{cols} pixels × {frames} frames × {bits} bits "
+            f"= {size / 1024**3:.1f} GiB, over the {MAX_PIXEL_BYTES // 1024**3} GiB cap; "
+            "refusing before allocating",
+        )
 
 
 def check_decoder(ds: Any, name: str) -> None:
     """Raise :class:`MissingExtraError` when the transfer syntax needs a codec that is not installed."""
-    from pydicom.pixels import get_decoder
+    from pydicom.pixels.decoders.base import get_decoder
 
     uid = ds.file_meta.get("TransferSyntaxUID") if hasattr(ds, "file_meta") else None
     if uid is None or not uid.is_compressed:
@@ -132,13 +157,14 @@ def decode(ds: Any, name: str) -> npt.NDArray[Any]:
     except MissingExtraError:
         raise
     except Exception as exc:
-        raise StudyLoadError(name, f"cannot decode pixel data: {' '.join(str(exc).split())[:300]} "
-                                   "(truncated or corrupt file?)") from exc
+        raise StudyLoadError(
+            name, f"cannot decode pixel data: {' '.join(str(exc).split())[:300]} (truncated or corrupt file?)"
+        ) from exc
 
 
 def modality_lut(arr: npt.NDArray[Any], ds: Any) -> npt.NDArray[np.float32]:
     """Apply the modality LUT (Rescale Slope/Intercept or Modality LUT Sequence, PS3.3 C.11.1) first."""
-    from pydicom.pixels import apply_modality_lut
+    from pydicom.pixels.processing import apply_modality_lut
 
     return np.asarray(apply_modality_lut(arr, ds), dtype=np.float32)
 
@@ -217,6 +243,12 @@ def to_grey(arr: npt.NDArray[Any], photometric: str, name: str) -> tuple[npt.NDA
         raise StudyLoadError(name, "PALETTE COLOR images are not supported; export as greyscale")
     if arr.ndim == 3 and arr.shape[-1] == 3:
         grey = arr[..., 0] * 0.299 + arr[..., 1] * 0.587 + arr[..., 2] * 0.114
-        return grey.astype(np.float32), "MONOCHROME2", [
-            f"{photometric} colour image converted to grey with ITU-R BT.601 luma (0.299 R + 0.587 G + 0.114 B)"]
+        return (
+            grey.astype(np.float32),
+            "MONOCHROME2",
+            [
+                f"{photometric} colour image converted to grey with ITU-R BT.601 luma "
+                "(0.299 R + 0.587 G + 0.114 B)"
+            ],
+        )
     raise StudyLoadError(name, f"unsupported pixel layout {arr.shape} with photometric {photometric!r}")

@@ -29,8 +29,11 @@ def view_of(ds: Any) -> str:
 def _frames(ds: Any, name: str) -> None:
     frames = int(dc.first_float(dc.get(ds, "NumberOfFrames", 1)) or 1)
     if frames > 1:
-        raise StudyLoadError(name, f"multi-frame DICOM ({frames} frames, modality {dc.get(ds, 'Modality', '?')}) "
-                                   "is not supported; export the frames as single-frame images or a series")
+        raise StudyLoadError(
+            name,
+            f"multi-frame DICOM ({frames} frames, modality {dc.get(ds, 'Modality', '?')}) "
+            "is not supported; export the frames as single-frame images or a series",
+        )
 
 
 def read_image(source: Source, data: bytes | None = None, has_pixels: bool | None = None) -> Image:
@@ -58,13 +61,24 @@ def read_image(source: Source, data: bytes | None = None, has_pixels: bool | Non
     pixels = dc.modality_lut(arr, ds) if not warnings else arr.astype(np.float32)
     spacing, spacing_tag = dc.pixel_spacing(ds)
     if spacing is None:
-        warnings.append("pixel spacing unknown (no PixelSpacing/ImagerPixelSpacing, or 0\\0): no mm measurements")
+        warnings.append(
+            "pixel spacing unknown (no PixelSpacing/ImagerPixelSpacing, or 0\\0): no mm measurements"
+        )
     elif spacing_tag == "ImagerPixelSpacing" and dc.get(ds, "Modality") in {"DX", "CR", "MG"}:
         warnings.append("spacing from ImagerPixelSpacing (detector plane, not corrected for magnification)")
     affine = np.diag([*(spacing or (1.0, 1.0)), 1.0, 1.0]).astype(np.float64)
     return Image(
-        pixels=np.ascontiguousarray(pixels, dtype=np.float32), spacing_mm=spacing, affine=affine,
-        modality=str(dc.get(ds, "Modality", "OT")).upper(), photometric=photometric,
-        default_window=dc.default_window(ds), source=source.name, sha256=hashlib.sha256(data).hexdigest(),
-        meta=dc.safe_meta(ds), voi_function=dc.voi_function(ds), view=view_of(ds), warnings=tuple(warnings),
-        voi_lut=dc.voi_lut(ds))
+        pixels=np.ascontiguousarray(pixels, dtype=np.float32),
+        spacing_mm=spacing,
+        affine=affine,
+        modality=str(dc.get(ds, "Modality", "OT")).upper(),
+        photometric=photometric,
+        default_window=dc.default_window(ds),
+        source=source.name,
+        sha256=hashlib.sha256(data).hexdigest(),
+        meta=dc.safe_meta(ds),
+        voi_function=dc.voi_function(ds),
+        view=view_of(ds),
+        warnings=tuple(warnings),
+        voi_lut=dc.voi_lut(ds),
+    )

@@ -53,7 +53,7 @@ def _element(data: bytes, pos: int, implicit: bool) -> tuple[int, bytes, int, in
         return tag, b"", pos + 8, _U32.unpack_from(data, pos + 4)[0]
     if implicit:
         return tag, b"", pos + 8, _U32.unpack_from(data, pos + 4)[0]
-    vr = data[pos + 4:pos + 6]
+    vr = data[pos + 4 : pos + 6]
     if vr in _LONG_VRS:
         if pos + 12 > len(data):
             raise _Stop
@@ -80,8 +80,11 @@ def _skip_undefined(data: bytes, pos: int, implicit: bool) -> int:
             if tag == _ITEM_END:
                 pos = start
                 break
-            pos = _skip_undefined(data, start, implicit or vr == b"UN") if length == _UNDEFINED \
+            pos = (
+                _skip_undefined(data, start, implicit or vr == b"UN")
+                if length == _UNDEFINED
                 else start + length
+            )
 
 
 def _meta(data: bytes) -> tuple[str, int]:
@@ -94,7 +97,7 @@ def _meta(data: bytes) -> tuple[str, int]:
         if length == _UNDEFINED:
             raise _Stop
         if tag == 0x00020010:
-            syntax = data[start:start + length].decode("ascii", "replace").strip(" \x00")
+            syntax = data[start : start + length].decode("ascii", "replace").strip(" \x00")
         pos = start + length
     if not syntax or syntax in _UNSUPPORTED:
         raise _Stop
@@ -115,7 +118,7 @@ def scan(data: bytes, wanted: Collection[int]) -> Scan | None:
                 pos = _skip_undefined(data, start, implicit or vr == b"UN")
                 continue
             if tag in wanted:
-                values[tag] = data[start:start + length]
+                values[tag] = data[start : start + length]
             pos = start + length
         if pos != len(data):
             raise _Stop

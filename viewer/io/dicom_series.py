@@ -104,8 +104,24 @@ class _RawValue:
     is_little_endian: bool = True
 
 
-_WANTED = frozenset({0x0020000E, 0x00080060, 0x00280008, 0x00280010, 0x00280011, 0x00200037, 0x00200032,
-                     0x00280100, 0x00280101, 0x00280103, 0x00280002, 0x00281053, 0x00281052, 0x00283000})
+_WANTED = frozenset(
+    {
+        0x0020000E,
+        0x00080060,
+        0x00280008,
+        0x00280010,
+        0x00280011,
+        0x00200037,
+        0x00200032,
+        0x00280100,
+        0x00280101,
+        0x00280103,
+        0x00280002,
+        0x00281053,
+        0x00281052,
+        0x00283000,
+    }
+)
 
 
 def _dcmread_header(source: Source, data: bytes) -> tuple[Any, int]:
@@ -115,7 +131,9 @@ def _dcmread_header(source: Source, data: bytes) -> tuple[Any, int]:
     try:
         ds = pydicom.dcmread(buffer, stop_before_pixels=True, force=True)
     except Exception as exc:
-        raise StudyLoadError(source.name, f"truncated or corrupt DICOM ({type(exc).__name__}: {exc})") from exc
+        raise StudyLoadError(
+            source.name, f"truncated or corrupt DICOM ({type(exc).__name__}: {exc})"
+        ) from exc
     return ds, buffer.tell()
 
 
@@ -167,15 +185,25 @@ def read_slice(source: Source, data: bytes | None = None) -> Slice:
         meta = getattr(dataset, "file_meta", None)
         header, syntax = dataset, str(meta.get("TransferSyntaxUID", "")) if meta is not None else ""
     return Slice(
-        source=source, data=data, dataset=dataset, pixel_offset=offset, syntax=syntax, complete=complete,
+        source=source,
+        data=data,
+        dataset=dataset,
+        pixel_offset=offset,
+        syntax=syntax,
+        complete=complete,
         series_uid=rawtags.text(header, 0x0020000E) or "(no SeriesInstanceUID)",
         modality=(rawtags.text(header, 0x00080060) or "OT").upper(),
         frames=int(rawtags.first(header, 0x00280008, 1.0) or 1),
-        rows=rawtags.unsigned(header, 0x00280010, 0), cols=rawtags.unsigned(header, 0x00280011, 0),
-        iop=_vector(header, 0x00200037, 6), ipp=_vector(header, 0x00200032, 3),
-        bits=rawtags.unsigned(header, 0x00280100, 16), bits_stored=rawtags.unsigned(header, 0x00280101, 0),
-        signed=rawtags.unsigned(header, 0x00280103, 0) == 1, samples=rawtags.unsigned(header, 0x00280002, 1),
-        rescale=_rescale_of(header))
+        rows=rawtags.unsigned(header, 0x00280010, 0),
+        cols=rawtags.unsigned(header, 0x00280011, 0),
+        iop=_vector(header, 0x00200037, 6),
+        ipp=_vector(header, 0x00200032, 3),
+        bits=rawtags.unsigned(header, 0x00280100, 16),
+        bits_stored=rawtags.unsigned(header, 0x00280101, 0),
+        signed=rawtags.unsigned(header, 0x00280103, 0) == 1,
+        samples=rawtags.unsigned(header, 0x00280002, 1),
+        rescale=_rescale_of(header),
+    )
 
 
 def read_heads(sources: Sequence[Source], size: int = HEAD_CHUNK) -> list[bytes]:
@@ -197,7 +225,9 @@ def describe_series(groups: dict[str, list[Slice]]) -> str:
     for uid, slices in sorted(groups.items(), key=lambda kv: -len(kv[1])):
         ds = slices[0].ds
         desc = str(dc.get(ds, "SeriesDescription", "")).strip()
-        parts.append(f"{uid} ({len(slices)} slices, {dc.get(ds, 'Modality', '?')}{', ' + desc if desc else ''})")
+        parts.append(
+            f"{uid} ({len(slices)} slices, {dc.get(ds, 'Modality', '?')}{', ' + desc if desc else ''})"
+        )
     return "; ".join(parts)
 
 
@@ -211,8 +241,9 @@ def select_series(where: str, slices: list[Slice], series: str | None) -> list[S
             raise StudyLoadError(where, f"series {series} not found; present: {describe_series(groups)}")
         return groups[series]
     if len(groups) > 1:
-        raise StudyLoadError(where, f"{len(groups)} series found: {describe_series(groups)}; "
-                                    "pass --series UID to pick one")
+        raise StudyLoadError(
+            where, f"{len(groups)} series found: {describe_series(groups)}; pass --series UID to pick one"
+        )
     return next(iter(groups.values()))
 
 
@@ -230,11 +261,17 @@ def _check_uniform(where: str, slices: list[Slice]) -> npt.NDArray[np.float64]:
     iop = _require(first, "ImageOrientationPatient")
     for s in slices[1:]:
         if (s.rows, s.cols) != (first.rows, first.cols):
-            raise StudyLoadError(where, f"slices differ in size: {s.source.name} is {s.rows}×{s.cols}, "
-                                        f"{first.source.name} is {first.rows}×{first.cols}")
+            raise StudyLoadError(
+                where,
+                f"slices differ in size: {s.source.name} is {s.rows}×{s.cols}, "
+                f"{first.source.name} is {first.rows}×{first.cols}",
+            )
         if np.max(np.abs(_require(s, "ImageOrientationPatient") - iop)) > 1e-3:
-            raise StudyLoadError(where, f"slices differ in ImageOrientationPatient ({s.source.name}); "
-                                        "a localizer or a second orientation is mixed in")
+            raise StudyLoadError(
+                where,
+                f"slices differ in ImageOrientationPatient ({s.source.name}); "
+                "a localizer or a second orientation is mixed in",
+            )
     return iop
 
 
@@ -260,18 +297,24 @@ def geometry(where: str, slices: list[Slice]) -> Geometry:
         step = (positions[order[-1]] - positions[order[0]]) / (len(slices) - 1)
         warnings += _tilt(step, normal)
     else:
-        thickness = dc.first_float(dc.get(slices[0].ds, "SpacingBetweenSlices")) or \
-            dc.first_float(dc.get(slices[0].ds, "SliceThickness")) or 1.0
+        thickness = (
+            dc.first_float(dc.get(slices[0].ds, "SpacingBetweenSlices"))
+            or dc.first_float(dc.get(slices[0].ds, "SliceThickness"))
+            or 1.0
+        )
         step = normal * thickness
-        warnings.append(f"single slice: shown as a one-slice volume, slice extent {thickness:g} mm from the header")
+        warnings.append(
+            f"single slice: shown as a one-slice volume, slice extent {thickness:g} mm from the header"
+        )
     affine = np.eye(4)
     affine[:3, 0], affine[:3, 1], affine[:3, 2] = step, col_cos * spacing[0], row_cos * spacing[1]
     affine[:3, 3] = positions[order[0]]
     return Geometry(order=order, affine=affine, warnings=tuple(warnings))
 
 
-def _check_steps(where: str, ordered: list[Slice], along: npt.NDArray[np.float64],
-                 steps: npt.NDArray[np.float64]) -> list[str]:
+def _check_steps(
+    where: str, ordered: list[Slice], along: npt.NDArray[np.float64], steps: npt.NDArray[np.float64]
+) -> list[str]:
     if steps.size == 0:
         return []
     positive = steps[steps > 1e-3]
@@ -279,19 +322,27 @@ def _check_steps(where: str, ordered: list[Slice], along: npt.NDArray[np.float64
     dup = np.flatnonzero(steps <= max(1e-3, 0.01 * median))
     if dup.size:
         a, b = ordered[dup[0]], ordered[dup[0] + 1]
-        raise StudyLoadError(where, f"{dup.size} duplicate slice position(s), e.g. {along[dup[0]]:.2f} mm in "
-                                    f"{a.source.name} and {b.source.name}; remove the duplicates")
+        raise StudyLoadError(
+            where,
+            f"{dup.size} duplicate slice position(s), e.g. {along[dup[0]]:.2f} mm in "
+            f"{a.source.name} and {b.source.name}; remove the duplicates",
+        )
     gaps = np.flatnonzero(steps > GAP_FACTOR * median)
     if gaps.size:
         g = int(gaps[0])
-        missing = int(round(steps[g] / median)) - 1
-        raise StudyLoadError(where, f"missing slices: gap of {steps[g]:.2f} mm between {along[g]:.2f} and "
-                                    f"{along[g + 1]:.2f} mm (median spacing {median:.2f} mm, about {missing} "
-                                    f"slice(s) missing, {gaps.size} gap(s) in all)")
+        missing = round(float(steps[g]) / median) - 1
+        raise StudyLoadError(
+            where,
+            f"missing slices: gap of {steps[g]:.2f} mm between {along[g]:.2f} and "
+            f"{along[g + 1]:.2f} mm (median spacing {median:.2f} mm, about {missing} "
+            f"slice(s) missing, {gaps.size} gap(s) in all)",
+        )
     deviation = float(np.max(np.abs(steps - median)) / median)
     if deviation > UNEVEN_TOLERANCE:
-        return [f"non-uniform slice spacing: steps {steps.min():.3f}–{steps.max():.3f} mm "
-                f"(median {median:.3f} mm); the volume uses the mean step"]
+        return [
+            f"non-uniform slice spacing: steps {steps.min():.3f}–{steps.max():.3f} mm "
+            f"(median {median:.3f} mm); the volume uses the mean step"
+        ]
     return []
 
 
@@ -308,14 +359,16 @@ def _raw_slice(s: Slice, data: bytes) -> npt.NDArray[Any] | None:
     if s.syntax not in _RAW_SYNTAXES or s.samples != 1 or s.bits not in (8, 16, 32):
         return None
     nbytes = s.rows * s.cols * s.bits // 8
-    if data[s.pixel_offset:s.pixel_offset + 4] != b"\xe0\x7f\x10\x00":
+    if data[s.pixel_offset : s.pixel_offset + 4] != b"\xe0\x7f\x10\x00":
         return None
     start = s.pixel_offset + (12 if s.syntax == "1.2.840.10008.1.2.1" else 8)
     if start + nbytes > len(data):
         return None
     dtype = np.dtype(f"<{'i' if s.signed else 'u'}{s.bits // 8}")
     arr = np.frombuffer(data, dtype=dtype, count=s.rows * s.cols, offset=start).reshape(s.rows, s.cols)
-    if 0 < s.bits_stored < s.bits:  # mask (unsigned) or sign-extend (signed) the unused high bits, as pydicom does
+    if (
+        0 < s.bits_stored < s.bits
+    ):  # mask (unsigned) or sign-extend (signed) the unused high bits, as pydicom does
         if s.signed:
             shift = np.array(s.bits - s.bits_stored, dtype=dtype)
             return (arr << shift) >> shift  # type: ignore[no-any-return]
@@ -327,7 +380,9 @@ def _decoded_slice(s: Slice, data: bytes) -> npt.NDArray[Any]:
     ds = dc.read_dataset(s.source, header_only=False, data=data)
     arr = dc.decode(ds, s.source.name)
     if arr.ndim != 2:
-        raise StudyLoadError(s.source.name, f"expected a single-frame greyscale slice, got pixels {arr.shape}")
+        raise StudyLoadError(
+            s.source.name, f"expected a single-frame greyscale slice, got pixels {arr.shape}"
+        )
     s.ds = ds
     return arr
 
@@ -390,11 +445,21 @@ def volume_from_slices(where: str, slices: list[Slice]) -> Image:
     photometric = str(dc.get(first, "PhotometricInterpretation", "MONOCHROME2")).strip().upper()
     meta = dc.safe_meta(first)
     meta["NumberOfSlices"] = str(len(ordered))
-    return Image(pixels=pixels, spacing_mm=axis_spacing(affine), affine=affine,
-                 modality=str(dc.get(first, "Modality", "OT")).upper(), photometric=photometric,
-                 default_window=dc.default_window(first), source=where, sha256=sha, meta=meta,
-                 voi_function=dc.voi_function(first), view="AXIAL" if _is_axial(affine) else "",
-                 warnings=geo.warnings, voi_lut=dc.voi_lut(first))
+    return Image(
+        pixels=pixels,
+        spacing_mm=axis_spacing(affine),
+        affine=affine,
+        modality=str(dc.get(first, "Modality", "OT")).upper(),
+        photometric=photometric,
+        default_window=dc.default_window(first),
+        source=where,
+        sha256=sha,
+        meta=meta,
+        voi_function=dc.voi_function(first),
+        view="AXIAL" if _is_axial(affine) else "",
+        warnings=geo.warnings,
+        voi_lut=dc.voi_lut(first),
+    )
 
 
 def _is_axial(affine: npt.NDArray[np.float64]) -> bool:

@@ -50,8 +50,11 @@ def _radiographs(where: str, images: list[Image]) -> list[Image]:
     frontals = [im for im in images if im.view != "LATERAL"]
     if len(frontals) > 1 or len(laterals) > 1 or not frontals:
         listing = ", ".join(f"{Path(im.source).name} ({im.view or 'view unknown'})" for im in images)
-        raise StudyLoadError(where, f"{len(images)} radiographs found ({listing}); a CXR study takes one "
-                                    "frontal and at most one lateral — pass a folder with just those")
+        raise StudyLoadError(
+            where,
+            f"{len(images)} radiographs found ({listing}); a CXR study takes one "
+            "frontal and at most one lateral — pass a folder with just those",
+        )
     return frontals + laterals
 
 
@@ -60,8 +63,11 @@ def _dicom_study(where: str, sources: list[Source], datas: list[bytes], series: 
 
     slices = [s for s in dicom_series.read_slices(sources, datas) if s.has_pixels]
     if not slices:
-        raise StudyLoadError(where, f"{len(sources)} DICOM file(s) but none holds pixel data (reports, "
-                                    "structure sets or DICOMDIR only); pass the image series")
+        raise StudyLoadError(
+            where,
+            f"{len(sources)} DICOM file(s) but none holds pixel data (reports, "
+            "structure sets or DICOMDIR only); pass the image series",
+        )
     volume = [s for s in slices if dicom_series.is_volume_slice(s)]
     if volume:
         chosen = dicom_series.select_series(where, volume, series)
@@ -69,7 +75,9 @@ def _dicom_study(where: str, sources: list[Source], datas: list[bytes], series: 
     flat = slices if series is None else [s for s in slices if s.series_uid == series]
     if not flat:
         raise StudyLoadError(where, f"series {series} not found among the radiographs")
-    return _radiographs(where, [dicom_image.read_image(s.source, data=s.content(), has_pixels=True) for s in flat])
+    return _radiographs(
+        where, [dicom_image.read_image(s.source, data=s.content(), has_pixels=True) for s in flat]
+    )
 
 
 def _many(where: str, sources: list[Source], series: str | None) -> list[Image]:
@@ -77,7 +85,7 @@ def _many(where: str, sources: list[Source], series: str | None) -> list[Image]:
 
     dicom, dicom_data, other = [], [], []
     for source, data in zip(sources, read_heads(sources), strict=True):
-        head = data[:sniff.HEAD_BYTES]
+        head = data[: sniff.HEAD_BYTES]
         if head and sniff.is_dicom(head):
             dicom.append(source)
             dicom_data.append(data)
@@ -90,10 +98,14 @@ def _many(where: str, sources: list[Source], series: str | None) -> list[Image]:
     if other:
         names = ", ".join(Path(s.name).name for s in other[:5])
         raise StudyLoadError(where, f"{len(other)} separate image files ({names}…); pass one file")
-    raise StudyLoadError(where, f"no readable study: none of {len(sources)} file(s) is DICOM, NIfTI, PNG or JPEG")
+    raise StudyLoadError(
+        where, f"no readable study: none of {len(sources)} file(s) is DICOM, NIfTI, PNG or JPEG"
+    )
 
 
-def load_study(path: str | os.PathLike[str], *, series: str | None = None, case_id: str | None = None) -> Study:
+def load_study(
+    path: str | os.PathLike[str], *, series: str | None = None, case_id: str | None = None
+) -> Study:
     """Load one study from a file, a folder (e.g. a DICOM series) or a zip archive.
 
     Args:

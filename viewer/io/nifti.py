@@ -50,8 +50,11 @@ def _data(source: Source, img: Any) -> np.ndarray:
     if len(shape) == 4 and shape[3] == 1:
         shape = shape[:3]
     if len(shape) > 3:
-        raise StudyLoadError(source.name, f"{len(shape)}D NIfTI {shape} (e.g. a time series) is not supported; "
-                                          "extract one 3D volume (fslroi / nibabel slicing)")
+        raise StudyLoadError(
+            source.name,
+            f"{len(shape)}D NIfTI {shape} (e.g. a time series) is not supported; "
+            "extract one 3D volume (fslroi / nibabel slicing)",
+        )
     if len(shape) < 2:
         raise StudyLoadError(source.name, f"NIfTI of shape {shape} is not an image")
     try:
@@ -82,10 +85,21 @@ def read_nifti(source: Source) -> Image:
     lps = ras_to_lps(np.asarray(img.affine, dtype=np.float64))
     pixels, affine = to_spl(arr, lps)
     is_ct = float(pixels.min()) <= -500.0
-    warnings = [f"NIfTI has no modality field; labelled {'CT (minimum ≤ −500, read as HU)' if is_ct else 'OT'}"]
+    warnings = [
+        f"NIfTI has no modality field; labelled {'CT (minimum ≤ −500, read as HU)' if is_ct else 'OT'}"
+    ]
     if int(img.header.get("qform_code", 0)) == 0 and int(img.header.get("sform_code", 0)) == 0:
         warnings.append("NIfTI has neither qform nor sform: orientation unknown, assumed RAS")
-    return Image(pixels=pixels, spacing_mm=axis_spacing(affine), affine=affine, modality="CT" if is_ct else "OT",
-                 photometric="MONOCHROME2", default_window=_window(img), source=source.name,
-                 sha256=hashlib.sha256(data).hexdigest(), meta={"Format": "NIfTI"},
-                 view="AXIAL", warnings=tuple(warnings))
+    return Image(
+        pixels=pixels,
+        spacing_mm=axis_spacing(affine),
+        affine=affine,
+        modality="CT" if is_ct else "OT",
+        photometric="MONOCHROME2",
+        default_window=_window(img),
+        source=source.name,
+        sha256=hashlib.sha256(data).hexdigest(),
+        meta={"Format": "NIfTI"},
+        view="AXIAL",
+        warnings=tuple(warnings),
+    )

@@ -8,12 +8,20 @@ in the order (z, y, x). Oblique or tilted volumes are reoriented to the closest 
 
 from __future__ import annotations
 
+import importlib
+from typing import Any
+
 import numpy as np
 import numpy.typing as npt
 
 _LPS_LABELS = (("R", "L"), ("A", "P"), ("I", "S"))
 
 F64 = npt.NDArray[np.float64]
+
+
+def _orientations() -> Any:
+    """``nibabel.orientations`` (untyped; imported on first use)."""
+    return importlib.import_module("nibabel.orientations")
 
 
 def ras_to_lps(affine: F64) -> F64:
@@ -32,19 +40,12 @@ def to_spl(data: np.ndarray, affine: F64) -> tuple[np.ndarray, F64]:
     Returns:
         The reoriented array (C-contiguous) and its voxel→LPS affine.
     """
-    from nibabel.orientations import (
-        apply_orientation,
-        axcodes2ornt,
-        inv_ornt_aff,
-        io_orientation,
-        ornt_transform,
-    )
-
-    start = io_orientation(affine)
-    end = axcodes2ornt(("S", "P", "L"), labels=_LPS_LABELS)
-    transform = ornt_transform(start, end)
-    out = np.ascontiguousarray(apply_orientation(data, transform))
-    new_affine = affine @ inv_ornt_aff(transform, data.shape)
+    nio = _orientations()
+    start = nio.io_orientation(affine)
+    end = nio.axcodes2ornt(("S", "P", "L"), labels=_LPS_LABELS)
+    transform = nio.ornt_transform(start, end)
+    out = np.ascontiguousarray(nio.apply_orientation(data, transform))
+    new_affine = affine @ nio.inv_ornt_aff(transform, data.shape)
     return out, np.asarray(new_affine, dtype=np.float64)
 
 
@@ -56,6 +57,4 @@ def axis_spacing(affine: F64) -> tuple[float, float, float]:
 
 def axcodes(affine: F64) -> str:
     """Patient-direction letters of the array axes, e.g. ``SPL`` (closest axis, LPS affine)."""
-    from nibabel.orientations import aff2axcodes
-
-    return "".join(str(c) for c in aff2axcodes(affine, labels=_LPS_LABELS))
+    return "".join(str(c) for c in _orientations().aff2axcodes(affine, labels=_LPS_LABELS))

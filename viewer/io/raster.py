@@ -31,19 +31,25 @@ def _decode(source: Source, data: bytes) -> tuple[np.ndarray, str, list[str]]:
             im = PILImage.open(io.BytesIO(data))
             width, height = im.size
             if width * height > MAX_PIXELS:
-                raise StudyLoadError(source.name, f"image of {width}×{height} pixels exceeds the "
-                                                  f"{MAX_PIXELS} pixel cap; refusing before decoding")
+                raise StudyLoadError(
+                    source.name,
+                    f"image of {width}×{height} pixels exceeds the "
+                    f"{MAX_PIXELS} pixel cap; refusing before decoding",
+                )
             im.load()
     except StudyLoadError:
         raise
     except (PILImage.DecompressionBombError, PILImage.DecompressionBombWarning) as exc:
-        raise StudyLoadError(source.name, f"image too large, refused as a decompression bomb ({exc})") from exc
+        raise StudyLoadError(
+            source.name, f"image too large, refused as a decompression bomb ({exc})"
+        ) from exc
     except Exception as exc:  # Pillow raises OSError/SyntaxError/ValueError on garbled files
         raise StudyLoadError(source.name, f"cannot decode {type(exc).__name__}: {exc}") from exc
     mode = im.mode
+    picture: PILImage.Image = im
     if mode in {"P", "PA", "CMYK", "YCbCr", "LAB", "HSV", "1"}:
-        im = im.convert("RGBA" if mode == "PA" else "RGB") if mode != "1" else im.convert("L")
-    arr = np.asarray(im)
+        picture = im.convert("RGBA" if mode == "PA" else "RGB") if mode != "1" else im.convert("L")
+    arr = np.asarray(picture)
     if arr.ndim == 3:
         rgb = arr[..., :3].astype(np.float32)
         if arr.shape[-1] in (2, 4):
@@ -66,8 +72,15 @@ def read_raster(source: Source) -> Image:
     notes.append("pixel spacing unknown (PNG/JPEG): no mm measurements")
     eight_bit = mode in {"L", "LA", "RGB", "RGBA", "P", "PA", "CMYK", "YCbCr", "1"}
     kind = "PNG" if data.startswith(b"\x89PNG") else "JPEG"
-    return Image(pixels=np.ascontiguousarray(pixels, dtype=np.float32), spacing_mm=None, affine=np.eye(4),
-                 modality="OT", photometric="MONOCHROME2",
-                 default_window=(128.0, 256.0) if eight_bit else None, source=source.name,
-                 sha256=hashlib.sha256(data).hexdigest(), meta={"Format": kind, "Mode": mode},
-                 warnings=tuple(notes))
+    return Image(
+        pixels=np.ascontiguousarray(pixels, dtype=np.float32),
+        spacing_mm=None,
+        affine=np.eye(4),
+        modality="OT",
+        photometric="MONOCHROME2",
+        default_window=(128.0, 256.0) if eight_bit else None,
+        source=source.name,
+        sha256=hashlib.sha256(data).hexdigest(),
+        meta={"Format": kind, "Mode": mode},
+        warnings=tuple(notes),
+    )

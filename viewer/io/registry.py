@@ -18,8 +18,15 @@ from viewer.records import Image
 class Reader(Protocol):
     """One file format."""
 
-    name: str
-    expects: str
+    @property
+    def name(self) -> str:
+        """Shown in messages, e.g. ``DICOM``."""
+        ...
+
+    @property
+    def expects(self) -> str:
+        """What ``can_read`` looks for, shown when no reader fits."""
+        ...
 
     def can_read(self, path: str, head: bytes) -> bool:
         """True when ``head`` (the first bytes of ``path``) looks like this format."""

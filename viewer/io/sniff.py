@@ -60,7 +60,7 @@ def is_nifti(head: bytes) -> bool:
 
 
 def _sizeof_hdr(four: bytes) -> int:
-    little, big = struct.unpack("<i", four)[0], struct.unpack(">i", four)[0]
+    little, big = int(struct.unpack("<i", four)[0]), int(struct.unpack(">i", four)[0])
     return little if little in (348, 540) else big
 
 

@@ -12,8 +12,9 @@ import pytest
 CT_SOP = "1.2.840.10008.5.1.4.1.1.2"
 
 
-def dataset(pixels: np.ndarray | None, modality: str = "DX", photometric: str = "MONOCHROME2",
-            **attrs: Any) -> Any:
+def dataset(
+    pixels: np.ndarray | None, modality: str = "DX", photometric: str = "MONOCHROME2", **attrs: Any
+) -> Any:
     """A minimal Part-10 dataset (explicit VR little endian) with ``pixels`` as 16-bit stored values."""
     from pydicom.dataset import Dataset, FileMetaDataset
     from pydicom.uid import ExplicitVRLittleEndian, generate_uid
@@ -51,14 +52,28 @@ def save(ds: Any, path: Path) -> Path:
     return path
 
 
-def ct_slice(value: np.ndarray, position: tuple[float, float, float],
-             orientation: tuple[float, ...] = (1, 0, 0, 0, 1, 0), spacing: tuple[float, float] = (0.5, 0.5),
-             series: str = "1.2.3.4.5", instance: int = 1) -> Any:
+def ct_slice(
+    value: np.ndarray,
+    position: tuple[float, float, float],
+    orientation: tuple[float, ...] = (1, 0, 0, 0, 1, 0),
+    spacing: tuple[float, float] = (0.5, 0.5),
+    series: str = "1.2.3.4.5",
+    instance: int = 1,
+) -> Any:
     """One CT slice: stored uint16 values with intercept −1024."""
-    return dataset(np.asarray(value, dtype=np.uint16), modality="CT", SOPClassUID=CT_SOP,
-                   SeriesInstanceUID=series, ImagePositionPatient=list(position),
-                   ImageOrientationPatient=list(orientation), PixelSpacing=list(spacing),
-                   RescaleSlope=1, RescaleIntercept=-1024, InstanceNumber=instance, SliceThickness=2.0)
+    return dataset(
+        np.asarray(value, dtype=np.uint16),
+        modality="CT",
+        SOPClassUID=CT_SOP,
+        SeriesInstanceUID=series,
+        ImagePositionPatient=list(position),
+        ImageOrientationPatient=list(orientation),
+        PixelSpacing=list(spacing),
+        RescaleSlope=1,
+        RescaleIntercept=-1024,
+        InstanceNumber=instance,
+        SliceThickness=2.0,
+    )
 
 
 def write_series(folder: Path, slices: list[Any], seed: int = 0) -> list[Path]:

@@ -55,7 +55,7 @@ def test_member_inflating_past_declared_size_refused(tmp_path: Path) -> None:
         zf.writestr("a.dcm", b"\0" * 5000)
     raw = bytearray(path.read_bytes())
     central = raw.index(b"PK\x01\x02")
-    raw[central + 24:central + 28] = (100).to_bytes(4, "little")  # claims 100 bytes
+    raw[central + 24 : central + 28] = (100).to_bytes(4, "little")  # claims 100 bytes
     path.write_bytes(bytes(raw))
     with pytest.raises(StudyLoadError):
         load_study(path)

@@ -61,14 +61,19 @@ def test_dicom_without_pixel_data(dcm, tmp_path: Path, capsys) -> None:
 
 
 def test_folder_with_only_non_image_dicom(dcm, tmp_path: Path, capsys) -> None:
-    dcm.save(dcm.dataset(None, modality="SR", SOPClassUID="1.2.840.10008.5.1.4.1.1.88.33"),
-             tmp_path / "srs" / "report.dcm")
+    dcm.save(
+        dcm.dataset(None, modality="SR", SOPClassUID="1.2.840.10008.5.1.4.1.1.88.33"),
+        tmp_path / "srs" / "report.dcm",
+    )
     _fails(capsys, tmp_path / "srs", "none holds pixel data")
 
 
 def test_two_series_in_a_folder(dcm, tmp_path: Path, capsys) -> None:
-    slices = [dcm.ct_slice(np.full((2, 2), 1000), (0, 0, z), series=uid)
-              for uid in ("1.2.7.1", "1.2.7.2") for z in (0, 2)]
+    slices = [
+        dcm.ct_slice(np.full((2, 2), 1000), (0, 0, z), series=uid)
+        for uid in ("1.2.7.1", "1.2.7.2")
+        for z in (0, 2)
+    ]
     dcm.write_series(tmp_path / "mixed", slices)
     line = _fails(capsys, tmp_path / "mixed", "2 series found")
     assert "1.2.7.1 (2 slices, CT)" in line and "--series UID" in line
@@ -76,7 +81,9 @@ def test_two_series_in_a_folder(dcm, tmp_path: Path, capsys) -> None:
 
 
 def test_missing_slices(dcm, tmp_path: Path, capsys) -> None:
-    dcm.write_series(tmp_path / "gappy", [dcm.ct_slice(np.full((2, 2), 1000), (0, 0, z)) for z in (0, 1, 2, 5, 6)])
+    dcm.write_series(
+        tmp_path / "gappy", [dcm.ct_slice(np.full((2, 2), 1000), (0, 0, z)) for z in (0, 1, 2, 5, 6)]
+    )
     _fails(capsys, tmp_path / "gappy", "missing slices")
 
 
@@ -88,7 +95,9 @@ def test_4d_nifti(tmp_path: Path, capsys) -> None:
 
 
 def test_corrupt_nii_gz(tmp_path: Path, capsys) -> None:
-    (tmp_path / "broken.nii.gz").write_bytes(gzip.compress(b"\x5c\x01\x00\x00" + b"\x00" * 100)[:-6] + b"junk!!")
+    (tmp_path / "broken.nii.gz").write_bytes(
+        gzip.compress(b"\x5c\x01\x00\x00" + b"\x00" * 100)[:-6] + b"junk!!"
+    )
     _fails(capsys, tmp_path / "broken.nii.gz", "corrupt")
 
 
@@ -107,7 +116,9 @@ def test_zip_declaring_more_than_2gb(tmp_path: Path, capsys) -> None:
         zf.writestr("a.dcm", b"tiny")
     raw = bytearray(archive.read_bytes())
     central = raw.index(b"PK\x01\x02")
-    raw[central + 24:central + 28] = (3 * 1024**3).to_bytes(4, "little")  # declared uncompressed size: 3 GiB
+    raw[central + 24 : central + 28] = (3 * 1024**3).to_bytes(
+        4, "little"
+    )  # declared uncompressed size: 3 GiB
     archive.write_bytes(bytes(raw))
     _fails(capsys, archive, "declares 3.0 GiB uncompressed")
 
@@ -144,7 +155,12 @@ _SCRIPT = Path(sys.executable).with_name("radreview")
 def test_console_script_exit_code_and_single_error_line(tmp_path: Path) -> None:
     script = _SCRIPT
     (tmp_path / "empty.dcm").write_bytes(b"")
-    proc = subprocess.run([str(script), "info", str(tmp_path / "empty.dcm")], capture_output=True, text=True,
-                          timeout=120, check=False)
+    proc = subprocess.run(
+        [str(script), "info", str(tmp_path / "empty.dcm")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
     assert proc.returncode == 3 and proc.stdout == ""
     assert proc.stderr.strip() == f"error: {tmp_path / 'empty.dcm'}: empty file (0 bytes)"

@@ -17,9 +17,21 @@ from viewer.io.source import Source
 _TAGS = [0x0020000E, 0x00280010, 0x00280011, 0x00200032, 0x00200037, 0x00281052, 0x00280100, 0x00080060]
 
 
-@pytest.mark.parametrize("name", ["CT_small.dcm", "MR_small.dcm", "MR_small_implicit.dcm", "rtplan.dcm",
-                                  "nested_priv_SQ.dcm", "UN_sequence.dcm", "JPEG2000.dcm", "reportsi.dcm",
-                                  "liver_1frame.dcm", "MR_small_RLE.dcm"])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "CT_small.dcm",
+        "MR_small.dcm",
+        "MR_small_implicit.dcm",
+        "rtplan.dcm",
+        "nested_priv_SQ.dcm",
+        "UN_sequence.dcm",
+        "JPEG2000.dcm",
+        "reportsi.dcm",
+        "liver_1frame.dcm",
+        "MR_small_RLE.dcm",
+    ],
+)
 def test_scan_matches_pydicom(name: str) -> None:
     data = Path(get_testdata_file(name, download=False)).read_bytes()
     result = scan(data, _TAGS)
@@ -41,7 +53,7 @@ def test_scan_declines_big_endian_deflate_and_raw(name: str) -> None:
 def test_truncated_pixel_data_of_a_real_file_refused() -> None:
     from viewer.errors import StudyLoadError
 
-    with pytest.raises(StudyLoadError, match="MR_truncated.dcm: cannot decode pixel data"):
+    with pytest.raises(StudyLoadError, match=r"MR_truncated\.dcm: cannot decode pixel data"):
         load_image(get_testdata_file("MR_truncated.dcm", download=False))
 
 

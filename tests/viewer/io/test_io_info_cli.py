@@ -18,17 +18,26 @@ def _info(capsys: pytest.CaptureFixture[str], *args: str) -> dict:
     return json.loads(out)
 
 
-@pytest.mark.parametrize(("name", "kind", "modality", "shape", "spacing", "window", "photometric", "orientation"), [
-    ("cxr-dx", "cxr", "DX", [512, 512], [0.7, 0.7], (1500.0, 3000.0), "MONOCHROME2", "L\\F"),
-    ("cxr-cr", "cxr", "CR", [512, 512], [0.7, 0.7], (2595.0, 3000.0), "MONOCHROME1", "L\\F"),
-    ("cxr-png", "cxr", "OT", [512, 512], None, (128.0, 256.0), "MONOCHROME2", "unknown"),
-    ("ct-dicom", "ct", "CT", [64, 160, 160], [5.0, 2.4, 2.4], (40.0, 400.0), "MONOCHROME2", "SPL"),
-    ("ct-nifti", "ct", "CT", [64, 160, 160], [5.0, 2.4, 2.4], (40.0, 400.0), "MONOCHROME2", "SPL"),
-])
-def test_demo_studies(demo, capsys, name, kind, modality, shape, spacing, window, photometric,
-                      orientation) -> None:
+@pytest.mark.parametrize(
+    ("name", "kind", "modality", "shape", "spacing", "window", "photometric", "orientation"),
+    [
+        ("cxr-dx", "cxr", "DX", [512, 512], [0.7, 0.7], (1500.0, 3000.0), "MONOCHROME2", "L\\F"),
+        ("cxr-cr", "cxr", "CR", [512, 512], [0.7, 0.7], (2595.0, 3000.0), "MONOCHROME1", "L\\F"),
+        ("cxr-png", "cxr", "OT", [512, 512], None, (128.0, 256.0), "MONOCHROME2", "unknown"),
+        ("ct-dicom", "ct", "CT", [64, 160, 160], [5.0, 2.4, 2.4], (40.0, 400.0), "MONOCHROME2", "SPL"),
+        ("ct-nifti", "ct", "CT", [64, 160, 160], [5.0, 2.4, 2.4], (40.0, 400.0), "MONOCHROME2", "SPL"),
+    ],
+)
+def test_demo_studies(
+    demo, capsys, name, kind, modality, shape, spacing, window, photometric, orientation
+) -> None:
     info = _info(capsys, str(demo[name]))
-    assert (info["kind"], info["modality"], info["shape"], info["spacing"]) == (kind, modality, shape, spacing)
+    assert (info["kind"], info["modality"], info["shape"], info["spacing"]) == (
+        kind,
+        modality,
+        shape,
+        spacing,
+    )
     assert (info["window"]["center"], info["window"]["width"]) == window
     assert info["photometric"] == photometric and info["orientation"] == orientation
     assert info["case_id"] == f"case-{info['sha256'][:12]}"

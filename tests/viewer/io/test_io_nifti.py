@@ -76,7 +76,11 @@ def test_demo_nifti_equals_demo_dicom(demo) -> None:
 def test_4d_refused_but_singleton_time_accepted(tmp_path: Path) -> None:
     with pytest.raises(StudyLoadError, match=r"4D NIfTI \(2, 2, 2, 3\)"):
         load_image(_write(tmp_path / "t.nii.gz", np.zeros((2, 2, 2, 3), np.int16), np.eye(4)))
-    assert load_image(_write(tmp_path / "t1.nii.gz", np.zeros((2, 2, 2, 1), np.int16), np.eye(4))).shape == (2, 2, 2)
+    assert load_image(_write(tmp_path / "t1.nii.gz", np.zeros((2, 2, 2, 1), np.int16), np.eye(4))).shape == (
+        2,
+        2,
+        2,
+    )
 
 
 def test_corrupt_and_truncated_gz_refused(tmp_path: Path) -> None:

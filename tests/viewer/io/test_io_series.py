@@ -23,8 +23,11 @@ def _negative_series(dcm, folder: Path) -> list[Path]:
     slices = []
     for k in range(4):
         arr = np.array([[_value(k, r, c) for c in range(3)] for r in range(2)])
-        slices.append(dcm.ct_slice(arr, (10.0, 20.0, -2.0 * k), orientation=(1, 0, 0, 0, -1, 0),
-                                   instance=[3, 1, 4, 2][k]))
+        slices.append(
+            dcm.ct_slice(
+                arr, (10.0, 20.0, -2.0 * k), orientation=(1, 0, 0, 0, -1, 0), instance=[3, 1, 4, 2][k]
+            )
+        )
     return dcm.write_series(folder, slices, seed=5)
 
 
@@ -35,7 +38,9 @@ def test_negative_slice_direction_sorted_and_reoriented_to_spl(dcm, tmp_path: Pa
     expected = [[[(3 - a) * 10 + (1 - i) * 3 + j for j in range(3)] for i in range(2)] for a in range(4)]
     assert image.pixels.tolist() == expected
     assert image.spacing_mm == (2.0, 0.5, 0.5)
-    np.testing.assert_allclose(image.affine, [[0, 0, 0.5, 10.0], [0, 0.5, 0, 19.5], [2, 0, 0, -6.0], [0, 0, 0, 1]])
+    np.testing.assert_allclose(
+        image.affine, [[0, 0, 0.5, 10.0], [0, 0.5, 0, 19.5], [2, 0, 0, -6.0], [0, 0, 0, 1]]
+    )
     assert image.warnings == ()
 
 
@@ -64,7 +69,9 @@ def _axial(dcm, folder: Path, zs: list[float], shift_y: float = 0.0) -> None:
 
 def test_missing_slices_are_an_error(dcm, tmp_path: Path) -> None:
     _axial(dcm, tmp_path / "gap", [0, 2, 4, 10, 12])
-    with pytest.raises(StudyLoadError, match=r"missing slices: gap of 6.00 mm .*median spacing 2.00 mm, about 2"):
+    with pytest.raises(
+        StudyLoadError, match=r"missing slices: gap of 6.00 mm .*median spacing 2.00 mm, about 2"
+    ):
         load_image(tmp_path / "gap")
 
 
@@ -92,8 +99,11 @@ def test_two_series_listed_or_picked(dcm, tmp_path: Path) -> None:
     a = [dcm.ct_slice(np.full((2, 2), 1000), (0, 0, z), series="1.2.9.1") for z in (0, 2, 4)]
     b = [dcm.ct_slice(np.full((2, 2), 1500), (0, 0, z), series="1.2.9.2") for z in (0, 3)]
     dcm.write_series(tmp_path / "two", a + b)
-    with pytest.raises(StudyLoadError, match=r"2 series found: 1\.2\.9\.1 \(3 slices, CT\); 1\.2\.9\.2 "
-                                             r"\(2 slices, CT\); pass --series UID"):
+    with pytest.raises(
+        StudyLoadError,
+        match=r"2 series found: 1\.2\.9\.1 \(3 slices, CT\); 1\.2\.9\.2 "
+        r"\(2 slices, CT\); pass --series UID",
+    ):
         load_study(tmp_path / "two")
     picked = load_study(tmp_path / "two", series="1.2.9.2").primary
     assert picked.shape == (2, 2, 2) and float(picked.pixels.max()) == 476.0
@@ -107,8 +117,9 @@ def test_ct_phantom_series_affine_spacing_and_hu(demo, ct_phantom) -> None:
     assert image.shape == (64, 160, 160)
     assert image.spacing_mm == (5.0, 2.4, 2.4)
     # Origin: x = y = −(160 − 1)/2 × 2.4 = −190.8 mm, z = −(64 − 1)/2 × 5 = −157.5 mm; axes S, P, L.
-    np.testing.assert_allclose(image.affine, [[0, 0, 2.4, -190.8], [0, 2.4, 0, -190.8], [5, 0, 0, -157.5],
-                                              [0, 0, 0, 1]], atol=1e-9)
+    np.testing.assert_allclose(
+        image.affine, [[0, 0, 2.4, -190.8], [0, 2.4, 0, -190.8], [5, 0, 0, -157.5], [0, 0, 0, 1]], atol=1e-9
+    )
     expected = np.clip(np.round(ct_phantom.pixels + 1024.0), 0, 4095) - 1024.0  # as stored: uint16, −1024
     np.testing.assert_array_equal(image.pixels, expected)
     assert image.default_window == (40.0, 400.0)
