@@ -27,8 +27,8 @@ def derived_uid(*parts: str) -> str:
     return f"2.25.{int(hashlib.sha256('|'.join(parts).encode()).hexdigest()[:30], 16)}"
 
 
-def source_datasets(case: ReviewedCase, ctx: ExportContext, *, pixels: bool = False) -> list[Any]:
-    """The case's source DICOM datasets, de-identified (PS3.15 basic profile, UIDs retained).
+def source_datasets(case: ReviewedCase, ctx: ExportContext) -> list[Any]:
+    """The case's source DICOM headers (no pixel data), de-identified (PS3.15 basic profile, UIDs kept).
 
     Raises:
         SkipCase: no data directory, no files, or sources that are not DICOM (PNG/NIfTI).
@@ -45,7 +45,7 @@ def source_datasets(case: ReviewedCase, ctx: ExportContext, *, pixels: bool = Fa
     kinds = sorted({sniff_kind(f) for f in files} - {"dicom"})
     if kinds:
         raise SkipCase(f"DICOM SR/SEG need DICOM sources; this study's images are {', '.join(kinds)}")
-    return [scrub_dataset(pydicom.dcmread(f, stop_before_pixels=not pixels), case.study.case_id)
+    return [scrub_dataset(pydicom.dcmread(f, stop_before_pixels=True), case.study.case_id)
             for f in files]
 
 

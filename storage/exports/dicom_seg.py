@@ -118,7 +118,7 @@ def build_seg(case: ReviewedCase, ctx: ExportContext) -> Any:
     if not case.state.signed:
         raise SkipCase("not signed: a DICOM SEG holds final masks only")
     masks = _masks(case, ctx)
-    ordered, frames = _frames(source_datasets(case, ctx, pixels=True), masks)
+    ordered, frames = _frames(source_datasets(case, ctx), masks)
     when = (ctx.created_at or datetime.now(UTC)).isoformat()
     cid = case.study.case_id
     return hd.seg.Segmentation(
