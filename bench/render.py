@@ -44,7 +44,8 @@ def _volume(quick: bool) -> tuple[Any, Any]:
                   photometric="MONOCHROME2", default_window=None, source="phantom", sha256="bench")
     box = Box((0.6, 0.25, 0.5, 0.85, 0.55, 0.95), "nodule in the left upper lobe", "lungs", selected=True)
     overlays = Overlays(masks=MaskLayer.from_masks(masks, ref="bench-masks", selected="heart"),
-                        heat=HeatLayer(heat, vmin=0.0, vmax=1.0, ref="bench-heat"), boxes=BoxLayer((box,)))
+                        heat=HeatLayer.from_values(heat, vmin=0.0, vmax=1.0, ref="bench-heat"),
+                        boxes=BoxLayer((box,)))
     return image, overlays
 
 

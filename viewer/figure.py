@@ -92,21 +92,23 @@ def _box_parts(placed: list[DisplayBox]) -> tuple[list[dict[str, Any]], list[dic
 
 def _annotation(text: str, x: float, y: float, xanchor: str, yanchor: str, color: str = _TEXT_COLOR,
                 size: int = 13) -> dict[str, Any]:
-    return {"text": text, "x": x, "y": y, "xref": "paper", "yref": "paper", "xanchor": xanchor,
-            "yanchor": yanchor, "showarrow": False, "font": {"color": color, "size": size}}
+    """Text placed relative to the image area (axis domains), so it stays on the image when the plot is
+    letterboxed, and clear of plotly's mode bar (top right)."""
+    return {"text": text, "x": x, "y": y, "xref": "x domain", "yref": "y domain", "xanchor": xanchor,
+            "yanchor": yanchor, "showarrow": False, "font": {"color": color, "size": size},
+            "bgcolor": "rgba(0,0,0,0.45)", "align": "left"}
 
 
 def _annotations(plane: PlaneSlice, window_text: str) -> list[dict[str, Any]]:
-    title = plane.plane if plane.plane != "image" else "image"
+    title = "image"
     if plane.normal_axis is not None:
         n = plane.volume_shape[plane.normal_axis]
         title = f"{plane.plane} {plane.index + 1}/{n}"
-    notes = [_annotation(title, 0.01, 0.99, "left", "top"),
-             _annotation(window_text, 0.99, 0.99, "right", "top")]
+    notes = [_annotation(f"{title}<br>{window_text}", 0.01, 0.99, "left", "top")]
     if plane.position_label:
         notes.append(_annotation(plane.position_label, 0.01, 0.01, "left", "bottom"))
-    spots = {"top": (0.5, 1.0, "center", "top"), "bottom": (0.5, 0.0, "center", "bottom"),
-             "left": (0.0, 0.5, "left", "middle"), "right": (1.0, 0.5, "right", "middle")}
+    spots = {"top": (0.5, 0.995, "center", "top"), "bottom": (0.5, 0.005, "center", "bottom"),
+             "left": (0.005, 0.5, "left", "middle"), "right": (0.995, 0.5, "right", "middle")}
     for side, letter in plane.labels.items():
         x, y, xa, ya = spots[side]
         notes.append(_annotation(f"<b>{letter}</b>", x, y, xa, ya, _LABEL_COLOR, 16))

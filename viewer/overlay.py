@@ -13,9 +13,9 @@ fill opacity doubled (capped at 1) and its contour drawn solid.
 from __future__ import annotations
 
 import hashlib
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -28,6 +28,7 @@ U8Array = npt.NDArray[np.uint8]
 F32Array = npt.NDArray[np.float32]
 CONTOUR_ALPHA = 0.9
 _JET = jet_lut().astype(np.float32)
+_LEVEL_RAMP = np.arange(256, dtype=np.float32)
 
 
 def _check_unit(name: str, value: float) -> None:
@@ -141,55 +142,82 @@ class MaskLayer:
 
 
 @dataclass(frozen=True, eq=False)
+class HeatVolume:
+    """A heat map quantised once to 256 levels (the colormap's resolution): ``level = rint(t · 255)``
+    with ``t = clip((v − vmin) / (vmax − vmin), 0, 1)``. uint8 keeps plane cuts cheap (a sagittal cut
+    of a float32 300×512² volume touches 4× more memory pages).
+
+    Attributes:
+        levels: uint8 array with the image's shape.
+        ref: Content id for cache keys (e.g. the stored ``attention_ref``); a hash of the levels if empty.
+    """
+
+    levels: npt.NDArray[np.uint8]
+    ref: str = ""
+
+    def __post_init__(self) -> None:
+        if self.levels.dtype != np.uint8:
+            raise ValueError(f"heat levels must be uint8, got {self.levels.dtype}")
+        if not self.ref:
+            object.__setattr__(self, "ref", _content_ref([self.levels]))
+
+    @classmethod
+    def from_values(cls, values: npt.NDArray[Any], vmin: float | None = None, vmax: float | None = None,
+                    ref: str = "") -> HeatVolume:
+        """Quantise a heat map (``vmin``/``vmax`` default to the array's range).
+
+        Raises:
+            ValueError: When the map holds NaN (the message gives the count).
+        """
+        nan = int(np.count_nonzero(np.isnan(values)))
+        if nan:
+            raise ValueError(f"heat map of shape {values.shape} has {nan} NaN values of {values.size}; "
+                             "replace them (e.g. np.nan_to_num) before display")
+        lo = float(values.min()) if vmin is None else float(vmin)
+        hi = float(values.max()) if vmax is None else float(vmax)
+        if not hi > lo:
+            return cls(np.zeros(values.shape, dtype=np.uint8), ref)  # constant: all transparent
+        t = (values.astype(np.float32) - np.float32(lo)) * np.float32(255.0 / (hi - lo))
+        np.clip(t, 0.0, 255.0, out=t)
+        t += 0.5
+        return cls(t.astype(np.uint8), ref)
+
+
+@dataclass(frozen=True, eq=False)
 class HeatLayer:
     """A heat map (attention or saliency) drawn with a jet-like colormap and alpha ∝ value.
 
-    Values are mapped to ``t = clip((v − vmin) / (vmax − vmin), 0, 1)``; pixels with ``t < threshold``
-    are transparent, others get colour ``jet(t)`` and ``α = t · max_alpha`` (halved when not selected).
+    With ``t = level / 255``: pixels with ``t < threshold`` are transparent, others get colour
+    ``jet(t)`` and ``α = t · max_alpha`` (halved when the heat map is not the selected phrase's).
 
     Attributes:
-        values: Array with the image's shape; no NaN.
+        heat: The quantised map (``HeatLayer.from_values`` builds it).
         threshold: In [0, 1], on the normalised value.
         max_alpha: Opacity at the top of the range.
-        vmin: Value mapped to 0 (``None``: the array minimum, computed once).
-        vmax: Value mapped to 1 (``None``: the array maximum).
         visible: Toggle.
         selected: Belongs to the selected phrase (full strength).
-        ref: Content id for cache keys; hashed from the array if empty.
     """
 
-    values: npt.NDArray[Any]
+    heat: HeatVolume
     threshold: float = 0.2
     max_alpha: float = 0.6
-    vmin: float | None = None
-    vmax: float | None = None
     visible: bool = True
     selected: bool = True
-    ref: str = ""
 
     def __post_init__(self) -> None:
         _check_unit("heat map threshold", self.threshold)
         _check_unit("heat map max_alpha", self.max_alpha)
-        nan = int(np.count_nonzero(np.isnan(self.values)))
-        if nan:
-            raise ValueError(f"heat map of shape {self.values.shape} has {nan} NaN values of "
-                             f"{self.values.size}; replace them (e.g. np.nan_to_num) before display")
-        lo = float(self.values.min()) if self.vmin is None else float(self.vmin)
-        hi = float(self.values.max()) if self.vmax is None else float(self.vmax)
-        if not hi > lo:
-            hi = lo + 1.0  # a constant map: everything at t = 0 (transparent)
-        object.__setattr__(self, "vmin", lo)
-        object.__setattr__(self, "vmax", hi)
 
-    @cached_property
-    def content_ref(self) -> str:
-        """``ref``, or a hash of the array (computed once)."""
-        return self.ref or _content_ref([self.values])
+    @classmethod
+    def from_values(cls, values: npt.NDArray[Any], *, vmin: float | None = None, vmax: float | None = None,
+                    ref: str = "", threshold: float = 0.2, max_alpha: float = 0.6, visible: bool = True,
+                    selected: bool = True) -> HeatLayer:
+        """A layer from raw heat-map values (see ``HeatVolume.from_values``)."""
+        return cls(HeatVolume.from_values(values, vmin, vmax, ref), threshold, max_alpha, visible, selected)
 
     def state(self) -> tuple[object, ...]:
         """Hashable description of what this layer draws (for cache keys)."""
-        return ("heat", self.content_ref, self.threshold, self.max_alpha, self.vmin, self.vmax,
-                self.visible, self.selected)
+        return ("heat", self.heat.ref, self.threshold, self.max_alpha, self.visible, self.selected)
 
 
 @dataclass(frozen=True)
@@ -281,7 +309,7 @@ def _mask_pixels(plane: PlaneSlice, layer: MaskLayer) -> tuple[F32Array, npt.NDA
     _check_shape(f"masks ({names})", tuple(layer.labels.volume.shape), plane)
     labels = plane.take(layer.labels.volume).astype(np.uint8, copy=False)
     fill, contour = layer.alpha_luts()
-    alpha = fill[labels]
+    alpha = np.take(fill, labels)
     if layer.contour_only or layer.selected is not None:
         edge = label_boundary(labels)
         alpha[edge] = contour[labels[edge]]
@@ -290,14 +318,14 @@ def _mask_pixels(plane: PlaneSlice, layer: MaskLayer) -> tuple[F32Array, npt.NDA
 
 def _heat_pixels(plane: PlaneSlice, layer: HeatLayer) -> tuple[F32Array, npt.NDArray[np.uint8]]:
     """Per-pixel heat-map opacity and jet LUT index."""
-    _check_shape("heat map", tuple(layer.values.shape), plane)
-    values = plane.take(layer.values, linear=True).astype(np.float32, copy=False)
-    assert layer.vmin is not None and layer.vmax is not None
-    t = (values - np.float32(layer.vmin)) * np.float32(1.0 / (layer.vmax - layer.vmin))
-    np.clip(t, 0.0, 1.0, out=t)
-    strength = np.float32(layer.max_alpha * (1.0 if layer.selected else 0.5))
-    alpha = np.where(t >= max(layer.threshold, 1e-6), t * strength, np.float32(0.0)).astype(np.float32)
-    return alpha, (t * 255.0 + 0.5).astype(np.uint8)
+    _check_shape("heat map", tuple(layer.heat.levels.shape), plane)
+    levels = plane.take(layer.heat.levels, linear=True)
+    rounded = levels if levels.dtype == np.uint8 else levels.astype(np.float32) + np.float32(0.5)
+    index = rounded.astype(np.uint8, copy=False)
+    strength = np.float32(layer.max_alpha * (1.0 if layer.selected else 0.5) / 255.0)
+    alpha: F32Array = np.take(_LEVEL_RAMP, index) * strength
+    alpha[index < max(1, math.ceil(layer.threshold * 255.0 - 1e-9))] = 0.0
+    return alpha, index
 
 
 def composite(gray: U8Array, plane: PlaneSlice, overlays: Overlays) -> U8Array:
@@ -331,12 +359,17 @@ def composite(gray: U8Array, plane: PlaneSlice, overlays: Overlays) -> U8Array:
     for alpha, _, _ in layers[1:]:
         touched |= alpha > 0
     idx = np.flatnonzero(touched)
-    base = np.repeat(gray.reshape(-1)[idx, None].astype(np.float32), 3, axis=1)
-    for alpha, lut, index in layers:
-        base += (lut[index.reshape(-1)[idx]] - base) * alpha.reshape(-1)[idx, None]
-    rgb = np.repeat(gray[:, :, None], 3, axis=2)
-    base += 0.5
-    rgb.reshape(-1, 3)[idx] = base.astype(np.uint8)
+    picked = [(np.take(alpha.reshape(-1), idx), np.take(index.reshape(-1), idx), lut)
+              for alpha, lut, index in layers]
+    gray_touched = np.take(gray.reshape(-1), idx).astype(np.float32)
+    rgb = np.stack([gray, gray, gray], axis=-1)
+    flat = rgb.reshape(-1)
+    for channel in range(3):  # planar 1D gathers: several times faster than (N, 3) fancy indexing
+        value = gray_touched.copy()
+        for alpha_t, index_t, lut in picked:
+            value += (np.take(lut[:, channel], index_t) - value) * alpha_t
+        value += np.float32(0.5)
+        flat[idx * 3 + channel] = value.astype(np.uint8)
     return rgb
 
 

@@ -112,7 +112,8 @@ def _resample(plane: npt.NDArray[np.generic], rows: AxisMap, cols: AxisMap,
         if not linear or amap.n_src == amap.n_dst:  # a pure flip is exact with nearest indices
             out = np.take(out, amap.nearest, axis=axis)
             continue
-        lo, hi = np.take(out, amap.lower, axis=axis), np.take(out, amap.upper, axis=axis)
+        lo = np.take(out, amap.lower, axis=axis).astype(np.float32, copy=False)
+        hi = np.take(out, amap.upper, axis=axis).astype(np.float32, copy=False)
         w = amap.weight[:, None] if axis == 0 else amap.weight[None, :]
         out = (lo + (hi - lo) * w).astype(np.float32)
     return out
