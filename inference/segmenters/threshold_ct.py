@@ -211,7 +211,7 @@ def _pleural_fluid(lungs: BoolArray, body: BoolArray, bones: BoolArray, vol: _Vo
     hit = np.unique(labels[touching & (labels > 0)])
     sizes = np.bincount(labels.ravel())
     keep = [c for c in hit if sizes[c] * vol.voxel_ml >= 2.0]
-    return np.asarray(ndimage.binary_dilation(np.isin(labels, keep)) & fluid, dtype=bool)
+    return np.asarray(ndimage.binary_propagation(np.isin(labels, keep), mask=fluid), dtype=bool)
 
 
 def _pleura(lungs: BoolArray, body: BoolArray, bones: BoolArray, vol: _Vol) -> BoolArray:
