@@ -111,7 +111,7 @@ def text_scores(hypothesis: str, reference: str) -> tuple[float | None, float | 
 def _scorers() -> tuple[Any, Any]:
     """sacrebleu's sentence BLEU (effective order, as ``sentence_bleu``) and a ROUGE-L scorer, built once."""
     from rouge_score import rouge_scorer
-    from sacrebleu.metrics import BLEU
+    from sacrebleu.metrics.bleu import BLEU
 
     return BLEU(effective_order=True), rouge_scorer.RougeScorer(["rougeL"], use_stemmer=False)
 
