@@ -9,6 +9,7 @@ measures (same floor) so the ratio can be read honestly: PNG encoding alone is s
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable
 from typing import Any
@@ -49,14 +50,16 @@ def _volume(quick: bool) -> tuple[Any, Any]:
     return image, overlays
 
 
-def _timed(fn: Callable[[], Any]) -> tuple[float, Any]:
-    start = time.perf_counter()
+def _timed(fn: Callable[[], Any]) -> tuple[float, float, Any]:
+    """(wall seconds, CPU seconds of this process, value): CPU time is what the work costs when the
+    machine is shared; wall time is what the user waits."""
+    wall, cpu = time.perf_counter(), time.process_time()
     value = fn()
-    return time.perf_counter() - start, value
+    return time.perf_counter() - wall, time.process_time() - cpu, value
 
 
 def _stages(image: Any, overlays: Any, plane: str, index: int) -> dict[str, float]:
-    """Seconds per stage of the figure path for one slice (mirrors ``viewer.figure.figure``)."""
+    """CPU seconds per stage of the figure path for one slice (mirrors ``viewer.figure.figure``)."""
     from viewer.figure import build_figure, encode_png
     from viewer.overlay import composite, place_boxes
     from viewer.planes import extract_plane
@@ -64,25 +67,27 @@ def _stages(image: Any, overlays: Any, plane: str, index: int) -> dict[str, floa
 
     window = window_for(image)
     times: dict[str, float] = {}
-    times["plane"], cut = _timed(lambda: extract_plane(image, plane, index))
-    times["window"], gray = _timed(lambda: display_window(image, window, pixels=cut.pixels))
-    times["composite"], rgb = _timed(lambda: composite(gray, cut, overlays))
-    times["png"], uri = _timed(lambda: encode_png(rgb))
-    times["figure"], fig = _timed(lambda: build_figure(cut, uri, window.label(),
-                                                       placed=place_boxes(cut, overlays.boxes), unit="HU"))
-    times["to_json"], _ = _timed(fig.to_json)
+    _, times["plane"], cut = _timed(lambda: extract_plane(image, plane, index))
+    _, times["window"], gray = _timed(lambda: display_window(image, window, pixels=cut.pixels))
+    _, times["composite"], rgb = _timed(lambda: composite(gray, cut, overlays))
+    _, times["png"], uri = _timed(lambda: encode_png(rgb))
+    _, times["figure"], fig = _timed(lambda: build_figure(cut, uri, window.label(),
+                                                          placed=place_boxes(cut, overlays.boxes), unit="HU"))
+    _, times["to_json"], _ = _timed(fig.to_json)
     return times
 
 
-def _floor(image: Any, plane: str, index: int) -> float:
+def _floor(image: Any, plane: str, index: int) -> tuple[float, float]:
+    """Best of 3 (wall, CPU) seconds of a bare numpy soft-tissue window of the raw plane."""
     raw = np.take(image.pixels, index, axis=_NORMAL[plane])
     lo, scale = np.float32(40 - 200), np.float32(255 / 400)
-    elapsed, _ = _timed(lambda: np.clip((raw - lo) * scale, 0, 255).astype(np.uint8))
-    return elapsed
+    runs = [_timed(lambda: np.clip((raw - lo) * scale, 0, 255).astype(np.uint8))[:2] for _ in range(3)]
+    return min(r[0] for r in runs), min(r[1] for r in runs)
 
 
 def run(quick: bool = False) -> list[dict[str, Any]]:
-    """Render benchmark: p50/p95 of the full figure path vs the bare window op, plus a stage breakdown."""
+    """Render benchmark: p50/p95 of the full figure path vs the bare window op (wall and CPU time),
+    plus a per-stage CPU breakdown and the cost of a cache hit."""
     from viewer.cache import figure_cache, figure_cached
     from viewer.figure import figure
 
@@ -92,33 +97,45 @@ def run(quick: bool = False) -> list[dict[str, Any]]:
     picks = [(str(plane), int(rng.integers(0, image.shape[_NORMAL[str(plane)]])))
              for plane in rng.choice(_PLANES, size=n)]
     figure(image, "axial", 0, overlays=overlays)  # warm-up: imports, LUTs
-    ours, floors, per_plane = [], [], {p: [] for p in _PLANES}  # type: dict[str, list[float]]
+    wall: dict[str, list[float]] = {p: [] for p in _PLANES}
+    cpu: dict[str, list[float]] = {p: [] for p in _PLANES}
+    floor_wall, floor_cpu = [], []
     stages: dict[str, list[float]] = {}
+    load_before = os.getloadavg()[0]
     for plane, index in picks:
-        elapsed, _ = _timed(lambda plane=plane, index=index: figure(image, plane, index, overlays=overlays))
-        ours.append(elapsed)
-        per_plane[plane].append(elapsed)
-        floors.append(min(_floor(image, plane, index) for _ in range(3)))
+        w, c, _ = _timed(lambda plane=plane, index=index: figure(image, plane, index, overlays=overlays))
+        wall[plane].append(w)
+        cpu[plane].append(c)
+        fw, fc = _floor(image, plane, index)
+        floor_wall.append(fw)
+        floor_cpu.append(fc)
         for stage, seconds in _stages(image, overlays, plane, index).items():
             stages.setdefault(stage, []).append(seconds)
-    size = f"{image.shape[0]}x{image.shape[1]}x{image.shape[2]}"
-    common = {"volume": size, "overlays": "3 masks + heat map + 3D box", "cache": "off", "quick": quick}
-    f50, f95 = percentile(floors, 50), percentile(floors, 95)
-    out = [result("render.figure_p50", percentile(ours, 50), f50, n, statistic="p50", **common),
-           result("render.figure_p95", percentile(ours, 95), f95, n, statistic="p95", **common)]
-    for plane, values in per_plane.items():
-        if values:
-            out.append(result(f"render.figure_p95.{plane}", percentile(values, 95), f95, len(values),
-                              statistic="p95", **common))
+    all_wall = [t for values in wall.values() for t in values]
+    all_cpu = [t for values in cpu.values() for t in values]
+    common = {"volume": "x".join(str(s) for s in image.shape), "overlays": "3 masks + heat map + 3D box",
+              "cache": "off", "quick": quick, "cores": os.cpu_count(),
+              "loadavg_1min": [round(load_before, 2), round(os.getloadavg()[0], 2)]}
+    out = []
+    for q in (50, 95):
+        out.append(result(f"render.figure_p{q}", percentile(all_wall, q), percentile(floor_wall, q), n,
+                          statistic=f"p{q}", clock="wall", **common))
+        out.append(result(f"render.figure_cpu_p{q}", percentile(all_cpu, q), percentile(floor_cpu, q), n,
+                          statistic=f"p{q}", clock="process CPU", **common))
+    for plane in _PLANES:
+        if cpu[plane]:
+            out.append(result(f"render.figure_cpu_p95.{plane}", percentile(cpu[plane], 95),
+                              percentile(floor_cpu, 95), len(cpu[plane]), statistic="p95",
+                              clock="process CPU", **common))
     for stage, values in stages.items():
-        out.append(result(f"render.stage.{stage}_p50", percentile(values, 50), f50, n, statistic="p50",
-                          note="to_json is not part of figure(); Gradio pays it when sending" if
-                          stage == "to_json" else "", **common))
+        note = "not part of figure(); Gradio pays it when sending" if stage == "to_json" else ""
+        out.append(result(f"render.stage_cpu.{stage}_p50", percentile(values, 50), percentile(floor_cpu, 50),
+                          n, statistic="p50", clock="process CPU", note=note, **common))
     cache = figure_cache()
     plane, index = picks[0]
     figure_cached(cache, image, plane, index, overlays=overlays)
     hits = [_timed(lambda: figure_cached(cache, image, plane, index, overlays=overlays))[0]
             for _ in range(20)]
-    out.append(result("render.cached_hit_p50", percentile(hits, 50), f50, len(hits), statistic="p50",
-                      **{**common, "cache": "hit"}))
+    out.append(result("render.cached_hit_p50", percentile(hits, 50), percentile(floor_wall, 50), len(hits),
+                      statistic="p50", clock="wall", **{**common, "cache": "hit"}))
     return out
