@@ -85,8 +85,9 @@ def test_missing_metrics_extra_degrades_with_note(monkeypatch: pytest.MonkeyPatc
     from storage.metrics import _scorers
 
     _scorers.cache_clear()
-    monkeypatch.setitem(sys.modules, "sacrebleu", None)
-    monkeypatch.setitem(sys.modules, "sacrebleu.metrics", None)
+    for name in ("sacrebleu", "sacrebleu.metrics", "sacrebleu.metrics.bleu", "rouge_score",
+                 "rouge_score.rouge_scorer"):
+        monkeypatch.setitem(sys.modules, name, None)  # as if the 'metrics' extra were not installed
     try:
         result = review_metrics([case_c()])
     finally:
