@@ -55,14 +55,15 @@ def running_server() -> Iterator[str]:
         shutil.rmtree(root, ignore_errors=True)
 
 
-def create_database(template: str, name: str) -> str:
-    """Create database ``name`` on the server and return its URL."""
+def create_database(server: str, name: str, *, template: str | None = None) -> str:
+    """Create database ``name`` (optionally cloned from ``template``) on the server; returns its URL."""
     import sqlalchemy as sa
 
-    admin = sa.create_engine(template.format(db="postgres"), isolation_level="AUTOCOMMIT")
+    admin = sa.create_engine(server.format(db="postgres"), isolation_level="AUTOCOMMIT")
+    clone = f' TEMPLATE "{template}"' if template else ""
     try:
         with admin.connect() as conn:
-            conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
+            conn.exec_driver_sql(f'CREATE DATABASE "{name}"{clone}')
     finally:
         admin.dispose()
-    return template.format(db=name)
+    return server.format(db=name)

@@ -54,7 +54,8 @@ def test_models_match_the_migrations(db_url: str) -> None:
         engine.dispose()
 
 
-def test_upgrade_downgrade_upgrade_keeps_data(db_url: str, repo: Repository) -> None:
+def test_upgrade_downgrade_upgrade_keeps_data(migrated_url: str, repo: Repository) -> None:
+    db_url = migrated_url
     draft_id = _populate(repo)
     before_state = repo.review_state("case-1")
     before = _snapshot(db_url)

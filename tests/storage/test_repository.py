@@ -182,8 +182,8 @@ def test_invalid_and_stale_actions_write_nothing(repo: Repository, drafted: str)
                                  base_version=1)).id is not None
 
 
-def test_second_reviewer_in_another_process_is_told(repo: Repository, drafted: str, db_url: str) -> None:
-    other = Repository.open(db_url, repo.data_dir)  # its own engine and caches, like another worker
+def test_second_reviewer_in_another_process_is_told(repo: Repository, drafted: str, migrated_url: str) -> None:
+    other = Repository.open(migrated_url, repo.data_dir)  # its own engine and caches, like another worker
     try:
         seen = other.review_state("case-1").state_of("f2").version
         repo.record_action(_a("edit", drafted, finding_id="f2", after_text="No effusion.",
@@ -196,9 +196,9 @@ def test_second_reviewer_in_another_process_is_told(repo: Repository, drafted: s
         other.close()
 
 
-def test_race_on_the_same_version_is_caught(repo: Repository, drafted: str, db_url: str) -> None:
+def test_race_on_the_same_version_is_caught(repo: Repository, drafted: str, migrated_url: str) -> None:
     """Writer A holds an uncommitted action N; B has read version N and appends: B must be told."""
-    other = Repository.open(db_url, repo.data_dir)
+    other = Repository.open(migrated_url, repo.data_dir)
     assert other.review_state("case-1").version == 0
     outcome: list[BaseException | ReviewAction] = []
     with repo.engine.connect() as conn:
