@@ -102,6 +102,15 @@ def axis_map(volume_axis: int, n_src: int, n_dst: int, flipped: bool = False) ->
                    lower=lower, upper=upper, weight=(src - lower).astype(np.float32))
 
 
+def _cut(volume: npt.NDArray[np.generic], axis: int, index: int) -> npt.NDArray[np.generic]:
+    """One plane of a 3D array: a view for axis 0, a contiguous copy otherwise (basic slicing then a
+    copy is about 2× faster than ``np.take`` for the strided sagittal cut)."""
+    if axis == 0:
+        plane: npt.NDArray[np.generic] = volume[index]
+        return plane
+    return np.ascontiguousarray(volume[:, index, :] if axis == 1 else volume[:, :, index])
+
+
 def _resample(plane: npt.NDArray[np.generic], rows: AxisMap, cols: AxisMap,
               linear: bool) -> npt.NDArray[np.generic]:
     """Resample a raw 2D plane (rows × cols in array order) onto the display grid."""
@@ -163,7 +172,7 @@ class PlaneSlice:
         if tuple(volume.shape) != self.volume_shape:
             raise ValueError(f"overlay shape {tuple(volume.shape)} does not match the image shape "
                              f"{self.volume_shape}; resample the overlay to the image grid first")
-        raw = volume if self.normal_axis is None else np.take(volume, self.index, axis=self.normal_axis)
+        raw = volume if self.normal_axis is None else _cut(volume, self.normal_axis, self.index)
         return _resample(raw, self.rows, self.cols, linear)
 
     def voxel_at(self, row: int, col: int) -> tuple[int, ...]:
@@ -306,7 +315,7 @@ def extract_plane(image: Image, plane: str = "axial", index: int | None = None, 
     n_r, n_c = image.shape[r_axis], image.shape[c_axis]
     rows_n, cols_n, size = _display_sizes(n_r, n_c, spacing[r_axis], spacing[c_axis], max_side)
     rows, cols = axis_map(r_axis, n_r, rows_n, r_flip), axis_map(c_axis, n_c, cols_n, c_flip)
-    raw = np.take(image.pixels, index, axis=normal)
+    raw = _cut(image.pixels, normal, index)
     pixels = _resample(raw, rows, cols, linear=True).astype(np.float32, copy=False)
     position, label = _position(image, normal, index)
     labels = MappingProxyType({"top": top, "bottom": bottom, "left": left, "right": right})
