@@ -74,9 +74,34 @@ def bbox(mask: BoolArray) -> tuple[tuple[int, int], ...] | None:
 
 
 def upsample_nearest(mask: BoolArray, factors: tuple[int, ...], shape: tuple[int, ...]) -> BoolArray:
-    """Nearest-neighbour upsampling of a mask computed on ``array[::f0, ::f1, ...]`` to ``shape``."""
+    """Nearest-neighbour upsampling of a mask computed on ``array[::f0, ::f1, ...]`` to ``shape``.
+
+    Uses ``np.repeat`` (contiguous copies, several times faster than fancy indexing on large volumes).
+    """
     if all(f == 1 for f in factors):
         return mask
-    index = tuple(np.minimum(np.arange(n) // f, m - 1)
-                  for n, f, m in zip(shape, factors, mask.shape, strict=True))
-    return mask[np.ix_(*index)]
+    out = mask
+    for axis, f in enumerate(factors):
+        if f > 1:
+            out = np.repeat(out, f, axis=axis)
+    out = out[tuple(slice(0, n) for n in shape)]
+    pad = [(0, max(0, n - m)) for n, m in zip(shape, out.shape, strict=True)]
+    return np.pad(out, pad, mode="edge") if any(p[1] for p in pad) else np.ascontiguousarray(out)
+
+
+def upsample_many(masks: dict[str, BoolArray], factors: tuple[int, ...],
+                  shape: tuple[int, ...]) -> dict[str, BoolArray]:
+    """:func:`upsample_nearest` for many masks, packed 8 to a byte so each pass moves one volume."""
+    if all(f == 1 for f in factors):
+        return dict(masks)
+    names = list(masks)
+    out: dict[str, BoolArray] = {}
+    for start in range(0, len(names), 8):
+        group = names[start : start + 8]
+        packed = np.zeros(masks[group[0]].shape, dtype=np.uint8)
+        for bit, name in enumerate(group):
+            packed |= masks[name].astype(np.uint8) << bit
+        big = upsample_nearest(packed, factors, shape)  # type: ignore[arg-type]
+        for bit, name in enumerate(group):
+            out[name] = (big & np.uint8(1 << bit)) != 0
+    return out

@@ -22,7 +22,7 @@ from inference.segmenters._morphology import (
     convex_hull_2d,
     fill_holes_in_plane,
     keep_large_components,
-    upsample_nearest,
+    upsample_many,
 )
 from viewer.records import Image
 
@@ -91,12 +91,13 @@ class ThresholdCTSegmenter:
         vol = _Vol(hu, ndimage.uniform_filter(hu, size=(1, 3, 3)),
                    tuple(s * f for s, f in zip(spacing, factors, strict=True)))  # type: ignore[arg-type]
         small = segment_volume(vol)
+        flat = {region: mask for region, (mask, _) in small.items()}
+        flat |= {f"{region}:{k}": v for region, (_, parts) in small.items() for k, v in parts.items()}
+        full = upsample_many(flat, factors, image.shape)
         masks = {}
-        for region, (mask, parts) in small.items():
-            full = upsample_nearest(mask, factors, image.shape)
-            full_parts = {k: upsample_nearest(v, factors, image.shape) for k, v in parts.items()}
-            masks[region] = RegionMask(region, full, approximate=True, method=METHODS[region],
-                                       parts=full_parts)
+        for region, (_, parts) in small.items():
+            masks[region] = RegionMask(region, full[region], approximate=True, method=METHODS[region],
+                                       parts={k: full[f"{region}:{k}"] for k in parts})
         return SegmentationResult(self.name, masks, method=__doc__.splitlines()[0] if __doc__ else "",
                                   shape=image.shape)
 
