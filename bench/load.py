@@ -12,6 +12,7 @@ every method (one untimed warm-up call each). Only this module imports SimpleITK
 from __future__ import annotations
 
 import importlib
+import resource
 import statistics
 import tempfile
 import time
@@ -64,17 +65,24 @@ def _sitk_reader(folder: Path) -> Any:
     return read
 
 
-def _rounds(fns: dict[str, Any], n: int) -> dict[str, list[float]]:
-    """Time every function once per round, ``n`` rounds (after one warm-up round), interleaved so that a
-    busy shared machine slows all methods alike."""
-    times: dict[str, list[float]] = {name: [] for name in fns}
+def _cpu_s() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def _rounds(fns: dict[str, Any], n: int) -> tuple[dict[str, list[float]], dict[str, list[float]]]:
+    """Wall and CPU (user + sys, all threads) seconds of every function, once per round, ``n`` rounds
+    after one warm-up round, interleaved so that a busy shared machine slows all methods alike."""
+    wall: dict[str, list[float]] = {name: [] for name in fns}
+    cpu: dict[str, list[float]] = {name: [] for name in fns}
     for i in range(n + 1):
         for name, fn in fns.items():
-            start = time.perf_counter()
+            start, start_cpu = time.perf_counter(), _cpu_s()
             fn()
             if i:
-                times[name].append(time.perf_counter() - start)
-    return times
+                wall[name].append(time.perf_counter() - start)
+                cpu[name].append(_cpu_s() - start_cpu)
+    return wall, cpu
 
 
 def run(quick: bool = False) -> list[dict[str, Any]]:
@@ -93,8 +101,8 @@ def run(quick: bool = False) -> list[dict[str, Any]]:
         sitk_read = _sitk_reader(folder)
         if sitk_read is not None:
             fns["sitk"] = sitk_read
-        times = _rounds(fns, n)
-        naive = statistics.median(_rounds({"naive": lambda: _naive(files)}, max(1, n // 2))["naive"])
+        times, cpu = _rounds(fns, n)
+        naive = statistics.median(_rounds({"naive": lambda: _naive(files)}, max(1, n // 2))[0]["naive"])
     med = {name: statistics.median(values) for name, values in times.items()}
     size = f"{shape[0]}x{shape[1]}x{shape[2]}"
     params = {
@@ -102,7 +110,8 @@ def run(quick: bool = False) -> list[dict[str, Any]]:
         "shape": list(shape),
         "files": len(files),
         "pixel_mbytes": round(shape[0] * shape[1] * shape[2] * 2 / 1e6, 1),
-        "min_s": {name: min(values) for name, values in times.items()},
+        "min_s": {name: round(min(values), 4) for name, values in times.items()},
+        "cpu_median_s": {name: round(statistics.median(values), 4) for name, values in cpu.items()},
     }
     out = [
         result(f"load.series_{size}.ours_vs_raw", med["ours"], med["raw"], n, **params),
