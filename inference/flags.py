@@ -31,7 +31,8 @@ Rules (each a pure function of one finding's text and the study context):
 ``ungrounded``
     The finding mentions a lesion positively (a locatable finding: nodule, mass, opacity,
     effusion, fracture…; not negated earlier in its clause) and none of its phrases carries a
-    box or mask.
+    box, a mask or an attention map (an attention map is weak evidence, but it gives the reviewer
+    a place to check, which is what the flag asks for).
 
 ``apply_flags`` keeps flags already on a finding (e.g. ``malformed_output`` from a parser).
 """
@@ -89,10 +90,11 @@ def mentions_procedure_or_communication(text: str) -> bool:
 
 
 def is_ungrounded(finding: Finding) -> bool:
-    """A positively mentioned lesion with no phrase pointing at a box or mask."""
+    """A positively mentioned lesion with no phrase pointing at a box, a mask or an attention map."""
     if not positive_lesion_mentions(finding.text):
         return False
-    return not any(p.grounding is not None and not p.grounding.is_empty for p in finding.phrases)
+    return not any(p.grounding is not None and (not p.grounding.is_empty or p.grounding.attention_ref)
+                   for p in finding.phrases)
 
 
 def has_prior(study: Study) -> bool:
