@@ -1,0 +1,121 @@
+"""Copy studies into the data directory, content-addressed, and register them in the worklist.
+
+A study read from ``PATH`` is copied to ``studies/<aa>/<digest>/<name>`` where ``digest`` is the
+sha256 of its images' input hashes (so the same content always lands in the same place and a second
+ingest is a no-op) and ``name`` is the input's file or folder name. The copy is made in a temporary
+sibling, every file's hash is checked against its source while copying, and the folder is renamed into
+place in one step, so a crash never leaves a half-copied study that looks complete.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from storage.records import StudyRecord
+
+_CHUNK = 1 << 20
+
+
+@dataclass(frozen=True)
+class Ingested:
+    """One ingested study.
+
+    Attributes:
+        record: The worklist entry.
+        copied: False when identical content was already in the data directory.
+        study: The loaded :class:`viewer.records.Study` (for follow-up steps such as importing drafts).
+        sources: Names of the files the study was read from.
+    """
+
+    record: StudyRecord
+    copied: bool
+    study: Any
+    sources: tuple[str, ...]
+
+
+def study_digest(study: Any) -> str:
+    """The content address of a study: sha256 over its images' input sha256s, in order."""
+    return hashlib.sha256("|".join(image.sha256 for image in study.images).encode()).hexdigest()
+
+
+def _copy_file(src: Path, dst: Path) -> None:
+    source_hash, copy_hash = hashlib.sha256(), hashlib.sha256()
+    with src.open("rb") as fin, dst.open("wb") as fout:
+        while chunk := fin.read(_CHUNK):
+            source_hash.update(chunk)
+            fout.write(chunk)
+        fout.flush()
+        os.fsync(fout.fileno())
+    with dst.open("rb") as check:
+        while chunk := check.read(_CHUNK):
+            copy_hash.update(chunk)
+    if source_hash.digest() != copy_hash.digest():
+        raise OSError(f"copy of {src} to {dst} does not match its source (disk or filesystem error)")
+
+
+def _copy_tree(src: Path, dst: Path) -> None:
+    if src.is_file():
+        _copy_file(src, dst)
+        return
+    dst.mkdir()
+    for child in sorted(src.iterdir()):
+        if child.is_symlink():
+            continue  # never follow links out of the input folder
+        _copy_tree(child, dst / child.name)
+
+
+def copy_into(data_dir: Path, source: Path, digest: str) -> tuple[str, bool]:
+    """Copy ``source`` (file or folder) to its content address; returns (relative path, copied?)."""
+    home = Path("studies") / digest[:2] / digest
+    relative = home / source.name
+    target = data_dir / relative
+    if target.exists():
+        return relative.as_posix(), False
+    (data_dir / home).mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(dir=data_dir / home, prefix=".ingest-"))
+    try:
+        _copy_tree(source, staging / source.name)
+        os.replace(staging / source.name, target)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return relative.as_posix(), True
+
+
+def _sources(path: Path, study: Any) -> tuple[str, ...]:
+    names = [path.name] + [Path(image.source).name for image in study.images]
+    return tuple(dict.fromkeys(n for n in names if n))
+
+
+def ingest_path(repo: Any, path: Path, *, series: str | None = None, indication: str | None = None,
+                assign_to: str | None = None) -> Ingested:
+    """Load one study, copy it into the repository's data directory and register it.
+
+    Args:
+        repo: An open :class:`storage.repository.Repository`.
+        path: A file, a folder (DICOM series) or a zip, as :func:`viewer.io.load_study` reads them.
+        series: SeriesInstanceUID to pick when the folder holds several.
+        indication: Clinical indication to record with the study.
+        assign_to: Reviewer to assign the case to.
+
+    Raises:
+        viewer.errors.StudyLoadError: the input is unreadable (exit code 3 on the command line).
+    """
+    import dataclasses
+
+    from viewer.io import load_study
+
+    path = Path(path)
+    study = load_study(path, series=series)
+    if indication:
+        study = dataclasses.replace(study, indication=indication)
+    relative, copied = copy_into(repo.data_dir, path.resolve(), study_digest(study))
+    record = repo.register_study(study, relative)
+    if assign_to:
+        record = repo.assign(record.case_id, assign_to)
+    return Ingested(record=record, copied=copied, study=study, sources=_sources(path, study))

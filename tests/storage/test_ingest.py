@@ -1,0 +1,100 @@
+"""``radreview ingest`` and ``radreview db``: content-addressed copies, idempotent registration."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from app.cli import main
+from storage import migrate
+from storage.ingest import study_digest
+from storage.repository import Repository
+
+
+@pytest.fixture
+def png(tmp_path: Path) -> Path:
+    from PIL import Image
+
+    path = tmp_path / "in" / "chest.png"
+    path.parent.mkdir()
+    Image.fromarray((np.arange(64 * 64) % 251).astype(np.uint8).reshape(64, 64)).save(path)
+    return path
+
+
+@pytest.fixture
+def nifti(tmp_path: Path) -> Path:
+    import nibabel as nib
+
+    path = tmp_path / "in" / "ct.nii.gz"
+    path.parent.mkdir(exist_ok=True)
+    volume = (np.arange(8 * 16 * 16) % 400 - 1000).astype(np.int16).reshape(16, 16, 8)
+    nib.save(nib.Nifti1Image(volume, np.diag([0.8, 0.8, 2.5, 1.0])), path)
+    return path
+
+
+def test_ingest_copies_by_content_and_registers(tmp_path: Path, png: Path, nifti: Path,
+                                                capsys: pytest.CaptureFixture[str]) -> None:
+    data = tmp_path / "data"
+    args = ["ingest", str(png), str(nifti), "--data-dir", str(data), "--assign", "ana",
+            "--indication", "Cough.", "--json"]
+    assert main(args) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert [r["kind"] for r in out["ingested"]] == ["cxr", "ct"] and out["failed"] == []
+    assert all(r["copied"] and r["status"] == "new" for r in out["ingested"])
+    with Repository.open(None, data) as repo:
+        studies = {s.kind: s for s in repo.list_studies(assigned_to="ana")}
+        assert studies["cxr"].indication == "Cough."
+        copied = data / studies["cxr"].data_path
+        assert copied.read_bytes() == png.read_bytes()
+        from viewer.io import load_study
+
+        digest = study_digest(load_study(png))
+        assert studies["cxr"].data_path == f"studies/{digest[:2]}/{digest}/chest.png"
+    assert main(args) == 0  # the same content again: nothing new
+    again = json.loads(capsys.readouterr().out)
+    assert [r["copied"] for r in again["ingested"]] == [False, False]
+    with Repository.open(None, data) as repo:
+        assert len(repo.list_studies()) == 2
+    assert not list(data.glob("studies/*/*/.ingest-*"))
+
+
+def test_unreadable_input_exits_3_and_ingests_the_rest(tmp_path: Path, png: Path,
+                                                       capsys: pytest.CaptureFixture[str]) -> None:
+    bad = tmp_path / "notes.txt"
+    bad.write_text("not an image")
+    assert main(["ingest", str(bad), str(png), "--data-dir", str(tmp_path / "d")]) == 3
+    captured = capsys.readouterr()
+    assert captured.err.startswith("error:") and "notes.txt" in captured.err
+    assert "cxr" in captured.out
+
+
+def test_db_commands(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    data = tmp_path / "d"
+    assert main(["db", "upgrade", "--data-dir", str(data)]) == 0
+    assert f"revision {migrate.head()}" in capsys.readouterr().out
+    assert main(["db", "downgrade", "--data-dir", str(data)]) == 0
+    assert "revision 0001;" in capsys.readouterr().out
+    assert main(["db", "downgrade", "base", "--data-dir", str(data)]) == 0
+    assert "base (empty)" in capsys.readouterr().out
+    assert main(["db", "current", "--db", f"sqlite:///{data / 'radreview.db'}"]) == 0
+    assert "base (empty)" in capsys.readouterr().out
+
+
+def test_copy_into_copies_folders_once(tmp_path: Path) -> None:
+    from storage.ingest import copy_into
+
+    src = tmp_path / "series"
+    (src / "sub").mkdir(parents=True)
+    (src / "a.dcm").write_bytes(b"A" * 10)
+    (src / "sub" / "b.dcm").write_bytes(b"B" * 20)
+    (src / "link").symlink_to("/etc/passwd")
+    digest = "ab" * 32
+    relative, copied = copy_into(tmp_path / "data", src, digest)
+    assert copied and relative == f"studies/ab/{digest}/series"
+    target = tmp_path / "data" / relative
+    assert (target / "a.dcm").read_bytes() == b"A" * 10 and (target / "sub" / "b.dcm").read_bytes() == b"B" * 20
+    assert not (target / "link").exists()
+    assert copy_into(tmp_path / "data", src, digest) == (relative, False)
