@@ -49,13 +49,13 @@ def read_image(source: Source, data: bytes | None = None, has_pixels: bool | Non
         MissingExtraError: The transfer syntax needs the ``codecs`` extra.
     """
     data = data if data is not None else source.read_bytes()
-    from viewer.io.dicom_series import read_slice
+    if has_pixels is None:
+        from viewer.io.dicom_series import read_slice
 
-    head = read_slice(source, data)
-    header = head.ds
-    dc.check_pixel_header(header, source.name, head.has_pixels if has_pixels is None else has_pixels)
-    _frames(header, source.name)
-    ds = dc.read_dataset(source, header_only=False, data=data)
+        has_pixels = read_slice(source, data).has_pixels
+    ds = dc.read_dataset(source, header_only=False, data=data)  # pixel bytes stay undecoded here
+    dc.check_pixel_header(ds, source.name, has_pixels)  # before any pixel buffer is allocated
+    _frames(ds, source.name)
     photometric = str(dc.get(ds, "PhotometricInterpretation", "MONOCHROME2")).strip().upper()
     arr, photometric, warnings = dc.to_grey(dc.decode(ds, source.name), photometric, source.name)
     pixels = dc.modality_lut(arr, ds) if not warnings else arr.astype(np.float32)

@@ -14,6 +14,9 @@ from viewer.io import sniff
 from viewer.io.source import Source
 from viewer.records import Image
 
+MAX_FILE_BYTES = 2 * 1024**3 + 64 * 1024**2
+"""Largest single file read (2 GiB of pixels plus headers); checked before reading."""
+
 
 class Reader(Protocol):
     """One file format."""
@@ -111,6 +114,12 @@ def read_one(source: Source, readers: tuple[Reader, ...] | None = None) -> Image
     head = source.head()
     if not head:
         raise StudyLoadError(source.name, "empty file (0 bytes)")
+    if source.size > MAX_FILE_BYTES:
+        raise StudyLoadError(
+            source.name,
+            f"file of {source.size / 1024**3:.1f} GiB is over the "
+            f"{MAX_FILE_BYTES / 1024**3:.2f} GiB accepted for one image; not reading it",
+        )
     reader = reader_for(source, head, readers)
     if reader is None:
         tried = "; ".join(f"{r.name} (needs {r.expects})" for r in readers or default_readers())

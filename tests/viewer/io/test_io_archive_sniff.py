@@ -72,3 +72,15 @@ def test_sniffers() -> None:
     assert not sniff.is_dicom(b"hello world" * 20)
     assert sniff.is_png(b"\x89PNG\r\n\x1a\nrest") and sniff.is_jpeg(b"\xff\xd8\xff\xe0")
     assert sniff.is_zip(b"PK\x03\x04rest") and not sniff.is_zip(b"PK")
+
+
+def test_oversized_single_file_refused_before_reading(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from viewer.io import registry
+
+    path = tmp_path / "big.png"
+    path.write_bytes(b"\x89PNG\r\n\x1a\n" + b"\0" * 2000)
+    monkeypatch.setattr(registry, "MAX_FILE_BYTES", 1000)
+    with pytest.raises(StudyLoadError, match="over the 0.00 GiB accepted for one image"):
+        load_study(path)
