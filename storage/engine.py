@@ -86,7 +86,9 @@ def _install_sqlite_events(engine: Engine, *, foreign_keys: bool, synchronous: s
         write = conn.get_execution_options().get("radreview_write", False)
         # Straight to the driver (the recipe's exec_driver_sql costs a full execution context on the
         # hot path); sqlite3 still emits COMMIT/ROLLBACK itself.
-        conn.connection.driver_connection.execute("BEGIN IMMEDIATE" if write else "BEGIN")
+        driver = conn.connection.driver_connection
+        assert driver is not None, "begin on a closed connection"
+        driver.execute("BEGIN IMMEDIATE" if write else "BEGIN")
 
 
 class WriteGate:

@@ -128,10 +128,8 @@ class Repository:
         if not name or not name.strip() or len(name) > 64:
             raise ValueError(f"reviewer name must be 1-64 characters, got {name!r}")
         with self._write() as conn:
-            existing = conn.execute(sa.select(Reviewer).where(Reviewer.name == name)).first()
-            if existing is None:
-                conn.execute(sa.insert(Reviewer).values(
-                    name=name, display_name=display_name, created_at=utcnow()))
+            _insert_ignore(conn, Reviewer.__table__, name=name, display_name=display_name,
+                           created_at=utcnow())
         return next(r for r in self.list_reviewers() if r.name == name)
 
     def list_reviewers(self) -> list[ReviewerRecord]:
@@ -173,10 +171,11 @@ class Repository:
                                      f"not {study.kind!r}; use a different case id")
                 return existing
             prior = self._resolve_prior(conn, study, prior_case_id)
-            conn.execute(sa.insert(_T_STUDIES).values(
-                case_id=study.case_id, kind=study.kind, source_sha256s=[i.sha256 for i in study.images],
+            _insert_ignore(  # another process may register the same case concurrently
+                conn, _T_STUDIES, case_id=study.case_id, kind=study.kind,
+                source_sha256s=[i.sha256 for i in study.images],
                 data_path=data_path, indication=study.indication, prior_report=study.prior_report,
-                prior_case_id=prior, meta=dict(study.primary.meta), created_at=utcnow()))
+                prior_case_id=prior, meta=dict(study.primary.meta), created_at=utcnow())
             record = self._study(conn, study.case_id)
         assert record is not None
         return record
@@ -280,10 +279,9 @@ class Repository:
                 raise ValueError(f"draft of case {draft.case_id!r} references artefact {ref} but neither "
                                  "draft.artefacts nor the store has it; put the array in Draft.artefacts")
             array = draft.artefacts[ref]
-            conn.execute(sa.insert(ArtefactRow).values(
-                ref=ref, kind=kinds.get(ref, "array"), path=self.artefacts.relative_path(ref),
-                shape=list(array.shape), dtype=array.dtype.str, nbytes=int(array.nbytes),
-                created_at=utcnow()))
+            _insert_ignore(conn, ArtefactRow.__table__, ref=ref, kind=kinds.get(ref, "array"),
+                           path=self.artefacts.relative_path(ref), shape=list(array.shape),
+                           dtype=array.dtype.str, nbytes=int(array.nbytes), created_at=utcnow())
 
     def _draft(self, conn: Connection, draft_id: str) -> tuple[Draft, str]:
         with self._lock:
@@ -347,9 +345,13 @@ class Repository:
         if action.kind != "regenerate" or not action.new_draft_id:
             return {}
         try:
-            return {action.new_draft_id: self._draft(conn, action.new_draft_id)[0]}
+            draft = self._draft(conn, action.new_draft_id)[0]
         except NotFoundError:
             return {}
+        if draft.case_id != action.case_id:
+            raise InvalidActionError(f"regenerate refers to draft {action.new_draft_id!r} of case "
+                                     f"{draft.case_id!r}, not {action.case_id!r}")
+        return {action.new_draft_id: draft}
 
     def _remember(self, state: ReviewState) -> None:
         with self._lock:
@@ -466,6 +468,14 @@ class Repository:
         found = conn.execute(sa.select(t.draft_id).where(t.case_id == case_id)
                              .order_by(t.action_id.desc()).limit(1)).scalar()
         return None if found is None else str(found)
+
+
+def _insert_ignore(conn: Connection, table: Any, **values: Any) -> None:
+    """``INSERT … ON CONFLICT DO NOTHING`` (SQLite and PostgreSQL): idempotent under concurrency."""
+    from sqlalchemy.dialects import postgresql, sqlite
+
+    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+    conn.execute(dialect.insert(table).values(**values).on_conflict_do_nothing())
 
 
 def _check_relative(data_path: str) -> None:

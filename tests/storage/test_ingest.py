@@ -95,6 +95,7 @@ def test_copy_into_copies_folders_once(tmp_path: Path) -> None:
     relative, copied = copy_into(tmp_path / "data", src, digest)
     assert copied and relative == f"studies/ab/{digest}/series"
     target = tmp_path / "data" / relative
-    assert (target / "a.dcm").read_bytes() == b"A" * 10 and (target / "sub" / "b.dcm").read_bytes() == b"B" * 20
+    assert (target / "a.dcm").read_bytes() == b"A" * 10
+    assert (target / "sub" / "b.dcm").read_bytes() == b"B" * 20
     assert not (target / "link").exists()
     assert copy_into(tmp_path / "data", src, digest) == (relative, False)

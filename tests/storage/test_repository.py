@@ -182,7 +182,8 @@ def test_invalid_and_stale_actions_write_nothing(repo: Repository, drafted: str)
                                  base_version=1)).id is not None
 
 
-def test_second_reviewer_in_another_process_is_told(repo: Repository, drafted: str, migrated_url: str) -> None:
+def test_second_reviewer_in_another_process_is_told(repo: Repository, drafted: str,
+                                                    migrated_url: str) -> None:
     other = Repository.open(migrated_url, repo.data_dir)  # its own engine and caches, like another worker
     try:
         seen = other.review_state("case-1").state_of("f2").version
