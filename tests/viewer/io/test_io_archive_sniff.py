@@ -82,5 +82,5 @@ def test_oversized_single_file_refused_before_reading(
     path = tmp_path / "big.png"
     path.write_bytes(b"\x89PNG\r\n\x1a\n" + b"\0" * 2000)
     monkeypatch.setattr(registry, "MAX_FILE_BYTES", 1000)
-    with pytest.raises(StudyLoadError, match="over the 0.00 GiB accepted for one image"):
+    with pytest.raises(StudyLoadError, match=r"over the 0\.00 GiB accepted for one image"):
         load_study(path)
