@@ -53,11 +53,11 @@ class ArtefactStore:
         Raises:
             ArtefactError: ``ref`` is not the content hash of ``array``.
         """
+        target = self.path(ref)  # validates the reference's form first
         actual = content_ref(array)
         if actual != ref:
             raise ArtefactError(f"artefact {ref} does not match its array (content hash {actual}, "
                                 f"shape {array.shape}, dtype {array.dtype}); key artefacts by content_ref")
-        target = self.path(ref)
         if target.exists():
             return target
         target.parent.mkdir(parents=True, exist_ok=True)
