@@ -20,12 +20,15 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 import numpy.typing as npt
 
 from viewer.records import Image
+
+if TYPE_CHECKING:
+    from PIL.Image import Image as PILImageType
 
 Conditioning = Literal["none", "overlay", "channels"]
 CONDITIONINGS: tuple[str, ...] = ("none", "overlay", "channels")
@@ -77,7 +80,7 @@ class ModelImage:
     source_shape: tuple[int, ...]
     label: str
 
-    def to_pil(self):  # type: ignore[no-untyped-def]
+    def to_pil(self) -> PILImageType:
         """The image as a ``PIL.Image`` (RGB)."""
         from PIL import Image as PILImage
 
@@ -99,7 +102,7 @@ def window_to_uint8(
     scaled = np.clip((data - low) / max(high - low, 1e-6), 0.0, 1.0)
     if photometric.upper() == "MONOCHROME1":
         scaled = 1.0 - scaled
-    return np.round(scaled * 255.0).astype(np.uint8)
+    return np.asarray(np.round(scaled * 255.0), dtype=np.uint8)
 
 
 def overlay(gray: np.ndarray, masks: Sequence[np.ndarray], alpha: float = 0.35) -> npt.NDArray[np.uint8]:
@@ -138,7 +141,7 @@ def condition(
     if how not in CONDITIONINGS:
         raise ValueError(f"unknown mask conditioning {how!r}; choose one of {', '.join(CONDITIONINGS)}")
     if how == "overlay" and masks:
-        chosen = [masks[target]] if target in masks else list(masks.values())
+        chosen = [masks[target]] if target is not None and target in masks else list(masks.values())
         return overlay(gray, chosen)
     if how == "channels":
         return channels(gray, masks.get(target) if target else None, list(masks.values()))

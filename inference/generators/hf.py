@@ -418,8 +418,8 @@ class HFGenerator:
             generator=self.name,
             model_id=self.model_id,
             model_revision=loaded.revision,
-            quantization=self.quantization,
-            device=loaded.device,  # type: ignore[arg-type]
+            quantization=self.quantization,  # type: ignore[arg-type]  # validated by check_quantization
+            device=loaded.device,
             prompts=tuple(prompt_texts),
             generation_params=params,
             seed=self.params.seed,

@@ -75,7 +75,7 @@ def image_data_url(image: ModelImage) -> str:
 def to_openai_messages(request: prompts.PromptRequest) -> list[dict[str, Any]]:
     """Our chat messages in OpenAI form: text parts and ``image_url`` parts, images in prompt order."""
     images = iter(request.images)
-    out = []
+    out: list[dict[str, Any]] = []
     for message in request.messages:
         if message["role"] == "system":
             out.append({"role": "system", "content": " ".join(c["text"] for c in message["content"])})
