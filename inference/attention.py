@@ -61,9 +61,11 @@ def step_attentions(attentions: Sequence[Sequence[Any]], positions: np.ndarray) 
             "generate() returned no attentions; load the model with attn_implementation='eager' "
             "(sdpa silently returns none)"
         )
+    columns = positions.tolist()  # list indexing works on numpy arrays and torch tensors alike
     steps = []
     for per_layer in attentions:
-        steps.append(np.stack([_numpy(layer)[0, :, -1, :][:, positions] for layer in per_layer]))
+        # slice on the device first: step 0 holds the full (heads, q, k) prompt attention per layer
+        steps.append(np.stack([_numpy(layer[0, :, -1, :][:, columns]) for layer in per_layer]))
     return np.stack(steps).astype(np.float32)
 
 
