@@ -12,6 +12,8 @@ Modes and where their wording comes from:
 * ``cxr-grounded`` — MAIRA-2's grounded reporting prompt (Bannur et al. 2024; ``Maira2Processor``
   ``_construct_chat_messages_reporting(get_grounding=True)``), answered as
   ``<obj>phrase</obj><box><x..><y..><x..><y..></box>`` (100 bins).
+* ``ct-global`` — CT without region masks (no segmenter, or none of the asked regions found): the
+  whole-volume montage with LLaVA-Rad's instruction, parsed as prose.
 * ``ct-region`` — Reg2RG (Chen et al., MICCAI 2025; ``src/Dataset/radgenome_dataset_test.py``):
   global context image + one region image per prompt, instruction verbatim, answered as
   ``The region i is <area>: …``. Reg2RG numbers the regions of one prompt from 0; with one region
@@ -35,7 +37,7 @@ from inference.image_prep import ModelImage
 from inference.records import CT_REGIONS
 from viewer.records import Study
 
-MODES: tuple[str, ...] = ("auto", "cxr-plain", "cxr-context", "cxr-grounded", "ct-region")
+MODES: tuple[str, ...] = ("auto", "cxr-plain", "cxr-context", "cxr-grounded", "ct-region", "ct-global")
 VICUNA_V1_SYSTEM = (
     "A chat between a curious human and an artificial intelligence assistant. "
     "The assistant gives helpful, detailed, and polite answers to the human's questions."
@@ -233,13 +235,20 @@ def ct_region(
     )
 
 
+def ct_global(study: Study, *, n_slices: int = 4, tile: int = 256) -> PromptRequest:
+    """Whole-volume prompt for CT without region masks: the global montage + LLaVA-Rad's instruction."""
+    image = image_prep.ct_region(study.primary, None, label="ct global", n_slices=n_slices, tile=tile)
+    content = [IMAGE, _text(llava_rad_instruction(study.indication))]
+    return PromptRequest("ct-global", ({"role": "user", "content": content},), (image,), "prose")
+
+
 def choose_mode(study: Study, mode: str = "auto", *, grounding: bool = False, max_images: int = 1) -> str:
     """Resolve ``auto``: CT → ``ct-region``; CXR → grounded if the model grounds, context if it takes
     several images and there is context, else plain. An explicit mode must fit the study kind."""
     if mode not in MODES:
         raise ValueError(f"unknown prompt mode {mode!r}; choose one of {', '.join(MODES)}")
     if mode != "auto":
-        if (mode == "ct-region") != (study.kind == "ct"):
+        if mode.startswith("ct-") != (study.kind == "ct"):
             raise ValueError(f"prompt mode {mode!r} does not fit a {study.kind.upper()} study")
         return mode
     if study.kind == "ct":
@@ -267,13 +276,15 @@ def build_requests(
         return [cxr_context(study, masks, conditioning=conditioning, max_images=max_images)]
     if mode == "cxr-grounded":
         return [cxr_grounded(study, masks, conditioning=conditioning, max_images=max_images)]
+    if mode == "ct-global":
+        return [ct_global(study, n_slices=n_slices)]
+    unknown = sorted(set(regions or ()) - set(CT_REGIONS))
+    if unknown:
+        raise ValueError(f"unknown CT region(s) {', '.join(unknown)}; choose from {', '.join(CT_REGIONS)}")
     wanted = regions or CT_REGIONS
     present = [r for r in wanted if r in masks and np.asarray(getattr(masks[r], "mask", masks[r])).any()]
-    if not present:
-        raise ValueError(
-            "CT region-guided prompting needs region masks; none of "
-            f"{', '.join(wanted)} is in the segmentation — run a CT segmenter first"
-        )
+    if not present:  # no segmentation (or none of the asked regions): report on the whole volume
+        return [ct_global(study, n_slices=n_slices)]
     return [
         ct_region(study, r, masks, n_slices=n_slices, conditioning=conditioning, max_images=max_images)
         for r in present

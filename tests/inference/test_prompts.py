@@ -164,8 +164,15 @@ def test_build_requests_one_per_masked_region_in_design_order(ct_study) -> None:
     study, masks = ct_study
     reqs = prompts.build_requests(study, masks, "ct-region", n_slices=2)
     assert [r.region for r in reqs] == ["heart", "lungs", "thyroid"]
-    with pytest.raises(ValueError, match="needs region masks"):
-        prompts.build_requests(study, {}, "ct-region")
+    (whole,) = prompts.build_requests(study, {}, "ct-region")  # no segmentation: whole-volume prompt
+    assert whole.mode == "ct-global" and whole.grammar == "prose" and whole.region is None
+    assert [img.label for img in whole.images] == ["ct global"]
+    assert (
+        _texts(whole) == "<IMG>Provide a description of the findings in the radiology image given the "
+        "following indication: staging"
+    )
+    with pytest.raises(ValueError, match=r"unknown CT region.*lung;"):
+        prompts.build_requests(study, masks, "ct-region", regions=("lung",))
 
 
 def test_overlay_conditioning_colours_only_the_region(cxr_study: Study) -> None:
