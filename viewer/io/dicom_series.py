@@ -445,6 +445,7 @@ def volume_from_slices(where: str, slices: list[Slice]) -> Image:
     photometric = str(dc.get(first, "PhotometricInterpretation", "MONOCHROME2")).strip().upper()
     meta = dc.safe_meta(first)
     meta["NumberOfSlices"] = str(len(ordered))
+    meta["AcquisitionPlane"] = acquisition_plane(geo.affine)
     return Image(
         pixels=pixels,
         spacing_mm=axis_spacing(affine),
@@ -456,15 +457,20 @@ def volume_from_slices(where: str, slices: list[Slice]) -> Image:
         sha256=sha,
         meta=meta,
         voi_function=dc.voi_function(first),
-        view="AXIAL" if _is_axial(affine) else "",
+        view="AXIAL" if meta["AcquisitionPlane"] == "AXIAL" else "",
         warnings=geo.warnings,
         voi_lut=dc.voi_lut(first),
     )
 
 
-def _is_axial(affine: npt.NDArray[np.float64]) -> bool:
-    axis0 = affine[:3, 0] / max(float(np.linalg.norm(affine[:3, 0])), 1e-12)
-    return abs(float(axis0[2])) > 0.9
+def acquisition_plane(affine: npt.NDArray[np.float64]) -> str:
+    """``AXIAL``, ``CORONAL``, ``SAGITTAL`` or ``OBLIQUE`` from the slice direction of the acquired stack."""
+    normal = np.cross(affine[:3, 1], affine[:3, 2])
+    normal = normal / max(float(np.linalg.norm(normal)), 1e-12)
+    axis = int(np.argmax(np.abs(normal)))
+    if abs(float(normal[axis])) < 0.9:
+        return "OBLIQUE"
+    return ("SAGITTAL", "CORONAL", "AXIAL")[axis]
 
 
 def is_volume_slice(s: Slice) -> bool:

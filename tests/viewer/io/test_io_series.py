@@ -156,3 +156,39 @@ def test_pydicom_mr_small_loads_as_one_slice_volume() -> None:
     assert image.spacing_mm == (0.8, 0.3125, 0.3125)
     np.testing.assert_array_equal(image.pixels[0], ds.pixel_array.astype(np.float32))
     assert image.default_window == (600.0, 1600.0)
+
+
+def test_sagittal_series_reoriented_to_spl(dcm, tmp_path: Path) -> None:
+    # Rows run inferior (column cosines (0,0,−1)), columns run posterior (row cosines (0,1,0)):
+    # normal = (0,1,0) × (0,0,−1) = (−1,0,0), so slices at x = 0, −1, −2 step toward the patient's right.
+    slices = []
+    for k in range(3):
+        arr = np.array([[1024 + 100 * k + 10 * r + c for c in range(4)] for r in range(2)])
+        slices.append(
+            dcm.ct_slice(arr, (-1.0 * k, 0.0, 0.0), orientation=(0, 1, 0, 0, 0, -1), spacing=(0.7, 0.4))
+        )
+    dcm.write_series(tmp_path / "sag", slices)
+    image = load_image(tmp_path / "sag")
+    # S ← rows flipped (a = 1 − r); P ← columns (i = c); L ← slices reversed (j = 2 − k).
+    expected = [[[100 * (2 - j) + 10 * (1 - a) + i for j in range(3)] for i in range(4)] for a in range(2)]
+    assert image.pixels.tolist() == expected
+    assert image.spacing_mm == (0.7, 0.4, 1.0)
+    assert image.meta["AcquisitionPlane"] == "SAGITTAL" and image.view == ""
+
+
+def test_folder_of_frontal_and_lateral_radiographs(dcm, tmp_path: Path) -> None:
+    for i, (name, view) in enumerate((("a.dcm", "LL"), ("b.dcm", "PA"))):
+        dcm.save(
+            dcm.dataset(
+                np.zeros((4, 4), dtype=np.uint16),
+                ViewPosition=view,
+                SeriesInstanceUID=f"1.2.9.{i}",
+            ),
+            tmp_path / "cxr" / name,
+        )
+    study = load_study(tmp_path / "cxr")
+    assert study.kind == "cxr" and [im.view for im in study.images] == ["PA", "LATERAL"]
+    assert study.lateral is study.images[1]
+    dcm.save(dcm.dataset(np.zeros((4, 4), dtype=np.uint16), ViewPosition="AP"), tmp_path / "cxr" / "c.dcm")
+    with pytest.raises(StudyLoadError, match="3 radiographs found"):
+        load_study(tmp_path / "cxr")
