@@ -210,3 +210,24 @@ def test_hf_ct_region_draft_has_volume_heat_maps_and_region_masks(
     heart_slices = np.flatnonzero(masks["heart"].any(axis=(1, 2)))
     assert set(seen) <= set(heart_slices)  # heat only on the region slices the model was shown
     assert draft.provenance.generation_params["mode"] == "ct-region"
+
+
+def test_token_offsets_on_the_real_tokenizer_cover_each_word() -> None:
+    from inference import attention as attn
+    from inference.tiny import build_tokenizer
+
+    tokenizer = build_tokenizer()
+    ids = tokenizer.encode("the heart is enlarged . <obj> no effusion </obj>", add_special_tokens=False)
+    eos = tokenizer.convert_tokens_to_ids("</s>")
+    ids = [*ids, eos]  # a special token at the end decodes to nothing
+
+    def decode(seq):  # type: ignore[no-untyped-def]
+        return tokenizer.decode(list(seq), skip_special_tokens=True)
+
+    text = decode(ids)
+    offsets = attn.token_offsets(decode, ids)
+    words = [text[a:b].strip() for a, b in offsets]
+    assert words == ["the", "heart", "is", "enlarged", ".", "<obj>", "no", "effusion", "</obj>", ""]
+    span = attn.locate(text, ["Heart is enlarged."])[0]
+    assert attn.tokens_for_span(offsets, span) == [1, 2, 3, 4]
+    assert attn.tokens_for_span(offsets, attn.locate(text, ["no effusion"])[0]) == [6, 7]
