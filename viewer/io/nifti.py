@@ -18,6 +18,7 @@ import numpy as np
 
 from viewer.errors import StudyLoadError
 from viewer.io.dicom_common import MAX_PIXEL_BYTES
+from viewer.io.dicom_series import acquisition_plane
 from viewer.io.orient import axis_spacing, ras_to_lps, to_spl
 from viewer.io.source import Source
 from viewer.records import Image
@@ -83,6 +84,7 @@ def read_nifti(source: Source) -> Image:
     if not np.all(np.isfinite(arr)):
         arr = np.nan_to_num(arr, nan=float(np.nanmin(arr)) if np.isfinite(arr).any() else 0.0)
     lps = ras_to_lps(np.asarray(img.affine, dtype=np.float64))
+    plane = acquisition_plane(lps[:, [2, 0, 1, 3]])  # NIfTI stores slices along its third voxel axis
     pixels, affine = to_spl(arr, lps)
     is_ct = float(pixels.min()) <= -500.0
     warnings = [
@@ -99,7 +101,7 @@ def read_nifti(source: Source) -> Image:
         default_window=_window(img),
         source=source.name,
         sha256=hashlib.sha256(data).hexdigest(),
-        meta={"Format": "NIfTI"},
-        view="AXIAL",
+        meta={"Format": "NIfTI", "AcquisitionPlane": plane},
+        view="AXIAL" if plane == "AXIAL" else "",
         warnings=tuple(warnings),
     )

@@ -54,6 +54,7 @@ def test_permuted_axes_marker_lands_in_spl(tmp_path: Path) -> None:
     from viewer.io.orient import axcodes
 
     assert axcodes(image.affine) == "SPL"
+    assert image.meta["AcquisitionPlane"] == "CORONAL" and image.view == ""  # third voxel axis → posterior
 
 
 def test_scl_slope_and_inter_applied(tmp_path: Path) -> None:
