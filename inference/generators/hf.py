@@ -277,6 +277,11 @@ class HFGenerator:
             attention_layer,
         )
         self.params = GenerationParams(max_new_tokens, do_sample, temperature, num_beams, seed)
+        if attention_maps and num_beams > 1:
+            raise ModelSetupError(
+                "attention maps need num_beams=1 (beam search reorders hypotheses between "
+                "steps); turn attention maps off or use greedy/sampled decoding"
+            )
         self.max_images, self.grounding, self.n_slices = max_images, grounding, n_slices
         self.regions = tuple(regions) if regions else None
         self.trust_remote_code, self.allow_download = trust_remote_code, allow_download

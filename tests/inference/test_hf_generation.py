@@ -231,3 +231,22 @@ def test_token_offsets_on_the_real_tokenizer_cover_each_word() -> None:
     span = attn.locate(text, ["Heart is enlarged."])[0]
     assert attn.tokens_for_span(offsets, span) == [1, 2, 3, 4]
     assert attn.tokens_for_span(offsets, attn.locate(text, ["no effusion"])[0]) == [6, 7]
+
+
+def test_beam_search_sends_text_once_and_refuses_attention_maps(
+    tiny_dirs: dict[str, Path], loaded: LoadedModel, cxr_study: Study
+) -> None:
+    from inference.generators.hf import HFGenerator
+    from inference.model_loading import ModelSetupError
+
+    with pytest.raises(ModelSetupError, match="attention maps need num_beams=1"):
+        HFGenerator(str(tiny_dirs["chat"]), num_beams=2)
+    events: list[ProgressEvent] = []
+    gen = run_request(
+        loaded,
+        prompts.cxr_plain(cxr_study),
+        GenerationParams(max_new_tokens=4, num_beams=2),
+        attention_maps=False,
+        progress=events.append,
+    )
+    assert [e.text for e in events if e.kind == "text"] == [gen.text]
