@@ -88,8 +88,8 @@ def test_mask_and_heat_map_stack_masks_first() -> None:
         masks=_layer({"heart": np.ones((1, 1), bool)}, opacity=0.5),
         heat=HeatLayer.from_values(np.ones((1, 1)), vmin=0.0, vmax=1.0, max_alpha=0.5),
     )
-    # heart: (156.5, 97, 50) → (157, 97, 50); jet(1) = (128, 0, 0) at 0.5 over it: (142.5, 48.5, 25)
-    assert composite(_gray(plane), plane, layers)[0, 0].tolist() == [143, 49, 25]
+    # heart: (156.5, 97, 50); jet(1) = (128, 0, 0) at 0.5 over it: (142.25, 48.5, 25)
+    assert composite(_gray(plane), plane, layers)[0, 0].tolist() == [142, 49, 25]
 
 
 def test_heat_map_colour_alpha_and_threshold() -> None:

@@ -76,3 +76,15 @@ def test_header_longer_than_the_head_chunk_is_reread(dcm, tmp_path: Path) -> Non
     path = next((tmp_path / "long").iterdir())
     head = Source.from_path(path).head(dicom_series.HEAD_CHUNK)
     assert dicom_series.read_slice(Source.from_path(path), head).complete
+
+
+@pytest.mark.parametrize("name", ["CT_small.dcm", "rtplan.dcm", "MR_small_implicit.dcm"])
+def test_scan_never_raises_on_truncated_or_flipped_bytes(name: str) -> None:
+    data = Path(get_testdata_file(name, download=False)).read_bytes()
+    rng = np.random.default_rng(0)
+    for cut in rng.integers(0, len(data), 40):
+        scan(data[: int(cut)], _TAGS)
+    for pos in rng.integers(132, min(len(data), 3000), 40):
+        mutated = bytearray(data)
+        mutated[int(pos)] ^= 0xFF
+        scan(bytes(mutated), _TAGS)
