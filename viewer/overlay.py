@@ -191,22 +191,33 @@ class HeatLayer:
     ``jet(t)`` and ``α = t · max_alpha`` (halved when the heat map is not the selected phrase's).
 
     Attributes:
-        heat: The quantised map (``HeatLayer.from_values`` builds it).
+        heat: The quantised map (``HeatLayer.from_values`` builds it). A raw array is accepted too and
+            quantised when the layer is built — per render if the layer is rebuilt each time, so
+            callers that redraw often should keep the ``HeatVolume``.
         threshold: In [0, 1], on the normalised value.
         max_alpha: Opacity at the top of the range.
         visible: Toggle.
         selected: Belongs to the selected phrase (full strength).
     """
 
-    heat: HeatVolume
+    heat: HeatVolume | npt.NDArray[Any]
     threshold: float = 0.2
     max_alpha: float = 0.6
     visible: bool = True
     selected: bool = True
+    ref: str = ""
 
     def __post_init__(self) -> None:
         _check_unit("heat map threshold", self.threshold)
         _check_unit("heat map max_alpha", self.max_alpha)
+        if not isinstance(self.heat, HeatVolume):
+            object.__setattr__(self, "heat", HeatVolume.from_values(np.asarray(self.heat), ref=self.ref))
+
+    @property
+    def volume(self) -> HeatVolume:
+        """The quantised map."""
+        assert isinstance(self.heat, HeatVolume)
+        return self.heat
 
     @classmethod
     def from_values(cls, values: npt.NDArray[Any], *, vmin: float | None = None, vmax: float | None = None,
@@ -217,7 +228,7 @@ class HeatLayer:
 
     def state(self) -> tuple[object, ...]:
         """Hashable description of what this layer draws (for cache keys)."""
-        return ("heat", self.heat.ref, self.threshold, self.max_alpha, self.visible, self.selected)
+        return ("heat", self.volume.ref, self.threshold, self.max_alpha, self.visible, self.selected)
 
 
 @dataclass(frozen=True)
@@ -318,8 +329,8 @@ def _mask_pixels(plane: PlaneSlice, layer: MaskLayer) -> tuple[F32Array, npt.NDA
 
 def _heat_pixels(plane: PlaneSlice, layer: HeatLayer) -> tuple[F32Array, npt.NDArray[np.uint8]]:
     """Per-pixel heat-map opacity and jet LUT index."""
-    _check_shape("heat map", tuple(layer.heat.levels.shape), plane)
-    levels = plane.take(layer.heat.levels, linear=True)
+    _check_shape("heat map", tuple(layer.volume.levels.shape), plane)
+    levels = plane.take(layer.volume.levels, linear=True)
     rounded = levels if levels.dtype == np.uint8 else levels.astype(np.float32) + np.float32(0.5)
     index = rounded.astype(np.uint8, copy=False)
     strength = np.float32(layer.max_alpha * (1.0 if layer.selected else 0.5) / 255.0)

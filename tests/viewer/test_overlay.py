@@ -107,6 +107,11 @@ def test_heat_map_colour_alpha_and_threshold() -> None:
     assert out[1, 0].tolist() == expected
 
 
+def test_heat_layer_accepts_raw_values_with_a_ref() -> None:
+    layer = HeatLayer(np.array([[0.0, 2.0]]), ref="attn-1")
+    assert layer.volume.levels.tolist() == [[0, 255]] and layer.state()[1] == "attn-1"
+
+
 def test_unselected_heat_map_is_drawn_at_half_strength() -> None:
     plane = extract_plane(_flat((1, 1)))
     heat = HeatLayer.from_values(np.ones((1, 1)), max_alpha=0.6, vmin=0.0, vmax=1.0, selected=False)
@@ -116,8 +121,8 @@ def test_unselected_heat_map_is_drawn_at_half_strength() -> None:
 
 def test_heat_map_range_defaults_to_the_array_range() -> None:
     heat = HeatLayer.from_values(np.array([[2.0, 3.0, 6.0]]))
-    assert heat.heat.levels.tolist() == [[0, 64, 255]]  # (3 − 2)/4 · 255 = 63.75
-    assert HeatLayer.from_values(np.full((2, 2), 5.0)).heat.levels.max() == 0  # constant: transparent
+    assert heat.volume.levels.tolist() == [[0, 64, 255]]  # (3 − 2)/4 · 255 = 63.75
+    assert HeatLayer.from_values(np.full((2, 2), 5.0)).volume.levels.max() == 0  # constant: transparent
 
 
 def test_hidden_layers_return_the_gray_image() -> None:
