@@ -19,6 +19,7 @@ SOLID_NODULE_HU = -300.0
 MIN_NODULE_DIAMETER_MM = 4.0
 MAX_NODULE_ELONGATION = 3.0
 SCLEROTIC_HU = 1200.0
+PLEURAL_MARGIN_MM = 4.5
 
 
 @dataclass(frozen=True)
@@ -104,28 +105,46 @@ def _zone(mask: BoolArray, lung: BoolArray) -> str:
     return "upper" if upper else "lower"
 
 
+def components(mask: BoolArray, min_voxels: int = 1) -> list[BoolArray]:
+    """Connected components of ``mask`` with at least ``min_voxels`` voxels, largest first.
+
+    Uses ``find_objects`` so the cost does not grow with (number of components × volume size).
+    """
+    labels, n = ndimage.label(mask)
+    if n == 0:
+        return []
+    sizes = np.bincount(labels.ravel())
+    out = []
+    for c, box in enumerate(ndimage.find_objects(labels), start=1):
+        if box is None or sizes[c] < min_voxels:
+            continue
+        comp = np.zeros(mask.shape, dtype=bool)
+        comp[box] = labels[box] == c
+        out.append((int(sizes[c]), c, comp))
+    return [comp for _, _, comp in sorted(out, key=lambda t: (-t[0], t[1]))]
+
+
 def solid_nodules_ct(hu: np.ndarray, right: BoolArray, left: BoolArray,
                      spacing: tuple[float, float, float]) -> list[Nodule]:
     """Solid (> −300 HU) components inside the lungs, larger than a 4 mm sphere, not vessel-shaped.
 
-    Lungs are eroded by 2 in-plane voxels first so partial-volume voxels at the pleura and
-    mediastinum are not counted. Components elongated more than 3:1 (principal axes, in mm) are
-    treated as vessels and skipped.
+    Voxels within :data:`PLEURAL_MARGIN_MM` (in-plane) of the lung border are not searched, so
+    partial-volume voxels at the pleura and mediastinum (and blocky borders of masks computed on a
+    coarser grid) are not counted; juxtapleural nodules are missed. Components elongated more than
+    3:1 (principal axes, in mm) are treated as vessels and skipped.
     """
     from inference.segmenters._morphology import IN_PLANE
 
     found = []
-    min_ml = (np.pi / 6.0) * MIN_NODULE_DIAMETER_MM**3 / 1000.0
+    min_vox = int(np.ceil((np.pi / 6.0) * MIN_NODULE_DIAMETER_MM**3 / float(np.prod(spacing))))
+    margin = max(2, int(np.ceil(PLEURAL_MARGIN_MM / min(spacing[1], spacing[2]))))
     for side, lung in (("right", right), ("left", left)):
-        core = ndimage.binary_erosion(lung, structure=IN_PLANE, iterations=2)
-        labels, n = ndimage.label(core & (hu > SOLID_NODULE_HU))
-        for c in range(1, n + 1):
-            comp = labels == c
-            vol = volume_ml(comp, spacing)
+        core = ndimage.binary_erosion(lung, structure=IN_PLANE, iterations=margin)
+        for comp in components(core & (hu > SOLID_NODULE_HU), max(1, min_vox)):
             pts = np.argwhere(comp) * np.asarray(spacing)
-            if vol < min_ml or _elongation(pts) > MAX_NODULE_ELONGATION:
+            if _elongation(pts) > MAX_NODULE_ELONGATION:
                 continue
-            diameter = float((6.0 * vol * 1000.0 / np.pi) ** (1.0 / 3.0))
+            diameter = float((6.0 * volume_ml(comp, spacing) * 1000.0 / np.pi) ** (1.0 / 3.0))
             found.append(Nodule(comp, diameter, side, _zone(comp, lung), mean_value(hu, comp)))
     return sorted(found, key=lambda n: -n.diameter_mm)
 
@@ -164,10 +183,5 @@ def nodular_opacities_2d(view: np.ndarray, right: BoolArray, left: BoolArray,
 def sclerotic_foci(hu: np.ndarray, bones: BoolArray, spacing: tuple[float, ...],
                    min_ml: float = 0.5) -> list[BoolArray]:
     """Components of bone above :data:`SCLEROTIC_HU` of at least ``min_ml`` (focal high density)."""
-    labels, n = ndimage.label(bones & (hu > SCLEROTIC_HU))
-    out = []
-    for c in range(1, n + 1):
-        comp = labels == c
-        if volume_ml(comp, spacing) >= min_ml:
-            out.append(comp)
-    return out
+    min_vox = max(1, int(np.ceil(min_ml * 1000.0 / float(np.prod(spacing)))))
+    return components(bones & (hu > SCLEROTIC_HU), min_vox)

@@ -15,7 +15,6 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-from scipy import ndimage
 
 from inference import measure
 from inference.artefacts import content_ref, normalised_box
@@ -34,6 +33,7 @@ PARAMS: dict[str, Any] = {
     "solid_nodule_hu_above": measure.SOLID_NODULE_HU,
     "min_nodule_diameter_mm": measure.MIN_NODULE_DIAMETER_MM,
     "max_nodule_elongation": measure.MAX_NODULE_ELONGATION,
+    "nodule_search_pleural_margin_mm": measure.PLEURAL_MARGIN_MM,
     "sclerotic_hu_above": measure.SCLEROTIC_HU,
 }
 
@@ -210,9 +210,7 @@ def _ct_pleura(w: _Writer, spacing: tuple[float, ...], masks: Mapping[str, Regio
     right, left = _mask(masks, "lungs", "right"), _mask(masks, "lungs", "left")
     sides: dict[str, BoolArray] = {}
     if effusion is not None and effusion.any() and right is not None and left is not None:
-        labels, n = ndimage.label(effusion)
-        for c in range(1, n + 1):
-            comp = labels == c
+        for comp in measure.components(effusion):
             side = measure.side_of(comp, right, left)
             sides[side] = sides[side] | comp if side in sides else comp
     found = False
