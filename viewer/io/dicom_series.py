@@ -362,13 +362,12 @@ def _raw_slice(s: Slice, data: bytes) -> npt.NDArray[Any] | None:
     if data[s.pixel_offset : s.pixel_offset + 4] != b"\xe0\x7f\x10\x00":
         return None
     start = s.pixel_offset + (12 if s.syntax == "1.2.840.10008.1.2.1" else 8)
-    if start + nbytes > len(data):
-        return None
+    declared = int.from_bytes(data[start - 4 : start], "little")
+    if declared < nbytes or declared == 0xFFFFFFFF or start + nbytes > len(data):
+        return None  # short or odd pixel data: pydicom decides (and explains) below
     dtype = np.dtype(f"<{'i' if s.signed else 'u'}{s.bits // 8}")
     arr = np.frombuffer(data, dtype=dtype, count=s.rows * s.cols, offset=start).reshape(s.rows, s.cols)
-    if (
-        0 < s.bits_stored < s.bits
-    ):  # mask (unsigned) or sign-extend (signed) the unused high bits, as pydicom does
+    if 0 < s.bits_stored < s.bits:  # mask (unsigned) or sign-extend (signed) unused high bits, as pydicom
         if s.signed:
             shift = np.array(s.bits - s.bits_stored, dtype=dtype)
             return (arr << shift) >> shift  # type: ignore[no-any-return]

@@ -192,3 +192,20 @@ def test_folder_of_frontal_and_lateral_radiographs(dcm, tmp_path: Path) -> None:
     dcm.save(dcm.dataset(np.zeros((4, 4), dtype=np.uint16), ViewPosition="AP"), tmp_path / "cxr" / "c.dcm")
     with pytest.raises(StudyLoadError, match="3 radiographs found"):
         load_study(tmp_path / "cxr")
+
+
+@pytest.mark.parametrize("signed", [False, True])
+def test_fast_pixel_path_matches_pydicom_for_12_bit_stored(dcm, tmp_path: Path, signed: bool) -> None:
+    import pydicom
+    from pydicom.pixels import apply_modality_lut
+
+    raw = np.array([[0x0FFF, 0x0800, 0x07FF, 0xF001]], dtype=np.uint16)  # high nibble set in the last
+    slices = []
+    for z in (0.0, 1.0):
+        ds = dcm.ct_slice(raw, (0.0, 0.0, z))
+        ds.BitsStored, ds.HighBit, ds.PixelRepresentation = 12, 11, int(signed)
+        slices.append(ds)
+    paths = dcm.write_series(tmp_path / "b12", slices)
+    reference = pydicom.dcmread(paths[0])
+    expected = apply_modality_lut(reference.pixel_array, reference).astype(np.float32)
+    np.testing.assert_array_equal(load_image(tmp_path / "b12").pixels[0], expected)
