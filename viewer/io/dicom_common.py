@@ -43,7 +43,6 @@ SAFE_TAGS = (
 descriptions (Study/Series Description, Protocol Name and Contrast Agent are removed by the PS3.15 basic
 profile, so they are not kept either)."""
 
-_PROJECTION = {"CR", "DX", "DR", "MG", "RF", "XA", "IO", "PX", "RG", "OT", "SC"}
 VOLUME_MODALITIES = {"CT", "MR", "PT", "NM"}
 """Modalities whose images are slices of a volume (a single slice loads as a one-slice volume)."""
 
@@ -89,11 +88,6 @@ def first_float(value: Any) -> float | None:
     except (TypeError, ValueError, IndexError):
         return None
     return number if math.isfinite(number) else None
-
-
-def is_projection(ds: Any) -> bool:
-    """True for projection radiography modalities (and secondary capture), read as 2D images."""
-    return str(get(ds, "Modality", "OT")).upper() in _PROJECTION
 
 
 _PIXEL_TAGS = {b"\xe0\x7f\x10\x00", b"\xe0\x7f\x08\x00", b"\xe0\x7f\x09\x00", b"\x7f\xe0\x00\x10"}
