@@ -8,12 +8,12 @@ module only adds the repository writes and the summary printed for the user.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from inference.importers import ImportProblem, ImportResult, read_drafts
+from inference.importers import FORMATS, ImportProblem, ImportResult, format_names, read_drafts
 from inference.importers.matching import MatchBy, apply_context, match_drafts, study_index
 from inference.records import regions_for
 
@@ -41,55 +41,99 @@ class ImportSummary:
     references_stored: int = 0
 
 
+Candidate = tuple[str, str, Sequence[str]]  # (case_id, kind, file names)
+
+
 def _draft_kind(draft: Any) -> str:
     regions = tuple(s.region for s in draft.sections)
     return "ct" if regions == regions_for("ct") else "cxr"
 
 
-def _common_kind(studies: Iterable[StudyWithSources]) -> str | None:
-    kinds = {study.kind for study, _ in studies}
+def _common_kind(candidates: Sequence[Candidate]) -> str | None:
+    kinds = {kind for _, kind, _ in candidates}
     return kinds.pop() if len(kinds) == 1 else None
 
 
-def _kind_problems(result: ImportResult, by_case: dict[str, Any]) -> tuple[ImportResult, list[ImportProblem]]:
+def _kind_problems(result: ImportResult, kinds: dict[str, str]) -> tuple[ImportResult, list[ImportProblem]]:
     keep, problems = [], []
     for item in result.drafts:
-        study_kind, draft_kind = by_case[item.draft.case_id].kind, _draft_kind(item.draft)
+        study_kind, draft_kind = kinds[item.draft.case_id], _draft_kind(item.draft)
         if study_kind == draft_kind:
             keep.append(item)
         else:
             problems.append(ImportProblem(item.row, item.match_key,
                                           f"the draft is a {draft_kind} report but study "
-                                          f"{item.draft.case_id!r} is {study_kind}; pass --drafts-kind"))
+                                          f"{item.draft.case_id!r} is {study_kind}; import it with the "
+                                          f"kind set to {study_kind}"))
     return dataclasses.replace(result, drafts=tuple(keep)), problems
 
 
-def import_drafts(repo: Any, path: str | Path, fmt: str, studies: Sequence[StudyWithSources], *,
-                  match_by: MatchBy = "id", kind: str | None = None) -> ImportSummary:
-    """Read a drafts file, match its rows to ``studies``, flag them in context and store them.
+def _read(path: str | Path, fmt: str, kind: str | None) -> ImportResult:
+    from app.errors import CliError
+
+    if fmt not in FORMATS:
+        raise CliError(f"unknown drafts format {fmt!r}; available: {', '.join(format_names())}"
+                       + _suggestion(fmt), 2)
+    return read_drafts(path, fmt, kind=kind)
+
+
+def _suggestion(fmt: str) -> str:
+    import difflib
+
+    close = difflib.get_close_matches(fmt, FORMATS, n=1, cutoff=0.5)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+def import_matched(repo: Any, path: str | Path, fmt: str, candidates: Sequence[Candidate],
+                   load_study: Callable[[str], Any], *, match_by: MatchBy = "id",
+                   kind: str | None = None) -> ImportSummary:
+    """Read a drafts file, match its rows to candidate studies, flag them in context and store them.
 
     Args:
         repo: An open :class:`storage.repository.Repository`; the studies must be registered.
         path: The drafts file (or folder for ``text``/``vividmed``).
         fmt: An :func:`inference.importers.format_names` entry.
-        studies: The studies rows may match, each with the file names it was read from.
+        candidates: ``(case_id, kind, file names)`` of the studies rows may match.
+        load_study: Returns the :class:`viewer.records.Study` of a matched case id (its prior and
+            lateral decide the context flags); called once per matched study.
         match_by: ``id`` (row id = case id) or ``filename`` (row id = a study file's stem).
-        kind: ``cxr``/``ct`` of the rows; by default the studies' kind when they all share one,
+        kind: ``cxr``/``ct`` of the rows; by default the candidates' kind when they all share one,
             else the format's default.
 
     Returns:
         The summary; every row is either saved or listed in ``problems``.
+
+    Raises:
+        CliError: unknown format (exit 2).
+        ImportFileError: the file cannot be read at all (exit 3).
     """
-    result = read_drafts(path, fmt, kind=kind or _common_kind(studies))
-    index = study_index(((s.case_id, sources) for s, sources in studies), match_by)
-    by_case = {s.case_id: s for s, _ in studies}
+    result = _read(path, fmt, kind or _common_kind(candidates))
+    index = study_index(((case, sources) for case, _, sources in candidates), match_by)
     matched = match_drafts(result, index, match_by)
-    matched, kind_problems = _kind_problems(matched, by_case)
-    flagged = apply_context(matched, by_case)
+    matched, kind_problems = _kind_problems(matched, {case: k for case, k, _ in candidates})
+    studies = {case: load_study(case) for case in dict.fromkeys(d.draft.case_id for d in matched.drafts)}
+    flagged = apply_context(matched, studies)
     saved = tuple((d.draft.case_id, repo.save_draft(d.draft), d.row) for d in flagged.drafts)
     references = sum(d.reference_text is not None for d in flagged.drafts)
     problems = tuple(sorted((*flagged.problems, *kind_problems), key=lambda p: p.row))
     return ImportSummary(result.fmt, str(path), saved, problems, references, 0)
+
+
+def import_drafts(repo: Any, path: str | Path, fmt: str, studies: Sequence[StudyWithSources], *,
+                  match_by: MatchBy = "id", kind: str | None = None) -> ImportSummary:
+    """:func:`import_matched` for studies already in memory (``radreview ingest --drafts``).
+
+    Args:
+        repo: An open repository in which ``studies`` are registered.
+        path: The drafts file.
+        fmt: Its format.
+        studies: ``(Study, file names it was read from)`` per study.
+        match_by: ``id`` or ``filename``.
+        kind: Kind of the rows (default: the studies' common kind).
+    """
+    by_case = {s.case_id: s for s, _ in studies}
+    candidates = [(s.case_id, s.kind, tuple(sources)) for s, sources in studies]
+    return import_matched(repo, path, fmt, candidates, by_case.__getitem__, match_by=match_by, kind=kind)
 
 
 def summary_lines(summary: ImportSummary) -> list[str]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from app.importing import import_drafts, summary_json, summary_lines
 from storage.repository import Repository
@@ -70,5 +71,41 @@ def test_kind_mismatch_is_reported_not_stored(tmp_path: Path) -> None:
                                 [(ct, ["s50414267.txt"]), (cxr, ["openi_1.xml"])], match_by="filename")
         assert [c for c, _, _ in summary.saved] == ["cxr-1"]
         (problem,) = summary.problems
-        assert problem.reason == "the draft is a cxr report but study 'ct-1' is ct; pass --drafts-kind"
+        assert problem.reason == ("the draft is a cxr report but study 'ct-1' is ct; "
+                                  "import it with the kind set to ct")
         assert repo.drafts_for("ct-1") == []
+
+
+def _png(path: Path, seed: int) -> Path:
+    from PIL import Image as PILImage
+
+    pixels = (np.random.default_rng(seed).random((16, 16)) * 255).astype("uint8")
+    PILImage.fromarray(pixels).save(path)
+    return path
+
+
+def test_cli_ingest_with_drafts_then_import_drafts(tmp_path: Path,
+                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    import json
+
+    from app.cli import main
+
+    a, b = _png(tmp_path / "s50414267.png", 0), _png(tmp_path / "s53189527.png", 1)
+    data = tmp_path / "data"
+    preds = str(DATA / "llava_rad_preds.jsonl")
+    assert main(["ingest", str(a), "--data-dir", str(data), "--drafts", preds, "--drafts-format", "llava-rad",
+                 "--match-by", "filename", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert [d["row"] for d in out["drafts"]["saved"]] == [1]
+    problems = [(p["row"], p["match_key"]) for p in out["drafts"]["problems"]]
+    assert problems == [(2, "s53189527"), (4, "s56699142")]
+    assert main(["ingest", str(b), "--data-dir", str(data)]) == 0
+    capsys.readouterr()
+    assert main(["import-drafts", "--drafts", preds, "--format", "llava-rad", "--match-by", "filename",
+                 "--data-dir", str(data)]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].startswith("imported 2 llava-rad draft(s)")
+    assert main(["import-drafts", "--drafts", preds, "--format", "llava_rad", "--data-dir", str(data)]) == 2
+    assert "did you mean 'llava-rad'" in capsys.readouterr().err
+    assert main(["import-drafts", "--drafts", str(tmp_path / "none.jsonl"), "--format", "maira2",
+                 "--data-dir", str(data)]) == 3
