@@ -23,8 +23,9 @@ def _has_cuda() -> bool:
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Skip gpu/slow/e2e tests with an explicit reason when their requirement is missing."""
+    wants_gpu = any("gpu" in item.keywords for item in items)  # importing torch costs seconds
     reasons = {
-        "gpu": None if _has_cuda() else "needs a CUDA GPU (torch.cuda.is_available() is False)",
+        "gpu": None if not wants_gpu or _has_cuda() else "needs a CUDA GPU (torch.cuda.is_available() is False)",
         "slow": None if os.environ.get("RADREVIEW_SLOW") else "slow test; set RADREVIEW_SLOW=1 to run",
         "e2e": None if Path("/usr/bin/chromium").exists() else "needs Debian's /usr/bin/chromium",
         "postgres": None if (shutil.which("initdb") or list(Path("/usr/lib/postgresql").glob("*/bin/initdb")))
