@@ -212,3 +212,15 @@ def test_vividmed_p_tags_become_phrases() -> None:
                                    ("mediastinum", "No mediastinal lymphadenopathy.")]
     assert [(p.row, p.reason) for p in result.errors] == [
         (3, "kind 'mri' is neither 'cxr' nor 'ct'"), (4, "no id")]
+
+
+def test_reference_sections_use_the_same_region_assignment() -> None:
+    from inference.importers.reference import reference_sections
+
+    text = "FINDINGS: Small left pleural effusion. The heart is enlarged. No pneumothorax. IMPRESSION: CHF."
+    assert reference_sections(text, "cxr") == {
+        "pleura": "Small left pleural effusion. No pneumothorax.", "heart": "The heart is enlarged."}
+    gt = ("The region 0 is heart: Heart size is normal. The region 1 is lung: Clear lungs. "
+          "The other report is: {pleura: No effusion.}{other: }")
+    assert reference_sections(gt, "ct", "reg2rg") == {
+        "heart": "Heart size is normal.", "lungs": "Clear lungs.", "pleura": "No effusion."}
