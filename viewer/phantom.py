@@ -49,11 +49,11 @@ def _ellipsoid(x: np.ndarray, y: np.ndarray, z: float, centre: tuple[float, floa
                axes: tuple[float, float, float]) -> BoolArray:
     cx, cy, cz = centre
     ax, ay, az = axes
-    return ((x - cx) / ax) ** 2 + ((y - cy) / ay) ** 2 + ((z - cz) / az) ** 2 <= 1.0  # type: ignore[no-any-return]
+    return ((x - cx) / ax) ** 2 + ((y - cy) / ay) ** 2 + ((z - cz) / az) ** 2 <= 1.0
 
 
 def _disc(x: np.ndarray, y: np.ndarray, cx: float, cy: float, r: float) -> BoolArray:
-    return (x - cx) ** 2 + (y - cy) ** 2 <= r * r  # type: ignore[no-any-return]
+    return (x - cx) ** 2 + (y - cy) ** 2 <= r * r
 
 
 def _ct_slice(x: np.ndarray, y: np.ndarray, z: float) -> tuple[np.ndarray, dict[str, BoolArray]]:
@@ -77,9 +77,9 @@ def _ct_slice(x: np.ndarray, y: np.ndarray, z: float) -> tuple[np.ndarray, dict[
     lab["abdomen"] = abdomen
     lungs = {s: _ellipsoid(x, y, z, c, _LUNG_AXES) & inner & ~abdomen for s, c in _LUNG_CENTRES.items()}
     heart = _ellipsoid(x, y, z, *_HEART) & ~abdomen
-    for side, mask in lungs.items():
-        lungs[side] = mask & ~heart
-        hu[lungs[side]] = -850.0
+    for name, mask in lungs.items():
+        lungs[name] = mask & ~heart
+        hu[lungs[name]] = -850.0
     lab["lung_right"], lab["lung_left"], lab["heart"] = lungs["right"], lungs["left"], heart
     hu[heart] = 40.0
     effusion = lungs["right"] & (y > 30.0) & (z < 0.0)
