@@ -140,12 +140,12 @@ def _check_local_dir(path: Path) -> None:
         )
 
 
-def _from_cache(model: str, allow_download: bool) -> Path:
+def _from_cache(model: str, allow_download: bool, cache_dir: str | Path | None) -> Path:
     from huggingface_hub import snapshot_download
 
     local_only = not allow_download or offline()
     try:
-        return Path(snapshot_download(model, local_files_only=local_only))
+        return Path(snapshot_download(model, local_files_only=local_only, cache_dir=cache_dir))
     except Exception as exc:
         how = (
             "downloads are off (HF_HUB_OFFLINE is set)"
@@ -159,12 +159,15 @@ def _from_cache(model: str, allow_download: bool) -> Path:
         ) from exc
 
 
-def resolve_model(model: str, *, allow_download: bool = False) -> ResolvedModel:
+def resolve_model(
+    model: str, *, allow_download: bool = False, cache_dir: str | Path | None = None
+) -> ResolvedModel:
     """Find ``model`` on disk: a local directory, or a hub id in the cache.
 
     Args:
         model: A directory path or a hub repo id such as ``microsoft/llava-rad``.
         allow_download: Let the hub client fetch missing files (ignored when ``HF_HUB_OFFLINE`` is set).
+        cache_dir: Hub cache to look in; default ``$HF_HUB_CACHE`` (``~/.cache/huggingface/hub``).
 
     Raises:
         ModelSetupError: Naming the path or id and how to provide the files.
@@ -179,7 +182,7 @@ def resolve_model(model: str, *, allow_download: bool = False) -> ResolvedModel:
         raise ModelSetupError(
             f"model directory {model} does not exist (and it is not a hub id like 'org/name')"
         )
-    location = _from_cache(model, allow_download)
+    location = _from_cache(model, allow_download, cache_dir)
     _check_local_dir(location)
     return ResolvedModel(model, location, _snapshot_revision(location))
 

@@ -33,6 +33,20 @@ def test_snapshot_directory_gives_the_commit_as_revision(tiny_dir: Path, tmp_pat
     assert ml.resolve_model(str(snap)).revision == commit
 
 
+def test_cached_hub_id_resolves_to_its_snapshot_offline(
+    tiny_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    commit = "89abcdef0123456789abcdef0123456789abcdef"
+    repo = tmp_path / "hub" / "models--radreview-test--tiny"
+    shutil.copytree(tiny_dir, repo / "snapshots" / commit)
+    (repo / "refs").mkdir()
+    (repo / "refs" / "main").write_text(commit)
+    resolved = ml.resolve_model("radreview-test/tiny", cache_dir=tmp_path / "hub")
+    assert resolved.revision == commit and resolved.model_id == "radreview-test/tiny"
+    assert resolved.location == repo / "snapshots" / commit
+
+
 def test_missing_directory_names_the_path(tmp_path: Path) -> None:
     with pytest.raises(ml.ModelSetupError, match=r"model directory .*nope does not exist"):
         ml.resolve_model(str(tmp_path / "nope"))
@@ -49,7 +63,9 @@ def test_directory_without_weights_says_how_to_provide_them(tiny_dir: Path, tmp_
 def test_uncached_hub_id_is_not_downloaded(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     monkeypatch.chdir(tmp_path)
-    with pytest.raises(ml.ModelSetupError, match=r"'radreview-test/absent' is not a local directory and not in the"):
+    with pytest.raises(
+        ml.ModelSetupError, match=r"'radreview-test/absent' is not a local directory and not in the"
+    ):
         ml.resolve_model("radreview-test/absent", allow_download=True)
 
 
