@@ -7,9 +7,10 @@ Recording an action (:meth:`Repository.record_action`) is one write transaction 
 on SQLite): read the review's actions appended since this process last looked (the derived state is
 cached per draft — drafts and actions are immutable, so a cached state is always a valid prefix),
 check the optimistic-lock version, validate by applying the action, append it with the next
-``seq`` and commit. ``UNIQUE(draft_id, seq)`` rejects a second writer that read the same version;
-that writer retries on the fresh state and gets :class:`StaleVersionError` when the other action
-touched the same finding (or the case, for ``sign``/``regenerate``).
+``seq`` and commit. On PostgreSQL the transaction first takes a row lock on the draft, so writers of
+one review queue instead of racing. Either way ``UNIQUE(draft_id, seq)`` rejects a second writer that
+read the same version; that writer retries on the fresh state and gets :class:`StaleVersionError`
+when the other action touched the same finding (or the case, for ``sign``/``regenerate``).
 """
 
 from __future__ import annotations
@@ -55,6 +56,11 @@ _NEW_ACTIONS = (sa.select(_T_ACTIONS)
                        _T_ACTIONS.c.seq >= sa.bindparam("seq"))
                 .order_by(_T_ACTIONS.c.seq))
 _INSERT_ACTION = sa.insert(_T_ACTIONS).returning(_T_ACTIONS.c.id)
+# PostgreSQL: queue the writers of one review on its draft row (FOR NO KEY UPDATE does not block the
+# foreign-key checks of inserts that reference the draft). SQLite renders no FOR clause: BEGIN
+# IMMEDIATE already serialises writers there.
+_LOCK_REVIEW = (sa.select(_T_DRAFTS.c.id).where(_T_DRAFTS.c.id == sa.bindparam("draft_id"))
+                .with_for_update(key_share=True))
 
 
 class NotFoundError(LookupError):
@@ -421,6 +427,8 @@ class Repository:
 
     def _append(self, action: ReviewAction) -> ReviewAction:
         with self._write() as conn:
+            if conn.dialect.name == "postgresql":
+                conn.execute(_LOCK_REVIEW, {"draft_id": action.draft_id})
             state = self._state(conn, action.draft_id)
             if state.case_id != action.case_id:
                 raise InvalidActionError(f"draft {action.draft_id!r} belongs to case {state.case_id!r}, "
