@@ -57,6 +57,8 @@ def _jsonl_rows(path: Path) -> Iterator[Row]:
         except json.JSONDecodeError as exc:
             raise ImportFileError(
                 f"{path}:{number}: not valid JSON ({exc.msg} at column {exc.colno})") from exc
+        except RecursionError as exc:
+            raise ImportFileError(f"{path}:{number}: JSON nested too deeply") from exc
         if not isinstance(record, dict):
             raise ImportFileError(f"{path}:{number}: each line must be a JSON object, got "
                                   f"{type(record).__name__}")
@@ -68,6 +70,8 @@ def _json_rows(path: Path) -> list[Row]:
         data = json.loads(_read_text(path))
     except json.JSONDecodeError as exc:
         raise ImportFileError(f"{path}: not valid JSON ({exc.msg} at line {exc.lineno})") from exc
+    except RecursionError as exc:
+        raise ImportFileError(f"{path}: JSON nested too deeply") from exc
     if isinstance(data, dict):
         data = [data]
     if not isinstance(data, list) or not all(isinstance(r, dict) for r in data):

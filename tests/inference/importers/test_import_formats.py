@@ -224,3 +224,18 @@ def test_reference_sections_use_the_same_region_assignment() -> None:
           "The other report is: {pleura: No effusion.}{other: }")
     assert reference_sections(gt, "ct", "reg2rg") == {
         "heart": "Heart size is normal.", "lungs": "Clear lungs.", "pleura": "No effusion."}
+
+
+def test_hostile_files_fail_as_unreadable_input(tmp_path: Path) -> None:
+    deep = tmp_path / "deep.jsonl"
+    deep.write_text("[" * 100_000 + "\n")
+    with pytest.raises(ImportFileError, match="nested too deeply"):
+        read_drafts(deep, "llava-rad")
+    binary = tmp_path / "bin.csv"
+    binary.write_bytes(b"\xff\xfe\x00AccNum\x00")
+    with pytest.raises(ImportFileError, match="cannot read as UTF-8"):
+        read_drafts(binary, "reg2rg")
+    wrong = tmp_path / "preds.txt"
+    wrong.write_text("x")
+    with pytest.raises(ImportFileError, match=r"expected \.jsonl, \.json or \.csv"):
+        read_drafts(wrong, "maira2")
