@@ -178,7 +178,7 @@ def _ct_heart(w: _Writer, spacing: tuple[float, ...], masks: Mapping[str, Region
     heart, lungs = _mask(masks, "heart"), _mask(masks, "lungs")
     if heart is None or lungs is None:
         return
-    ctr = measure.cardiothoracic_ratio_ct(heart, lungs, spacing[2])
+    ctr = round(measure.cardiothoracic_ratio_ct(heart, lungs, spacing[2]), 2)  # decide on what is shown
     if ctr > CTR_ENLARGED:
         text = f"The heart is enlarged (axial cardiothoracic ratio {ctr:.2f})."
         w.positives.append(f"Cardiomegaly (axial cardiothoracic ratio {ctr:.2f}).")
@@ -271,7 +271,7 @@ def _cxr_heart(w: _Writer, image: Image, masks: Mapping[str, RegionMask], spacin
     heart, lungs = _mask(masks, "heart"), _mask(masks, "lungs")
     if heart is None or lungs is None:
         return
-    ctr = measure.cardiothoracic_ratio_2d(heart, lungs, spacing[1])
+    ctr = round(measure.cardiothoracic_ratio_2d(heart, lungs, spacing[1]), 2)  # decide on what is shown
     caveat = " (AP projection magnifies the heart)" if image.view == "AP" else ""
     if ctr > CTR_ENLARGED:
         text = f"The cardiac silhouette is enlarged (cardiothoracic ratio {ctr:.2f}){caveat}."
