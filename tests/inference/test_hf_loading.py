@@ -122,3 +122,24 @@ def test_offline_flag_parsing(monkeypatch: pytest.MonkeyPatch) -> None:
     assert not ml.offline()
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     assert ml.offline()
+
+
+def test_other_architectures_need_the_trust_remote_code_opt_in(tmp_path: Path) -> None:
+    from transformers import LlamaConfig, LlamaForCausalLM
+
+    from inference.tiny import build_tokenizer
+
+    text_only = tmp_path / "llama"
+    LlamaForCausalLM(
+        LlamaConfig(
+            hidden_size=32, intermediate_size=64, num_hidden_layers=1, num_attention_heads=4, vocab_size=300
+        )
+    ).save_pretrained(text_only)
+    build_tokenizer().save_pretrained(text_only)
+    resolved = ml.resolve_model(str(text_only))
+    with pytest.raises(
+        ml.ModelSetupError, match=r"tried AutoModelForImageTextToText: .*opt in with trust_remote_code"
+    ):
+        ml.load_model(resolved, device="cpu")
+    fallback = ml.load_model(resolved, device="cpu", trust_remote_code=True)  # AutoModelForCausalLM
+    assert type(fallback.model).__name__ == "LlamaForCausalLM"
