@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import difflib
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal
 
 VoiFunction = Literal["LINEAR", "LINEAR_EXACT", "SIGMOID"]
@@ -30,7 +30,7 @@ class Window:
     center: float
     width: float
     function: str = "LINEAR"
-    name: str = ""
+    name: str = field(default="", compare=False)
 
     def __post_init__(self) -> None:
         check_window(self.center, self.width, self.function)

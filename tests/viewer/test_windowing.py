@@ -87,6 +87,11 @@ def test_bad_width_names_the_values(width: float, function: str) -> None:
         apply_window(HU, 40, width, function)
 
 
+def test_window_equality_ignores_the_display_name() -> None:
+    assert Window(40, 400, name="soft tissue") == Window(40, 400)
+    assert Window(40, 400) != Window(40, 400, "LINEAR_EXACT")
+
+
 def test_unknown_function_and_non_finite_values_are_refused() -> None:
     with pytest.raises(ValueError, match="unknown VOI LUT function 'GAMMA'"):
         apply_window(HU, 40, 400, "GAMMA")
