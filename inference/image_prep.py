@@ -266,16 +266,15 @@ def ct_region(
     """
     if not volume.is_volume:
         raise ValueError(f"{volume.source}: expected a CT volume, got shape {volume.shape}")
-    region = mask if mask is not None else np.ones(volume.shape, dtype=bool)
     items = []
-    for k in sample_slices(region, n_slices):
+    for k in sample_slices(mask if mask is not None else volume.pixels, n_slices):
         hu = volume.pixels[k]
         if masked and mask is not None:
-            hu = np.where(region[k], hu, OUTSIDE_HU)
+            hu = np.where(mask[k], hu, OUTSIDE_HU)
         gray = window_to_uint8(hu, CT_WINDOW)
         slice_masks = {name: m[k] for name, m in (masks or {}).items() if m.shape == volume.shape}
         rgb = condition(gray, slice_masks, conditioning, target)
-        box = bounding_box(region[k], margin) if mask is not None else (0, 0, *hu.shape)
+        box = bounding_box(mask[k], margin) if mask is not None else (0, 0, *hu.shape)
         items.append((rgb[box[0] : box[2], box[1] : box[3]], box, k))
     if not items:
         raise ValueError(f"{volume.source}: region {label!r} has an empty mask; nothing to show the model")
