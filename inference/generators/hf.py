@@ -189,25 +189,28 @@ def run_request(
     text = decode(new_ids)
     if progress is not None and streamer is None:
         emit_text(progress, text, request.region)
-    att = _attention(loaded, inputs["input_ids"][0], out) if attention_maps else None
+    att, skipped = _attention(loaded, inputs["input_ids"][0], out) if attention_maps else (None, None)
     offsets = tuple(attn.token_offsets(decode, new_ids))
-    return Generation(text, tuple(new_ids), offsets, att, prompt, len(request.images), seconds)
+    extras = {"attention_skipped": skipped} if skipped else {}
+    return Generation(text, tuple(new_ids), offsets, att, prompt, len(request.images), seconds, extras)
 
 
-def _attention(loaded: LoadedModel, input_ids: Any, out: Any) -> np.ndarray:
+def _attention(loaded: LoadedModel, input_ids: Any, out: Any) -> tuple[np.ndarray | None, str | None]:
+    """(attention to the image tokens, None) or (None, why heat maps are unavailable for this model).
+
+    Raises:
+        ModelSetupError: The prompt holds no image token: the image never reached the model.
+    """
     token_id = _image_token_id(loaded)
     if token_id is None:
-        raise ModelSetupError(
-            "attention maps need the model's image token id (config.image_token_id); this "
-            "model has none — turn attention maps off"
-        )
+        return None, "the model config has no image_token_id, so the image-token columns are unknown"
     positions = attn.image_token_positions(input_ids, token_id)
     if positions.size == 0:
         raise ModelSetupError(
             f"the prompt holds no image token (id {token_id}); the processor did not expand "
             "the image placeholder — check the model's processor files"
         )
-    return attn.step_attentions(out.attentions, positions)
+    return attn.step_attentions(out.attentions, positions), None
 
 
 class HFGenerator:
@@ -350,7 +353,8 @@ class HFGenerator:
             impression += [imp] if imp else []
             latency["ground"] = latency.get("ground", 0.0) + time.perf_counter() - t0
         latency["generate"] = sum(g.seconds for g in generations)
-        provenance = self._provenance(loaded, study, mode, [g.prompt for g in generations])
+        notes = {k: v for g in generations for k, v in g.extras.items()}
+        provenance = self._provenance(loaded, study, mode, [g.prompt for g in generations], notes)
         return Draft(
             case_id=study.case_id,
             sections=_common.sections(study.kind, findings),
@@ -408,7 +412,7 @@ class HFGenerator:
         return ref
 
     def _provenance(
-        self, loaded: LoadedModel, study: Study, mode: str, prompt_texts: list[str]
+        self, loaded: LoadedModel, study: Study, mode: str, prompt_texts: list[str], notes: Mapping[str, Any]
     ) -> Provenance:
         params = {
             **dataclasses.asdict(self.params),
@@ -418,6 +422,7 @@ class HFGenerator:
             "attention_view": self.attention_view,
             "attention_layer": self.attention_layer,
             "dtype": loaded.dtype,
+            **notes,
         }
         return Provenance(
             generator=self.name,
