@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import factories as F
+import pytest
 import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
@@ -61,7 +62,7 @@ def test_upgrade_downgrade_upgrade_keeps_data(migrated_url: str, repo: Repositor
     before = _snapshot(db_url)
     assert len(before["review_actions"]) == 4 and len(before["signed_reports"]) == 1
     repo.close()
-    migrate.downgrade(db_url, "0001")
+    migrate.downgrade(db_url, "0001")  # through 0003 (triggers) and 0002 (table rebuild on SQLite)
     assert _snapshot(db_url) == before
     migrate.upgrade(db_url)
     assert _snapshot(db_url) == before
@@ -91,6 +92,16 @@ def test_vocabulary_constraints_arrive_with_0002(db_url: str) -> None:
                                "ck_review_actions_reason"}
 
 
+def test_review_log_is_append_only(repo: Repository) -> None:
+    _populate(repo)
+    for statement in ("UPDATE review_actions SET comment = 'changed'", "DELETE FROM review_actions",
+                      "UPDATE signed_reports SET text = 'forged'", "DELETE FROM signed_reports"):
+        with pytest.raises(sa.exc.DBAPIError, match="append-only"), repo.engine.begin() as conn:
+            conn.exec_driver_sql(statement)
+    with repo.engine.connect() as conn:
+        assert conn.exec_driver_sql("SELECT count(*) FROM review_actions").scalar() == 4
+
+
 def test_downgrade_to_base_and_back(db_url: str) -> None:
     migrate.upgrade(db_url)
     migrate.downgrade(db_url, "base")
@@ -108,5 +119,5 @@ def test_migrations_ship_inside_the_package() -> None:
     root = Path(migrate.__file__).parent / "migrations"
     assert (root / "env.py").is_file() and (root / "script.py.mako").is_file()
     assert sorted(p.name for p in (root / "versions").glob("0*.py")) == [
-        "0001_initial_schema.py", "0002_action_vocabulary.py"]
-    assert migrate.head() == migrate.SCHEMA_REVISION == "0002"
+        "0001_initial_schema.py", "0002_action_vocabulary.py", "0003_append_only_triggers.py"]
+    assert migrate.head() == migrate.SCHEMA_REVISION == "0003"
