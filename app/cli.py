@@ -49,6 +49,9 @@ def _exit_code_for(exc: BaseException) -> tuple[int, str]:
         return EXIT_INPUT, str(exc)
     if isinstance(exc, MissingExtraError):
         return EXIT_MISSING, str(exc)
+    code = getattr(exc, "exit_code", None)  # backend errors that know their exit code (DESIGN §7)
+    if isinstance(code, int) and code in (EXIT_USAGE, EXIT_INPUT, EXIT_MISSING):
+        return code, str(exc)
     first_line = (str(exc).splitlines() or [""])[0]
     return 1, f"internal error: {type(exc).__name__}: {first_line} (set RADREVIEW_DEBUG=1 for a traceback)"
 
@@ -65,7 +68,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("error: interrupted", file=sys.stderr)
         return 130
-    except Exception as exc:  # noqa: BLE001 - the CLI must never show a traceback
+    except Exception as exc:  # the CLI must never show a traceback
         if os.environ.get("RADREVIEW_DEBUG"):
             raise
         code, message = _exit_code_for(exc)
