@@ -20,6 +20,7 @@ MIN_NODULE_DIAMETER_MM = 4.0
 MAX_NODULE_ELONGATION = 3.0
 SCLEROTIC_HU = 1200.0
 PLEURAL_MARGIN_MM = 4.5
+LOW_TRABECULAR_HU = 100.0
 
 
 @dataclass(frozen=True)
@@ -185,3 +186,28 @@ def sclerotic_foci(hu: np.ndarray, bones: BoolArray, spacing: tuple[float, ...],
     """Components of bone above :data:`SCLEROTIC_HU` of at least ``min_ml`` (focal high density)."""
     min_vox = max(1, int(np.ceil(min_ml * 1000.0 / float(np.prod(spacing)))))
     return components(bones & (hu > SCLEROTIC_HU), min_vox)
+
+
+def vertebral_trabecular(hu: np.ndarray, bones: BoolArray, body: BoolArray | None,
+                         spacing: tuple[float, float, float]) -> tuple[BoolArray, float] | None:
+    """The vertebral bodies' trabecular core and its median HU (opportunistic density screening).
+
+    Vertebrae = bone within 15 mm of the midline column (the body's, else the bones') in the
+    posterior half; the core drops 3 mm of cortex in-plane. Medians below
+    :data:`LOW_TRABECULAR_HU` suggest low bone density (a screening hint, not a DXA result).
+    """
+    from inference.segmenters._morphology import IN_PLANE
+
+    ref = body if body is not None and body.any() else bones
+    if not bones.any():
+        return None
+    pts = np.argwhere(ref)
+    mid_col, mid_row = float(np.median(pts[:, 2])), float(np.median(pts[:, 1]))
+    cols = np.abs(np.arange(bones.shape[2]) - mid_col) * spacing[2] <= 15.0
+    rows = np.arange(bones.shape[1]) > mid_row
+    spine = bones & cols[None, None, :] & rows[None, :, None]
+    core = ndimage.binary_erosion(spine, structure=IN_PLANE,
+                                  iterations=max(1, int(np.ceil(3.0 / min(spacing[1], spacing[2])))))
+    if core.sum() < 10:
+        return None
+    return core, float(np.median(hu[core]))

@@ -35,6 +35,7 @@ PARAMS: dict[str, Any] = {
     "max_nodule_elongation": measure.MAX_NODULE_ELONGATION,
     "nodule_search_pleural_margin_mm": measure.PLEURAL_MARGIN_MM,
     "sclerotic_hu_above": measure.SCLEROTIC_HU,
+    "low_trabecular_hu_below": measure.LOW_TRABECULAR_HU,
 }
 
 
@@ -165,6 +166,7 @@ def _ct_bones(w: _Writer, hu: np.ndarray, spacing: tuple[float, ...],
         return
     w.add("bones", f"Mean attenuation of the segmented bones is {_fmt_hu(measure.mean_value(hu, bones))} HU.",
           {"segmented bones": bones})
+    _ct_vertebrae(w, hu, spacing, bones, _mask(masks, "body"))
     foci = measure.sclerotic_foci(hu, bones, spacing)
     if not foci:
         w.add("bones", f"No focal bone lesion denser than {measure.SCLEROTIC_HU:.0f} HU.")
@@ -172,6 +174,20 @@ def _ct_bones(w: _Writer, hu: np.ndarray, spacing: tuple[float, ...],
         text = f"Focal high-density bone lesion of {measure.volume_ml(focus, spacing):.1f} mL."
         w.add("bones", text, {"Focal high-density bone lesion": focus})
         w.positives.append(text)
+
+
+def _ct_vertebrae(w: _Writer, hu: np.ndarray, spacing: tuple[float, ...], bones: BoolArray,
+                  body: BoolArray | None) -> None:
+    found = measure.vertebral_trabecular(hu, bones, body, spacing)  # type: ignore[arg-type]
+    if found is None:
+        return
+    core, median = found
+    if median < measure.LOW_TRABECULAR_HU:
+        text = f"Low trabecular attenuation of the vertebral bodies (median {_fmt_hu(median)} HU)."
+        w.positives.append(text)
+    else:
+        text = f"Median trabecular attenuation of the vertebral bodies is {_fmt_hu(median)} HU."
+    w.add("bones", text, {"vertebral bodies": core})
 
 
 def _ct_heart(w: _Writer, spacing: tuple[float, ...], masks: Mapping[str, RegionMask]) -> None:

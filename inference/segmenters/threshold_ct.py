@@ -34,7 +34,7 @@ METHODS = {
     "body": "HU > -500, largest component, holes filled per slice",
     "lungs": "air (HU < -400) inside the body minus the tracked airway; holes filled; split left/right",
     "trachea and bronchi": "air tracked slice by slice from the top, near the midline, down to the lungs",
-    "bones": "HU > 200 (3x3 in-plane mean) inside the body, components >= 0.3 mL",
+    "bones": "HU > 200 (3x3 in-plane mean) inside the body, components >= 0.3 mL, rings filled",
     "pleura": "6 mm shell around the lungs plus fluid-density (-10..+30 HU) voxels adjacent to them",
     "mediastinum": "per-slice convex hull of both lungs minus lungs, bones and pleural fluid",
     "heart": "soft tissue of the mediastinum below the carina, >= 30 mm anterior to the vertebrae",
@@ -196,7 +196,8 @@ def _lungs(lung_air: BoolArray, body: BoolArray, vol: _Vol) -> tuple[BoolArray, 
 
 def _bones(body: BoolArray, vol: _Vol) -> BoolArray:
     bones = (vol.smooth > THRESHOLDS_HU["bone"]) & body
-    return keep_large_components(bones, min_voxels=max(1, int(0.3 / vol.voxel_ml)))
+    bones = keep_large_components(bones, min_voxels=max(1, int(0.3 / vol.voxel_ml)))
+    return fill_holes_in_plane(bones)  # low-density marrow inside a cortical ring is bone too
 
 
 def _pleural_fluid(lungs: BoolArray, body: BoolArray, bones: BoolArray, vol: _Vol) -> BoolArray:

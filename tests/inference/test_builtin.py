@@ -145,3 +145,18 @@ def test_builtin_refuses_a_model() -> None:
 
     with pytest.raises(ValueError, match="no model"):
         BuiltinGenerator(model="some/model")
+
+
+def test_low_vertebral_density_is_reported(ct_phantom) -> None:  # type: ignore[no-untyped-def]
+    """Spine marrow lowered from 250 to 60 HU: the cortical ring still makes it bone, the median drops."""
+    import dataclasses
+
+    from inference.draft import draft_study
+
+    study = _ct_study(ct_phantom)
+    pixels = ct_phantom.pixels.copy()
+    marrow = (pixels > 200) & (pixels < 300) & ct_phantom.labels["bones"]
+    pixels[marrow] -= 190.0
+    image = dataclasses.replace(study.primary, pixels=pixels)
+    draft = draft_study(dataclasses.replace(study, images=(image,)))
+    assert "Low trabecular attenuation of the vertebral bodies (median 60 HU)." in draft.impression
