@@ -1,0 +1,396 @@
+"""Convert LLaVA-Rad's released layout into a transformers ``LlavaForConditionalGeneration`` checkpoint.
+
+The release (github.com/microsoft/LLaVA-Rad, ``llava/model/builder.py``) is a Vicuna-7B base, a PEFT
+LoRA adapter (``adapter_config.json`` + ``adapter_model.{safetensors,bin}``), ``non_lora_trainables.bin``
+holding the projector (``model.mm_projector.{0,2}``, ``mlp2x_gelu``) and a BiomedCLIP-CXR vision tower
+(an open_clip ``TimmModel`` ViT, ``visual.trunk.*``) whose features are ``hidden_states[select_layer]``
+without the CLS token. The conversion is exact:
+
+* LoRA merge: ``W += (B @ A) * lora_alpha / r`` (``/ sqrt(r)`` with ``use_rslora``; transposed with
+  ``fan_in_fan_out``), for every ``lora_A``/``lora_B`` pair.
+* Projector: ``model.mm_projector.0/2`` → ``model.multi_modal_projector.linear_1/2``.
+* Language model: ``model.*`` → ``model.language_model.*``; ``lm_head`` kept.
+* Vision (timm ViT → ``CLIPVisionModel``): ``qkv`` split into q/k/v; ``attn.proj`` → ``out_proj``;
+  ``norm1/2`` → ``layer_norm1/2``; the patch-embedding bias (CLIP has none) is folded into the patch
+  position embeddings (``cat(cls, xW + b) + pos == cat(cls, xW) + (pos + [0, b])``); timm's absent
+  ``norm_pre`` becomes an identity ``pre_layrnorm``; GELU (exact) and ``eps = 1e-6`` as in timm.
+* Tokenizer: ``<image>`` is added (LLaVA splices image features at a sentinel id instead); its new
+  embedding and ``lm_head`` rows are the mean of the existing rows.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+IMAGE_TOKEN = "<image>"
+_LAYER = re.compile(r"^blocks\.(\d+)\.(.+)$")
+_VISION_SIMPLE = {
+    "norm1.weight": "layer_norm1.weight", "norm1.bias": "layer_norm1.bias",
+    "norm2.weight": "layer_norm2.weight", "norm2.bias": "layer_norm2.bias",
+    "attn.proj.weight": "self_attn.out_proj.weight", "attn.proj.bias": "self_attn.out_proj.bias",
+    "mlp.fc1.weight": "mlp.fc1.weight", "mlp.fc1.bias": "mlp.fc1.bias",
+    "mlp.fc2.weight": "mlp.fc2.weight", "mlp.fc2.bias": "mlp.fc2.bias",
+}
+
+
+class ConversionError(ValueError):
+    """The source folder is not a LLaVA-Rad release as expected; the message names the file and key."""
+
+
+@dataclass
+class ConversionReport:
+    """What :func:`convert` did, for the CLI and for provenance."""
+
+    out: Path
+    merged_lora_modules: int
+    lora_scale: float
+    vision: str
+    image_token_id: int
+    notes: list[str] = field(default_factory=list)
+
+
+def is_released_layout(path: str | Path) -> bool:
+    """True when ``path`` holds a LoRA release (``non_lora_trainables.bin`` or ``adapter_config.json``)."""
+    p = Path(path)
+    return (p / "non_lora_trainables.bin").is_file() or (p / "adapter_config.json").is_file()
+
+
+def load_state(path: Path) -> dict[str, Any]:
+    """A state dict from a folder (``*.safetensors`` or ``*.bin`` shards) or one weight file."""
+    import torch
+    from safetensors.torch import load_file
+
+    files = [path] if path.is_file() else sorted(path.glob("*.safetensors"))
+    if path.is_dir() and not files:
+        files = sorted(f for f in path.glob("*.bin") if f.name != "non_lora_trainables.bin")
+    if not files:
+        raise ConversionError(f"{path}: no *.safetensors or *.bin weights found")
+    state: dict[str, Any] = {}
+    for f in files:
+        part = load_file(str(f)) if f.suffix == ".safetensors" else torch.load(f, map_location="cpu")
+        state.update(part.get("state_dict", part) if isinstance(part, dict) else part)
+    return state
+
+
+def _strip(key: str) -> str:
+    for prefix in ("base_model.model.", "module."):
+        key = key.removeprefix(prefix)
+    return key
+
+
+def _adapter_file(src: Path) -> Path:
+    for name in ("adapter_model.safetensors", "adapter_model.bin"):
+        if (src / name).is_file():
+            return src / name
+    raise ConversionError(f"{src}: no adapter_model.safetensors or adapter_model.bin (the LoRA weights)")
+
+
+def lora_scale(cfg: dict[str, Any]) -> float:
+    """``lora_alpha / r`` (``/ sqrt(r)`` with ``use_rslora``), refusing per-module rank/alpha patterns."""
+    if cfg.get("rank_pattern") or cfg.get("alpha_pattern"):
+        raise ConversionError("adapter_config.json uses rank_pattern/alpha_pattern, which this converter does not merge")
+    r, alpha = int(cfg["r"]), float(cfg["lora_alpha"])
+    return alpha / math.sqrt(r) if cfg.get("use_rslora") else alpha / r
+
+
+def merge_lora(base: dict[str, Any], src: Path) -> tuple[int, float]:
+    """Add every LoRA delta of ``src`` into ``base`` in place; returns (modules merged, scale)."""
+    cfg = json.loads((src / "adapter_config.json").read_text())
+    scale = lora_scale(cfg)
+    lora = {_strip(k): v for k, v in load_state(_adapter_file(src)).items()}
+    pairs = {k.split(".lora_A.")[0] for k in lora if ".lora_A." in k}
+    for module in sorted(pairs):
+        a = next(v for k, v in lora.items() if k.startswith(module + ".lora_A."))
+        b = next((v for k, v in lora.items() if k.startswith(module + ".lora_B.")), None)
+        target = module + ".weight"
+        if b is None or target not in base:
+            raise ConversionError(f"{src}: LoRA module {module!r} has no lora_B or no base weight {target!r}")
+        delta = b.float() @ a.float() * scale
+        delta = delta.T if cfg.get("fan_in_fan_out") else delta
+        base[target] = (base[target].float() + delta).to(base[target].dtype)
+    return len(pairs), scale
+
+
+def map_non_lora(src: Path) -> dict[str, Any]:
+    """``non_lora_trainables.bin`` → Llava keys (projector; embeddings/lm_head when they were trained)."""
+    import torch
+
+    path = src / "non_lora_trainables.bin"
+    if not path.is_file():
+        raise ConversionError(f"{src}: no non_lora_trainables.bin (the mm_projector weights)")
+    out = {}
+    for key, value in torch.load(path, map_location="cpu").items():
+        key = _strip(key)
+        key = key.removeprefix("model.") if key.startswith("model.model.") else key
+        if key.startswith("model.mm_projector."):
+            idx, rest = key.removeprefix("model.mm_projector.").split(".", 1)
+            linear = {"0": "linear_1", "2": "linear_2"}.get(idx)
+            if linear is None:
+                raise ConversionError(f"{path}: projector layer {key!r} is not an mlp2x_gelu layer (0 or 2)")
+            out[f"model.multi_modal_projector.{linear}.{rest}"] = value
+        elif key.startswith("model.vision_tower."):
+            continue  # a frozen tower is not saved here; BiomedCLIP comes from --vision
+        else:
+            out[language_key(key)] = value
+    return out
+
+
+def language_key(key: str) -> str:
+    """A Llama key (``model.layers.0…``, ``lm_head.weight``) → its Llava key."""
+    return key if key.startswith("lm_head.") else "model.language_model." + key.removeprefix("model.")
+
+
+def _trunk(state: dict[str, Any]) -> dict[str, Any]:
+    keys = [k for k in state if "visual.trunk." in k]
+    if keys:
+        return {k.split("visual.trunk.", 1)[1]: state[k] for k in keys}
+    if "patch_embed.proj.weight" in state:
+        return dict(state)
+    raise ConversionError("vision weights hold neither visual.trunk.* (open_clip) nor patch_embed.* (timm) keys")
+
+
+def map_vision(state: dict[str, Any]) -> dict[str, Any]:
+    """A BiomedCLIP/timm ViT state dict → ``model.vision_tower.*`` CLIP keys (exact, see module doc)."""
+    import torch
+
+    t = _trunk(state)
+    dim = t["cls_token"].shape[-1]
+    pos = t["pos_embed"][0].clone()
+    if "patch_embed.proj.bias" in t:
+        pos[1:] += t["patch_embed.proj.bias"]
+    out = {
+        "embeddings.class_embedding": t["cls_token"].reshape(dim),
+        "embeddings.patch_embedding.weight": t["patch_embed.proj.weight"],
+        "embeddings.position_embedding.weight": pos,
+        "pre_layrnorm.weight": t.get("norm_pre.weight", torch.ones(dim)),
+        "pre_layrnorm.bias": t.get("norm_pre.bias", torch.zeros(dim)),
+        "post_layernorm.weight": t.get("norm.weight", torch.ones(dim)),
+        "post_layernorm.bias": t.get("norm.bias", torch.zeros(dim)),
+    }
+    for key, value in t.items():
+        match = _LAYER.match(key)
+        if not match:
+            continue
+        layer, rest = f"encoder.layers.{match[1]}.", match[2]
+        if rest.startswith("attn.qkv."):
+            kind = rest.rsplit(".", 1)[1]
+            for name, part in zip(("q_proj", "k_proj", "v_proj"), value.chunk(3, dim=0), strict=True):
+                out[f"{layer}self_attn.{name}.{kind}"] = part
+        elif rest in _VISION_SIMPLE:
+            out[layer + _VISION_SIMPLE[rest]] = value
+    return {"model.vision_tower." + k: v for k, v in out.items()}
+
+
+def vision_shape(state: dict[str, Any]) -> dict[str, int]:
+    """Hidden size, layers, MLP size, patch and image size read off the timm weights."""
+    t = _trunk(state)
+    dim, patch = t["cls_token"].shape[-1], t["patch_embed.proj.weight"].shape[-1]
+    grid = math.isqrt(t["pos_embed"].shape[1] - 1)
+    layers = 1 + max(int(m[1]) for k in t if (m := _LAYER.match(k)))
+    return {
+        "hidden_size": dim,
+        "num_hidden_layers": layers,
+        "intermediate_size": t["blocks.0.mlp.fc1.weight"].shape[0],
+        "patch_size": patch,
+        "image_size": grid * patch,
+        "num_attention_heads": max(1, dim // 64),
+    }
+
+
+def _read_json(path: Path) -> dict[str, Any]:
+    if not path.is_file():
+        raise ConversionError(f"{path} is missing")
+    return json.loads(path.read_text())  # type: ignore[no-any-return]
+
+
+def _tokenizer(src: Path, base: Path) -> Any:
+    from transformers import AutoTokenizer
+
+    folder = src if (src / "tokenizer_config.json").is_file() else base
+    tokenizer = AutoTokenizer.from_pretrained(str(folder))
+    if IMAGE_TOKEN not in tokenizer.get_vocab():
+        tokenizer.add_special_tokens({"additional_special_tokens": [IMAGE_TOKEN]})
+    if tokenizer.pad_token is None:
+        tokenizer.pad_token = tokenizer.unk_token
+    return tokenizer
+
+
+def _resize(state: dict[str, Any], vocab: int) -> None:
+    """Grow embed_tokens/lm_head to ``vocab`` rows, new rows = mean of the old ones."""
+    import torch
+
+    for key in ("model.language_model.embed_tokens.weight", "lm_head.weight"):
+        w = state[key]
+        if w.shape[0] < vocab:
+            extra = w.float().mean(0, keepdim=True).expand(vocab - w.shape[0], -1).to(w.dtype)
+            state[key] = torch.cat([w, extra])
+
+
+def _random_vision(config: Any, seed: int) -> dict[str, Any]:
+    import torch
+    from transformers import CLIPVisionModel
+
+    torch.manual_seed(seed)
+    model = CLIPVisionModel(config)
+    return {"model.vision_tower." + k.removeprefix("vision_model."): v for k, v in model.state_dict().items()}
+
+
+def _config(src_cfg: dict[str, Any], base: Path, vshape: dict[str, int], vocab: int, image_id: int) -> Any:
+    from transformers import CLIPVisionConfig, LlamaConfig, LlavaConfig
+
+    text = LlamaConfig.from_pretrained(str(base))
+    text.vocab_size = vocab
+    vision = CLIPVisionConfig(**vshape, hidden_act="gelu", layer_norm_eps=1e-6, projection_dim=vshape["hidden_size"])
+    if src_cfg.get("mm_use_im_start_end"):
+        raise ConversionError("mm_use_im_start_end=True checkpoints are not supported (LLaVA-Rad does not use them)")
+    strategy = {"patch": "default", "cls_patch": "full"}[src_cfg.get("mm_vision_select_feature", "patch")]
+    grid = vshape["image_size"] // vshape["patch_size"]
+    return LlavaConfig(
+        vision_config=vision,
+        text_config=text,
+        image_token_index=image_id,
+        projector_hidden_act="gelu",
+        vision_feature_layer=int(src_cfg.get("mm_vision_select_layer", -2)),
+        vision_feature_select_strategy=strategy,
+        image_seq_length=grid * grid if strategy == "default" else grid * grid + 1,
+    )
+
+
+def _processor(tokenizer: Any, vshape: dict[str, int], vision_json: dict[str, Any], strategy: str) -> Any:
+    from transformers import CLIPImageProcessor, LlavaProcessor
+
+    pre = vision_json.get("preprocess_cfg", {})
+    size = vshape["image_size"]
+    image_processor = CLIPImageProcessor(
+        size={"shortest_edge": size},
+        crop_size={"height": size, "width": size},
+        image_mean=pre.get("mean", [0.48145466, 0.4578275, 0.40821073]),
+        image_std=pre.get("std", [0.26862954, 0.26130258, 0.27577711]),
+    )
+    return LlavaProcessor(
+        image_processor=image_processor,
+        tokenizer=tokenizer,
+        patch_size=vshape["patch_size"],
+        vision_feature_select_strategy=strategy,
+        num_additional_image_tokens=1,
+    )
+
+
+def _check_keys(config: Any, state: dict[str, Any]) -> None:
+    import torch
+    from transformers import LlavaForConditionalGeneration
+
+    with torch.device("meta"):
+        expected = LlavaForConditionalGeneration(config).state_dict()
+    missing = sorted(set(expected) - set(state))
+    extra = sorted(set(state) - set(expected))
+    wrong = [k for k in expected if k in state and tuple(state[k].shape) != tuple(expected[k].shape)]
+    if missing or extra or wrong:
+        raise ConversionError(
+            f"converted weights do not fit LlavaForConditionalGeneration: missing {missing[:5]}, "
+            f"unexpected {extra[:5]}, wrong shape {wrong[:5]}"
+        )
+
+
+def convert(
+    src: str | Path,
+    out: str | Path,
+    *,
+    base: str | Path,
+    vision: str | Path | None = None,
+    vision_config: str | Path | None = None,
+    random_vision: bool = False,
+    dtype: str = "float16",
+    seed: int = 0,
+) -> ConversionReport:
+    """Write a transformers Llava checkpoint to ``out`` from a LLaVA-Rad release in ``src``.
+
+    Args:
+        src: Folder with ``config.json``, ``adapter_config.json``, ``adapter_model.*`` and
+            ``non_lora_trainables.bin`` (``microsoft/llava-rad``).
+        out: Output folder (config, ``model*.safetensors``, tokenizer, processor).
+        base: The Vicuna-7B v1.5 folder (``lmsys/vicuna-7b-v1.5``).
+        vision: BiomedCLIP-CXR weights (``biomedclipcxr_518.pt``, open_clip or timm keys).
+        vision_config: Its open_clip JSON (``biomedclipcxr_518.json``) for mean/std.
+        random_vision: No vision weights: a random CLIP tower (benchmarks only; reports are noise).
+        dtype: Saved dtype (``float16`` as released, ``bfloat16`` or ``float32``).
+        seed: Seed of the random tower.
+
+    Raises:
+        ConversionError: A file or key is missing or does not fit.
+    """
+    import torch
+    from huggingface_hub import save_torch_state_dict
+
+    src, out, base = Path(src), Path(out), Path(base)
+    src_cfg = _read_json(src / "config.json")
+    state = {language_key(k): v for k, v in load_state(base).items()}
+    state = {**state, **map_non_lora(src)}
+    n_merged, scale = _merge_language(state, src)
+    tokenizer = _tokenizer(src, base)
+    _resize(state, len(tokenizer))
+    vision_state, vshape, vision_note = _vision(vision, random_vision, src_cfg, state)
+    image_id = tokenizer.convert_tokens_to_ids(IMAGE_TOKEN)
+    config = _config(src_cfg, base, vshape, len(tokenizer), image_id)
+    if vision_state is None:
+        vision_state = _random_vision(config.vision_config, seed)
+    state.update(vision_state)
+    _check_keys(config, state)
+    torch_dtype = getattr(torch, dtype)
+    state = {k: v.to(torch_dtype).contiguous() for k, v in state.items()}
+    out.mkdir(parents=True, exist_ok=True)
+    config.torch_dtype = dtype
+    config.save_pretrained(out)
+    save_torch_state_dict(state, str(out))
+    vjson = json.loads(Path(vision_config).read_text()) if vision_config else {}
+    _processor(tokenizer, vshape, vjson, config.vision_feature_select_strategy).save_pretrained(out)
+    _generation_config(out, tokenizer)
+    return ConversionReport(out, n_merged, scale, vision_note, image_id)
+
+
+def _merge_language(state: dict[str, Any], src: Path) -> tuple[int, float]:
+    """Merge LoRA into the Llava-keyed language weights (PEFT keys are Llama keys)."""
+    llama = {_llama_key(k): v for k, v in state.items() if k.startswith(("model.language_model.", "lm_head."))}
+    n, scale = merge_lora(llama, src)
+    state.update({language_key(k): v for k, v in llama.items()})
+    return n, scale
+
+
+def _llama_key(key: str) -> str:
+    prefix = "model.language_model."
+    return "model." + key.removeprefix(prefix) if key.startswith(prefix) else key
+
+
+def _vision(
+    vision: str | Path | None, random_vision: bool, src_cfg: dict[str, Any], state: dict[str, Any]
+) -> tuple[dict[str, Any] | None, dict[str, int], str]:
+    if vision is not None:
+        raw = load_state(Path(vision))
+        return map_vision(raw), vision_shape(raw), f"BiomedCLIP weights from {vision}"
+    if not random_vision:
+        raise ConversionError(
+            "no vision tower weights: pass --vision biomedclipcxr_518.pt (from microsoft/llava-rad) "
+            "or --random-vision for a benchmark-only random tower"
+        )
+    hidden = int(src_cfg.get("mm_hidden_size", 768))
+    in_dim = state["model.multi_modal_projector.linear_1.weight"].shape[1]
+    if in_dim != hidden:
+        raise ConversionError(f"projector input {in_dim} != mm_hidden_size {hidden} in config.json")
+    shape = {"hidden_size": hidden, "num_hidden_layers": 12, "intermediate_size": 4 * hidden,
+             "patch_size": 14, "image_size": 518, "num_attention_heads": max(1, hidden // 64)}
+    return None, shape, "random CLIP vision tower (benchmark only: reports are noise)"
+
+
+def _generation_config(out: Path, tokenizer: Any) -> None:
+    from transformers import GenerationConfig
+
+    GenerationConfig(
+        bos_token_id=tokenizer.bos_token_id,
+        eos_token_id=tokenizer.eos_token_id,
+        pad_token_id=tokenizer.pad_token_id,
+    ).save_pretrained(out)

@@ -1,0 +1,24 @@
+"""``maira2``: MAIRA-2 (Bannur et al. 2024; ``microsoft/maira-2``), grounded CXR reporting.
+
+Frontal, lateral, prior frontal, indication, technique, comparison and prior report go into MAIRA-2's
+grounded prompt (``cxr-grounded``); answers ``<obj>phrase</obj><box>…</box>`` are parsed by the
+``maira2`` parser. The checkpoint ships its own model code, so loading needs ``trust_remote_code``.
+"""
+
+from __future__ import annotations
+
+from inference.models._hf import hf_factory
+from inference.models.base import ModelAdapter
+
+ADAPTER = ModelAdapter(
+    name="maira2",
+    description="MAIRA-2 7B grounded CXR report (boxes per finding), frontal + lateral + prior",
+    needs=("transformers", "torch"),
+    inputs=frozenset({"frontal", "lateral", "prior", "indication"}),
+    params_billion=6.88,  # Vicuna-7B 6.74 B + Rad-DINO ViT-B 0.09 B + projector
+    hub_ids=("microsoft/maira-2",),
+    local_names=("maira-2",),
+    install_hint="pip install 'radreview[gpu]'; MAIRA-2's remote code pins transformers (see its model card)",
+    factory=hf_factory(trust_remote_code=True, grammar="maira2", max_images=3, grounding=True),
+    notes=("needs trust_remote_code (checkpoint-supplied code)",),
+)
