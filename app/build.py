@@ -158,7 +158,7 @@ def _wire(gr: Any, services: Services, demo: Any, tabs: Any, sess: Any, params: 
           w: dict[str, Any], v: dict[str, Any], r: dict[str, Any], keys: dict[str, Any],
           extra: dict[str, Any]) -> None:
     review_out = [sess, params, header, v["plot"], v["slice"], r["report"], r["findings"], r["text"],
-                  r["signed"], v["center"], v["width"]]
+                  r["signed"], v["center"], v["width"], r["reason"], r["significant"], r["comment"]]
     open_out = [*review_out, v["preset"], v["plane"], r["add_region"], r["relink_region"],
                 r["relink_region"], tabs]
     view_out = [*review_out, v["seg"], v["attention"], v["boxes"], v["preset"], v["plane"]]

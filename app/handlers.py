@@ -95,12 +95,20 @@ def _header(services: Services, case_id: str, state: Any) -> str:
     return "  \n".join(bits)
 
 
-def show(services: Services, sess: Session, params: viewer.ViewParams) -> tuple[Any, ...]:
-    """Every review output for ``sess``/``params`` (see :data:`REVIEW_OUTPUTS` in :mod:`app.build`)."""
+def _decision_inputs(reset: bool) -> tuple[Any, Any, Any]:
+    """Reason, significance and comment: cleared for a new finding/decision, else left as typed."""
+    if reset:
+        return gr.update(value=None), gr.update(value=False), gr.update(value="")
+    return gr.update(), gr.update(), gr.update()
+
+
+def show(services: Services, sess: Session, params: viewer.ViewParams, reset: bool = False) -> tuple[Any, ...]:
+    """Every review output for ``sess``/``params`` (``review_out`` in :mod:`app.build`, 14 values)."""
     if not sess.case_id:
         empty = gr.update()
         return (sess, params, "### Open a case from the worklist", None, gr.update(maximum=1, value=0),
-                render.report_html(None), gr.update(choices=[], value=None), "", "", empty, empty)
+                render.report_html(None), gr.update(choices=[], value=None), "", "", empty, empty,
+                *_decision_inputs(reset))
     state = review.review_state(services, sess.case_id)
     study = services.study(sess.case_id)
     image = study.images[min(params.image_index, len(study.images) - 1)]
@@ -114,10 +122,10 @@ def show(services: Services, sess: Session, params: viewer.ViewParams) -> tuple[
     win = viewer.window_of(image, params)
     return (dataclasses.replace(sess, selected=selected), params, _header(services, sess.case_id, state),
             viewer.render(services, sess.case_id, state, params, selected),
-            gr.update(maximum=max(n - 1, 0), value=params.index or 0, interactive=n > 1,
+            gr.update(maximum=max(n - 1, 1), value=params.index or 0, interactive=n > 1,
                       label=f"slice ({params.plane}, {n})"),
             render.report_html(state, selected), gr.update(choices=choices, value=selected), text, signed,
-            gr.update(value=round(win.center)), gr.update(value=round(win.width)))
+            gr.update(value=round(win.center)), gr.update(value=round(win.width)), *_decision_inputs(reset))
 
 
 def _review_tab_updates(services: Services, sess: Session, params: viewer.ViewParams) -> tuple[Any, ...]:
@@ -144,7 +152,7 @@ def open_case(services: Services, case_id: str, request: gr.Request) -> tuple[An
     sess = Session(case_id, selected, review.now_iso())
     if state is not None and selected:
         params = viewer.jump_to(services, study.primary, params, state.state_of(selected))
-    return show(services, sess, params) + _review_tab_updates(services, sess, params)
+    return show(services, sess, params, reset=True) + _review_tab_updates(services, sess, params)
 
 
 @user_errors
@@ -155,8 +163,8 @@ def select_finding(services: Services, sess: Session, params: viewer.ViewParams,
         return show(services, dataclasses.replace(sess, selected=finding_id or sess.selected), params)
     state = review.require_state(services, sess.case_id)
     image = services.study(sess.case_id).images[params.image_index]
-    params = viewer.jump_to(services, image, params, state.state_of(finding_id))
-    return show(services, Session(sess.case_id, finding_id, review.now_iso()), params)
+    params = dataclasses.replace(viewer.jump_to(services, image, params, state.state_of(finding_id)), click=None)
+    return show(services, Session(sess.case_id, finding_id, review.now_iso()), params, reset=True)
 
 
 @user_errors
@@ -176,7 +184,7 @@ def decide(services: Services, kind: str, sess: Session, params: viewer.ViewPara
     nxt = review.first_pending(state, sess.selected)
     if nxt and nxt != sess.selected:
         return select_finding.__wrapped__(services, sess, params, nxt)
-    return show(services, sess, params)
+    return show(services, sess, params, reset=True)
 
 
 @user_errors
@@ -186,7 +194,7 @@ def add_finding(services: Services, sess: Session, params: viewer.ViewParams, re
     reviewer = reviewer_of(services, request)
     decision = review.Decision(reason or None, bool(significant), "", sess.shown_at)
     state = review.add_finding(services, reviewer, sess.case_id, region, text, decision)
-    return show(services, dataclasses.replace(sess, selected=state.findings[-1].finding.id), params)
+    return show(services, dataclasses.replace(sess, selected=state.findings[-1].finding.id), params, reset=True)
 
 
 @user_errors
@@ -313,9 +321,34 @@ def generate(services: Services, sess: Session, params: viewer.ViewParams,
         for stage, text in gen.stream(services, sess.case_id):
             step += 1
             progress(min(0.95, step / (step + 5)), desc=stage)
-            yield (gr.update(value=f"**{stage}**"), text) + (gr.update(),) * 11
+            yield (gr.update(value=f"**{stage}**"), text) + (gr.update(),) * 14
     except ServiceError as exc:
         raise gr.Error(str(exc)) from None
     state = review.require_state(services, sess.case_id)
     sess = Session(sess.case_id, review.first_pending(state), review.now_iso())
-    yield (gr.update(value=f"**done** · {services.generator.label()}"), gr.update()) + show(services, sess, params)
+    yield (gr.update(value=f"**done** · {services.generator.label()}"), gr.update()) + show(
+        services, sess, params, reset=True)
+
+
+# ---------------------------------------------------------------- export and dashboard
+
+@user_errors
+def export(services: Services, fmt: str, reviewer: str, since: str, until: str, region: str | None, model: str,
+           unsigned: bool, copy_images: bool, request: gr.Request) -> tuple[str, str]:
+    """Run an export; returns the summary and the zip to download."""
+    from app.callbacks import export as export_cb
+
+    reviewer_of(services, request)
+    req = export_cb.ExportRequest(fmt or "", reviewer or "", since or "", until or "", region or "", model or "",
+                                  bool(unsigned), bool(copy_images))
+    _folder, archive, summary = export_cb.run_export(services, req, services.download_dir())
+    return summary, str(archive)
+
+
+@user_errors
+def dashboard(services: Services, request: gr.Request) -> tuple[Any, ...]:
+    """The dashboard charts."""
+    from app.callbacks import dashboard as dash
+
+    reviewer_of(services, request)
+    return dash.charts(services)

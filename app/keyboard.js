@@ -6,6 +6,12 @@
   if (window.__radreviewKeys) { return; }
   window.__radreviewKeys = true;
 
+  // Reading-room default: dark theme unless the URL asks otherwise (?__theme=light).
+  if (!/__theme=/.test(window.location.search)) {
+    var dark = function () { document.body && document.body.classList.add("dark"); };
+    if (document.body) { dark(); } else { document.addEventListener("DOMContentLoaded", dark); }
+  }
+
   function click(id) {
     var el = document.getElementById(id);
     if (el && el.tagName !== "BUTTON") { el = el.querySelector("button") || el; }
@@ -44,20 +50,28 @@
     if (fn) { ev.preventDefault(); fn(); }
   }, true);
 
-  // Two clicks on the image draw a box: send each click's plotly (x, y) to the server.
-  function attach() {
-    var plot = document.querySelector("#rr-plot .js-plotly-plot");
-    if (!plot || plot.__rrClick || typeof plot.on !== "function") { return; }
-    plot.__rrClick = true;
-    plot.on("plotly_click", function (data) {
-      if (!data || !data.points || !data.points.length) { return; }
-      var p = data.points[0];
-      var box = field("rr-click");
-      if (!box) { return; }
-      box.value = p.x + "," + p.y + "," + Date.now();
-      box.dispatchEvent(new Event("input", { bubbles: true }));
-      setTimeout(function () { click("rr-click-btn"); }, 50);
-    });
-  }
-  setInterval(attach, 400);
+  // Two clicks on the image draw a box: send each click's plot (x, y) to the server. Delegated on the
+  // document so it survives Gradio re-rendering the plot. Plotly covers the page while the mouse is
+  // down, so a click is a mousedown on the plot area followed by a mouseup within 5 px.
+  var down = null;
+  document.addEventListener("mousedown", function (ev) {
+    var area = ev.target && ev.target.closest && ev.target.closest("#rr-plot .nsewdrag");
+    down = area ? { area: area, x: ev.clientX, y: ev.clientY } : null;
+  }, true);
+  document.addEventListener("mouseup", function (ev) {
+    var start = down;
+    down = null;
+    if (!start || Math.abs(ev.clientX - start.x) > 5 || Math.abs(ev.clientY - start.y) > 5) { return; }
+    var plot = start.area.closest(".js-plotly-plot");
+    var layout = plot && plot._fullLayout;
+    if (!layout || !layout.xaxis || !layout.yaxis) { return; }
+    var rect = start.area.getBoundingClientRect();
+    var x = layout.xaxis.p2c(ev.clientX - rect.left);
+    var y = layout.yaxis.p2c(ev.clientY - rect.top);
+    var box = field("rr-click");
+    if (!box || !isFinite(x) || !isFinite(y)) { return; }
+    box.value = x.toFixed(2) + "," + y.toFixed(2) + "," + Date.now();
+    box.dispatchEvent(new Event("input", { bubbles: true }));
+    setTimeout(function () { click("rr-click-btn"); }, 50);
+  }, true);
 })();

@@ -123,6 +123,11 @@ def free_port(host: str = "127.0.0.1") -> int:
 
 
 def prepare_environment(data_dir: Path) -> None:
-    """Gradio's upload/cache directory inside the data dir (unless set), analytics off."""
-    os.environ.setdefault("GRADIO_TEMP_DIR", str(data_dir / ".gradio-tmp"))
+    """Gradio's upload/download directory in the system temp dir, one per data dir (never inside the
+    data dir, which is blocked from file serving), unless ``GRADIO_TEMP_DIR`` is set; analytics off."""
+    import hashlib
+    import tempfile
+
+    tag = hashlib.sha256(str(data_dir.resolve()).encode()).hexdigest()[:10]
+    os.environ.setdefault("GRADIO_TEMP_DIR", str(Path(tempfile.gettempdir()) / f"radreview-gradio-{tag}"))
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")

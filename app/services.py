@@ -73,6 +73,12 @@ class LRU:
             self._items.pop(key, None)
 
 
+def _figure_cache() -> Any:
+    from viewer.cache import figure_cache
+
+    return figure_cache(256.0)
+
+
 def lateral_path(study_path: Path) -> Path | None:
     """The lateral radiograph stored next to an uploaded study (``lateral.*``), if any."""
     if not study_path.is_file():
@@ -92,7 +98,8 @@ class Services:
         default_reviewer: Reviewer used when no login is required (localhost without auth file).
         max_upload_mb: Upload size cap in MiB.
         studies: Cache of loaded studies by case id.
-        artefacts: Cache of masks/heat maps by content ref.
+        artefacts: Cache of masks/heat maps by content ref (and label volumes built from them).
+        figures: ``viewer.cache`` LRU of rendered figures (shared, read-only figures).
     """
 
     repo: Any
@@ -102,6 +109,7 @@ class Services:
     max_upload_mb: int = 1024
     studies: LRU = field(default_factory=lambda: LRU(6))
     artefacts: LRU = field(default_factory=lambda: LRU(64))
+    figures: Any = field(default_factory=lambda: _figure_cache())
 
     def record(self, case_id: str) -> StudyRecord:
         """The worklist record of ``case_id``.
@@ -135,6 +143,15 @@ class Services:
         prior = self.study(record.prior_case_id) if record.prior_case_id else None
         return dataclasses.replace(study, indication=record.indication, prior_report=record.prior_report,
                                    prior=prior)
+
+    def download_dir(self) -> Path:
+        """Where files offered for download are written (Gradio's temp dir; never the data dir)."""
+        import os
+        import tempfile
+
+        path = Path(os.environ.get("GRADIO_TEMP_DIR") or tempfile.gettempdir()) / "radreview-downloads"
+        path.mkdir(parents=True, exist_ok=True)
+        return path
 
     def artefact(self, ref: str) -> Any:
         """A stored mask or heat map by content ref (cached)."""

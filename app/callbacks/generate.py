@@ -29,9 +29,10 @@ def generate(services: Services, case_id: str, on_event: Callable[[Any], None] |
         raise ServiceError(f"case {case_id!r} is signed; its draft cannot be replaced")
     study = services.study(case_id)
     cfg = services.generator
+    options = {"model": cfg.model, "quantization": cfg.quantization if cfg.quantization != "none" else None}
     try:
-        draft = draft_study(study, generator=cfg.name, model=cfg.model, quantization=cfg.quantization,
-                            progress=on_event)
+        draft = draft_study(study, generator=cfg.name, progress=on_event,
+                            generator_options={k: v for k, v in options.items() if v is not None})
     except MissingExtraError as exc:
         raise ServiceError(str(exc)) from None
     except (ValueError, RuntimeError, OSError) as exc:

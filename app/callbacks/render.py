@@ -48,7 +48,8 @@ def _row(fs: FindingState, selected: str | None) -> str:
     sig = '<span class="rr-sig">clinically significant</span>' if fs.clinically_significant else ""
     sel = " rr-selected" if f.id == selected else ""
     text = f"<s>{html.escape(f.text)}</s>" if fs.status == "rejected" else html.escape(f.text)
-    grounded = " ⌖" if any(p.grounding and not p.grounding.is_empty for p in f.phrases) else ""
+    grounded = ' <span class="rr-grounded">grounded</span>' if any(
+        p.grounding and not p.grounding.is_empty for p in f.phrases) else ""
     return (f'<div class="rr-finding rr-{fs.status}{sel}" data-finding="{html.escape(f.id)}">'
             f'<span class="rr-status">{_STATUS_MARK[fs.status]} {fs.status}</span> '
             f'<span class="rr-text">{text}{grounded}</span> {flags}{reason}{sig}</div>')
@@ -66,11 +67,14 @@ def report_html(state: ReviewState | None, selected: str | None = None) -> str:
     parts.append(f'<div class="rr-count">{decided} of {len(state.findings)} findings decided</div>')
     for region in regions_for(state.kind):
         rows = [fs for fs in state.findings if fs.finding.region == region]
-        body = "".join(_row(fs, selected) for fs in rows) or '<div class="rr-none">—</div>'
-        parts.append(f'<div class="rr-section"><div class="rr-region">{html.escape(region.upper())}</div>'
-                     f"{body}</div>")
+        if not rows:
+            parts.append(f'<div class="rr-section rr-empty-section"><span class="rr-region">'
+                         f"{html.escape(region)}</span> —</div>")
+            continue
+        body = "".join(_row(fs, selected) for fs in rows)
+        parts.append(f'<div class="rr-section"><div class="rr-region">{html.escape(region)}</div>{body}</div>')
     if state.impression:
-        parts.append(f'<div class="rr-section"><div class="rr-region">IMPRESSION</div>'
+        parts.append(f'<div class="rr-section"><div class="rr-region">impression</div>'
                      f"<div>{html.escape(state.impression)}</div></div>")
     return f'<div class="rr-report">{"".join(parts)}</div>'
 

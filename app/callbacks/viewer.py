@@ -156,31 +156,49 @@ def _phrases(state: ReviewState | None) -> Iterable[tuple[FindingState, Any]]:
             if p.grounding is not None]
 
 
+def _label_volume(services: Services, image: Image, refs: tuple[tuple[str, str], ...]) -> Any:
+    """One label volume for ``(region, mask_ref)`` pairs, cached by the refs (built once per selection)."""
+    from viewer.overlay import LabelVolume
+
+    def build() -> Any:
+        masks: dict[str, np.ndarray] = {}
+        for region, ref in refs:
+            mask = np.asarray(services.artefact(ref))
+            if mask.shape == image.shape:
+                masks[region] = mask.astype(bool) | masks.get(region, False)
+        return LabelVolume.from_masks(masks, ref="|".join(r for _, r in refs)) if masks else None
+
+    return services.artefacts.get_or_create(("labels", image.sha256, refs), build)
+
+
 def build_overlays(services: Services, image: Image, state: ReviewState | None, params: ViewParams,
                    selected: str | None) -> Any:
-    """The viewer overlays for the current review state: every kept finding's masks and boxes, the
-    selected finding's attention map; the selected finding drawn stronger."""
+    """The viewer overlays for the current review state: the selected finding's masks, boxes and
+    attention map (every kept finding's masks and boxes when none is selected)."""
     from viewer.overlay import Box, BoxLayer, HeatLayer, MaskLayer, Overlays
 
-    masks: dict[str, np.ndarray] = {}
+    refs: list[tuple[str, str]] = []
     boxes: list[Any] = []
     heat = None
-    selected_region = None
     for fs, phrase in _phrases(state):
         g = phrase.grounding
         is_sel = fs.finding.id == selected
-        if g.mask_ref and params.seg:
-            mask = np.asarray(services.artefact(g.mask_ref))
-            if mask.shape == image.shape:
-                masks[fs.finding.region] = mask.astype(bool) | masks.get(fs.finding.region, False)
-                selected_region = fs.finding.region if is_sel else selected_region
+        if selected is not None and not is_sel:
+            continue
+        if g.mask_ref and params.seg and (fs.finding.region, g.mask_ref) not in refs:
+            refs.append((fs.finding.region, g.mask_ref))
         if g.attention_ref and params.attention and is_sel:
             values = np.asarray(services.artefact(g.attention_ref), dtype=np.float32)
             heat = HeatLayer(values, ref=g.attention_ref) if values.shape == image.shape else heat
         for box in g.boxes if len(g.boxes[0] if g.boxes else ()) == 2 * image.pixels.ndim else ():
             boxes.append(Box(tuple(box), text=phrase.text, region=fs.finding.region, selected=is_sel,
                              id=fs.finding.id))
-    mask_layer = MaskLayer(masks, opacity=params.opacity, selected=selected_region) if masks else None
+    labels = _label_volume(services, image, tuple(refs)) if refs else None
+    selected_region = None
+    if labels is not None and selected is not None and state is not None:
+        region = state.state_of(selected).finding.region
+        selected_region = region if region in labels.names else None
+    mask_layer = MaskLayer(labels, opacity=params.opacity, selected=selected_region) if labels else None
     return Overlays(masks=mask_layer, heat=heat, boxes=BoxLayer(tuple(boxes), visible=params.boxes))
 
 
@@ -191,14 +209,14 @@ def render(services: Services, case_id: str, state: ReviewState | None, params: 
     Raises:
         ServiceError: the case cannot be loaded or the view is out of range.
     """
-    from viewer.figure import figure
+    from viewer.cache import figure_cached
 
     study = services.study(case_id)
     image = study.images[min(params.image_index, len(study.images) - 1)]
     plane = params.plane if image.is_volume else "image"
     try:
-        return figure(image, plane=plane, index=params.index, window=window_of(image, params),
-                      overlays=build_overlays(services, image, state, params, selected))
+        return figure_cached(services.figures, image, plane, params.index, window=window_of(image, params),
+                             overlays=build_overlays(services, image, state, params, selected))
     except ValueError as exc:
         raise ServiceError(f"cannot show {case_id}: {exc}") from None
 

@@ -104,7 +104,7 @@ def test_neighbour_and_first_pending_navigation(drafted) -> None:
 def test_report_html_shows_sections_status_and_highlighted_flags(drafted) -> None:
     state = review.decide(drafted, "alice", "ct1", "f3", "reject", review.Decision("false_finding"))
     html = render.report_html(state, selected="f1")
-    assert html.index("HEART") < html.index("LUNGS") < html.index("PLEURA")  # DESIGN §4 order
+    assert html.index(">heart<") < html.index(">lungs<") < html.index(">pleura<")  # DESIGN §4 order
     assert 'class="rr-finding rr-pending rr-selected" data-finding="f1"' in html
     assert "<s>Small right pleural effusion.</s>" in html
     assert '⚑ mentions a prior, none given' in html
