@@ -133,7 +133,12 @@ def check_decoder(ds: Any, name: str) -> None:
     from pydicom.pixels.decoders.base import get_decoder
 
     uid = ds.file_meta.get("TransferSyntaxUID") if hasattr(ds, "file_meta") else None
-    if uid is None or not uid.is_compressed:
+    if uid is None:
+        return
+    if not uid.is_transfer_syntax:
+        raise StudyLoadError(name, f"TransferSyntaxUID {str(uid)[:64]!r} is not a transfer syntax "
+                             "(corrupt file meta header)")
+    if not uid.is_compressed:
         return
     try:
         decoder = get_decoder(uid)
