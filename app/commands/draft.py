@@ -20,6 +20,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
                    help="report generator: builtin (default, no AI model), hf, openai")
     p.add_argument("--segmenter", metavar="S", default=None,
                    help="segmenter (default by study kind: threshold-ct / cxr-classical; 'none' to skip)")
+    p.add_argument("--labels", metavar="L",
+                   help="label map (NIfTI/PNG/DICOM SEG) used as the segmentation (the upload segmenter)")
+    p.add_argument("--label-map", metavar="SPEC",
+                   help="label → region for --labels, e.g. '1=lungs:right,2=lungs:left,3=heart'")
     p.add_argument("--model", metavar="M", help="model directory or cached hub id (hf/openai)")
     p.add_argument("--quantization", metavar="Q", choices=("none", "8bit", "4bit"), default=None,
                    help="none|8bit|4bit (hf)")
@@ -60,7 +64,7 @@ def run(args: argparse.Namespace) -> int:
 
     try:
         generator = get_generator(args.generator, model=args.model, quantization=args.quantization)
-        segmenter = get_segmenter(args.segmenter) if args.segmenter not in (None, "none") else args.segmenter
+        segmenter = _segmenter(args, get_segmenter)
     except (UnknownNameError, BackendOptionsError) as exc:
         raise CliError(str(exc), 2) from exc
     except ValueError as exc:  # a backend refusing an option, e.g. --model with builtin
@@ -72,6 +76,19 @@ def run(args: argparse.Namespace) -> int:
         return 0
     print(_human(draft))
     return 0
+
+
+def _segmenter(args: argparse.Namespace, get_segmenter: object) -> object:
+    """The segmenter instance (or ``None``/``"none"``) the options ask for."""
+    if args.labels:
+        if args.segmenter not in (None, "upload"):
+            raise CliError(f"--labels uses the 'upload' segmenter, not {args.segmenter!r}", 2)
+        return get_segmenter("upload", path=args.labels, mapping=args.label_map)  # type: ignore[operator]
+    if args.label_map:
+        raise CliError("--label-map needs --labels", 2)
+    if args.segmenter in (None, "none"):
+        return args.segmenter
+    return get_segmenter(args.segmenter)  # type: ignore[operator]
 
 
 def _human(draft: object) -> str:

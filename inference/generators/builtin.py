@@ -119,7 +119,9 @@ class BuiltinGenerator:
             for f in s.findings:
                 emit_text(progress, f.text + " ", s.region)
         impression = " ".join(writer.positives) or (
-            "No abnormality detected by the built-in measurements (not a substitute for reading the images).")
+            "No abnormality detected by the built-in measurements (not a substitute for reading the images)."
+            if any(s.findings for s in sections) else
+            "Nothing was measured: the segmentation has none of the regions the built-in measurements use.")
         provenance = Provenance(generator=self.name, model_id="built-in", quantization="none", device="cpu",
                                 generation_params=dict(PARAMS), label="built-in, no AI model")
         return Draft(case_id=study.case_id, sections=sections, impression=impression, provenance=provenance,
@@ -147,7 +149,7 @@ def _ct_simple(w: _Writer, masks: Mapping[str, RegionMask]) -> None:
     if breasts is not None:
         w.add("breasts", "Breast tissue is present anterior to the chest wall; not assessed.",
               {"Breast tissue": breasts})
-    else:
+    elif "body" in masks:  # the segmenter looked at the whole body and found none
         w.add("breasts", "No breast tissue protrudes anterior to the chest wall.")
     for region, text, phrase in (
         ("esophagus", "Expected course of the esophagus is marked; not assessed.", "esophagus"),
@@ -222,30 +224,32 @@ def _ct_lungs(w: _Writer, hu: np.ndarray, spacing: tuple[float, ...],
 
 
 def _ct_pleura(w: _Writer, spacing: tuple[float, ...], masks: Mapping[str, RegionMask]) -> None:
-    effusion = _mask(masks, "pleura", "effusion")
+    pleura = masks.get("pleura")
+    if pleura is None or "effusion" not in pleura.parts:
+        return  # nobody searched for pleural fluid: say nothing rather than "no effusion"
+    effusion = pleura.parts["effusion"]
     right, left = _mask(masks, "lungs", "right"), _mask(masks, "lungs", "left")
     sides: dict[str, BoolArray] = {}
-    if effusion is not None and effusion.any() and right is not None and left is not None:
-        for comp in measure.components(effusion):
-            side = measure.side_of(comp, right, left)
-            sides[side] = sides[side] | comp if side in sides else comp
+    for comp in measure.components(effusion):
+        side = measure.side_of(comp, right, left) if right is not None and left is not None else ""
+        sides[side] = sides[side] | comp if side in sides else comp
     found = False
-    for side in ("right", "left"):
+    for side in ("right", "left", ""):
         if side in sides and measure.volume_ml(sides[side], spacing) >= MIN_EFFUSION_ML:
-            phrase = f"{side.capitalize()} pleural effusion"
+            phrase = f"{side.capitalize()} pleural effusion" if side else "Pleural effusion"
             volume = measure.volume_ml(sides[side], spacing)
             w.add("pleura", f"{phrase}, approximately {volume:.0f} mL.", {phrase: sides[side]})
             w.positives.append(f"{phrase}, approximately {volume:.0f} mL.")
             found = True
     if not found:
-        pleura = _mask(masks, "pleura")
-        w.add("pleura", "No pleural fluid collection.", {"pleural": pleura} if pleura is not None else None)
+        w.add("pleura", "No pleural fluid collection.", {"pleural": pleura.mask})
 
 
 def _ct_thyroid(w: _Writer, hu: np.ndarray, masks: Mapping[str, RegionMask]) -> None:
     thyroid = _mask(masks, "thyroid")
     if thyroid is None:
-        w.add("thyroid", "Thyroid not identified in the imaged field.")
+        if "body" in masks:
+            w.add("thyroid", "Thyroid not identified in the imaged field.")
         return
     w.add("thyroid", f"Thyroid identified anterior to the trachea, mean attenuation "
           f"{_fmt_hu(measure.mean_value(hu, thyroid))} HU.", {"Thyroid": thyroid})

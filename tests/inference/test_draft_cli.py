@@ -77,3 +77,27 @@ def test_unreadable_input_is_exit_3(tmp_path, capsys) -> None:  # type: ignore[n
     bad.write_bytes(b"not a dicom")
     assert main(["draft", str(bad)]) == 3
     assert "x.dcm" in capsys.readouterr().err
+
+
+def test_labels_option_uses_the_upload_segmenter(demo, tmp_path, capsys, ct_phantom) -> None:  # type: ignore[no-untyped-def]
+    import nibabel as nib
+    import numpy as np
+
+    labels = np.zeros(ct_phantom.pixels.shape, dtype=np.uint8)
+    labels[ct_phantom.labels["heart"]] = 3
+    nz, ny, nx = labels.shape
+    sz, sy, sx = ct_phantom.spacing_mm
+    affine = np.diag([sx, sy, sz, 1.0])
+    affine[:3, 3] = [-(nx - 1) / 2 * sx, -(ny - 1) / 2 * sy, -(nz - 1) / 2 * sz]
+    path = tmp_path / "heart.nii.gz"
+    ras = np.ascontiguousarray(labels.transpose(2, 1, 0)[::-1, ::-1, :])
+    nib.save(nib.Nifti1Image(ras, affine), str(path))
+    argv = ["draft", str(demo["ct-nifti"]), "--labels", str(path), "--label-map", "3=heart", "--json"]
+    assert main(argv) == 0
+    draft = draft_from_json(capsys.readouterr().out)
+    assert draft.provenance.segmenter == "upload"
+    # Only the heart was segmented and the CT ratio needs the lungs: nothing measured, nothing claimed.
+    assert not draft.findings
+    assert draft.impression.startswith("Nothing was measured")
+    assert main(["draft", str(demo["ct-nifti"]), "--label-map", "3=heart"]) == 2
+    assert "--label-map needs --labels" in capsys.readouterr().err
