@@ -1,0 +1,147 @@
+"""Worklist, upload checks, auth file and server policy."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from app.auth import AuthFile, AuthFileError, check_password, hash_password
+from app.callbacks import review, worklist
+from app.services import ServiceError
+
+
+def test_rows_filter_search_and_next_unreviewed(drafted) -> None:
+    assert [r[0] for r in worklist.rows(drafted)] == ["ct1", "cxr1"]
+    assert [r[0] for r in worklist.rows(drafted, "drafted")] == ["ct1"]
+    assert [r[0] for r in worklist.rows(drafted, "all", "cxr")] == ["cxr1"]
+    assert worklist.next_unreviewed(drafted, "alice") == "ct1"
+    assert worklist.next_unreviewed(drafted, "alice", after="ct1") == "cxr1"
+    assert worklist.next_unreviewed(drafted, "alice", after="cxr1") == "ct1"
+    review.decide(drafted, "alice", "ct1", "f1", "accept", review.Decision())
+    assert "**alice**:" in worklist.progress_text(drafted, "alice")
+
+
+def test_upload_png_registers_and_assigns(services, demo_files, tmp_path: Path) -> None:
+    src = tmp_path / "chest.png"
+    shutil.copyfile(demo_files["cxr-png"], src)
+    cid = worklist.upload(services, "bob", str(src), case_id="up1", indication="fever")
+    record = services.repo.get_study("up1")
+    assert (cid, record.kind, record.indication, record.assigned_to) == ("up1", "cxr", "fever", "bob")
+    assert (services.data_dir / record.data_path).is_file()
+    with pytest.raises(ServiceError, match="already in the worklist"):
+        worklist.upload(services, "bob", str(src), case_id="up1")
+
+
+@pytest.mark.parametrize(("name", "content", "message"), [
+    ("notes.txt", b"hello", "unsupported file type '.txt'"),
+    ("series.zip", b"not a zip", "not a valid zip"),
+    ("broken.dcm", b"\x00" * 200, "broken.dcm"),
+])
+def test_bad_uploads_are_refused_clearly(services, tmp_path: Path, name: str, content: bytes,
+                                         message: str) -> None:
+    src = tmp_path / name
+    src.write_bytes(content)
+    with pytest.raises(ServiceError, match=message):
+        worklist.upload(services, "bob", str(src))
+    assert [r.case_id for r in services.repo.list_studies()] == ["ct1", "cxr1"]
+    assert not list((services.data_dir / "uploads").glob("broken*"))
+
+
+def test_upload_size_cap(services, tmp_path: Path) -> None:
+    import dataclasses
+
+    small = dataclasses.replace(services, max_upload_mb=0)
+    src = tmp_path / "x.png"
+    src.write_bytes(b"\x89PNG" + b"\x00" * 2**20)
+    with pytest.raises(ServiceError, match="upload limit is 0 MiB"):
+        worklist.upload(small, "bob", str(src))
+
+
+def test_auth_file_round_trip(tmp_path: Path) -> None:
+    entry = hash_password("s3cret-pass")
+    assert check_password(entry, "s3cret-pass") and not check_password(entry, "s3cret-pasS")
+    assert entry["scrypt"] != hash_password("s3cret-pass")["scrypt"]  # salted
+    path = tmp_path / "users.json"
+    AuthFile(path, {}).with_user("alice", "s3cret-pass").save()
+    assert path.stat().st_mode & 0o777 == 0o600
+    assert "s3cret" not in path.read_text()
+    auth = AuthFile.load(path)
+    assert auth.verify("alice", "s3cret-pass") and not auth.verify("alice", "x") and not auth.verify("eve", "x")
+    with pytest.raises(ValueError, match="at least 8"):
+        auth.with_user("bob", "short")
+    with pytest.raises(ValueError, match="letters, digits"):
+        auth.with_user("bad name", "long-enough")
+    (tmp_path / "bad.json").write_text(json.dumps([1]))
+    with pytest.raises(AuthFileError, match="no 'users'"):
+        AuthFile.load(tmp_path / "bad.json")
+
+
+def test_user_add_command(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from app.cli import main
+
+    monkeypatch.setenv("RADREVIEW_PASSWORD", "another-pass")
+    path = tmp_path / "u.json"
+    assert main(["user", "add", "carol", "--auth-file", str(path)]) == 0
+    assert AuthFile.load(path).verify("carol", "another-pass")
+
+
+def test_non_loopback_needs_an_auth_file() -> None:
+    from app.commands.serve import _auth
+    from app.errors import CliError
+    from app.server import is_loopback
+
+    assert is_loopback("127.0.0.1") and is_loopback("::1") and is_loopback("localhost")
+    assert not is_loopback("0.0.0.0") and not is_loopback("10.1.2.3")
+    args = argparse.Namespace(host="0.0.0.0", auth_file=None)
+    with pytest.raises(CliError, match="refusing to serve on 0.0.0.0 without login"):
+        _auth(args)
+    assert _auth(argparse.Namespace(host="127.0.0.1", auth_file=None)) is None
+
+
+def test_healthz_and_error_page(services, tmp_path: Path) -> None:
+    from fastapi.testclient import TestClient
+
+    from app.server import ServerConfig, check_data_dir, create_server
+
+    broken = create_server(None, ServerConfig(), problem="database sqlite:///x is not usable")
+    client = TestClient(broken)
+    assert client.get("/healthz").status_code == 503
+    page = client.get("/anything")
+    assert page.status_code == 503 and "database sqlite:///x is not usable" in page.text
+    ok = TestClient(create_server(services, ServerConfig()))
+    body = ok.get("/healthz").json()
+    assert body["status"] == "ok" and body["studies"] == 2 and body["generator"] == "built-in, no AI model"
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    assert "not usable" in (check_data_dir(blocker / "sub") or "")
+
+
+def test_export_callback_writes_dpo_and_zip(drafted, tmp_path: Path) -> None:
+    from app.callbacks import export as export_cb
+
+    for fid in ("f1", "f4"):
+        review.decide(drafted, "alice", "ct1", fid, "accept", review.Decision())
+    review.decide(drafted, "alice", "ct1", "f2", "edit", review.Decision("style"), text="Lungs clear.")
+    review.decide(drafted, "alice", "ct1", "f3", "reject", review.Decision("false_finding"))
+    review.sign(drafted, "alice", "ct1")
+    folder, archive, summary = export_cb.run_export(drafted, export_cb.ExportRequest("dpo"), tmp_path)
+    lines = [json.loads(x) for f in folder.glob("*.jsonl") for x in f.read_text().splitlines()]
+    assert len(lines) == 1 and "Lungs clear." in json.dumps(lines[0]["chosen"])
+    assert archive.suffix == ".zip" and archive.parent.parent == tmp_path
+    assert "1 record(s)" in summary
+    with pytest.raises(ServiceError, match="not a date"):
+        export_cb.run_export(drafted, export_cb.ExportRequest("dpo", since="yesterday"), tmp_path)
+
+
+def test_dashboard_charts(drafted) -> None:
+    from app.callbacks import dashboard
+
+    review.decide(drafted, "alice", "ct1", "f3", "reject", review.Decision("false_finding"))
+    by_region, by_model, reasons, seconds, edits, summary = dashboard.charts(drafted)
+    assert list(reasons.data[0].x) == ["false_finding"] and list(reasons.data[0].y) == [1]
+    assert "pleura" in list(by_region.data[0].x)
+    assert summary == "1 case(s) with a draft, 0 signed"
