@@ -89,21 +89,26 @@ class Repository:
         self._states: dict[str, ReviewState] = {}  # draft id -> committed review state
         self._reviewers: set[str] = set()
         self._gate = WriteGate(engine.url.render_as_string(hide_password=False))
+        # Connections of this view carry the WRITE option (BEGIN IMMEDIATE on SQLite) from checkout,
+        # which is much cheaper than setting execution options on every connection.
+        self._write_engine = engine.execution_options(**WRITE)
 
     @classmethod
-    def open(cls, url: str | None, data_dir: Path) -> Repository:
+    def open(cls, url: str | None, data_dir: Path, *, synchronous: str = "FULL") -> Repository:
         """Open (creating and migrating as needed) the repository.
 
         Args:
             url: SQLAlchemy URL; ``None`` means ``sqlite:///<data_dir>/radreview.db``.
             data_dir: Where studies and artefacts live (created if missing).
+            synchronous: SQLite only: ``FULL`` (default; a commit survives power loss) or ``NORMAL``
+                (survives application crashes only; see :mod:`storage.engine`).
         """
         data_dir = Path(data_dir)
         data_dir.mkdir(parents=True, exist_ok=True)
         url = url or default_url(data_dir)
         if not migrate.is_current(url):
             migrate.upgrade(url)
-        return cls(create_engine(url), data_dir)
+        return cls(create_engine(url, synchronous=synchronous), data_dir)
 
     def close(self) -> None:
         """Release the engine's connections."""
@@ -117,10 +122,8 @@ class Repository:
 
     @contextmanager
     def _write(self) -> Iterator[Connection]:
-        with self._gate(), self.engine.connect() as conn:
-            conn.execution_options(**WRITE)
-            with conn.begin():
-                yield conn
+        with self._gate(), self._write_engine.connect() as conn, conn.begin():
+            yield conn
 
     @contextmanager
     def _read(self) -> Iterator[Connection]:
