@@ -10,10 +10,12 @@ without the CLS token. The conversion is exact:
   ``fan_in_fan_out``), for every ``lora_A``/``lora_B`` pair.
 * Projector: ``model.mm_projector.0/2`` → ``model.multi_modal_projector.linear_1/2``.
 * Language model: ``model.*`` → ``model.language_model.*``; ``lm_head`` kept.
-* Vision (timm ViT → ``CLIPVisionModel``): ``qkv`` split into q/k/v; ``attn.proj`` → ``out_proj``;
-  ``norm1/2`` → ``layer_norm1/2``; the patch-embedding bias (CLIP has none) is folded into the patch
-  position embeddings (``cat(cls, xW + b) + pos == cat(cls, xW) + (pos + [0, b])``); timm's absent
-  ``norm_pre`` becomes an identity ``pre_layrnorm``; GELU (exact) and ``eps = 1e-6`` as in timm.
+* Vision (timm ViT → transformers ``ViTModel`` as the Llava vision tower — not ``CLIPVisionModel``,
+  whose ``pre_layrnorm`` cannot express timm's absent ``norm_pre``): ``qkv`` split into q/k/v;
+  ``attn.proj`` → ``o_proj``; ``norm1/2`` → ``layernorm_before/after``; patch bias, CLS and position
+  embeddings kept; GELU (exact) and ``eps = 1e-6`` as in timm. ``hidden_states[-2]`` without CLS is
+  what LLaVA-Rad feeds the projector (``mm_vision_select_layer=-2``, ``select_feature='patch'``).
+  The unused ViT pooler is written as identity/zero.
 * Tokenizer: ``<image>`` is added (LLaVA splices image features at a sentinel id instead); its new
   embedding and ``lm_head`` rows are the mean of the existing rows.
 """
@@ -30,11 +32,16 @@ from typing import Any
 IMAGE_TOKEN = "<image>"
 _LAYER = re.compile(r"^blocks\.(\d+)\.(.+)$")
 _VISION_SIMPLE = {
-    "norm1.weight": "layer_norm1.weight", "norm1.bias": "layer_norm1.bias",
-    "norm2.weight": "layer_norm2.weight", "norm2.bias": "layer_norm2.bias",
-    "attn.proj.weight": "self_attn.out_proj.weight", "attn.proj.bias": "self_attn.out_proj.bias",
-    "mlp.fc1.weight": "mlp.fc1.weight", "mlp.fc1.bias": "mlp.fc1.bias",
-    "mlp.fc2.weight": "mlp.fc2.weight", "mlp.fc2.bias": "mlp.fc2.bias",
+    "norm1.weight": "layernorm_before.weight",
+    "norm1.bias": "layernorm_before.bias",
+    "norm2.weight": "layernorm_after.weight",
+    "norm2.bias": "layernorm_after.bias",
+    "attn.proj.weight": "attention.o_proj.weight",
+    "attn.proj.bias": "attention.o_proj.bias",
+    "mlp.fc1.weight": "mlp.fc1.weight",
+    "mlp.fc1.bias": "mlp.fc1.bias",
+    "mlp.fc2.weight": "mlp.fc2.weight",
+    "mlp.fc2.bias": "mlp.fc2.bias",
 }
 
 
@@ -93,7 +100,9 @@ def _adapter_file(src: Path) -> Path:
 def lora_scale(cfg: dict[str, Any]) -> float:
     """``lora_alpha / r`` (``/ sqrt(r)`` with ``use_rslora``), refusing per-module rank/alpha patterns."""
     if cfg.get("rank_pattern") or cfg.get("alpha_pattern"):
-        raise ConversionError("adapter_config.json uses rank_pattern/alpha_pattern, which this converter does not merge")
+        raise ConversionError(
+            "adapter_config.json uses rank_pattern/alpha_pattern, which this converter does not merge"
+        )
     r, alpha = int(cfg["r"]), float(cfg["lora_alpha"])
     return alpha / math.sqrt(r) if cfg.get("use_rslora") else alpha / r
 
@@ -151,36 +160,44 @@ def _trunk(state: dict[str, Any]) -> dict[str, Any]:
         return {k.split("visual.trunk.", 1)[1]: state[k] for k in keys}
     if "patch_embed.proj.weight" in state:
         return dict(state)
-    raise ConversionError("vision weights hold neither visual.trunk.* (open_clip) nor patch_embed.* (timm) keys")
+    raise ConversionError(
+        "vision weights hold neither visual.trunk.* (open_clip) nor patch_embed.* (timm) keys"
+    )
 
 
 def map_vision(state: dict[str, Any]) -> dict[str, Any]:
-    """A BiomedCLIP/timm ViT state dict → ``model.vision_tower.*`` CLIP keys (exact, see module doc)."""
+    """A BiomedCLIP/timm ViT state dict → ``model.vision_tower.*`` ``ViTModel`` keys (exact, see module doc).
+
+    Raises:
+        ConversionError: The trunk has a ``norm_pre`` (ViTModel has no pre-norm).
+    """
     import torch
 
     t = _trunk(state)
+    if "norm_pre.weight" in t:
+        raise ConversionError(
+            "the vision trunk has norm_pre (a CLIP-style pre-norm); only timm ViTs without it map exactly"
+        )
     dim = t["cls_token"].shape[-1]
-    pos = t["pos_embed"][0].clone()
-    if "patch_embed.proj.bias" in t:
-        pos[1:] += t["patch_embed.proj.bias"]
     out = {
-        "embeddings.class_embedding": t["cls_token"].reshape(dim),
-        "embeddings.patch_embedding.weight": t["patch_embed.proj.weight"],
-        "embeddings.position_embedding.weight": pos,
-        "pre_layrnorm.weight": t.get("norm_pre.weight", torch.ones(dim)),
-        "pre_layrnorm.bias": t.get("norm_pre.bias", torch.zeros(dim)),
-        "post_layernorm.weight": t.get("norm.weight", torch.ones(dim)),
-        "post_layernorm.bias": t.get("norm.bias", torch.zeros(dim)),
+        "embeddings.cls_token": t["cls_token"],
+        "embeddings.position_embeddings": t["pos_embed"],
+        "embeddings.patch_embeddings.projection.weight": t["patch_embed.proj.weight"],
+        "embeddings.patch_embeddings.projection.bias": t.get("patch_embed.proj.bias", torch.zeros(dim)),
+        "layernorm.weight": t.get("norm.weight", torch.ones(dim)),
+        "layernorm.bias": t.get("norm.bias", torch.zeros(dim)),
+        "pooler.dense.weight": torch.eye(dim),
+        "pooler.dense.bias": torch.zeros(dim),
     }
     for key, value in t.items():
         match = _LAYER.match(key)
         if not match:
             continue
-        layer, rest = f"encoder.layers.{match[1]}.", match[2]
+        layer, rest = f"layers.{match[1]}.", match[2]
         if rest.startswith("attn.qkv."):
             kind = rest.rsplit(".", 1)[1]
             for name, part in zip(("q_proj", "k_proj", "v_proj"), value.chunk(3, dim=0), strict=True):
-                out[f"{layer}self_attn.{name}.{kind}"] = part
+                out[f"{layer}attention.{name}.{kind}"] = part.clone()
         elif rest in _VISION_SIMPLE:
             out[layer + _VISION_SIMPLE[rest]] = value
     return {"model.vision_tower." + k: v for k, v in out.items()}
@@ -233,21 +250,23 @@ def _resize(state: dict[str, Any], vocab: int) -> None:
 
 def _random_vision(config: Any, seed: int) -> dict[str, Any]:
     import torch
-    from transformers import CLIPVisionModel
+    from transformers import ViTModel
 
     torch.manual_seed(seed)
-    model = CLIPVisionModel(config)
-    return {"model.vision_tower." + k.removeprefix("vision_model."): v for k, v in model.state_dict().items()}
+    model = ViTModel(config)
+    return {"model.vision_tower." + k: v for k, v in model.state_dict().items()}
 
 
 def _config(src_cfg: dict[str, Any], base: Path, vshape: dict[str, int], vocab: int, image_id: int) -> Any:
-    from transformers import CLIPVisionConfig, LlamaConfig, LlavaConfig
+    from transformers import LlamaConfig, LlavaConfig, ViTConfig
 
     text = LlamaConfig.from_pretrained(str(base))
     text.vocab_size = vocab
-    vision = CLIPVisionConfig(**vshape, hidden_act="gelu", layer_norm_eps=1e-6, projection_dim=vshape["hidden_size"])
+    vision = ViTConfig(**vshape, hidden_act="gelu", layer_norm_eps=1e-6, qkv_bias=True)
     if src_cfg.get("mm_use_im_start_end"):
-        raise ConversionError("mm_use_im_start_end=True checkpoints are not supported (LLaVA-Rad does not use them)")
+        raise ConversionError(
+            "mm_use_im_start_end=True checkpoints are not supported (LLaVA-Rad does not use them)"
+        )
     strategy = {"patch": "default", "cls_patch": "full"}[src_cfg.get("mm_vision_select_feature", "patch")]
     grid = vshape["image_size"] // vshape["patch_size"]
     return LlavaConfig(
@@ -317,7 +336,7 @@ def convert(
         base: The Vicuna-7B v1.5 folder (``lmsys/vicuna-7b-v1.5``).
         vision: BiomedCLIP-CXR weights (``biomedclipcxr_518.pt``, open_clip or timm keys).
         vision_config: Its open_clip JSON (``biomedclipcxr_518.json``) for mean/std.
-        random_vision: No vision weights: a random CLIP tower (benchmarks only; reports are noise).
+        random_vision: No vision weights: a random ViT tower (benchmarks only; reports are noise).
         dtype: Saved dtype (``float16`` as released, ``bfloat16`` or ``float32``).
         seed: Seed of the random tower.
 
@@ -344,7 +363,6 @@ def convert(
     torch_dtype = getattr(torch, dtype)
     state = {k: v.to(torch_dtype).contiguous() for k, v in state.items()}
     out.mkdir(parents=True, exist_ok=True)
-    config.torch_dtype = dtype
     config.save_pretrained(out)
     save_torch_state_dict(state, str(out))
     vjson = json.loads(Path(vision_config).read_text()) if vision_config else {}
@@ -355,7 +373,9 @@ def convert(
 
 def _merge_language(state: dict[str, Any], src: Path) -> tuple[int, float]:
     """Merge LoRA into the Llava-keyed language weights (PEFT keys are Llama keys)."""
-    llama = {_llama_key(k): v for k, v in state.items() if k.startswith(("model.language_model.", "lm_head."))}
+    llama = {
+        _llama_key(k): v for k, v in state.items() if k.startswith(("model.language_model.", "lm_head."))
+    }
     n, scale = merge_lora(llama, src)
     state.update({language_key(k): v for k, v in llama.items()})
     return n, scale
@@ -381,9 +401,15 @@ def _vision(
     in_dim = state["model.multi_modal_projector.linear_1.weight"].shape[1]
     if in_dim != hidden:
         raise ConversionError(f"projector input {in_dim} != mm_hidden_size {hidden} in config.json")
-    shape = {"hidden_size": hidden, "num_hidden_layers": 12, "intermediate_size": 4 * hidden,
-             "patch_size": 14, "image_size": 518, "num_attention_heads": max(1, hidden // 64)}
-    return None, shape, "random CLIP vision tower (benchmark only: reports are noise)"
+    shape = {
+        "hidden_size": hidden,
+        "num_hidden_layers": 12,
+        "intermediate_size": 4 * hidden,
+        "patch_size": 14,
+        "image_size": 518,
+        "num_attention_heads": max(1, hidden // 64),
+    }
+    return None, shape, "random ViT vision tower (benchmark only: reports are noise)"
 
 
 def _generation_config(out: Path, tokenizer: Any) -> None:

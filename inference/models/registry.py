@@ -30,7 +30,9 @@ def adapters() -> dict[str, ModelAdapter]:
         module = importlib.import_module(f"{package.__name__}.{info.name}")
         adapter = getattr(module, "ADAPTER", None)
         if not isinstance(adapter, ModelAdapter):
-            raise TypeError(f"{module.__name__} has no ADAPTER (a ModelAdapter); every plug-in module needs one")
+            raise TypeError(
+                f"{module.__name__} has no ADAPTER (a ModelAdapter); every plug-in module needs one"
+            )
         found[adapter.name] = adapter
     return dict(sorted(found.items()))
 

@@ -1,0 +1,159 @@
+"""Tiny random checkpoints in the released layouts of the seed models, written by the tests."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from viewer.records import Image, Study
+
+R, ALPHA = 4, 8  # LoRA rank and alpha: scale 2.0
+VISION_DIM, PATCH, GRID = 32, 8, 4  # 32 px images, 16 patches
+
+
+def timm_vision_state(seed: int = 1, layers: int = 2) -> dict[str, Any]:
+    """A random timm ViT (open_clip ``visual.trunk.*`` keys) of width 32, patch 8, 32 px."""
+    import torch
+
+    g = torch.Generator().manual_seed(seed)
+    d = VISION_DIM
+
+    def rnd(*shape: int) -> Any:
+        return torch.randn(*shape, generator=g) * 0.2
+
+    t = {
+        "cls_token": rnd(1, 1, d),
+        "pos_embed": rnd(1, GRID * GRID + 1, d),
+        "patch_embed.proj.weight": rnd(d, 3, PATCH, PATCH),
+        "patch_embed.proj.bias": rnd(d),
+        "norm.weight": 1 + rnd(d),
+        "norm.bias": rnd(d),
+    }
+    for i in range(layers):
+        b = f"blocks.{i}."
+        t |= {
+            b + "norm1.weight": 1 + rnd(d),
+            b + "norm1.bias": rnd(d),
+            b + "attn.qkv.weight": rnd(3 * d, d),
+            b + "attn.qkv.bias": rnd(3 * d),
+            b + "attn.proj.weight": rnd(d, d),
+            b + "attn.proj.bias": rnd(d),
+            b + "norm2.weight": 1 + rnd(d),
+            b + "norm2.bias": rnd(d),
+            b + "mlp.fc1.weight": rnd(2 * d, d),
+            b + "mlp.fc1.bias": rnd(2 * d),
+            b + "mlp.fc2.weight": rnd(d, 2 * d),
+            b + "mlp.fc2.bias": rnd(d),
+        }
+    return {"visual.trunk." + k: v for k, v in t.items()}
+
+
+def timm_hidden_states(state: dict[str, Any], pixels: Any) -> list[Any]:
+    """timm's ViT forward written out (1 head, GELU, eps 1e-6): every block's input and the last output."""
+    import torch
+    import torch.nn.functional as F
+
+    t = {k.removeprefix("visual.trunk."): v for k, v in state.items()}
+    x = F.conv2d(pixels, t["patch_embed.proj.weight"], t["patch_embed.proj.bias"], stride=PATCH)
+    x = x.flatten(2).transpose(1, 2)
+    x = torch.cat([t["cls_token"].expand(x.shape[0], -1, -1), x], dim=1) + t["pos_embed"]
+    states = [x]
+    i = 0
+    while f"blocks.{i}.norm1.weight" in t:
+        b = {k.removeprefix(f"blocks.{i}."): v for k, v in t.items() if k.startswith(f"blocks.{i}.")}
+        h = F.layer_norm(x, (VISION_DIM,), b["norm1.weight"], b["norm1.bias"], eps=1e-6)
+        q, k, v = F.linear(h, b["attn.qkv.weight"], b["attn.qkv.bias"]).chunk(3, dim=-1)
+        att = torch.softmax(q @ k.transpose(1, 2) / VISION_DIM**0.5, dim=-1) @ v
+        x = x + F.linear(att, b["attn.proj.weight"], b["attn.proj.bias"])
+        h = F.layer_norm(x, (VISION_DIM,), b["norm2.weight"], b["norm2.bias"], eps=1e-6)
+        x = x + F.linear(
+            F.gelu(F.linear(h, b["mlp.fc1.weight"], b["mlp.fc1.bias"])),
+            b["mlp.fc2.weight"],
+            b["mlp.fc2.bias"],
+        )
+        states.append(x)
+        i += 1
+    return states
+
+
+def save_llava_rad_release(root: Path, seed: int = 0) -> dict[str, Path]:
+    """Write a tiny Vicuna-like base, a PEFT LoRA release and BiomedCLIP-like vision weights under ``root``.
+
+    Returns:
+        ``{"base": …, "src": …, "vision": …}``.
+    """
+    import torch
+    from safetensors.torch import save_file
+    from transformers import LlamaForCausalLM
+
+    from inference.tiny import TINY, build_config, build_tokenizer
+
+    torch.manual_seed(seed)
+    text_config = build_config(TINY).text_config
+    base, src = root / "vicuna", root / "llava-rad"
+    LlamaForCausalLM(text_config).save_pretrained(base)
+    build_tokenizer().save_pretrained(base)
+    src.mkdir(parents=True)
+    hidden = text_config.hidden_size
+    (src / "config.json").write_text(
+        json.dumps(
+            {
+                "model_type": "llava",
+                "mm_hidden_size": VISION_DIM,
+                "mm_projector_type": "mlp2x_gelu",
+                "mm_vision_select_layer": -2,
+                "mm_vision_select_feature": "patch",
+                "mm_use_im_start_end": False,
+                "mm_vision_tower": "biomedclip_cxr_518",
+            }
+        )
+    )
+    (src / "adapter_config.json").write_text(
+        json.dumps(
+            {
+                "peft_type": "LORA",
+                "r": R,
+                "lora_alpha": ALPHA,
+                "target_modules": ["q_proj", "v_proj"],
+                "fan_in_fan_out": False,
+                "base_model_name_or_path": str(base),
+            }
+        )
+    )
+    kv = text_config.num_key_value_heads * (hidden // text_config.num_attention_heads)
+    lora = {}
+    for i in range(text_config.num_hidden_layers):
+        for name, out in (("q_proj", hidden), ("v_proj", kv)):
+            key = f"base_model.model.model.layers.{i}.self_attn.{name}"
+            lora[f"{key}.lora_A.weight"] = torch.randn(R, hidden) * 0.1
+            lora[f"{key}.lora_B.weight"] = torch.randn(out, R) * 0.1
+    save_file(lora, str(src / "adapter_model.safetensors"))
+    projector = {
+        "base_model.model.model.mm_projector.0.weight": torch.randn(hidden, VISION_DIM) * 0.1,
+        "base_model.model.model.mm_projector.0.bias": torch.randn(hidden) * 0.1,
+        "base_model.model.model.mm_projector.2.weight": torch.randn(hidden, hidden) * 0.1,
+        "base_model.model.model.mm_projector.2.bias": torch.randn(hidden) * 0.1,
+    }
+    torch.save(projector, src / "non_lora_trainables.bin")
+    vision = root / "biomedclipcxr_tiny.pt"
+    torch.save({"state_dict": timm_vision_state()}, vision)
+    return {"base": base, "src": src, "vision": vision}
+
+
+def cxr_study(pixels: np.ndarray, indication: str | None = "cough") -> Study:
+    """A one-image frontal CXR study."""
+    image = Image(
+        pixels=pixels.astype(np.float32),
+        spacing_mm=(0.7, 0.7),
+        affine=np.eye(4),
+        modality="DX",
+        photometric="MONOCHROME2",
+        default_window=None,
+        source="PA",
+        sha256="f" * 64,
+        view="PA",
+    )
+    return Study("c1", "cxr", (image,), indication=indication)

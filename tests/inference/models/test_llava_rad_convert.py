@@ -1,0 +1,121 @@
+"""LLaVA-Rad released layout → transformers Llava: exact weight mapping, then offline generation."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from adapter_layouts import ALPHA, R, cxr_study, save_llava_rad_release, timm_hidden_states, timm_vision_state
+
+from inference.model_loading import ModelSetupError
+from inference.models import _llava_rad_convert as conv
+from inference.models.registry import get_adapter
+
+
+@pytest.fixture(scope="module")
+def converted(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    root = tmp_path_factory.mktemp("llavarad")
+    paths = save_llava_rad_release(root)
+    paths["out"] = root / "converted"
+    conv.convert(paths["src"], paths["out"], base=paths["base"], vision=paths["vision"], dtype="float32")
+    return paths
+
+
+def _load(path: Path) -> dict:  # type: ignore[type-arg]
+    return conv.load_state(path)
+
+
+def test_merged_weights_are_base_plus_scaled_lora(converted: dict[str, Path]) -> None:
+    import torch
+
+    base, out = _load(converted["base"]), _load(converted["out"])
+    lora = _load(converted["src"] / "adapter_model.safetensors")
+    key = "base_model.model.model.layers.1.self_attn.v_proj"
+    expected = base["model.layers.1.self_attn.v_proj.weight"] + (
+        lora[key + ".lora_B.weight"] @ lora[key + ".lora_A.weight"]
+    ) * (ALPHA / R)
+    torch.testing.assert_close(out["model.language_model.layers.1.self_attn.v_proj.weight"], expected)
+    # untouched modules are copied bit for bit
+    assert torch.equal(
+        out["model.language_model.layers.0.mlp.up_proj.weight"], base["model.layers.0.mlp.up_proj.weight"]
+    )
+    assert torch.equal(out["lm_head.weight"], base["lm_head.weight"])
+
+
+def test_projector_keys_are_mapped(converted: dict[str, Path]) -> None:
+    import torch
+
+    out = _load(converted["out"])
+    src = torch.load(converted["src"] / "non_lora_trainables.bin")
+    assert torch.equal(
+        out["model.multi_modal_projector.linear_1.weight"],
+        src["base_model.model.model.mm_projector.0.weight"],
+    )
+    assert torch.equal(
+        out["model.multi_modal_projector.linear_2.bias"], src["base_model.model.model.mm_projector.2.bias"]
+    )
+
+
+def test_vision_tower_reproduces_timm_hidden_states(converted: dict[str, Path]) -> None:
+    """The ViT tower reproduces timm: qkv split, patch bias, no pre-norm, GELU, eps 1e-6."""
+    import torch
+    from transformers import LlavaForConditionalGeneration
+
+    model = LlavaForConditionalGeneration.from_pretrained(converted["out"]).eval()
+    pixels = torch.randn(1, 3, 32, 32, generator=torch.Generator().manual_seed(3))
+    with torch.no_grad():
+        ours = model.model.vision_tower(pixels, output_hidden_states=True).hidden_states
+    theirs = timm_hidden_states(timm_vision_state(), pixels)
+    assert len(ours) == len(theirs) == 3
+    for a, b in zip(ours, theirs, strict=True):
+        torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-5)
+    assert (
+        model.config.vision_feature_layer == -2 and model.config.vision_feature_select_strategy == "default"
+    )
+
+
+def test_converted_checkpoint_generates_offline_through_the_adapter(
+    converted: dict[str, Path], cxr_phantom
+) -> None:  # type: ignore[no-untyped-def]
+    generator = get_adapter("llava-rad").build_generator(
+        model=str(converted["out"]), device="cpu", attention_maps=True, max_new_tokens=6
+    )
+    study = cxr_study(cxr_phantom.pixels[::8, ::8])
+    draft = generator.generate(study, {})
+    prompt = draft.provenance.prompts[0]
+    assert prompt.count("<image>") == 1
+    assert (
+        "Provide a description of the findings in the radiology image given the following indication: cough"
+        in prompt
+    )
+    assert draft.provenance.generation_params["mode"] == "cxr-plain"
+    assert draft.latency_s["generate"] > 0
+
+
+def test_released_layout_is_refused_with_the_convert_command(converted: dict[str, Path]) -> None:
+    with pytest.raises(ModelSetupError, match="radreview convert llava-rad"):
+        get_adapter("llava-rad").build_generator(model=str(converted["src"]))
+
+
+def test_missing_vision_weights_say_what_to_pass(converted: dict[str, Path], tmp_path: Path) -> None:
+    with pytest.raises(conv.ConversionError, match=r"--vision biomedclipcxr_518\.pt"):
+        conv.convert(converted["src"], tmp_path / "x", base=converted["base"])
+
+
+def test_lora_scale_and_resize_rules() -> None:
+    import torch
+
+    assert conv.lora_scale({"r": 16, "lora_alpha": 32}) == 2.0
+    assert conv.lora_scale({"r": 16, "lora_alpha": 32, "use_rslora": True}) == 8.0
+    state = {
+        "model.language_model.embed_tokens.weight": torch.tensor([[1.0, 2.0], [3.0, 6.0]]),
+        "lm_head.weight": torch.tensor([[0.0, 0.0], [2.0, 4.0]]),
+    }
+    conv._resize(state, 3)
+    assert state["model.language_model.embed_tokens.weight"][2].tolist() == [2.0, 4.0]
+    assert state["lm_head.weight"][2].tolist() == [1.0, 2.0]
+    assert (
+        conv.language_key("model.layers.0.mlp.up_proj.weight")
+        == "model.language_model.layers.0.mlp.up_proj.weight"
+    )
+    assert conv.language_key("lm_head.weight") == "lm_head.weight"
