@@ -1,5 +1,8 @@
 """MAIRA-2 grounded-report grammar: ``<obj>phrase</obj><box><xA><yB><xC><yD></box>…``.
 
+The processor's own layout, with the boxes inside the object (``<obj>phrase<box>…</box></obj>``),
+is accepted too and read identically.
+
 Each ``<obj>…</obj>`` is one grounded finding followed by zero or more boxes; text outside
 objects is ungrounded prose. Box coordinates are bin indices 0–99 (``num_bins``); like MAIRA-2's
 processor we read a bin as its centre, ``(bin + 0.5) / num_bins``, in the model's square input.
@@ -26,6 +29,7 @@ Box = tuple[float, float, float, float]
 NUM_BINS = 100
 _OBJECT = re.compile(r"<obj>(.*?)</obj>((?:\s*<box>.*?</box>)*)", re.DOTALL)
 _BOX = re.compile(r"<box>(.*?)</box>", re.DOTALL)
+_INNER_BOXES = re.compile(r"<obj>((?:(?!</obj>).)*?)((?:\s*<box>.*?</box>)+)\s*</obj>", re.DOTALL)
 _COORDS = re.compile(r"\s*<x(\d+)>\s*<y(\d+)>\s*<x(\d+)>\s*<y(\d+)>\s*")
 
 
@@ -84,6 +88,12 @@ def _boxes(block: str, size: tuple[int, int] | None, mode: Literal["crop", "pad"
     return boxes, problems
 
 
+def boxes_after_objects(text: str) -> str:
+    """Normalise MAIRA-2's processor layout ``<obj>phrase<box>…</box></obj>`` (boxes inside the
+    object) to the DESIGN layout ``<obj>phrase</obj><box>…</box>``; both reach :func:`parse_maira2`."""
+    return _INNER_BOXES.sub(lambda m: f"<obj>{m.group(1)}</obj>{m.group(2)}", text)
+
+
 def parse_maira2(text: str, kind: str = "cxr", *, image_size: tuple[int, int] | None = None,
                  mode: Literal["crop", "pad"] = "crop", num_bins: int = NUM_BINS) -> ParseResult:
     """Parse MAIRA-2 grounded output (see module docstring).
@@ -96,6 +106,7 @@ def parse_maira2(text: str, kind: str = "cxr", *, image_size: tuple[int, int] | 
         mode: How the processor made the input square (``crop`` for MAIRA-2).
         num_bins: Coordinate bins (100 for MAIRA-2).
     """
+    text = boxes_after_objects(text)
     leftover = _OBJECT.sub(" ", text)
     if re.search(r"</?(?:obj|box)>|<[xy]\d+>", leftover):
         prose = parse_prose(strip_tags(text), kind, flags=(MALFORMED,))

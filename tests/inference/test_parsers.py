@@ -136,3 +136,14 @@ def test_dispatcher() -> None:
     assert maira.findings[0].text == "Nodule."
     with pytest.raises(ValueError, match="unknown grammar"):
         parse_output("xml", "", "cxr")
+
+
+def test_maira2_boxes_inside_object_read_like_boxes_after() -> None:
+    from inference.parsers.maira2 import parse_maira2
+
+    after = parse_maira2("<obj>Left upper lobe nodule.</obj><box><x70><y20><x79><y29></box>")
+    inside = parse_maira2("<obj>Left upper lobe nodule.<box><x70><y20><x79><y29></box></obj>")
+    assert not inside.malformed
+    assert [f.text for f in inside.findings] == [f.text for f in after.findings]
+    assert inside.findings[0].phrases[0].grounding == after.findings[0].phrases[0].grounding
+    assert inside.findings[0].phrases[0].grounding.boxes == ((0.705, 0.205, 0.795, 0.295),)
