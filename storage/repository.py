@@ -18,10 +18,11 @@ from __future__ import annotations
 import dataclasses
 import threading
 import uuid
+from collections import OrderedDict
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, cast
+from typing import Any, Generic, TypeVar, cast
 
 import numpy as np
 import sqlalchemy as sa
@@ -63,6 +64,30 @@ _LOCK_REVIEW = (sa.select(_T_DRAFTS.c.id).where(_T_DRAFTS.c.id == sa.bindparam("
                 .with_for_update(key_share=True))
 
 
+_CACHE_SIZE = 1024
+_V = TypeVar("_V")
+
+
+class _Lru(Generic[_V]):
+    """A small least-recently-used map (the caller holds the repository's lock)."""
+
+    def __init__(self, size: int) -> None:
+        self._size = size
+        self._items: OrderedDict[str, _V] = OrderedDict()
+
+    def get(self, key: str) -> _V | None:
+        value = self._items.get(key)
+        if value is not None:
+            self._items.move_to_end(key)
+        return value
+
+    def put(self, key: str, value: _V) -> None:
+        self._items[key] = value
+        self._items.move_to_end(key)
+        while len(self._items) > self._size:
+            self._items.popitem(last=False)
+
+
 class NotFoundError(LookupError):
     """A case, draft or reviewer is not in the repository."""
 
@@ -85,8 +110,8 @@ class Repository:
         self.data_dir = Path(data_dir)
         self.artefacts = ArtefactStore(self.data_dir)
         self._lock = threading.Lock()
-        self._drafts: dict[str, tuple[Draft, str]] = {}  # draft id -> (draft, study kind)
-        self._states: dict[str, ReviewState] = {}  # draft id -> committed review state
+        self._drafts: _Lru[tuple[Draft, str]] = _Lru(_CACHE_SIZE)  # draft id -> (draft, study kind)
+        self._states: _Lru[ReviewState] = _Lru(_CACHE_SIZE)  # draft id -> committed review state
         self._reviewers: set[str] = set()
         self._gate = WriteGate(engine.url.render_as_string(hide_password=False))
         # Connections of this view carry the WRITE option (BEGIN IMMEDIATE on SQLite) from checkout,
@@ -305,7 +330,7 @@ class Repository:
             raise NotFoundError(f"draft {draft_id!r} is not in the repository")
         loaded = (draft_from_json(row.draft_json), str(row.kind))
         with self._lock:
-            self._drafts[draft_id] = loaded
+            self._drafts.put(draft_id, loaded)
         return loaded
 
     def _with_artefacts(self, draft: Draft) -> Draft:
@@ -366,7 +391,7 @@ class Repository:
         with self._lock:
             cached = self._states.get(state.draft_id)
             if cached is None or cached.version < state.version:
-                self._states[state.draft_id] = state
+                self._states.put(state.draft_id, state)
 
     def _review_draft_id(self, conn: Connection, case_id: str) -> str | None:
         """The draft a case's review is on: that of its latest action, else its newest draft."""

@@ -281,3 +281,14 @@ def test_case_mismatch_is_refused(repo: Repository, drafted: str) -> None:
         repo.record_action(ReviewAction("accept", "case-2", drafted, "ana", finding_id="f1"))
     with pytest.raises(NotFoundError, match="belongs to case 'case-1'"):
         repo.review_state("case-2", drafted)
+
+
+def test_caches_are_bounded() -> None:
+    from storage.repository import _Lru
+
+    lru: _Lru[int] = _Lru(2)
+    lru.put("a", 1)
+    lru.put("b", 2)
+    assert lru.get("a") == 1  # "a" is now the most recent
+    lru.put("c", 3)
+    assert (lru.get("a"), lru.get("b"), lru.get("c")) == (1, None, 3)
