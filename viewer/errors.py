@@ -14,7 +14,12 @@ class StudyLoadError(ValueError):
     def __init__(self, path: object, reason: str) -> None:
         self.path = str(path)
         self.reason = reason
-        super().__init__(f"{self.path}: {reason}")
+        super().__init__(f"{printable(self.path)}: {reason}")
+
+
+def printable(text: str) -> str:
+    """``text`` with control characters escaped (``\\n``, ``\\x1b``), safe for one terminal line."""
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
 
 
 class MissingExtraError(RuntimeError):

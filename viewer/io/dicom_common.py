@@ -112,12 +112,15 @@ def check_pixel_header(ds: Any, name: str, has_pixels: bool) -> None:
             f"DICOM file has no pixel data ({what}, modality "
             f"{get(ds, 'Modality', '?')}); pass an image or an image series",
         )
-    rows, cols = int(get(ds, "Rows", 0)), int(get(ds, "Columns", 0))
+    try:
+        rows, cols = int(get(ds, "Rows", 0)), int(get(ds, "Columns", 0))
+        frames = int(first_float(get(ds, "NumberOfFrames", 1)) or 1)
+        samples = int(get(ds, "SamplesPerPixel", 1))
+        bits = int(get(ds, "BitsAllocated", 16))
+    except (TypeError, ValueError, OverflowError) as exc:
+        raise StudyLoadError(name, f"DICOM image size tags are not numbers ({exc}); corrupt header") from exc
     if rows <= 0 or cols <= 0:
         raise StudyLoadError(name, f"DICOM header gives an empty image ({rows}×{cols} pixels)")
-    frames = int(first_float(get(ds, "NumberOfFrames", 1)) or 1)
-    samples = int(get(ds, "SamplesPerPixel", 1))
-    bits = int(get(ds, "BitsAllocated", 16))
     size = rows * cols * max(frames, 1) * samples * max(bits, 8) // 8
     if size > MAX_PIXEL_BYTES:
         raise StudyLoadError(

@@ -84,6 +84,9 @@ def read_nifti(source: Source) -> Image:
     if not np.all(np.isfinite(arr)):
         arr = np.nan_to_num(arr, nan=float(np.nanmin(arr)) if np.isfinite(arr).any() else 0.0)
     lps = ras_to_lps(np.asarray(img.affine, dtype=np.float64))
+    if not np.all(np.isfinite(lps)) or abs(float(np.linalg.det(lps[:3, :3]))) < 1e-12:
+        raise StudyLoadError(source.name, "NIfTI affine (sform/qform and pixdim) is singular or not finite; "
+                             "fix the header's voxel sizes and orientation")
     plane = acquisition_plane(lps[:, [2, 0, 1, 3]])  # NIfTI stores slices along its third voxel axis
     pixels, affine = to_spl(arr, lps)
     is_ct = float(pixels.min()) <= -500.0
