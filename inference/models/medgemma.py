@@ -19,5 +19,5 @@ ADAPTER = ModelAdapter(
     hub_ids=("google/medgemma-4b-it", "google/medgemma-4b-pt"),
     local_names=("medgemma-4b-it",),
     install_hint="pip install 'radreview[gpu]' (transformers with Gemma 3 support)",
-    factory=hf_factory(grammar="prose", max_images=3),
+    factory=hf_factory(grammar="prose", max_images=3, grounding=False),
 )

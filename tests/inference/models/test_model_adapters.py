@@ -1,0 +1,177 @@
+"""Adapter plug-ins: discovery, VRAM arithmetic, local-weight search, errors, and tiny-model runs."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from adapter_layouts import cxr_study
+
+from inference import prompts
+from inference.generators._common import parse_text
+from inference.model_loading import ModelSetupError
+from inference.models import base
+from inference.models.registry import adapters, get_adapter
+from inference.tiny import save_tiny_llava
+from viewer.errors import MissingExtraError
+from viewer.records import Image, Study
+
+NAMES = ["asarg", "llava-rad", "maira2", "medgemma", "reg2rg", "vividmed"]
+
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory: pytest.TempPathFactory) -> str:
+    return str(save_tiny_llava(tmp_path_factory.mktemp("adapters") / "tiny"))
+
+
+@pytest.fixture
+def empty_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "hub"))
+    monkeypatch.setenv("HF_HOME", str(tmp_path / "hf"))
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    monkeypatch.setenv(base.MODELS_ENV, str(tmp_path / "models"))
+    (tmp_path / "models").mkdir()
+    return tmp_path
+
+
+def test_registry_discovers_every_plugin_module() -> None:
+    assert list(adapters()) == NAMES
+    for adapter in adapters().values():
+        assert adapter.inputs <= set(base.INPUTS) and adapter.description
+
+
+def test_vram_formula_by_hand() -> None:
+    assert base.vram_gb(7.0, "none") == 17.8  # 7 * 2 * 1.2 + 1
+    assert base.vram_gb(7.0, "8bit") == 9.4  # 7 * 1 * 1.2 + 1
+    assert base.vram_gb(7.0, "4bit") == 5.2  # 7 * 0.5 * 1.2 + 1
+    assert get_adapter("medgemma").vram_gb("4bit") == 3.6  # 4.3 * 0.5 * 1.2 + 1 = 3.58
+    with pytest.raises(ValueError, match="choose one of none, 8bit, 4bit"):
+        base.vram_gb(7.0, "2bit")
+
+
+def test_local_weights_found_in_hf_cache_and_models_dir(empty_env: Path) -> None:
+    snapshot = empty_env / "hub" / "models--microsoft--maira-2" / "snapshots" / ("a" * 40)
+    snapshot.mkdir(parents=True)
+    (snapshot / "config.json").write_text("{}")
+    assert get_adapter("maira2").find_local_weights() == [snapshot]
+    own = empty_env / "models" / "medgemma"
+    own.mkdir()
+    assert get_adapter("medgemma").find_local_weights() == []  # no config.json: not weights
+    (own / "config.json").write_text("{}")
+    assert get_adapter("medgemma").find_local_weights() == [own]
+
+
+def test_no_local_weights_is_a_setup_error_naming_where_it_looked(empty_env: Path) -> None:
+    for name in ("maira2", "medgemma"):
+        with pytest.raises(ModelSetupError, match=f"no local weights for '{name}'.*RADREVIEW_MODELS/{name}"):
+            get_adapter(name).build_generator()
+
+
+def test_dotted_module_check_does_not_import() -> None:
+    assert base.importable("json.decoder") and not base.importable("json.no_such_module")
+    assert not base.importable("no_such_package_xyz.sub")
+
+
+def test_reg2rg_native_layout_without_its_code_says_what_to_install(tmp_path: Path) -> None:
+    (tmp_path / "pytorch_model.bin").write_bytes(b"")
+    adapter = get_adapter("reg2rg")
+    assert "Model.Reg2RG" in adapter.missing()
+    with pytest.raises(MissingExtraError) as info:
+        adapter.build_generator(model=str(tmp_path))
+    assert "git clone https://github.com/zhi-xuan-chen/Reg2RG" in str(info.value)
+    assert "Trusure/Reg2RG" in str(info.value)
+
+
+def test_models_command_prints_one_json_object(capsys: pytest.CaptureFixture[str]) -> None:
+    from app.cli import main
+
+    assert main(["models", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert [m["name"] for m in out["models"]] == NAMES
+    llava = out["models"][1]
+    assert llava["vram_gb"] == {"none": 17.4, "8bit": 9.2, "4bit": 5.1} and llava["inputs"] == [
+        "frontal",
+        "indication",
+    ]
+
+
+@pytest.fixture(scope="module")
+def small_cxr(cxr_phantom) -> Study:  # type: ignore[no-untyped-def]
+    return cxr_study(cxr_phantom.pixels[::8, ::8])
+
+
+def test_maira2_adapter_uses_the_grounded_prompt_and_parser(tiny: str, small_cxr: Study) -> None:
+    generator = get_adapter("maira2").build_generator(
+        model=tiny, device="cpu", attention_maps=False, max_new_tokens=4
+    )
+    assert generator.trust_remote_code and generator.grammar == "maira2"
+    draft = generator.generate(small_cxr, {})
+    assert draft.provenance.prompts[0].startswith(prompts.MAIRA2_SYSTEM)
+    assert draft.provenance.generation_params["mode"] == "cxr-grounded"
+    parsed = parse_text("maira2", "<obj>Cardiomegaly.</obj><box><x10><y20><x50><y60></box>", small_cxr)
+    assert parsed.findings[0].phrases[0].grounding.boxes
+
+
+def test_medgemma_adapter_uses_the_checkpoint_chat_template(tiny: str, small_cxr: Study) -> None:
+    generator = get_adapter("medgemma").build_generator(
+        model=tiny, device="cpu", attention_maps=False, max_new_tokens=4
+    )
+    lateral = dataclasses.replace(small_cxr.primary, view="LATERAL", source="LAT")
+    study = dataclasses.replace(small_cxr, images=(small_cxr.primary, lateral))
+    draft = generator.generate(study, {})
+    prompt = draft.provenance.prompts[0]
+    assert prompt.startswith("USER: Given the current frontal image <image>\n")  # the checkpoint's template
+    assert prompt.count("<image>") == 2 and draft.provenance.generation_params["mode"] == "cxr-context"
+
+
+def test_vividmed_adapter_parses_p_tags(tiny: str, small_cxr: Study) -> None:
+    generator = get_adapter("vividmed").build_generator(
+        model=tiny, device="cpu", attention_maps=True, max_new_tokens=4
+    )
+    assert generator.grammar == "vividmed"
+    draft = generator.generate(small_cxr, {})
+    assert draft.provenance.generation_params["mode"] == "cxr-plain"
+    parsed = parse_text("vividmed", "There is <p>cardiomegaly</p>. No <p>pleural effusion</p>.", small_cxr)
+    assert [p.text for f in parsed.findings for p in f.phrases] == ["cardiomegaly", "pleural effusion"]
+
+
+def test_asarg_adapter_conditions_the_image_on_masks(tiny: str, small_cxr: Study) -> None:
+    generator = get_adapter("asarg").build_generator(
+        model=tiny, device="cpu", attention_maps=False, max_new_tokens=4
+    )
+    heart = np.zeros(small_cxr.primary.shape, bool)
+    heart[20:40, 25:45] = True
+    draft = generator.generate(small_cxr, {"heart": heart})
+    assert draft.provenance.generation_params["conditioning"] == "overlay"
+    plain = prompts.cxr_plain(small_cxr)
+    overlaid = prompts.cxr_plain(small_cxr, {"heart": heart}, conditioning="overlay")
+    assert not np.array_equal(plain.images[0].pixels, overlaid.images[0].pixels)
+
+
+def test_reg2rg_adapter_prompts_one_region_at_a_time(tiny: str, ct_phantom) -> None:  # type: ignore[no-untyped-def]
+    volume = Image(
+        pixels=ct_phantom.pixels[::4, ::4, ::4],
+        spacing_mm=(20.0, 9.6, 9.6),
+        affine=np.eye(4),
+        modality="CT",
+        photometric="MONOCHROME2",
+        default_window=None,
+        source="ct",
+        sha256="0" * 64,
+    )
+    masks = {r: ct_phantom.labels[r][::4, ::4, ::4] for r in ("heart", "esophagus")}
+    generator = get_adapter("reg2rg").build_generator(
+        model=tiny,
+        device="cpu",
+        attention_maps=False,
+        max_new_tokens=4,
+        n_slices=2,
+        regions=("heart", "esophagus"),
+    )
+    draft = generator.generate(Study("ct1", "ct", (volume,)), masks)
+    assert draft.provenance.generation_params["mode"] == "ct-region"
+    assert len(draft.provenance.prompts) == 2
+    assert all(prompts.REG2RG_INSTRUCTION in p for p in draft.provenance.prompts)
