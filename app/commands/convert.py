@@ -1,4 +1,4 @@
-"""``radreview convert llava-rad SRC OUT --base VICUNA [--vision PT]``: a release → transformers checkpoint."""
+"""``radreview convert llava-rad SRC OUT --base VICUNA [--vision PT]``: release → transformers checkpoint."""
 
 from __future__ import annotations
 
@@ -55,8 +55,7 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(info))
     else:
-        print(
-            f"wrote {report.out}: merged {report.merged_lora_modules} LoRA modules (scale {report.lora_scale:g});"
-        )
+        merged = f"merged {report.merged_lora_modules} LoRA modules (scale {report.lora_scale:g})"
+        print(f"wrote {report.out}: {merged}")
         print(f"vision: {report.vision}; load it with --generator hf --model {report.out}")
     return 0

@@ -119,3 +119,20 @@ def test_lora_scale_and_resize_rules() -> None:
         == "model.language_model.layers.0.mlp.up_proj.weight"
     )
     assert conv.language_key("lm_head.weight") == "lm_head.weight"
+
+
+def test_convert_command_writes_a_checkpoint_and_reports_json(
+    converted: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import json
+
+    from app.cli import main
+
+    out = tmp_path / "cli"
+    argv = ["convert", "llava-rad", str(converted["src"]), str(out), "--base", str(converted["base"])]
+    assert main([*argv, "--vision", str(converted["vision"]), "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["merged_lora_modules"] == 4 and report["lora_scale"] == 2.0  # 2 layers x (q, v); 8 / 4
+    assert (out / "config.json").is_file() and (out / "model.safetensors").is_file()
+    assert main(argv) == 2  # no --vision: a usage error naming the flag
+    assert "--vision biomedclipcxr_518.pt" in capsys.readouterr().err
