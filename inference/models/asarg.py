@@ -7,6 +7,8 @@ segmenters are drawn onto the model image (``conditioning="overlay"``, default) 
 
 from __future__ import annotations
 
+from typing import Any
+
 from inference.models._hf import hf_factory
 from inference.models.base import ModelAdapter
 
@@ -21,3 +23,8 @@ ADAPTER = ModelAdapter(
     install_hint="pip install 'radreview[gpu]'",
     factory=hf_factory(conditioning="overlay", grammar="prose", max_images=1, grounding=False),
 )
+
+
+def generator(**options: Any) -> Any:
+    """The generator factory for ``inference.registry`` (``"inference.models.<module>:generator"``)."""
+    return ADAPTER.build_generator(**options)

@@ -50,3 +50,8 @@ ADAPTER = ModelAdapter(
         "image preprocessing is CLIP resize + centre crop (LLaVA-Rad pads to square)",
     ),
 )
+
+
+def generator(**options: Any) -> Any:
+    """The generator factory for ``inference.registry`` (``"inference.models.<module>:generator"``)."""
+    return ADAPTER.build_generator(**options)

@@ -7,6 +7,8 @@ grounded prompt (``cxr-grounded``); answers ``<obj>phrase</obj><box>…</box>`` 
 
 from __future__ import annotations
 
+from typing import Any
+
 from inference.models._hf import hf_factory
 from inference.models.base import ModelAdapter
 
@@ -22,3 +24,8 @@ ADAPTER = ModelAdapter(
     factory=hf_factory(trust_remote_code=True, grammar="maira2", max_images=3, grounding=True),
     notes=("needs trust_remote_code (checkpoint-supplied code)",),
 )
+
+
+def generator(**options: Any) -> Any:
+    """The generator factory for ``inference.registry`` (``"inference.models.<module>:generator"``)."""
+    return ADAPTER.build_generator(**options)

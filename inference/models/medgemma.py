@@ -7,6 +7,8 @@ answers parsed as prose.
 
 from __future__ import annotations
 
+from typing import Any
+
 from inference.models._hf import hf_factory
 from inference.models.base import ModelAdapter
 
@@ -21,3 +23,8 @@ ADAPTER = ModelAdapter(
     install_hint="pip install 'radreview[gpu]' (transformers with Gemma 3 support)",
     factory=hf_factory(grammar="prose", max_images=3, grounding=False),
 )
+
+
+def generator(**options: Any) -> Any:
+    """The generator factory for ``inference.registry`` (``"inference.models.<module>:generator"``)."""
+    return ADAPTER.build_generator(**options)

@@ -8,6 +8,8 @@ phrases are grounded by attention maps and region assignment instead.
 
 from __future__ import annotations
 
+from typing import Any
+
 from inference.models._hf import hf_factory
 from inference.models.base import ModelAdapter
 
@@ -23,3 +25,8 @@ ADAPTER = ModelAdapter(
     factory=hf_factory(grammar="vividmed", max_images=1, grounding=False),
     notes=("segmentation head (masks/boxes per <p>) not run; grounding via attention",),
 )
+
+
+def generator(**options: Any) -> Any:
+    """The generator factory for ``inference.registry`` (``"inference.models.<module>:generator"``)."""
+    return ADAPTER.build_generator(**options)

@@ -175,3 +175,12 @@ def test_reg2rg_adapter_prompts_one_region_at_a_time(tiny: str, ct_phantom) -> N
     assert draft.provenance.generation_params["mode"] == "ct-region"
     assert len(draft.provenance.prompts) == 2
     assert all(prompts.REG2RG_INSTRUCTION in p for p in draft.provenance.prompts)
+
+
+def test_every_plugin_module_has_a_registry_factory(tiny: str) -> None:
+    import importlib
+
+    for name in ("llava_rad", "maira2", "medgemma", "reg2rg", "vividmed", "asarg"):
+        assert callable(importlib.import_module(f"inference.models.{name}").generator)
+    built = importlib.import_module("inference.models.vividmed").generator(model=tiny, device="cpu")
+    assert built.grammar == "vividmed" and built.model_id == tiny
