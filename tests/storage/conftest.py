@@ -17,7 +17,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from postgres import create_database, running_server
+from pg_cluster import create_database, running_server
 
 from storage import migrate
 from storage.repository import Repository

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import factories as F
 import pytest
 import sqlalchemy as sa
+import storage_factories as F
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 

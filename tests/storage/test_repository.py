@@ -6,10 +6,10 @@ import dataclasses
 import threading
 from datetime import UTC, datetime
 
-import factories as F
 import numpy as np
 import pytest
 import sqlalchemy as sa
+import storage_factories as F
 
 from inference.artefacts import content_ref
 from inference.records import Draft, Finding, Grounding, Provenance, Section

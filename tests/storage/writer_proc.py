@@ -1,9 +1,10 @@
 """A reviewer process for the concurrency tests: appends actions and reports each after its commit.
 
-Usage: ``python writer_proc.py URL DATA_DIR DRAFT_ID CASE_ID WRITER N_WRITERS_PER_CASE N_ACTIONS``
-(``N_ACTIONS`` 0 = until killed). Writer ``w`` acts on the findings whose index ≡ ``w`` modulo the
-number of writers sharing the case, alternating ``edit`` and ``accept``, and prints
-``<action id> <tag>`` to stdout (flushed) only after :meth:`Repository.record_action` returned.
+:func:`write_actions` runs in a forked child (or, as a script, ``python writer_proc.py URL DATA_DIR
+DRAFT_ID CASE_ID WRITER N_WRITERS_PER_CASE N_ACTIONS``; ``N_ACTIONS`` 0 = until killed). Writer ``w``
+acts on the findings whose index ≡ ``w`` modulo the number of writers sharing the case, alternating
+``edit`` and ``accept``, and prints ``<action id> <tag>`` (flushed) only after
+:meth:`Repository.record_action` returned, i.e. after the commit.
 """
 
 from __future__ import annotations
@@ -11,14 +12,15 @@ from __future__ import annotations
 import itertools
 import sys
 from pathlib import Path
+from typing import TextIO
 
 from storage.records import ReviewAction
 from storage.repository import Repository
 
 
-def main(argv: list[str]) -> int:
-    url, data_dir, draft_id, case_id = argv[:4]
-    writer, share, n = (int(v) for v in argv[4:7])
+def write_actions(url: str, data_dir: str, draft_id: str, case_id: str, writer: int, share: int, n: int,
+                  out: TextIO) -> None:
+    """Open the repository (own engine, own connections) and append ``n`` actions, reporting each."""
     repo = Repository.open(url, Path(data_dir))
     repo.add_reviewer(f"w{writer}")
     state = repo.review_state(case_id, draft_id)
@@ -30,13 +32,15 @@ def main(argv: list[str]) -> int:
         tag = f"w{writer}-{i}"
         kind = "edit" if i % 2 == 0 else "accept"
         extra = {"after_text": f"Edited by w{writer} at {i}.", "reason": "style"} if kind == "edit" else {}
-        stored = repo.record_action(ReviewAction(kind, case_id, draft_id, f"w{writer}", finding_id=fid,  # type: ignore[arg-type]
-                                                 base_version=versions[fid], comment=tag, **extra))  # type: ignore[arg-type]
+        stored = repo.record_action(ReviewAction(kind, case_id, draft_id, f"w{writer}",  # type: ignore[arg-type]
+                                                 finding_id=fid, base_version=versions[fid], comment=tag,
+                                                 **extra))  # type: ignore[arg-type]
         versions[fid] += 1
-        print(stored.id, tag, flush=True)
+        print(stored.id, tag, file=out, flush=True)
     repo.close()
-    return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))
+    url, data_dir, draft_id, case_id = sys.argv[1:5]
+    writer, share, n = (int(v) for v in sys.argv[5:8])
+    write_actions(url, data_dir, draft_id, case_id, writer, share, n, sys.stdout)
