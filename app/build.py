@@ -109,10 +109,11 @@ def _report_column(gr: Any, services: Services) -> dict[str, Any]:
 
 
 def _key_buttons(gr: Any) -> dict[str, Any]:
-    names = ("next", "prev", "up", "down", "cycle", "overlays")
+    names = ("next", "prev", "up", "down", "cycle", "overlays", "ping")
     with gr.Row(elem_classes=["rr-hidden"]):
         return {n: gr.Button(n, elem_id=f"rr-key-{n}") for n in names} | {
-            "clickbtn": gr.Button("click", elem_id="rr-click-btn")}
+            "clickbtn": gr.Button("click", elem_id="rr-click-btn"),
+            "pong": gr.Textbox("0", elem_id="rr-pong", show_label=False)}
 
 
 def build_app(services: Services) -> Any:
@@ -161,7 +162,8 @@ def _wire(gr: Any, services: Services, demo: Any, tabs: Any, sess: Any, params: 
                   r["signed"], v["center"], v["width"], r["reason"], r["significant"], r["comment"]]
     open_out = [*review_out, v["preset"], v["plane"], r["add_region"], r["relink_region"],
                 r["relink_region"], tabs]
-    view_out = [*review_out, v["seg"], v["attention"], v["boxes"], v["preset"], v["plane"]]
+    view_out = [params, v["plot"], v["slice"], v["center"], v["width"], v["seg"], v["attention"], v["boxes"],
+                v["preset"], v["plane"]]
     decision_in = [sess, params, r["text"], r["reason"], r["significant"], r["comment"]]
     s = services
 
@@ -196,6 +198,7 @@ def _wire(gr: Any, services: Services, demo: Any, tabs: Any, sess: Any, params: 
                         trigger_mode="always_last")
     for name in ("plane", "preset", "seg", "attention", "boxes"):
         v[name].input(partial(h.set_view, s, name), [sess, params, v[name]], view_out)
+    keys["ping"].click(h.ping, keys["pong"], keys["pong"])  # empty round trip: the UI benchmark's floor
     for key in ("up", "down", "cycle", "overlays"):
         keys[key].click(partial(h.set_view, s, key), [sess, params, keys[key]], view_out,
                         trigger_mode="always_last")

@@ -128,6 +128,19 @@ def show(services: Services, sess: Session, params: viewer.ViewParams, reset: bo
             gr.update(value=round(win.center)), gr.update(value=round(win.width)), *_decision_inputs(reset))
 
 
+def show_view(services: Services, sess: Session, params: viewer.ViewParams) -> tuple[Any, ...]:
+    """Only the viewer outputs (params, plot, slice slider, level, width): what scrolling and toggles
+    change, so they do not resend the report panel."""
+    state = review.review_state(services, sess.case_id)
+    image = _image(services, sess, params)
+    n = viewer.slice_count(image, params.plane)
+    win = viewer.window_of(image, params)
+    return (params, viewer.render(services, sess.case_id, state, params, sess.selected),
+            gr.update(maximum=max(n - 1, 1), value=params.index or 0, interactive=n > 1,
+                      label=f"slice ({params.plane}, {n})"),
+            gr.update(value=round(win.center)), gr.update(value=round(win.width)))
+
+
 def _review_tab_updates(services: Services, sess: Session, params: viewer.ViewParams) -> tuple[Any, ...]:
     study = services.study(sess.case_id)
     kind = study.kind
@@ -231,6 +244,11 @@ def plot_click(services: Services, sess: Session, params: viewer.ViewParams, xy:
     return show(services, sess, params)
 
 
+def ping(counter: str) -> str:
+    """An empty callback (counter + 1): the floor of ``radreview bench ui``."""
+    return str(int(counter or 0) + 1)
+
+
 # ---------------------------------------------------------------- viewer controls
 
 def _image(services: Services, sess: Session, params: viewer.ViewParams) -> Any:
@@ -265,8 +283,8 @@ def set_view(services: Services, change: str, sess: Session, params: viewer.View
         params = dataclasses.replace(params, seg=on, boxes=on)
     elif change == "image":
         params = dataclasses.replace(params, image_index=int(value), plane="image", index=0)
-    return show(services, sess, params) + (params.seg, params.attention, params.boxes,
-                                           gr.update(value=params.preset), gr.update(value=params.plane))
+    return show_view(services, sess, params) + (params.seg, params.attention, params.boxes,
+                                                gr.update(value=params.preset), gr.update(value=params.plane))
 
 
 # ---------------------------------------------------------------- worklist
