@@ -157,3 +157,106 @@ def cxr_study(pixels: np.ndarray, indication: str | None = "cough") -> Study:
         view="PA",
     )
     return Study("c1", "cxr", (image,), indication=indication)
+
+
+GEMMA3_SPECIALS = (
+    "<pad>",
+    "<eos>",
+    "<bos>",
+    "<unk>",
+    "<start_of_image>",
+    "<image_soft_token>",
+    "<end_of_image>",
+    "<start_of_turn>",
+    "<end_of_turn>",
+)
+GEMMA3_TEMPLATE = (
+    "{{ bos_token }}{% for message in messages %}{{ '<start_of_turn>' + message['role'] + '\\n' }}"
+    "{% for c in message['content'] %}{% if c['type'] == 'image' %}{{ '<start_of_image>' }}"
+    "{% else %}{{ c['text'] }}{% endif %}{% endfor %}{{ '<end_of_turn>\\n' }}{% endfor %}"
+    "{% if add_generation_prompt %}{{ '<start_of_turn>model\\n' }}{% endif %}"
+)
+
+
+def _gemma3_processor() -> Any:
+    from tokenizers import Tokenizer, models, normalizers, pre_tokenizers
+    from transformers import Gemma3Processor, PreTrainedTokenizerFast
+    from transformers.models.gemma3.image_processing_pil_gemma3 import Gemma3ImageProcessorPil
+
+    from inference.tiny import vocabulary
+
+    words = [
+        *GEMMA3_SPECIALS,
+        *(w for w in vocabulary() if w not in ("<pad>", "<s>", "</s>", "<unk>", "<image>")),
+    ]
+    vocab = {w: i for i, w in enumerate(dict.fromkeys(words))}
+    core = Tokenizer(models.WordLevel(vocab=vocab, unk_token="<unk>"))
+    core.normalizer = normalizers.Lowercase()
+    core.pre_tokenizer = pre_tokenizers.Whitespace()
+    core.add_special_tokens(list(GEMMA3_SPECIALS))
+    tokenizer = PreTrainedTokenizerFast(
+        tokenizer_object=core,
+        bos_token="<bos>",
+        eos_token="<eos>",
+        unk_token="<unk>",
+        pad_token="<pad>",
+        extra_special_tokens={
+            "boi_token": "<start_of_image>",
+            "image_token": "<image_soft_token>",
+            "eoi_token": "<end_of_image>",
+        },
+    )
+    image_processor = Gemma3ImageProcessorPil(size={"height": 32, "width": 32})
+    return Gemma3Processor(
+        image_processor=image_processor,
+        tokenizer=tokenizer,
+        chat_template=GEMMA3_TEMPLATE,
+        image_seq_length=4,
+    )
+
+
+def save_tiny_gemma3(directory: Path, seed: int = 0) -> Path:
+    """A random MedGemma-architecture model (Gemma 3 text + SigLIP, 4 pooled image tokens) and processor."""
+    import torch
+    from transformers import (
+        Gemma3Config,
+        Gemma3ForConditionalGeneration,
+        Gemma3TextConfig,
+        SiglipVisionConfig,
+    )
+
+    processor = _gemma3_processor()
+    ids = processor.tokenizer.convert_tokens_to_ids
+    text = Gemma3TextConfig(
+        vocab_size=len(processor.tokenizer),
+        hidden_size=32,
+        intermediate_size=64,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        num_key_value_heads=1,
+        head_dim=16,
+        sliding_window=16,
+        pad_token_id=ids("<pad>"),
+        eos_token_id=ids("<eos>"),
+        bos_token_id=ids("<bos>"),
+    )
+    vision = SiglipVisionConfig(
+        hidden_size=32,
+        intermediate_size=64,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        image_size=32,
+        patch_size=8,
+    )
+    config = Gemma3Config(
+        text_config=text,
+        vision_config=vision,
+        mm_tokens_per_image=4,
+        boi_token_index=ids("<start_of_image>"),
+        eoi_token_index=ids("<end_of_image>"),
+        image_token_index=ids("<image_soft_token>"),
+    )
+    torch.manual_seed(seed)
+    Gemma3ForConditionalGeneration(config).save_pretrained(directory)
+    processor.save_pretrained(directory)
+    return directory

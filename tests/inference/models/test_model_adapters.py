@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from adapter_layouts import cxr_study
+from adapter_layouts import cxr_study, save_tiny_gemma3
 
 from inference import prompts
 from inference.generators._common import parse_text
@@ -184,3 +184,17 @@ def test_every_plugin_module_has_a_registry_factory(tiny: str) -> None:
         assert callable(importlib.import_module(f"inference.models.{name}").generator)
     built = importlib.import_module("inference.models.vividmed").generator(model=tiny, device="cpu")
     assert built.grammar == "vividmed" and built.model_id == tiny
+
+
+def test_medgemma_adapter_runs_a_tiny_gemma3_end_to_end(tmp_path: Path, small_cxr: Study) -> None:
+    """MedGemma's own architecture (Gemma3ForConditionalGeneration), its turn template, attention maps."""
+    model = str(save_tiny_gemma3(tmp_path / "gemma3"))
+    generator = get_adapter("medgemma").build_generator(model=model, device="cpu", max_new_tokens=4)
+    draft = generator.generate(small_cxr, {})
+    prompt = draft.provenance.prompts[0]
+    assert prompt.startswith(
+        "<bos><start_of_turn>user\n<start_of_image>Provide a description of the findings"
+    )
+    assert prompt.endswith("<start_of_turn>model\n") and "indication: cough" in prompt
+    refs = [p.grounding.attention_ref for s in draft.sections for f in s.findings for p in f.phrases]
+    assert refs and all(ref in draft.artefacts for ref in refs)  # a heat map per phrase
