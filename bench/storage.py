@@ -97,7 +97,10 @@ def _measure(root: Path, synchronous: str, n: int, blocks: int) -> tuple[list[fl
     """Per-action seconds of ours and of the raw floor, block by block, interleaved in time."""
     repo, draft_id = _repository(root / "ours", synchronous)
     raw = _Raw(root / "ours" / "radreview.db", root / "raw", synchronous)
-    ours_s, raw_s, versions, size = [], [], {}, n // blocks
+    ours_s: list[float] = []
+    raw_s: list[float] = []
+    versions: dict[str, int] = {}
+    size = n // blocks
     try:
         for b in range(blocks):
             ours_s.append(_ours(repo, draft_id, b * size, size, versions) / size)

@@ -57,17 +57,19 @@ class Writer:
         return [line for line in lines if len(line) == 2]
 
 
-def _child(write_fd: int, *args: object) -> None:
+def _child(write_fd: int, url: str, data: str, draft_id: str, case_id: str, writer: int, share: int,
+           n: int) -> None:
     with os.fdopen(write_fd, "w") as out:
-        write_actions(*args, out=out)  # type: ignore[arg-type]
+        write_actions(url, data, draft_id, case_id, writer, share, n, out=out)
 
 
 def _rows(url: str) -> list[tuple[int, str, str, int]]:
     engine = create_engine(url)
     try:
         with engine.connect() as conn:
-            return [tuple(r) for r in conn.execute(sa.text(  # type: ignore[misc]
-                "SELECT id, comment, draft_id, seq FROM review_actions ORDER BY id"))]
+            query = "SELECT id, comment, draft_id, seq FROM review_actions ORDER BY id"
+            result = conn.execute(sa.text(query))
+            return [(int(r[0]), str(r[1]), str(r[2]), int(r[3])) for r in result]
     finally:
         engine.dispose()
 
@@ -120,7 +122,7 @@ def test_sigkill_loses_nothing_confirmed(tmp_path: Path) -> None:
     url, data, drafts = _setup(tmp_path, cases=1)
     victim = Writer(url, data, drafts[0], 0, 2, 0)  # writes until killed
     neighbour = Writer(url, data, drafts[0], 1, 2, 150)
-    confirmed = []
+    confirmed: list[list[str]] = []
     deadline = time.monotonic() + 60
     while len(confirmed) < 120 and time.monotonic() < deadline:
         line = victim.stdout.readline()

@@ -31,7 +31,7 @@ def nifti(tmp_path: Path) -> Path:
     path = tmp_path / "in" / "ct.nii.gz"
     path.parent.mkdir(exist_ok=True)
     volume = (np.arange(8 * 16 * 16) % 400 - 1000).astype(np.int16).reshape(16, 16, 8)
-    nib.save(nib.Nifti1Image(volume, np.diag([0.8, 0.8, 2.5, 1.0])), path)
+    nib.save(nib.Nifti1Image(volume, np.diag([0.8, 0.8, 2.5, 1.0])), path)  # type: ignore[no-untyped-call]
     return path
 
 

@@ -39,7 +39,7 @@ def _populate(repo: Repository) -> str:
     reject = {"reason": "false_finding", "clinically_significant": True}
     for kind, fid, extra in (("edit", "f1", edit), ("reject", "f2", reject), ("accept", "f3", {})):
         repo.record_action(ReviewAction(kind, "case-1", draft_id, "ana", finding_id=fid,  # type: ignore[arg-type]
-                                        **extra))  # type: ignore[arg-type]
+                                        **extra))
     repo.record_action(ReviewAction("sign", "case-1", draft_id, "ana", base_version=3))
     return draft_id
 
@@ -79,7 +79,7 @@ def _checks(url: str) -> set[str]:
     engine = create_engine(url)
     try:
         with engine.connect() as conn:
-            return {c["name"] for c in sa.inspect(conn).get_check_constraints("review_actions")}
+            return {str(c["name"]) for c in sa.inspect(conn).get_check_constraints("review_actions")}
     finally:
         engine.dispose()
 
