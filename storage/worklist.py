@@ -62,10 +62,11 @@ def study_query(*, status: str | None = None, assigned_to: str | None = None,
         query = query.where(inner.c.status == status)
     if assigned_to is not None:
         query = query.where(inner.c.assigned_to == assigned_to)
-    if search:
-        pattern = f"%{search.lower()}%"
-        query = query.where(sa.or_(sa.func.lower(inner.c.case_id).like(pattern),
-                                   sa.func.lower(sa.func.coalesce(inner.c.indication, "")).like(pattern)))
+    if search:  # a literal substring: % and _ in the search text are escaped, not wildcards
+        needle = search.lower()
+        query = query.where(sa.or_(
+            sa.func.lower(inner.c.case_id).contains(needle, autoescape=True),
+            sa.func.lower(sa.func.coalesce(inner.c.indication, "")).contains(needle, autoescape=True)))
     return query
 
 

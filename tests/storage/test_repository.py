@@ -91,6 +91,7 @@ def test_assignment_events_and_filters(repo: Repository) -> None:
     assert repo.progress("ben") == {"new": 1, "drafted": 0, "in_review": 0, "signed": 0}
     assert [s.case_id for s in repo.list_studies(search="CHEST")] == ["case-1"]
     assert [s.case_id for s in repo.list_studies(search="se-2")] == ["case-2"]
+    assert repo.list_studies(search="%") == [] and repo.list_studies(search="case_") == []
     assert repo.assign("case-1", None).assigned_to is None
     with pytest.raises(NotFoundError, match="unknown reviewer 'zoe'"):
         repo.assign("case-1", "zoe")
