@@ -294,3 +294,32 @@ def test_caches_are_bounded() -> None:
     assert lru.get("a") == 1  # "a" is now the most recent
     lru.put("c", 3)
     assert (lru.get("a"), lru.get("b"), lru.get("c")) == (1, None, 3)
+
+
+def test_threads_sharing_one_repository(repo: Repository) -> None:
+    """The app's callbacks run in threads over one Repository: no action lost, none duplicated."""
+    repo.register_study(F.study(), "s")
+    items = tuple(Finding(f"f{i}", "lungs", f"Finding {i}.") for i in range(8))
+    draft_id = repo.save_draft(Draft("case-1", (Section("lungs", items),), None, Provenance("builtin", "b")))
+    stored: list[int] = []
+    errors: list[BaseException] = []
+
+    def work(t: int) -> None:
+        try:
+            for i in range(25):
+                fid = f"f{2 * t + i % 2}"  # each thread owns two findings
+                version = repo.review_state("case-1", draft_id).state_of(fid).version
+                action = repo.record_action(_a("accept", draft_id, finding_id=fid, base_version=version))
+                stored.append(action.id or -1)
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=work, args=(t,)) for t in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert errors == []
+    state = repo.review_state("case-1", draft_id)
+    assert sorted(stored) == sorted(a.id for a in state.actions) and len(set(stored)) == 100
+    assert [s.version for s in state.findings] == [13, 12] * 4
