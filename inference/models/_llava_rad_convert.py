@@ -27,7 +27,7 @@ import math
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 IMAGE_TOKEN = "<image>"
 _LAYER = re.compile(r"^blocks\.(\d+)\.(.+)$")
@@ -262,12 +262,16 @@ def _config(src_cfg: dict[str, Any], base: Path, vshape: dict[str, int], vocab: 
 
     text = LlamaConfig.from_pretrained(str(base))
     text.vocab_size = vocab
-    vision = ViTConfig(**vshape, hidden_act="gelu", layer_norm_eps=1e-6, qkv_bias=True)
+    sizes: dict[str, Any] = dict(vshape)
+    vision = ViTConfig(**sizes, hidden_act="gelu", layer_norm_eps=1e-6, qkv_bias=True)
     if src_cfg.get("mm_use_im_start_end"):
         raise ConversionError(
             "mm_use_im_start_end=True checkpoints are not supported (LLaVA-Rad does not use them)"
         )
-    strategy = {"patch": "default", "cls_patch": "full"}[src_cfg.get("mm_vision_select_feature", "patch")]
+    feature = src_cfg.get("mm_vision_select_feature", "patch")
+    if feature not in ("patch", "cls_patch"):
+        raise ConversionError(f"config.json: mm_vision_select_feature {feature!r} is not patch or cls_patch")
+    strategy: Literal["default", "full"] = "full" if feature == "cls_patch" else "default"
     grid = vshape["image_size"] // vshape["patch_size"]
     return LlavaConfig(
         vision_config=vision,
@@ -291,7 +295,7 @@ def _processor(tokenizer: Any, vshape: dict[str, int], vision_json: dict[str, An
         image_mean=pre.get("mean", [0.48145466, 0.4578275, 0.40821073]),
         image_std=pre.get("std", [0.26862954, 0.26130258, 0.27577711]),
     )
-    return LlavaProcessor(
+    return LlavaProcessor(  # type: ignore[no-untyped-call]
         image_processor=image_processor,
         tokenizer=tokenizer,
         patch_size=vshape["patch_size"],
@@ -415,7 +419,7 @@ def _vision(
 def _generation_config(out: Path, tokenizer: Any) -> None:
     from transformers import GenerationConfig
 
-    GenerationConfig(
+    GenerationConfig(  # type: ignore[no-untyped-call]
         bos_token_id=tokenizer.bos_token_id,
         eos_token_id=tokenizer.eos_token_id,
         pad_token_id=tokenizer.pad_token_id,
