@@ -136,3 +136,18 @@ def test_convert_command_writes_a_checkpoint_and_reports_json(
     assert (out / "config.json").is_file() and (out / "model.safetensors").is_file()
     assert main(argv) == 2  # no --vision: a usage error naming the flag
     assert "--vision biomedclipcxr_518.pt" in capsys.readouterr().err
+
+
+def test_random_vision_tower_for_benchmarks_has_biomedclip_cxr_geometry(
+    converted: dict[str, Path], tmp_path: Path
+) -> None:
+    from transformers import AutoConfig
+
+    report = conv.convert(
+        converted["src"], tmp_path / "rand", base=converted["base"], random_vision=True, dtype="bfloat16"
+    )
+    config = AutoConfig.from_pretrained(tmp_path / "rand")
+    assert "random ViT" in report.vision
+    assert (config.vision_config.image_size, config.vision_config.patch_size) == (518, 14)
+    assert config.image_seq_length == 37 * 37  # 518 / 14 = 37 patches per side, CLS dropped
+    assert config.vision_config.hidden_size == 32  # mm_hidden_size of the release's config.json
