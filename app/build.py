@@ -89,10 +89,17 @@ def _report_column(gr: Any, services: Services) -> dict[str, Any]:
         c["accept"] = gr.Button("Accept (a)", variant="primary", elem_id="rr-accept")
         c["edit"] = gr.Button("Save edit (e)", elem_id="rr-edit")
         c["reject"] = gr.Button("Reject (r)", variant="stop", elem_id="rr-reject")
-    with gr.Accordion("Grounding: relink region", open=False):
+    with gr.Accordion("Grounding: relink, replace mask, regenerate section", open=False):
         with gr.Row():
             c["relink_region"] = gr.Dropdown([], label="move finding to region", elem_id="rr-relink-region")
             c["relink"] = gr.Button("Relink", elem_id="rr-relink")
+        with gr.Row():
+            c["segmenter"] = gr.Dropdown(_segmenters(), value="threshold-ct", label="segmenter")
+            c["mask_seg"] = gr.Button("Replace mask from segmenter", elem_id="rr-mask-seg")
+        with gr.Row():
+            c["mask_file"] = gr.File(label="label map (same grid)", type="filepath")
+            c["mask_up"] = gr.Button("Replace mask from file", elem_id="rr-mask-file")
+        c["regenerate"] = gr.Button("Regenerate this section (uses corrected masks)", elem_id="rr-regenerate")
     with gr.Accordion("Add missed finding", open=False, elem_id="rr-add-acc"):
         with gr.Row():
             c["add_region"] = gr.Dropdown([], label="section", elem_id="rr-add-region")
@@ -106,6 +113,12 @@ def _report_column(gr: Any, services: Services) -> dict[str, Any]:
     c["signed"] = gr.HTML(elem_id="rr-signed")
     c["section_region"] = c["add_region"]  # placeholder for per-section tools (regenerate)
     return c
+
+
+def _segmenters() -> list[str]:
+    from inference.registry import segmenter_names
+
+    return [n for n in segmenter_names() if n != "upload"]
 
 
 def _key_buttons(gr: Any) -> dict[str, Any]:
@@ -191,6 +204,10 @@ def _wire(gr: Any, services: Services, demo: Any, tabs: Any, sess: Any, params: 
                                                r["add_sig"]], review_out)
     r["relink"].click(partial(h.relink, s), [sess, params, r["relink_region"]], review_out)
     r["sign"].click(partial(h.sign, s), [sess, params], review_out)
+    r["mask_seg"].click(partial(h.mask_from_segmenter, s), [sess, params, r["segmenter"]], review_out)
+    r["mask_up"].click(partial(h.mask_from_file, s), [sess, params, r["mask_file"]], review_out)
+    r["regenerate"].click(partial(h.regenerate_section, s), [sess, params], review_out,
+                          concurrency_limit=1, concurrency_id="generate")
     keys["clickbtn"].click(partial(h.plot_click, s), [sess, params, v["click"]], review_out)
 
     for name in ("slice", "center", "width", "opacity"):

@@ -370,3 +370,53 @@ def dashboard(services: Services, request: gr.Request) -> tuple[Any, ...]:
 
     reviewer_of(services, request)
     return dash.charts(services)
+
+
+# ---------------------------------------------------------------- mask replacement and regeneration
+
+@user_errors
+def mask_from_segmenter(services: Services, sess: Session, params: viewer.ViewParams, segmenter: str,
+                        request: gr.Request) -> tuple[Any, ...]:
+    """Replace the selected finding's mask with a segmenter's mask of its region."""
+    from app.callbacks import grounding
+
+    reviewer = reviewer_of(services, request)
+    state = review.require_state(services, sess.case_id)
+    region = state.state_of(sess.selected or "").finding.region if sess.selected else ""
+    if not region:
+        raise ServiceError("select a finding first")
+    mask = grounding.segmenter_mask(services, sess.case_id, region, segmenter)
+    grounding.replace_mask(services, reviewer, sess.case_id, sess.selected or "", mask)
+    return show(services, sess, params)
+
+
+@user_errors
+def mask_from_file(services: Services, sess: Session, params: viewer.ViewParams, path: str | None,
+                   request: gr.Request) -> tuple[Any, ...]:
+    """Replace the selected finding's mask with an uploaded label map."""
+    from app.callbacks import grounding
+
+    reviewer = reviewer_of(services, request)
+    if not path:
+        raise ServiceError("choose a label-map file first")
+    if not sess.selected:
+        raise ServiceError("select a finding first")
+    mask = grounding.uploaded_mask(services, sess.case_id, path)
+    grounding.replace_mask(services, reviewer, sess.case_id, sess.selected, mask)
+    return show(services, sess, params)
+
+
+@user_errors
+def regenerate_section(services: Services, sess: Session, params: viewer.ViewParams,
+                       request: gr.Request) -> tuple[Any, ...]:
+    """Regenerate the selected finding's section with the corrected masks."""
+    from app.callbacks import grounding
+
+    reviewer = reviewer_of(services, request)
+    state = review.require_state(services, sess.case_id)
+    if not sess.selected:
+        raise ServiceError("select a finding of the section to regenerate")
+    region = state.state_of(sess.selected).finding.region
+    state = grounding.regenerate_section(services, reviewer, sess.case_id, region)
+    gr.Info(f"section {region!r} regenerated")
+    return show(services, dataclasses.replace(sess, selected=review.first_pending(state)), params, reset=True)
