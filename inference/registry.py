@@ -122,6 +122,8 @@ def _generators() -> Registry[Any]:
     reg.register("builtin", "inference.generators.builtin:BuiltinGenerator")
     reg.register("hf", "inference.generators.hf:HFGenerator")
     reg.register("openai", "inference.generators.openai:OpenAIGenerator")
+    for adapter in ("llava-rad", "maira2", "medgemma", "reg2rg", "vividmed", "asarg"):  # inference/models
+        reg.register(adapter, f"inference.models.{adapter.replace('-', '_')}:generator")
     return reg
 
 
