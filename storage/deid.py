@@ -97,6 +97,8 @@ SAFE_META_TAGS: tuple[str, ...] = (
     "PhotometricInterpretation", "BitsStored", "PixelRepresentation", "TransferSyntaxUID", "Laterality",
     "ImageLaterality", "PresentationIntentType", "Rows", "Columns", "PixelSpacing", "ImagerPixelSpacing",
     "NumberOfFrames",
+    # derived by viewer.io, not DICOM attributes
+    "NumberOfSlices", "AcquisitionPlane", "Format",
 )
 """Tags that may be copied into ``Image.meta``/``StudyRecord.meta`` and hence into exports: technique,
 geometry and (Retain UIDs Option) UIDs. Free-text tags such as StudyDescription, SeriesDescription,

@@ -31,6 +31,7 @@ from sqlalchemy.engine import Connection, Engine
 from inference.records import Draft, draft_from_json, to_dict, to_json
 from storage import migrate, rows
 from storage.artefacts import ArtefactStore, LazyArtefacts
+from storage.deid import safe_meta
 from storage.engine import WRITE, WriteGate, create_engine, sqlite_url
 from storage.models import (
     ActionRow,
@@ -209,7 +210,7 @@ class Repository:
                 conn, _T_STUDIES, case_id=study.case_id, kind=study.kind,
                 source_sha256s=[i.sha256 for i in study.images],
                 data_path=data_path, indication=study.indication, prior_report=study.prior_report,
-                prior_case_id=prior, meta=dict(study.primary.meta), created_at=utcnow())
+                prior_case_id=prior, meta=safe_meta(study.primary.meta), created_at=utcnow())
             record = self._study(conn, study.case_id)
         assert record is not None
         return record

@@ -74,7 +74,7 @@ def _add(state: ReviewState, a: ReviewAction) -> ReviewState:
     fid = a.finding_id or f"added-{a.id if a.id is not None else len(state.actions)}"
     if any(s.finding.id == fid for s in state.findings):
         raise InvalidActionError(f"finding id {fid!r} already exists in case {state.case_id!r}")
-    phrases = ()
+    phrases: tuple[Phrase, ...] = ()
     if a.after_grounding is not None:
         phrases = (Phrase(text=a.after_text or "", span=(0, len(a.after_text or "")),
                           grounding=a.after_grounding),)

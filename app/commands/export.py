@@ -9,7 +9,7 @@ from pathlib import Path
 
 from app.errors import CliError
 
-DEFAULT_DATA_DIR = "radreview-data"
+DEFAULT_DATA_DIR = "data"  # same as serve, ingest and db
 
 
 def _when(text: str) -> date | datetime:

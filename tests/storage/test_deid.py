@@ -150,3 +150,18 @@ def test_non_dicom_sources_are_skipped_for_sr(tmp_path: Path) -> None:
     case = dataclasses.replace(case_b())
     result = export("dicom-seg", [case], tmp_path / "out2", created_at=CREATED)
     assert "no masks" in result.skipped[0][1] or "not available" in result.skipped[0][1]
+
+
+def test_register_study_keeps_only_allow_listed_meta(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import numpy as np
+
+    from storage.repository import Repository
+    from viewer.records import Image, Study
+
+    image = Image(pixels=np.zeros((4, 4), np.float32), spacing_mm=None, affine=np.eye(4), modality="DX",
+                  photometric="MONOCHROME2", default_window=None, source="x.dcm", sha256="ab" * 32,
+                  meta={"Modality": "DX", "StudyDescription": "SMITH^JOHN chest",
+                        "AcquisitionPlane": "CORONAL"})
+    repo = Repository.open(f"sqlite:///{tmp_path}/db.sqlite", tmp_path)
+    record = repo.register_study(Study(case_id="c1", kind="cxr", images=(image,)), "studies/c1")
+    assert dict(record.meta) == {"Modality": "DX", "AcquisitionPlane": "CORONAL"}
