@@ -75,14 +75,19 @@ class AuthFile:
         try:
             data = json.loads(path.read_text(encoding="utf-8"))
         except FileNotFoundError:
-            raise AuthFileError(f"auth file {path} does not exist; create it with "
-                                f"`radreview user add NAME --auth-file {path}`") from None
+            raise AuthFileError(
+                f"auth file {path} does not exist; create it with "
+                f"`radreview user add NAME --auth-file {path}`"
+            ) from None
         except (OSError, json.JSONDecodeError) as exc:
-            raise AuthFileError(f"auth file {path} is unreadable ({exc}); recreate it with "
-                                "`radreview user add`") from None
+            raise AuthFileError(
+                f"auth file {path} is unreadable ({exc}); recreate it with `radreview user add`"
+            ) from None
         users = data.get("users") if isinstance(data, dict) else None
         if not isinstance(users, dict):
-            raise AuthFileError(f"auth file {path} has no 'users' object; recreate it with `radreview user add`")
+            raise AuthFileError(
+                f"auth file {path} has no 'users' object; recreate it with `radreview user add`"
+            )
         return cls(path, {str(k): dict(v) for k, v in users.items()})
 
     def verify(self, name: str, password: str) -> bool:

@@ -9,9 +9,9 @@ from pathlib import Path
 from typing import Any
 
 from app import handlers as h
-from app.handlers import bind as partial
 from app.callbacks import viewer as view_cb
 from app.callbacks import worklist as wl
+from app.handlers import bind as partial
 from app.services import Services
 from storage.records import REASON_CODES
 
@@ -37,8 +37,9 @@ def _worklist_tab(gr: Any, services: Services) -> dict[str, Any]:
     with gr.Row():
         c["case"] = gr.Textbox(label="case id", scale=3, elem_id="rr-case-id")
         c["open"] = gr.Button("Open case", scale=0, elem_id="rr-open")
-    with gr.Accordion(f"Upload a study (zip of DICOM, DICOM, NIfTI, PNG/JPEG; ≤ {services.max_upload_mb} MiB)",
-                      open=False):
+    with gr.Accordion(
+        f"Upload a study (zip of DICOM, DICOM, NIfTI, PNG/JPEG; ≤ {services.max_upload_mb} MiB)", open=False
+    ):
         with gr.Row():
             c["file"] = gr.File(label="study", type="filepath", elem_id="rr-upload")
             c["lateral"] = gr.File(label="lateral radiograph (optional)", type="filepath")
@@ -54,7 +55,9 @@ def _worklist_tab(gr: Any, services: Services) -> dict[str, Any]:
 def _viewer_column(gr: Any) -> dict[str, Any]:
     c: dict[str, Any] = {}
     with gr.Row():
-        c["plane"] = gr.Radio(["axial", "coronal", "sagittal"], value="axial", label="plane", elem_id="rr-plane")
+        c["plane"] = gr.Radio(
+            ["axial", "coronal", "sagittal"], value="axial", label="plane", elem_id="rr-plane"
+        )
         c["preset"] = gr.Dropdown([], label="W/L preset (w)", elem_id="rr-preset", allow_custom_value=True)
         c["center"] = gr.Slider(-1200, 3000, value=40, step=1, label="level (center)", elem_id="rr-center")
         c["width"] = gr.Slider(1, 4000, value=400, step=1, label="window (width)", elem_id="rr-width")
@@ -66,8 +69,10 @@ def _viewer_column(gr: Any) -> dict[str, Any]:
         c["boxes"] = gr.Checkbox(True, label="boxes", elem_id="rr-boxes")
         c["opacity"] = gr.Slider(0, 1, value=0.35, step=0.05, label="overlay opacity", elem_id="rr-opacity")
     c["click"] = gr.Textbox(elem_id="rr-click", elem_classes=["rr-hidden"], show_label=False)
-    gr.Markdown("Hover for pixel values. To move a box: select a finding, click two opposite corners.",
-                elem_classes=["rr-hint"])
+    gr.Markdown(
+        "Hover for pixel values. To move a box: select a finding, click two opposite corners.",
+        elem_classes=["rr-hint"],
+    )
     return c
 
 
@@ -76,8 +81,9 @@ def _report_column(gr: Any, services: Services) -> dict[str, Any]:
     with gr.Row():
         c["generate"] = gr.Button(f"Generate draft ({services.generator.label()})", elem_id="rr-generate")
         c["gen_status"] = gr.Markdown(elem_id="rr-gen-status")
-    c["stream"] = gr.Textbox(label="draft text (streamed)", lines=3, max_lines=8, interactive=False,
-                             elem_id="rr-stream")
+    c["stream"] = gr.Textbox(
+        label="draft text (streamed)", lines=3, max_lines=8, interactive=False, elem_id="rr-stream"
+    )
     c["report"] = gr.HTML(elem_id="rr-report")
     c["findings"] = gr.Radio([], label="findings (j/k)", elem_id="rr-findings")
     c["text"] = gr.Textbox(label="finding text (e to edit)", lines=2, elem_id="rr-text")
@@ -126,7 +132,8 @@ def _key_buttons(gr: Any) -> dict[str, Any]:
     with gr.Row(elem_classes=["rr-hidden"]):
         return {n: gr.Button(n, elem_id=f"rr-key-{n}") for n in names} | {
             "clickbtn": gr.Button("click", elem_id="rr-click-btn"),
-            "pong": gr.Textbox("0", elem_id="rr-pong", show_label=False)}
+            "pong": gr.Textbox("0", elem_id="rr-pong", show_label=False),
+        }
 
 
 def build_app(services: Services) -> Any:
@@ -168,57 +175,117 @@ def _extra_tabs(gr: Any, services: Services) -> dict[str, Any]:
     return export_dashboard_tabs(gr, services)  # type: ignore[no-any-return]
 
 
-def _wire(gr: Any, services: Services, demo: Any, tabs: Any, sess: Any, params: Any, header: Any,
-          w: dict[str, Any], v: dict[str, Any], r: dict[str, Any], keys: dict[str, Any],
-          extra: dict[str, Any]) -> None:
-    review_out = [sess, params, header, v["plot"], v["slice"], r["report"], r["findings"], r["text"],
-                  r["signed"], v["center"], v["width"], r["reason"], r["significant"], r["comment"]]
-    open_out = [*review_out, v["preset"], v["plane"], r["add_region"], r["relink_region"],
-                r["relink_region"], tabs]
-    view_out = [params, v["plot"], v["slice"], v["center"], v["width"], v["seg"], v["attention"], v["boxes"],
-                v["preset"], v["plane"]]
+def _wire(
+    gr: Any,
+    services: Services,
+    demo: Any,
+    tabs: Any,
+    sess: Any,
+    params: Any,
+    header: Any,
+    w: dict[str, Any],
+    v: dict[str, Any],
+    r: dict[str, Any],
+    keys: dict[str, Any],
+    extra: dict[str, Any],
+) -> None:
+    review_out = [
+        sess,
+        params,
+        header,
+        v["plot"],
+        v["slice"],
+        r["report"],
+        r["findings"],
+        r["text"],
+        r["signed"],
+        v["center"],
+        v["width"],
+        r["reason"],
+        r["significant"],
+        r["comment"],
+    ]
+    open_out = [
+        *review_out,
+        v["preset"],
+        v["plane"],
+        r["add_region"],
+        r["relink_region"],
+        r["relink_region"],
+        tabs,
+    ]
+    view_out = [
+        params,
+        v["plot"],
+        v["slice"],
+        v["center"],
+        v["width"],
+        v["seg"],
+        v["attention"],
+        v["boxes"],
+        v["preset"],
+        v["plane"],
+    ]
     decision_in = [sess, params, r["text"], r["reason"], r["significant"], r["comment"]]
     s = services
 
     list_fn = partial(h.worklist_view, s)
     for trigger in (demo.load, w["refresh"].click, w["status"].change, w["search"].submit):
         trigger(list_fn, [w["status"], w["search"]], [w["table"], w["progress"]])
-    w["table"].select(h.table_select, None, w["case"]).then(
-        partial(h.open_case, s), w["case"], open_out)
+    w["table"].select(h.table_select, None, w["case"]).then(partial(h.open_case, s), w["case"], open_out)
     w["open"].click(partial(h.open_case, s), w["case"], open_out)
     w["case"].submit(partial(h.open_case, s), w["case"], open_out)
     w["next"].click(partial(h.next_case, s), sess, open_out)
     r["next_case"].click(partial(h.next_case, s), sess, open_out).then(
-        list_fn, [w["status"], w["search"]], [w["table"], w["progress"]])
-    w["upload"].click(partial(h.upload, s), [w["file"], w["up_case"], w["indication"], w["prior_case"],
-                                             w["prior_report"], w["lateral"]], open_out)
+        list_fn, [w["status"], w["search"]], [w["table"], w["progress"]]
+    )
+    w["upload"].click(
+        partial(h.upload, s),
+        [w["file"], w["up_case"], w["indication"], w["prior_case"], w["prior_report"], w["lateral"]],
+        open_out,
+    )
 
-    r["generate"].click(partial(h.generate, s), [sess, params], [r["gen_status"], r["stream"], *review_out],
-                        concurrency_limit=1, concurrency_id="generate")
+    r["generate"].click(
+        partial(h.generate, s),
+        [sess, params],
+        [r["gen_status"], r["stream"], *review_out],
+        concurrency_limit=1,
+        concurrency_id="generate",
+    )
     r["findings"].input(partial(h.select_finding, s), [sess, params, r["findings"]], review_out)
     keys["next"].click(partial(h.step_finding, s, step=1), [sess, params], review_out)
     keys["prev"].click(partial(h.step_finding, s, step=-1), [sess, params], review_out)
     for kind in ("accept", "edit", "reject"):
         r[kind].click(partial(h.decide, s, kind), decision_in, review_out)
-    r["add"].click(partial(h.add_finding, s), [sess, params, r["add_region"], r["add_text"], r["add_reason"],
-                                               r["add_sig"]], review_out)
+    r["add"].click(
+        partial(h.add_finding, s),
+        [sess, params, r["add_region"], r["add_text"], r["add_reason"], r["add_sig"]],
+        review_out,
+    )
     r["relink"].click(partial(h.relink, s), [sess, params, r["relink_region"]], review_out)
     r["sign"].click(partial(h.sign, s), [sess, params], review_out)
     r["mask_seg"].click(partial(h.mask_from_segmenter, s), [sess, params, r["segmenter"]], review_out)
     r["mask_up"].click(partial(h.mask_from_file, s), [sess, params, r["mask_file"]], review_out)
-    r["regenerate"].click(partial(h.regenerate_section, s), [sess, params], review_out,
-                          concurrency_limit=1, concurrency_id="generate")
+    r["regenerate"].click(
+        partial(h.regenerate_section, s),
+        [sess, params],
+        review_out,
+        concurrency_limit=1,
+        concurrency_id="generate",
+    )
     keys["clickbtn"].click(partial(h.plot_click, s), [sess, params, v["click"]], review_out)
 
     for name in ("slice", "center", "width", "opacity"):
-        v[name].release(partial(h.set_view, s, name), [sess, params, v[name]], view_out,
-                        trigger_mode="always_last")
+        v[name].release(
+            partial(h.set_view, s, name), [sess, params, v[name]], view_out, trigger_mode="always_last"
+        )
     for name in ("plane", "preset", "seg", "attention", "boxes"):
         v[name].input(partial(h.set_view, s, name), [sess, params, v[name]], view_out)
     keys["ping"].click(h.ping, keys["pong"], keys["pong"])  # empty round trip: the UI benchmark's floor
     for key in ("up", "down", "cycle", "overlays"):
-        keys[key].click(partial(h.set_view, s, key), [sess, params, keys[key]], view_out,
-                        trigger_mode="always_last")
+        keys[key].click(
+            partial(h.set_view, s, key), [sess, params, keys[key]], view_out, trigger_mode="always_last"
+        )
 
 
 _HELP = """

@@ -17,7 +17,9 @@ def export_dashboard_tabs(gr: Any, services: Services) -> dict[str, Any]:
     regions = ["", *dict.fromkeys(CT_REGIONS + CXR_REGIONS)]
     with gr.Tab("Export", id="export"):
         with gr.Row():
-            c["fmt"] = gr.Dropdown(list(export_cb.formats()), value="dpo", label="format", elem_id="rr-exp-fmt")
+            c["fmt"] = gr.Dropdown(
+                list(export_cb.formats()), value="dpo", label="format", elem_id="rr-exp-fmt"
+            )
             c["reviewer"] = gr.Textbox(label="reviewer")
             c["region"] = gr.Dropdown(regions, value="", label="region")
             c["model"] = gr.Textbox(label="model / generator")
@@ -39,10 +41,16 @@ def export_dashboard_tabs(gr: Any, services: Services) -> dict[str, Any]:
             c["reasons"] = gr.Plot(show_label=False)
             c["seconds"] = gr.Plot(show_label=False)
         c["edit_distance"] = gr.Plot(show_label=False)
-    c["run"].click(h.bind(h.export, services), [c[k] for k in ("fmt", "reviewer", "since", "until", "region",
-                                                               "model", "unsigned", "copy")],
-                   [c["summary"], c["file"]], concurrency_limit=1, concurrency_id="export")
-    c["dash_refresh"].click(h.bind(h.dashboard, services), None,
-                            [c["by_region"], c["by_model"], c["reasons"], c["seconds"], c["edit_distance"],
-                             c["dash_summary"]])
+    c["run"].click(
+        h.bind(h.export, services),
+        [c[k] for k in ("fmt", "reviewer", "since", "until", "region", "model", "unsigned", "copy")],
+        [c["summary"], c["file"]],
+        concurrency_limit=1,
+        concurrency_id="export",
+    )
+    c["dash_refresh"].click(
+        h.bind(h.dashboard, services),
+        None,
+        [c["by_region"], c["by_model"], c["reasons"], c["seconds"], c["edit_distance"], c["dash_summary"]],
+    )
     return c

@@ -39,15 +39,21 @@ def bind(fn: Callable[..., Any], *bound: Any, **fixed: Any) -> Callable[..., Any
     and ``gr.Progress`` parameters are still recognised."""
     part = functools.partial(fn, *bound, **fixed)
     if inspect.isgeneratorfunction(inspect.unwrap(fn)):
+
         def wrapper(*args: Any, **kwargs: Any) -> Any:
             yield from part(*args, **kwargs)
     else:
+
         def wrapper(*args: Any, **kwargs: Any) -> Any:
             return part(*args, **kwargs)
+
     signature = inspect.signature(part)
     wrapper.__signature__ = signature  # type: ignore[attr-defined]
-    wrapper.__annotations__ = {name: p.annotation for name, p in signature.parameters.items()
-                               if p.annotation is not inspect.Parameter.empty}
+    wrapper.__annotations__ = {
+        name: p.annotation
+        for name, p in signature.parameters.items()
+        if p.annotation is not inspect.Parameter.empty
+    }
     wrapper.__name__ = wrapper.__qualname__ = getattr(fn, "__name__", "callback")
     return wrapper
 
@@ -78,6 +84,7 @@ def reviewer_of(services: Services, request: gr.Request | None) -> str:
 
 # ---------------------------------------------------------------- review view (one place for outputs)
 
+
 def _header(services: Services, case_id: str, state: Any) -> str:
     record = services.record(case_id)
     study = services.study(case_id)
@@ -85,8 +92,10 @@ def _header(services: Services, case_id: str, state: Any) -> str:
     bits = [f"### {case_id} · {record.kind.upper()} · {img.modality} {'×'.join(map(str, img.shape))}"]
     if record.indication:
         bits.append(f"**Indication:** {record.indication}")
-    bits.append(f"**Prior:** {record.prior_case_id or 'none'}" + (" · prior report given" if record.prior_report
-                                                                  else ""))
+    bits.append(
+        f"**Prior:** {record.prior_case_id or 'none'}"
+        + (" · prior report given" if record.prior_report else "")
+    )
     if study.lateral is not None:
         bits.append("**Lateral:** given")
     if state is not None:
@@ -102,13 +111,26 @@ def _decision_inputs(reset: bool) -> tuple[Any, Any, Any]:
     return gr.update(), gr.update(), gr.update()
 
 
-def show(services: Services, sess: Session, params: viewer.ViewParams, reset: bool = False) -> tuple[Any, ...]:
+def show(
+    services: Services, sess: Session, params: viewer.ViewParams, reset: bool = False
+) -> tuple[Any, ...]:
     """Every review output for ``sess``/``params`` (``review_out`` in :mod:`app.build`, 14 values)."""
     if not sess.case_id:
         empty = gr.update()
-        return (sess, params, "### Open a case from the worklist", None, gr.update(maximum=1, value=0),
-                render.report_html(None), gr.update(choices=[], value=None), "", "", empty, empty,
-                *_decision_inputs(reset))
+        return (
+            sess,
+            params,
+            "### Open a case from the worklist",
+            None,
+            gr.update(maximum=1, value=0),
+            render.report_html(None),
+            gr.update(choices=[], value=None),
+            "",
+            "",
+            empty,
+            empty,
+            *_decision_inputs(reset),
+        )
     state = review.review_state(services, sess.case_id)
     study = services.study(sess.case_id)
     image = study.images[min(params.image_index, len(study.images) - 1)]
@@ -120,12 +142,25 @@ def show(services: Services, sess: Session, params: viewer.ViewParams, reset: bo
     if state is not None and state.signed:
         signed = render.signed_html(services.repo.get_draft(state.draft_id), state)
     win = viewer.window_of(image, params)
-    return (dataclasses.replace(sess, selected=selected), params, _header(services, sess.case_id, state),
-            viewer.render(services, sess.case_id, state, params, selected),
-            gr.update(maximum=max(n - 1, 1), value=params.index or 0, interactive=n > 1,
-                      label=f"slice ({params.plane}, {n})"),
-            render.report_html(state, selected), gr.update(choices=choices, value=selected), text, signed,
-            gr.update(value=round(win.center)), gr.update(value=round(win.width)), *_decision_inputs(reset))
+    return (
+        dataclasses.replace(sess, selected=selected),
+        params,
+        _header(services, sess.case_id, state),
+        viewer.render(services, sess.case_id, state, params, selected),
+        gr.update(
+            maximum=max(n - 1, 1),
+            value=params.index or 0,
+            interactive=n > 1,
+            label=f"slice ({params.plane}, {n})",
+        ),
+        render.report_html(state, selected),
+        gr.update(choices=choices, value=selected),
+        text,
+        signed,
+        gr.update(value=round(win.center)),
+        gr.update(value=round(win.width)),
+        *_decision_inputs(reset),
+    )
 
 
 def show_view(services: Services, sess: Session, params: viewer.ViewParams) -> tuple[Any, ...]:
@@ -135,21 +170,34 @@ def show_view(services: Services, sess: Session, params: viewer.ViewParams) -> t
     image = _image(services, sess, params)
     n = viewer.slice_count(image, params.plane)
     win = viewer.window_of(image, params)
-    return (params, viewer.render(services, sess.case_id, state, params, sess.selected),
-            gr.update(maximum=max(n - 1, 1), value=params.index or 0, interactive=n > 1,
-                      label=f"slice ({params.plane}, {n})"),
-            gr.update(value=round(win.center)), gr.update(value=round(win.width)))
+    return (
+        params,
+        viewer.render(services, sess.case_id, state, params, sess.selected),
+        gr.update(
+            maximum=max(n - 1, 1),
+            value=params.index or 0,
+            interactive=n > 1,
+            label=f"slice ({params.plane}, {n})",
+        ),
+        gr.update(value=round(win.center)),
+        gr.update(value=round(win.width)),
+    )
 
 
 def _review_tab_updates(services: Services, sess: Session, params: viewer.ViewParams) -> tuple[Any, ...]:
     study = services.study(sess.case_id)
     kind = study.kind
     regions = list(regions_for(kind))
-    return (gr.update(choices=list(viewer.preset_names(kind)), value=params.preset),
-            gr.update(choices=["axial", "coronal", "sagittal"] if kind == "ct" else ["image"],
-                      value=params.plane),
-            gr.update(choices=regions, value=regions[0]), gr.update(choices=regions, value=regions[0]),
-            gr.update(choices=regions, value=regions[0]), gr.Tabs(selected="review"))
+    return (
+        gr.update(choices=list(viewer.preset_names(kind)), value=params.preset),
+        gr.update(
+            choices=["axial", "coronal", "sagittal"] if kind == "ct" else ["image"], value=params.plane
+        ),
+        gr.update(choices=regions, value=regions[0]),
+        gr.update(choices=regions, value=regions[0]),
+        gr.update(choices=regions, value=regions[0]),
+        gr.Tabs(selected="review"),
+    )
 
 
 @user_errors
@@ -169,14 +217,20 @@ def open_case(services: Services, case_id: str, request: gr.Request) -> tuple[An
 
 
 @user_errors
-def select_finding(services: Services, sess: Session, params: viewer.ViewParams, finding_id: str | None,
-                   ) -> tuple[Any, ...]:
+def select_finding(
+    services: Services,
+    sess: Session,
+    params: viewer.ViewParams,
+    finding_id: str | None,
+) -> tuple[Any, ...]:
     """Select a finding: highlight its overlay and jump to its slice."""
     if not finding_id or finding_id == sess.selected:
         return show(services, dataclasses.replace(sess, selected=finding_id or sess.selected), params)
     state = review.require_state(services, sess.case_id)
     image = services.study(sess.case_id).images[params.image_index]
-    params = dataclasses.replace(viewer.jump_to(services, image, params, state.state_of(finding_id)), click=None)
+    params = dataclasses.replace(
+        viewer.jump_to(services, image, params, state.state_of(finding_id)), click=None
+    )
     return show(services, Session(sess.case_id, finding_id, review.now_iso()), params, reset=True)
 
 
@@ -184,12 +238,23 @@ def select_finding(services: Services, sess: Session, params: viewer.ViewParams,
 def step_finding(services: Services, sess: Session, params: viewer.ViewParams, step: int) -> tuple[Any, ...]:
     """j/k: next/previous finding."""
     state = review.review_state(services, sess.case_id)
-    return select_finding.__wrapped__(services, sess, params, review.neighbour_finding(state, sess.selected, step))
+    return select_finding.__wrapped__(
+        services, sess, params, review.neighbour_finding(state, sess.selected, step)
+    )
 
 
 @user_errors
-def decide(services: Services, kind: str, sess: Session, params: viewer.ViewParams, text: str, reason: str | None,
-           significant: bool, comment: str, request: gr.Request) -> tuple[Any, ...]:
+def decide(
+    services: Services,
+    kind: str,
+    sess: Session,
+    params: viewer.ViewParams,
+    text: str,
+    reason: str | None,
+    significant: bool,
+    comment: str,
+    request: gr.Request,
+) -> tuple[Any, ...]:
     """Accept / edit / reject the selected finding, then move to the next pending one."""
     reviewer = reviewer_of(services, request)
     decision = review.Decision(reason or None, bool(significant), comment or "", sess.shown_at)
@@ -201,17 +266,29 @@ def decide(services: Services, kind: str, sess: Session, params: viewer.ViewPara
 
 
 @user_errors
-def add_finding(services: Services, sess: Session, params: viewer.ViewParams, region: str, text: str,
-                reason: str | None, significant: bool, request: gr.Request) -> tuple[Any, ...]:
+def add_finding(
+    services: Services,
+    sess: Session,
+    params: viewer.ViewParams,
+    region: str,
+    text: str,
+    reason: str | None,
+    significant: bool,
+    request: gr.Request,
+) -> tuple[Any, ...]:
     """Add a missed finding to a section."""
     reviewer = reviewer_of(services, request)
     decision = review.Decision(reason or None, bool(significant), "", sess.shown_at)
     state = review.add_finding(services, reviewer, sess.case_id, region, text, decision)
-    return show(services, dataclasses.replace(sess, selected=state.findings[-1].finding.id), params, reset=True)
+    return show(
+        services, dataclasses.replace(sess, selected=state.findings[-1].finding.id), params, reset=True
+    )
 
 
 @user_errors
-def sign(services: Services, sess: Session, params: viewer.ViewParams, request: gr.Request) -> tuple[Any, ...]:
+def sign(
+    services: Services, sess: Session, params: viewer.ViewParams, request: gr.Request
+) -> tuple[Any, ...]:
     """Sign the report (all findings decided)."""
     review.sign(services, reviewer_of(services, request), sess.case_id)
     gr.Info(f"{sess.case_id} signed")
@@ -219,16 +296,18 @@ def sign(services: Services, sess: Session, params: viewer.ViewParams, request: 
 
 
 @user_errors
-def relink(services: Services, sess: Session, params: viewer.ViewParams, region: str,
-           request: gr.Request) -> tuple[Any, ...]:
+def relink(
+    services: Services, sess: Session, params: viewer.ViewParams, region: str, request: gr.Request
+) -> tuple[Any, ...]:
     """Move the selected finding to another region."""
     review.relink(services, reviewer_of(services, request), sess.case_id, sess.selected or "", region)
     return show(services, sess, params)
 
 
 @user_errors
-def plot_click(services: Services, sess: Session, params: viewer.ViewParams, xy: str,
-               request: gr.Request) -> tuple[Any, ...]:
+def plot_click(
+    services: Services, sess: Session, params: viewer.ViewParams, xy: str, request: gr.Request
+) -> tuple[Any, ...]:
     """A click on the image: first corner, then second corner → move the selected finding's box."""
     try:
         x, y = (float(v) for v in (xy or "").split(",")[:2])
@@ -251,16 +330,23 @@ def ping(counter: str) -> str:
 
 # ---------------------------------------------------------------- viewer controls
 
+
 def _image(services: Services, sess: Session, params: viewer.ViewParams) -> Any:
     study = services.study(sess.case_id)
     return study.images[min(params.image_index, len(study.images) - 1)]
 
 
 @user_errors
-def set_view(services: Services, change: str, sess: Session, params: viewer.ViewParams, value: Any,
-             ) -> tuple[Any, ...]:
+def set_view(
+    services: Services,
+    change: str,
+    sess: Session,
+    params: viewer.ViewParams,
+    value: Any,
+) -> tuple[Any, ...]:
     """One viewer control changed (``slice``, ``plane``, ``preset``, ``center``, ``width``, ``seg``,
-    ``attention``, ``boxes``, ``opacity``, ``image``), or a key (``up``, ``down``, ``cycle``, ``overlays``)."""
+    ``attention``, ``boxes``, ``opacity``, ``image``), or a key (``up``, ``down``, ``cycle``,
+    ``overlays``)."""
     if not sess.case_id:
         raise ServiceError("open a case from the worklist first")
     image = _image(services, sess, params)
@@ -283,11 +369,18 @@ def set_view(services: Services, change: str, sess: Session, params: viewer.View
         params = dataclasses.replace(params, seg=on, boxes=on)
     elif change == "image":
         params = dataclasses.replace(params, image_index=int(value), plane="image", index=0)
-    return show_view(services, sess, params) + (params.seg, params.attention, params.boxes,
-                                                gr.update(value=params.preset), gr.update(value=params.plane))
+    return (
+        *show_view(services, sess, params),
+        params.seg,
+        params.attention,
+        params.boxes,
+        gr.update(value=params.preset),
+        gr.update(value=params.plane),
+    )
 
 
 # ---------------------------------------------------------------- worklist
+
 
 @user_errors
 def worklist_view(services: Services, status: str, search: str, request: gr.Request) -> tuple[Any, str]:
@@ -312,20 +405,41 @@ def table_select(evt: gr.SelectData) -> str:
 
 
 @user_errors
-def upload(services: Services, path: str | None, case_id: str, indication: str, prior_case: str,
-           prior_report: str, lateral: str | None, request: gr.Request) -> tuple[Any, ...]:
+def upload(
+    services: Services,
+    path: str | None,
+    case_id: str,
+    indication: str,
+    prior_case: str,
+    prior_report: str,
+    lateral: str | None,
+    request: gr.Request,
+) -> tuple[Any, ...]:
     """Upload a study and open it."""
     reviewer = reviewer_of(services, request)
-    cid = worklist.upload(services, reviewer, path, case_id=case_id or "", indication=indication or "",
-                          prior_case=prior_case or "", prior_report=prior_report or "", lateral=lateral)
+    cid = worklist.upload(
+        services,
+        reviewer,
+        path,
+        case_id=case_id or "",
+        indication=indication or "",
+        prior_case=prior_case or "",
+        prior_report=prior_report or "",
+        lateral=lateral,
+    )
     gr.Info(f"uploaded as {cid}")
     return open_case.__wrapped__(services, cid, request)
 
 
 # ---------------------------------------------------------------- generation
 
-def generate(services: Services, sess: Session, params: viewer.ViewParams,
-             progress: gr.Progress = gr.Progress()) -> Any:  # noqa: B008 - Gradio's injection idiom
+
+def generate(
+    services: Services,
+    sess: Session,
+    params: viewer.ViewParams,
+    progress: gr.Progress = gr.Progress(),  # noqa: B008 - Gradio's injection idiom
+) -> Any:
     """Generate a draft, streaming the stage and text, then show the stored draft."""
     if not sess.case_id:
         raise gr.Error("open a case from the worklist first")
@@ -344,21 +458,43 @@ def generate(services: Services, sess: Session, params: viewer.ViewParams,
         raise gr.Error(str(exc)) from None
     state = review.require_state(services, sess.case_id)
     sess = Session(sess.case_id, review.first_pending(state), review.now_iso())
-    yield (gr.update(value=f"**done** · {services.generator.label()}"), gr.update()) + show(
-        services, sess, params, reset=True)
+    yield (
+        gr.update(value=f"**done** · {services.generator.label()}"),
+        gr.update(),
+        *show(services, sess, params, reset=True),
+    )
 
 
 # ---------------------------------------------------------------- export and dashboard
 
+
 @user_errors
-def export(services: Services, fmt: str, reviewer: str, since: str, until: str, region: str | None, model: str,
-           unsigned: bool, copy_images: bool, request: gr.Request) -> tuple[str, str]:
+def export(
+    services: Services,
+    fmt: str,
+    reviewer: str,
+    since: str,
+    until: str,
+    region: str | None,
+    model: str,
+    unsigned: bool,
+    copy_images: bool,
+    request: gr.Request,
+) -> tuple[str, str]:
     """Run an export; returns the summary and the zip to download."""
     from app.callbacks import export as export_cb
 
     reviewer_of(services, request)
-    req = export_cb.ExportRequest(fmt or "", reviewer or "", since or "", until or "", region or "", model or "",
-                                  bool(unsigned), bool(copy_images))
+    req = export_cb.ExportRequest(
+        fmt or "",
+        reviewer or "",
+        since or "",
+        until or "",
+        region or "",
+        model or "",
+        bool(unsigned),
+        bool(copy_images),
+    )
     _folder, archive, summary = export_cb.run_export(services, req, services.download_dir())
     return summary, str(archive)
 
@@ -374,9 +510,11 @@ def dashboard(services: Services, request: gr.Request) -> tuple[Any, ...]:
 
 # ---------------------------------------------------------------- mask replacement and regeneration
 
+
 @user_errors
-def mask_from_segmenter(services: Services, sess: Session, params: viewer.ViewParams, segmenter: str,
-                        request: gr.Request) -> tuple[Any, ...]:
+def mask_from_segmenter(
+    services: Services, sess: Session, params: viewer.ViewParams, segmenter: str, request: gr.Request
+) -> tuple[Any, ...]:
     """Replace the selected finding's mask with a segmenter's mask of its region."""
     from app.callbacks import grounding
 
@@ -391,8 +529,9 @@ def mask_from_segmenter(services: Services, sess: Session, params: viewer.ViewPa
 
 
 @user_errors
-def mask_from_file(services: Services, sess: Session, params: viewer.ViewParams, path: str | None,
-                   request: gr.Request) -> tuple[Any, ...]:
+def mask_from_file(
+    services: Services, sess: Session, params: viewer.ViewParams, path: str | None, request: gr.Request
+) -> tuple[Any, ...]:
     """Replace the selected finding's mask with an uploaded label map."""
     from app.callbacks import grounding
 
@@ -407,8 +546,9 @@ def mask_from_file(services: Services, sess: Session, params: viewer.ViewParams,
 
 
 @user_errors
-def regenerate_section(services: Services, sess: Session, params: viewer.ViewParams,
-                       request: gr.Request) -> tuple[Any, ...]:
+def regenerate_section(
+    services: Services, sess: Session, params: viewer.ViewParams, request: gr.Request
+) -> tuple[Any, ...]:
     """Regenerate the selected finding's section with the corrected masks."""
     from app.callbacks import grounding
 

@@ -71,12 +71,14 @@ def _health(problem: str | None, services: Services | None) -> tuple[int, dict[s
 
 def error_page(problem: str) -> str:
     """The HTML shown on every route when the server cannot work."""
-    return ("<!doctype html><html><head><title>radreview: cannot start</title></head>"
-            "<body style='font-family:sans-serif;max-width:50em;margin:3em auto'>"
-            "<h1>radreview cannot open its storage</h1>"
-            f"<p style='color:#b00'>{html.escape(problem)}</p>"
-            "<p>Fix the path or URL and restart <code>radreview serve</code>. "
-            "<code>/healthz</code> reports the same error.</p></body></html>")
+    return (
+        "<!doctype html><html><head><title>radreview: cannot start</title></head>"
+        "<body style='font-family:sans-serif;max-width:50em;margin:3em auto'>"
+        "<h1>radreview cannot open its storage</h1>"
+        f"<p style='color:#b00'>{html.escape(problem)}</p>"
+        "<p>Fix the path or URL and restart <code>radreview serve</code>. "
+        "<code>/healthz</code> reports the same error.</p></body></html>"
+    )
 
 
 def create_server(services: Services | None, config: ServerConfig, problem: str | None = None) -> Any:
@@ -101,18 +103,29 @@ def create_server(services: Services | None, config: ServerConfig, problem: str 
         return JSONResponse(body, status_code=code)
 
     if problem is not None or services is None:
+
         @api.get("/{path:path}")
         def broken(path: str) -> HTMLResponse:
             return HTMLResponse(error_page(problem or "services unavailable"), status_code=503)
+
         return api
 
     blocks = build_app(services).queue(default_concurrency_limit=8, max_size=256)
     auth = config.auth.verify if config.auth is not None else None
     return gr.mount_gradio_app(
-        api, blocks, path="/", auth=auth, auth_message="radreview — reviewer login",
-        root_path=config.root_path or None, max_file_size=f"{config.max_upload_mb}mb",
-        allowed_paths=[], blocked_paths=[str(services.data_dir)], show_error=True, footer_links=[],
-        **assets())
+        api,
+        blocks,
+        path="/",
+        auth=auth,
+        auth_message="radreview — reviewer login",
+        root_path=config.root_path or None,
+        max_file_size=f"{config.max_upload_mb}mb",
+        allowed_paths=[],
+        blocked_paths=[str(services.data_dir)],
+        show_error=True,
+        footer_links=[],
+        **assets(),
+    )
 
 
 def free_port(host: str = "127.0.0.1") -> int:

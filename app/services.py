@@ -141,8 +141,9 @@ class Services:
             image = dataclasses.replace(side.primary, view="LATERAL")
             study = dataclasses.replace(study, images=(study.primary, image))
         prior = self.study(record.prior_case_id) if record.prior_case_id else None
-        return dataclasses.replace(study, indication=record.indication, prior_report=record.prior_report,
-                                   prior=prior)
+        return dataclasses.replace(
+            study, indication=record.indication, prior_report=record.prior_report, prior=prior
+        )
 
     def download_dir(self) -> Path:
         """Where files offered for download are written (Gradio's temp dir; never the data dir)."""

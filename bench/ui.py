@@ -25,8 +25,14 @@ from typing import Any
 from bench.common import percentile, result
 
 CASE = "demo-ct-nifti"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 
 # Click an element, then resolve with the elapsed ms once `changed()` is true (checked every frame).
 _ROUND_TRIP = """async ([clickId, probe]) => {
@@ -47,8 +53,10 @@ _ROUND_TRIP = """async ([clickId, probe]) => {
   });
 }"""
 _SLICE = "return document.querySelector('#rr-slice input[type=number]').value;"
-_IMAGE = ("const i = document.querySelector('#rr-plot image');"
-          "return i ? (i.getAttribute('href') || '').length + ':' + (i.getAttribute('href') || '').slice(-64) : '';")
+_IMAGE = (
+    "const i = document.querySelector('#rr-plot image');"
+    "return i ? (i.getAttribute('href') || '').length + ':' + (i.getAttribute('href') || '').slice(-64) : '';"
+)
 _PONG = "return document.querySelector('#rr-pong textarea, #rr-pong input').value;"
 
 
@@ -59,9 +67,19 @@ def _prepare(data: Path) -> None:
     from app.callbacks.generate import generate
     from app.commands import serve
 
-    args = argparse.Namespace(host="127.0.0.1", port=0, root_path="", db=None, data_dir=str(data),
-                              generator="builtin", model=None, quantization="none", auth_file=None,
-                              demo=True, max_upload_mb=64)
+    args = argparse.Namespace(
+        host="127.0.0.1",
+        port=0,
+        root_path="",
+        db=None,
+        data_dir=str(data),
+        generator="builtin",
+        model=None,
+        quantization="none",
+        auth_file=None,
+        demo=True,
+        max_upload_mb=64,
+    )
     services, problem = serve.build_services(args, None)
     if services is None:
         raise RuntimeError(problem)
@@ -119,8 +137,9 @@ def run(quick: bool = False) -> list[dict[str, Any]]:
         proc = _serve(data, port)
         try:
             with sync_playwright() as p:
-                browser = p.chromium.launch(executable_path="/usr/bin/chromium", headless=True,
-                                            args=CHROMIUM_ARGS)
+                browser = p.chromium.launch(
+                    executable_path="/usr/bin/chromium", headless=True, args=CHROMIUM_ARGS
+                )
                 page = browser.new_page(viewport={"width": 1500, "height": 1000})
                 _open(page, f"http://127.0.0.1:{port}/")
                 floor = _measure(page, "rr-key-ping", _PONG, n)
@@ -131,8 +150,22 @@ def run(quick: bool = False) -> list[dict[str, Any]]:
             proc.terminate()
             proc.wait(timeout=10)
     out = []
-    for name, times in (("ui.slice_scroll", scroll), ("ui.overlay_toggle", toggle), ("ui.empty_callback", floor)):
-        out.append(result(name, percentile(times, 95), percentile(floor, 95), len(times), statistic="p95",
-                          p50_s=percentile(times, 50), floor_p50_s=percentile(floor, 50),
-                          study=CASE, browser="chromium headless, loopback"))
+    for name, times in (
+        ("ui.slice_scroll", scroll),
+        ("ui.overlay_toggle", toggle),
+        ("ui.empty_callback", floor),
+    ):
+        out.append(
+            result(
+                name,
+                percentile(times, 95),
+                percentile(floor, 95),
+                len(times),
+                statistic="p95",
+                p50_s=percentile(times, 50),
+                floor_p50_s=percentile(floor, 50),
+                study=CASE,
+                browser="chromium headless, loopback",
+            )
+        )
     return out

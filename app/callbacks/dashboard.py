@@ -7,13 +7,18 @@ from typing import Any
 
 from app.services import Services
 
-_DECISIONS = (("accept_unchanged_rate", "accepted", "#2e9d4f"), ("edit_rate", "edited", "#2f7ad1"),
-              ("reject_rate", "rejected", "#c0392b"), ("missed_finding_rate", "added (missed)", "#8e44ad"))
+_DECISIONS = (
+    ("accept_unchanged_rate", "accepted", "#2e9d4f"),
+    ("edit_rate", "edited", "#2f7ad1"),
+    ("reject_rate", "rejected", "#c0392b"),
+    ("missed_finding_rate", "added (missed)", "#8e44ad"),
+)
 
 
 def _layout(fig: Any, title: str, **extra: Any) -> Any:
-    fig.update_layout(title=title, template="plotly_dark", height=320, margin={"l": 50, "r": 20, "t": 50, "b": 60},
-                      **extra)
+    fig.update_layout(
+        title=title, template="plotly_dark", height=320, margin={"l": 50, "r": 20, "t": 50, "b": 60}, **extra
+    )
     return fig
 
 
@@ -23,8 +28,12 @@ def decisions_chart(rows: list[dict[str, Any]], by: str) -> Any:
 
     other = "model" if by == "region" else "region"
     picked = [r for r in rows if r[other] == "all" and r[by] != "all"]
-    fig = go.Figure([go.Bar(name=label, x=[r[by] for r in picked], y=[r[key] or 0 for r in picked],
-                            marker_color=color) for key, label, color in _DECISIONS])
+    fig = go.Figure(
+        [
+            go.Bar(name=label, x=[r[by] for r in picked], y=[r[key] or 0 for r in picked], marker_color=color)
+            for key, label, color in _DECISIONS
+        ]
+    )
     return _layout(fig, f"Decisions by {by} (share of drafted findings)", barmode="stack")
 
 
@@ -37,19 +46,25 @@ def reasons_chart(rows: list[dict[str, Any]]) -> Any:
         if r["model"] == "all" and r["region"] == "all":
             total.update(r["reasons"])
     names = sorted(total, key=lambda k: -total[k])
-    return _layout(go.Figure(go.Bar(x=names, y=[total[n] for n in names], marker_color="#f5a623")),
-                   "Reason codes")
+    return _layout(
+        go.Figure(go.Bar(x=names, y=[total[n] for n in names], marker_color="#f5a623")), "Reason codes"
+    )
 
 
 def time_chart(rows: list[dict[str, Any]]) -> Any:
     """Mean seconds per finding (shown → decided) by region."""
     import plotly.graph_objects as go
 
-    picked = [r for r in rows if r["model"] == "all" and r["region"] != "all"
-              and r["mean_seconds_per_finding"] is not None]
-    return _layout(go.Figure(go.Bar(x=[r["region"] for r in picked],
-                                    y=[r["mean_seconds_per_finding"] for r in picked])),
-                   "Seconds per finding", yaxis_title="s")
+    picked = [
+        r
+        for r in rows
+        if r["model"] == "all" and r["region"] != "all" and r["mean_seconds_per_finding"] is not None
+    ]
+    return _layout(
+        go.Figure(go.Bar(x=[r["region"] for r in picked], y=[r["mean_seconds_per_finding"] for r in picked])),
+        "Seconds per finding",
+        yaxis_title="s",
+    )
 
 
 def edit_distance_chart(points: list[Any]) -> Any:
@@ -59,8 +74,15 @@ def edit_distance_chart(points: list[Any]) -> Any:
     fig = go.Figure()
     for model in sorted({p.model for p in points}):
         mine = [p for p in points if p.model == model]
-        fig.add_trace(go.Scatter(x=[p.signed_at for p in mine], y=[p.edit_distance for p in mine],
-                                 mode="lines+markers", name=model, text=[p.case_id for p in mine]))
+        fig.add_trace(
+            go.Scatter(
+                x=[p.signed_at for p in mine],
+                y=[p.edit_distance for p in mine],
+                mode="lines+markers",
+                name=model,
+                text=[p.case_id for p in mine],
+            )
+        )
     return _layout(fig, "Edit distance draft → signed over time", yaxis_title="normalised edit distance")
 
 
@@ -73,5 +95,11 @@ def charts(services: Services) -> tuple[Any, Any, Any, Any, Any, str]:
     points = time_series(cases)
     signed = sum(1 for c in cases if c.state.signed)
     summary = f"{len(cases)} case(s) with a draft, {signed} signed"
-    return (decisions_chart(rows, "region"), decisions_chart(rows, "model"), reasons_chart(rows),
-            time_chart(rows), edit_distance_chart(points), summary)
+    return (
+        decisions_chart(rows, "region"),
+        decisions_chart(rows, "model"),
+        reasons_chart(rows),
+        time_chart(rows),
+        edit_distance_chart(points),
+        summary,
+    )

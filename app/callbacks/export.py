@@ -41,8 +41,11 @@ def _day(text: str, what: str) -> date | None:
         raise ServiceError(f"{what} {text!r} is not a date; use YYYY-MM-DD") from None
 
 
-def run_export(services: Services, request: ExportRequest, download_dir: Path | None = None,
-               ) -> tuple[Path, Path, str]:
+def run_export(
+    services: Services,
+    request: ExportRequest,
+    download_dir: Path | None = None,
+) -> tuple[Path, Path, str]:
     """Write the export under ``data_dir/exports`` and a zip of it for download.
 
     Returns:
@@ -54,23 +57,35 @@ def run_export(services: Services, request: ExportRequest, download_dir: Path | 
     from storage.exports import ExportFilter, UnknownFormatError, export
     from storage.exports.images import data_dir_resolver
 
-    filters = ExportFilter(reviewer=request.reviewer.strip() or None, since=_day(request.since, "from"),
-                           until=_day(request.until, "until"), region=request.region.strip() or None,
-                           model=request.model.strip() or None, signed_only=not request.include_unsigned)
+    filters = ExportFilter(
+        reviewer=request.reviewer.strip() or None,
+        since=_day(request.since, "from"),
+        until=_day(request.until, "until"),
+        region=request.region.strip() or None,
+        model=request.model.strip() or None,
+        signed_only=not request.include_unsigned,
+    )
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%f")
     out = services.data_dir / "exports" / f"{request.fmt}-{stamp}"
     try:
-        result = export(request.fmt, services.repo.reviewed_cases(signed_only=not request.include_unsigned),
-                        out, filters=filters, copy_images=request.copy_images,
-                        image_resolver=data_dir_resolver(services.data_dir),
-                        artefact_loader=services.repo.load_artefact)
+        result = export(
+            request.fmt,
+            services.repo.reviewed_cases(signed_only=not request.include_unsigned),
+            out,
+            filters=filters,
+            copy_images=request.copy_images,
+            image_resolver=data_dir_resolver(services.data_dir),
+            artefact_loader=services.repo.load_artefact,
+        )
     except UnknownFormatError as exc:
         raise ServiceError(str(exc)) from None
     except (ValueError, FileNotFoundError) as exc:
         raise ServiceError(f"export {request.fmt} failed: {exc}") from None
     c = result.counts
-    summary = (f"**{result.format}**: {c['records']} record(s) from {c['cases_exported']} of "
-               f"{c['cases_matched']} matching case(s), {c['skipped']} skipped → `{result.out_dir}`")
+    summary = (
+        f"**{result.format}**: {c['records']} record(s) from {c['cases_exported']} of "
+        f"{c['cases_matched']} matching case(s), {c['skipped']} skipped → `{result.out_dir}`"
+    )
     target = Path(tempfile.mkdtemp(prefix="radreview-export-", dir=download_dir))
     archive = shutil.make_archive(str(target / out.name), "zip", root_dir=out)
     return out, Path(archive), summary

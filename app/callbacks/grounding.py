@@ -38,8 +38,10 @@ def segmenter_mask(services: Services, case_id: str, region: str, segmenter: str
     except (UnknownNameError, ValueError) as exc:
         raise ServiceError(str(exc)) from None
     if region not in result.masks:
-        raise ServiceError(f"segmenter {segmenter!r} found no {region!r} mask "
-                           f"(it found: {', '.join(result.masks) or 'nothing'})")
+        raise ServiceError(
+            f"segmenter {segmenter!r} found no {region!r} mask "
+            f"(it found: {', '.join(result.masks) or 'nothing'})"
+        )
     return np.asarray(result.masks[region].mask, dtype=bool)
 
 
@@ -58,16 +60,23 @@ def uploaded_mask(services: Services, case_id: str, path: str) -> np.ndarray:
         raise ServiceError(f"{Path(path).name}: {exc}") from None
     shape = services.study(case_id).primary.shape
     if labels.shape != shape:
-        raise ServiceError(f"{Path(path).name} has shape {labels.shape}; the study image has {shape} "
-                           "(resample the label map to the image grid)")
+        raise ServiceError(
+            f"{Path(path).name} has shape {labels.shape}; the study image has {shape} "
+            "(resample the label map to the image grid)"
+        )
     mask = labels.pixels != 0
     if not mask.any():
         raise ServiceError(f"{Path(path).name} has no non-zero voxel")
     return mask
 
 
-def replace_mask(services: Services, reviewer: str, case_id: str, finding_id: str, mask: np.ndarray,
-                 ) -> ReviewState:
+def replace_mask(
+    services: Services,
+    reviewer: str,
+    case_id: str,
+    finding_id: str,
+    mask: np.ndarray,
+) -> ReviewState:
     """Store ``mask`` and point the finding's first phrase at it (an ``edit_mask`` action)."""
     return review.replace_mask(services, reviewer, case_id, finding_id, store_mask(services, mask))
 
@@ -91,8 +100,9 @@ class CorrectedSegmenter:
             mask = mask.astype(bool)
             old = masks.get(region)
             parts = {k: np.asarray(v, dtype=bool) & mask for k, v in old.parts.items()} if old else {}
-            masks[region] = RegionMask(region, mask, approximate=False, method="corrected by the reviewer",
-                                       parts=parts)
+            masks[region] = RegionMask(
+                region, mask, approximate=False, method="corrected by the reviewer", parts=parts
+            )
         return SegmentationResult(self.name, masks, f"{self.base} + reviewer corrections", result.shape)
 
 
@@ -109,8 +119,12 @@ def _corrected_masks(services: Services, state: ReviewState, shape: tuple[int, .
 
 
 def _renamed(draft: Any, suffix: str) -> Any:
-    sections = tuple(dataclasses.replace(s, findings=tuple(dataclasses.replace(f, id=f"{f.id}{suffix}")
-                                                           for f in s.findings)) for s in draft.sections)
+    sections = tuple(
+        dataclasses.replace(
+            s, findings=tuple(dataclasses.replace(f, id=f"{f.id}{suffix}") for f in s.findings)
+        )
+        for s in draft.sections
+    )
     return dataclasses.replace(draft, sections=sections)
 
 
@@ -134,7 +148,14 @@ def regenerate_section(services: Services, reviewer: str, case_id: str, region: 
         raise ServiceError(f"regeneration failed: {exc}") from None
     draft = _renamed(draft, f"~r{state.version}")
     new_id = services.repo.save_draft(draft)
-    action = ReviewAction(kind="regenerate", case_id=case_id, draft_id=state.draft_id, reviewer=reviewer,
-                          region=region, new_draft_id=new_id, base_version=state.version,
-                          comment=f"with {len(corrected)} corrected mask(s)")
+    action = ReviewAction(
+        kind="regenerate",
+        case_id=case_id,
+        draft_id=state.draft_id,
+        reviewer=reviewer,
+        region=region,
+        new_draft_id=new_id,
+        base_version=state.version,
+        comment=f"with {len(corrected)} corrected mask(s)",
+    )
     return review._commit(services, action)

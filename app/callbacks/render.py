@@ -42,17 +42,24 @@ def choice_label(fs: FindingState) -> str:
 
 def _row(fs: FindingState, selected: str | None) -> str:
     f = fs.finding
-    flags = "".join(f'<span class="rr-flag" title="{html.escape(flag)}">⚑ {html.escape(FLAG_TEXT.get(flag, flag))}'
-                    "</span>" for flag in f.flags)
+    flags = "".join(
+        f'<span class="rr-flag" title="{html.escape(flag)}">⚑ {html.escape(FLAG_TEXT.get(flag, flag))}</span>'
+        for flag in f.flags
+    )
     reason = f'<span class="rr-reason">{html.escape(fs.reason)}</span>' if fs.reason and fs.decided else ""
     sig = '<span class="rr-sig">clinically significant</span>' if fs.clinically_significant else ""
     sel = " rr-selected" if f.id == selected else ""
     text = f"<s>{html.escape(f.text)}</s>" if fs.status == "rejected" else html.escape(f.text)
-    grounded = ' <span class="rr-grounded">grounded</span>' if any(
-        p.grounding and not p.grounding.is_empty for p in f.phrases) else ""
-    return (f'<div class="rr-finding rr-{fs.status}{sel}" data-finding="{html.escape(f.id)}">'
-            f'<span class="rr-status">{_STATUS_MARK[fs.status]} {fs.status}</span> '
-            f'<span class="rr-text">{text}{grounded}</span> {flags}{reason}{sig}</div>')
+    grounded = (
+        ' <span class="rr-grounded">grounded</span>'
+        if any(p.grounding and not p.grounding.is_empty for p in f.phrases)
+        else ""
+    )
+    return (
+        f'<div class="rr-finding rr-{fs.status}{sel}" data-finding="{html.escape(f.id)}">'
+        f'<span class="rr-status">{_STATUS_MARK[fs.status]} {fs.status}</span> '
+        f'<span class="rr-text">{text}{grounded}</span> {flags}{reason}{sig}</div>'
+    )
 
 
 def report_html(state: ReviewState | None, selected: str | None = None) -> str:
@@ -61,21 +68,29 @@ def report_html(state: ReviewState | None, selected: str | None = None) -> str:
         return '<div class="rr-empty">No draft yet — press <b>Generate draft</b>.</div>'
     parts = []
     if state.signed:
-        parts.append(f'<div class="rr-signed-banner">Signed by {html.escape(state.signed_by or "")} '
-                     f'{state.signed_at.isoformat()[:19] if state.signed_at else ""}</div>')
+        parts.append(
+            f'<div class="rr-signed-banner">Signed by {html.escape(state.signed_by or "")} '
+            f"{state.signed_at.isoformat()[:19] if state.signed_at else ''}</div>"
+        )
     decided = sum(1 for f in state.findings if f.decided)
     parts.append(f'<div class="rr-count">{decided} of {len(state.findings)} findings decided</div>')
     for region in regions_for(state.kind):
         rows = [fs for fs in state.findings if fs.finding.region == region]
         if not rows:
-            parts.append(f'<div class="rr-section rr-empty-section"><span class="rr-region">'
-                         f"{html.escape(region)}</span> —</div>")
+            parts.append(
+                f'<div class="rr-section rr-empty-section"><span class="rr-region">'
+                f"{html.escape(region)}</span> —</div>"
+            )
             continue
         body = "".join(_row(fs, selected) for fs in rows)
-        parts.append(f'<div class="rr-section"><div class="rr-region">{html.escape(region)}</div>{body}</div>')
+        parts.append(
+            f'<div class="rr-section"><div class="rr-region">{html.escape(region)}</div>{body}</div>'
+        )
     if state.impression:
-        parts.append(f'<div class="rr-section"><div class="rr-region">impression</div>'
-                     f"<div>{html.escape(state.impression)}</div></div>")
+        parts.append(
+            f'<div class="rr-section"><div class="rr-region">impression</div>'
+            f"<div>{html.escape(state.impression)}</div></div>"
+        )
     return f'<div class="rr-report">{"".join(parts)}</div>'
 
 
@@ -99,5 +114,7 @@ def signed_html(draft: Draft, state: ReviewState) -> str:
         return ""
     signed = state.current_text()
     lines = "<br>".join(html.escape(line) for line in signed.splitlines())
-    return (f'<div class="rr-signed"><h4>Signed report</h4><div class="rr-signed-text">{lines}</div>'
-            f'<h4>Draft → signed</h4><div class="rr-diff">{diff_html(draft.text, signed)}</div></div>')
+    return (
+        f'<div class="rr-signed"><h4>Signed report</h4><div class="rr-signed-text">{lines}</div>'
+        f'<h4>Draft → signed</h4><div class="rr-diff">{diff_html(draft.text, signed)}</div></div>'
+    )

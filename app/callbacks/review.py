@@ -74,15 +74,30 @@ def _action(state: ReviewState, reviewer: str, kind: str, decision: Decision, **
     if kind in ("edit", "reject", "add") and reason is None:
         raise ServiceError(f"choose a reason code to {kind} ({', '.join(REASON_CODES)})")
     try:
-        return ReviewAction(kind=kind, case_id=state.case_id, draft_id=state.draft_id,  # type: ignore[arg-type]
-                            reviewer=reviewer, reason=reason, clinically_significant=decision.significant,
-                            comment=decision.comment or "", shown_at=decision.shown_datetime(), **fields)
+        return ReviewAction(
+            kind=kind,
+            case_id=state.case_id,
+            draft_id=state.draft_id,  # type: ignore[arg-type]
+            reviewer=reviewer,
+            reason=reason,
+            clinically_significant=decision.significant,
+            comment=decision.comment or "",
+            shown_at=decision.shown_datetime(),
+            **fields,
+        )
     except ValueError as exc:
         raise ServiceError(str(exc)) from None
 
 
-def decide(services: Services, reviewer: str, case_id: str, finding_id: str, kind: str,
-           decision: Decision, text: str | None = None) -> ReviewState:
+def decide(
+    services: Services,
+    reviewer: str,
+    case_id: str,
+    finding_id: str,
+    kind: str,
+    decision: Decision,
+    text: str | None = None,
+) -> ReviewState:
     """Accept, edit or reject one finding.
 
     Args:
@@ -118,25 +133,40 @@ def decide(services: Services, reviewer: str, case_id: str, finding_id: str, kin
     return _commit(services, _action(state, reviewer, kind, decision, **fields))
 
 
-def add_finding(services: Services, reviewer: str, case_id: str, region: str, text: str,
-                decision: Decision, box: tuple[float, ...] | None = None) -> ReviewState:
+def add_finding(
+    services: Services,
+    reviewer: str,
+    case_id: str,
+    region: str,
+    text: str,
+    decision: Decision,
+    box: tuple[float, ...] | None = None,
+) -> ReviewState:
     """Add a finding the draft missed to ``region`` (reason defaults to ``missed_finding``)."""
     state = require_state(services, case_id)
     if region not in regions_for(state.kind):
-        raise ServiceError(f"region {region!r} is not a {state.kind.upper()} region "
-                           f"({', '.join(regions_for(state.kind))})")
+        raise ServiceError(
+            f"region {region!r} is not a {state.kind.upper()} region ({', '.join(regions_for(state.kind))})"
+        )
     if not (text or "").strip():
         raise ServiceError("type the missed finding's text first")
     if decision.reason is None:
         decision = Decision("missed_finding", decision.significant, decision.comment, decision.shown_at)
     grounding = Grounding(boxes=(box,), source="reviewer") if box else None
-    action = _action(state, reviewer, "add", decision, region=region,
-                     after_text=text.strip(), after_grounding=grounding)
+    action = _action(
+        state, reviewer, "add", decision, region=region, after_text=text.strip(), after_grounding=grounding
+    )
     return _commit(services, action)
 
 
-def move_box(services: Services, reviewer: str, case_id: str, finding_id: str,
-             box: tuple[float, ...], phrase_index: int | None = None) -> ReviewState:
+def move_box(
+    services: Services,
+    reviewer: str,
+    case_id: str,
+    finding_id: str,
+    box: tuple[float, ...],
+    phrase_index: int | None = None,
+) -> ReviewState:
     """Replace the box of one phrase of a finding (``move_box``; reason ``grounding_error``).
 
     ``phrase_index`` defaults to the first phrase that has a box (or 0, or a new whole-finding phrase).
@@ -146,12 +176,23 @@ def move_box(services: Services, reviewer: str, case_id: str, finding_id: str,
     phrases = current.finding.phrases
     index = phrase_index if phrase_index is not None else _boxed_phrase(phrases)
     before = phrases[index].grounding if index < len(phrases) else None
-    after = Grounding(boxes=(tuple(float(v) for v in box),),
-                      mask_ref=before.mask_ref if before else None,
-                      attention_ref=before.attention_ref if before else None, source="reviewer")
-    action = _action(state, reviewer, "move_box", Decision("grounding_error"), finding_id=finding_id,
-                     phrase_index=index, before_grounding=before, after_grounding=after,
-                     base_version=current.version)
+    after = Grounding(
+        boxes=(tuple(float(v) for v in box),),
+        mask_ref=before.mask_ref if before else None,
+        attention_ref=before.attention_ref if before else None,
+        source="reviewer",
+    )
+    action = _action(
+        state,
+        reviewer,
+        "move_box",
+        Decision("grounding_error"),
+        finding_id=finding_id,
+        phrase_index=index,
+        before_grounding=before,
+        after_grounding=after,
+        base_version=current.version,
+    )
     return _commit(services, action)
 
 
@@ -159,7 +200,7 @@ def _boxed_phrase(phrases: tuple[Any, ...]) -> int:
     for i, phrase in enumerate(phrases):
         if phrase.grounding is not None and phrase.grounding.boxes:
             return i
-    return 0 if phrases else 0
+    return 0
 
 
 def _finding_state(state: ReviewState, finding_id: str) -> Any:
@@ -179,24 +220,49 @@ def relink(services: Services, reviewer: str, case_id: str, finding_id: str, reg
         raise ServiceError(f"region {region!r} is not a {state.kind.upper()} region")
     if region == current.finding.region:
         raise ServiceError(f"the finding is already in {region!r}")
-    action = _action(state, reviewer, "relink_region", Decision("wrong_location"), finding_id=finding_id,
-                     region=region, base_version=current.version)
+    action = _action(
+        state,
+        reviewer,
+        "relink_region",
+        Decision("wrong_location"),
+        finding_id=finding_id,
+        region=region,
+        base_version=current.version,
+    )
     return _commit(services, action)
 
 
-def replace_mask(services: Services, reviewer: str, case_id: str, finding_id: str, mask_ref: str,
-                 phrase_index: int | None = None) -> ReviewState:
+def replace_mask(
+    services: Services,
+    reviewer: str,
+    case_id: str,
+    finding_id: str,
+    mask_ref: str,
+    phrase_index: int | None = None,
+) -> ReviewState:
     """Point a phrase at another stored mask (``edit_mask``; reason ``grounding_error``)."""
     state = require_state(services, case_id)
     current = _finding_state(state, finding_id)
     phrases = current.finding.phrases
     index = phrase_index if phrase_index is not None else 0
     before = phrases[index].grounding if index < len(phrases) else None
-    after = Grounding(boxes=before.boxes if before else (), mask_ref=mask_ref,
-                      attention_ref=before.attention_ref if before else None, source="reviewer")
-    action = _action(state, reviewer, "edit_mask", Decision("grounding_error"), finding_id=finding_id,
-                     phrase_index=index, before_grounding=before, after_grounding=after,
-                     base_version=current.version)
+    after = Grounding(
+        boxes=before.boxes if before else (),
+        mask_ref=mask_ref,
+        attention_ref=before.attention_ref if before else None,
+        source="reviewer",
+    )
+    action = _action(
+        state,
+        reviewer,
+        "edit_mask",
+        Decision("grounding_error"),
+        finding_id=finding_id,
+        phrase_index=index,
+        before_grounding=before,
+        after_grounding=after,
+        base_version=current.version,
+    )
     return _commit(services, action)
 
 
@@ -205,8 +271,10 @@ def sign(services: Services, reviewer: str, case_id: str) -> ReviewState:
     state = require_state(services, case_id)
     pending = [s.finding.id for s in state.findings if not s.decided]
     if pending:
-        raise ServiceError(f"cannot sign: {len(pending)} finding(s) still pending — decide each "
-                           "(accept a / edit e / reject r) first")
+        raise ServiceError(
+            f"cannot sign: {len(pending)} finding(s) still pending — decide each "
+            "(accept a / edit e / reject r) first"
+        )
     return _commit(services, _action(state, reviewer, "sign", Decision(), base_version=state.version))
 
 

@@ -152,8 +152,13 @@ def jump_to(services: Services, image: Image, params: ViewParams, fs: FindingSta
 def _phrases(state: ReviewState | None) -> Iterable[tuple[FindingState, Any]]:
     if state is None:
         return []
-    return [(fs, p) for fs in state.findings if fs.status != "rejected" for p in fs.finding.phrases
-            if p.grounding is not None]
+    return [
+        (fs, p)
+        for fs in state.findings
+        if fs.status != "rejected"
+        for p in fs.finding.phrases
+        if p.grounding is not None
+    ]
 
 
 def _label_volume(services: Services, image: Image, refs: tuple[tuple[str, str], ...]) -> Any:
@@ -171,8 +176,9 @@ def _label_volume(services: Services, image: Image, refs: tuple[tuple[str, str],
     return services.artefacts.get_or_create(("labels", image.sha256, refs), build)
 
 
-def build_overlays(services: Services, image: Image, state: ReviewState | None, params: ViewParams,
-                   selected: str | None) -> Any:
+def build_overlays(
+    services: Services, image: Image, state: ReviewState | None, params: ViewParams, selected: str | None
+) -> Any:
     """The viewer overlays for the current review state: the selected finding's masks, boxes and
     attention map (every kept finding's masks and boxes when none is selected)."""
     from viewer.overlay import Box, BoxLayer, HeatLayer, MaskLayer, Overlays
@@ -191,8 +197,9 @@ def build_overlays(services: Services, image: Image, state: ReviewState | None, 
             values = np.asarray(services.artefact(g.attention_ref), dtype=np.float32)
             heat = HeatLayer(values, ref=g.attention_ref) if values.shape == image.shape else heat
         for box in g.boxes if len(g.boxes[0] if g.boxes else ()) == 2 * image.pixels.ndim else ():
-            boxes.append(Box(tuple(box), text=phrase.text, region=fs.finding.region, selected=is_sel,
-                             id=fs.finding.id))
+            boxes.append(
+                Box(tuple(box), text=phrase.text, region=fs.finding.region, selected=is_sel, id=fs.finding.id)
+            )
     labels = _label_volume(services, image, tuple(refs)) if refs else None
     selected_region = None
     if labels is not None and selected is not None and state is not None:
@@ -202,8 +209,13 @@ def build_overlays(services: Services, image: Image, state: ReviewState | None, 
     return Overlays(masks=mask_layer, heat=heat, boxes=BoxLayer(tuple(boxes), visible=params.boxes))
 
 
-def render(services: Services, case_id: str, state: ReviewState | None, params: ViewParams,
-           selected: str | None = None) -> Any:
+def render(
+    services: Services,
+    case_id: str,
+    state: ReviewState | None,
+    params: ViewParams,
+    selected: str | None = None,
+) -> Any:
     """The plotly figure of the current view.
 
     Raises:
@@ -215,14 +227,25 @@ def render(services: Services, case_id: str, state: ReviewState | None, params: 
     image = study.images[min(params.image_index, len(study.images) - 1)]
     plane = params.plane if image.is_volume else "image"
     try:
-        return figure_cached(services.figures, image, plane, params.index, window=window_of(image, params),
-                             overlays=build_overlays(services, image, state, params, selected))
+        return figure_cached(
+            services.figures,
+            image,
+            plane,
+            params.index,
+            window=window_of(image, params),
+            overlays=build_overlays(services, image, state, params, selected),
+        )
     except ValueError as exc:
         raise ServiceError(f"cannot show {case_id}: {exc}") from None
 
 
-def click_to_box(services: Services, case_id: str, params: ViewParams, x: float, y: float,
-                 ) -> tuple[ViewParams, tuple[float, ...] | None]:
+def click_to_box(
+    services: Services,
+    case_id: str,
+    params: ViewParams,
+    x: float,
+    y: float,
+) -> tuple[ViewParams, tuple[float, ...] | None]:
     """Two clicks on the image draw a box: the first is remembered, the second returns the box.
 
     Returns:

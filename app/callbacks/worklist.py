@@ -23,8 +23,9 @@ def rows(services: Services, status: str = "all", search: str = "") -> list[list
     """Worklist rows (see :data:`COLUMNS`) filtered by status and a case-id substring."""
     wanted = None if status in ("", "all") else status
     records = services.repo.list_studies(status=wanted, search=(search or "").strip() or None)
-    return [[r.case_id, r.kind.upper(), r.status, r.assigned_to or "", (r.indication or "")[:80]]
-            for r in records]
+    return [
+        [r.case_id, r.kind.upper(), r.status, r.assigned_to or "", (r.indication or "")[:80]] for r in records
+    ]
 
 
 def next_unreviewed(services: Services, reviewer: str, after: str | None = None) -> str | None:
@@ -36,7 +37,7 @@ def next_unreviewed(services: Services, reviewer: str, after: str | None = None)
     if not ids:
         return None
     if after in ids:
-        later = ids[ids.index(after) + 1:] + ids[:ids.index(after)]
+        later = ids[ids.index(after) + 1 :] + ids[: ids.index(after)]
         return later[0] if later else None
     return ids[0]
 
@@ -69,11 +70,15 @@ def _case_id_for(name: str, digest: str, wanted: str) -> str:
 def _check_upload(services: Services, src: Path) -> str:
     size_mb = src.stat().st_size / 2**20
     if size_mb > services.max_upload_mb:
-        raise ServiceError(f"{src.name} is {size_mb:.0f} MiB; the upload limit is {services.max_upload_mb} MiB")
+        raise ServiceError(
+            f"{src.name} is {size_mb:.0f} MiB; the upload limit is {services.max_upload_mb} MiB"
+        )
     suffix = _suffix(src.name)
     if suffix not in UPLOAD_SUFFIXES:
-        raise ServiceError(f"{src.name}: unsupported file type {suffix!r}; upload a zip of a DICOM series, "
-                           "a DICOM file, NIfTI (.nii/.nii.gz), PNG or JPEG")
+        raise ServiceError(
+            f"{src.name}: unsupported file type {suffix!r}; upload a zip of a DICOM series, "
+            "a DICOM file, NIfTI (.nii/.nii.gz), PNG or JPEG"
+        )
     if suffix == ".zip" and not zipfile.is_zipfile(src):
         raise ServiceError(f"{src.name} is not a valid zip archive")
     return suffix
@@ -97,8 +102,17 @@ def _digest(path: str) -> str:
     return h.hexdigest()
 
 
-def upload(services: Services, reviewer: str, path: str | None, *, case_id: str = "", indication: str = "",
-           prior_case: str = "", prior_report: str = "", lateral: str | None = None) -> str:
+def upload(
+    services: Services,
+    reviewer: str,
+    path: str | None,
+    *,
+    case_id: str = "",
+    indication: str = "",
+    prior_case: str = "",
+    prior_report: str = "",
+    lateral: str | None = None,
+) -> str:
     """Store an uploaded study, check it loads, and register it in the worklist.
 
     Args:
@@ -136,8 +150,9 @@ def upload(services: Services, reviewer: str, path: str | None, *, case_id: str 
     except (StudyLoadError, MissingExtraError) as exc:
         shutil.rmtree(stored.parent, ignore_errors=True)
         raise ServiceError(f"{Path(path).name}: {exc}") from None
-    study = dataclasses.replace(study, indication=indication.strip() or None,
-                                prior_report=prior_report.strip() or None)
+    study = dataclasses.replace(
+        study, indication=indication.strip() or None, prior_report=prior_report.strip() or None
+    )
     register(services, study, stored, prior_case.strip() or None)
     services.repo.assign(cid, reviewer)
     return cid

@@ -17,15 +17,20 @@ from app.errors import CliError
 
 DEMO_REVIEWER = "demo"
 DEFAULT_DATA_DIR = "data"
-DEMO_INDICATIONS = {"cxr": "Cough and fever; rule out pneumonia.",
-                    "ct": "Follow-up of a pulmonary nodule; dyspnoea."}
+DEMO_INDICATIONS = {
+    "cxr": "Cough and fever; rule out pneumonia.",
+    "ct": "Follow-up of a pulmonary nodule; dyspnoea.",
+}
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     """Add the ``serve`` subcommand."""
     p = subparsers.add_parser("serve", help="open the review workspace in the browser")
-    p.add_argument("--host", default="127.0.0.1", help="bind address (default 127.0.0.1; any other "
-                   "address needs --auth-file)")
+    p.add_argument(
+        "--host",
+        default="127.0.0.1",
+        help="bind address (default 127.0.0.1; any other address needs --auth-file)",
+    )
     p.add_argument("--port", type=int, default=7860, help="port (default 7860)")
     p.add_argument("--root-path", default="", help="URL prefix when behind a reverse proxy, e.g. /radreview")
     p.add_argument("--db", default=None, help="database URL (default sqlite:///DATA_DIR/radreview.db)")
@@ -70,9 +75,12 @@ def _auth(args: argparse.Namespace) -> Any:
         except AuthFileError as exc:
             raise CliError(str(exc), 2) from None
     if not is_loopback(args.host):
-        raise CliError(f"refusing to serve on {args.host} without login: pass --auth-file FILE "
-                       "(create reviewers with `radreview user add NAME --auth-file FILE`) or bind to "
-                       "127.0.0.1", 2)
+        raise CliError(
+            f"refusing to serve on {args.host} without login: pass --auth-file FILE "
+            "(create reviewers with `radreview user add NAME --auth-file FILE`) or bind to "
+            "127.0.0.1",
+            2,
+        )
     return None
 
 
@@ -95,10 +103,18 @@ def build_services(args: argparse.Namespace, auth: Any) -> tuple[Any, str | None
     default = None
     if auth is None:
         default = DEMO_REVIEWER if args.demo else (getpass.getuser() or "local")
-    generator = GeneratorConfig("builtin" if args.demo and args.generator == "builtin" else args.generator,
-                                args.model, args.quantization)
-    services = Services(repo=repo, data_dir=data_dir, generator=generator, default_reviewer=default,
-                        max_upload_mb=args.max_upload_mb)
+    generator = GeneratorConfig(
+        "builtin" if args.demo and args.generator == "builtin" else args.generator,
+        args.model,
+        args.quantization,
+    )
+    services = Services(
+        repo=repo,
+        data_dir=data_dir,
+        generator=generator,
+        default_reviewer=default,
+        max_upload_mb=args.max_upload_mb,
+    )
     for name in ([default] if default else []) + (list(auth.users) if auth else []):
         repo.add_reviewer(name)
     return services, None
@@ -120,8 +136,13 @@ def run(args: argparse.Namespace) -> int:
         print(f"error: {problem} — serving an error page until fixed", file=sys.stderr)
     config = ServerConfig(args.host, args.port, args.root_path, args.max_upload_mb, auth)
     app = create_server(services, config, problem)
-    who = "login required" if auth else f"no login; actions recorded as {services.default_reviewer!r}" \
-        if services else "storage unusable"
+    who = (
+        "login required"
+        if auth
+        else f"no login; actions recorded as {services.default_reviewer!r}"
+        if services
+        else "storage unusable"
+    )
     print(f"radreview on http://{args.host}:{args.port}{args.root_path or ''}/ ({who})", file=sys.stderr)
     uvicorn.run(app, host=args.host, port=args.port, log_level="warning", root_path=args.root_path or "")
     return 0

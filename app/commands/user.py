@@ -18,11 +18,17 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     sub = parser.add_subparsers(dest="user_command", required=True, metavar="ACTION")
     add = sub.add_parser("add", help="add a reviewer or reset their password")
     add.add_argument("name", help="login name (letters, digits, . _ @ -)")
-    add.add_argument("--auth-file", default=DEFAULT_AUTH_FILE,
-                     help=f"auth file to create or update (default: ./{DEFAULT_AUTH_FILE})")
-    add.add_argument("--password-stdin", action="store_true",
-                     help="read the password from stdin (one line) instead of prompting; "
-                          "RADREVIEW_PASSWORD is used when set")
+    add.add_argument(
+        "--auth-file",
+        default=DEFAULT_AUTH_FILE,
+        help=f"auth file to create or update (default: ./{DEFAULT_AUTH_FILE})",
+    )
+    add.add_argument(
+        "--password-stdin",
+        action="store_true",
+        help="read the password from stdin (one line) instead of prompting; "
+        "RADREVIEW_PASSWORD is used when set",
+    )
     parser.set_defaults(func=run)
 
 

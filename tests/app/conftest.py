@@ -12,24 +12,41 @@ from inference.records import Draft, Finding, Grounding, Phrase, Provenance, Sec
 
 
 def hand_draft(case_id: str, shape: tuple[int, ...]) -> Draft:
-    """A CT draft (sections in DESIGN §4 order) with four findings: a boxed nodule, a masked lung statement, a boxed effusion and a
-    flagged heart sentence (ungrounded)."""
+    """A CT draft (sections in DESIGN §4 order) with four findings: a boxed nodule, a masked lung
+    statement, a boxed effusion and a flagged heart sentence (ungrounded)."""
     lungs = np.zeros(shape, dtype=bool)
     lungs[10:50, 40:120, 20:70] = True  # slices 10..49; centroid k = 29.5
     from inference.artefacts import content_ref
 
     ref = content_ref(lungs)
-    nodule = Finding("f1", "lungs", "A 12 mm nodule in the left upper lobe.",
-                     (Phrase("12 mm nodule", (2, 14), Grounding(boxes=((0.70, 0.40, 0.75, 0.80, 0.50, 0.85),))),))
-    clear = Finding("f2", "lungs", "The lungs are otherwise clear.",
-                    (Phrase("lungs", (4, 9), Grounding(mask_ref=ref, source="segmenter")),))
-    effusion = Finding("f3", "pleura", "Small right pleural effusion.",
-                       (Phrase("pleural effusion", (12, 28), Grounding(boxes=((0.1, 0.6, 0.0, 0.3, 0.9, 0.25),))),))
-    heart = Finding("f4", "heart", "Heart size unchanged compared with prior.",
-                    flags=("prior_reference_without_prior",))
+    nodule = Finding(
+        "f1",
+        "lungs",
+        "A 12 mm nodule in the left upper lobe.",
+        (Phrase("12 mm nodule", (2, 14), Grounding(boxes=((0.70, 0.40, 0.75, 0.80, 0.50, 0.85),))),),
+    )
+    clear = Finding(
+        "f2",
+        "lungs",
+        "The lungs are otherwise clear.",
+        (Phrase("lungs", (4, 9), Grounding(mask_ref=ref, source="segmenter")),),
+    )
+    effusion = Finding(
+        "f3",
+        "pleura",
+        "Small right pleural effusion.",
+        (Phrase("pleural effusion", (12, 28), Grounding(boxes=((0.1, 0.6, 0.0, 0.3, 0.9, 0.25),))),),
+    )
+    heart = Finding(
+        "f4", "heart", "Heart size unchanged compared with prior.", flags=("prior_reference_without_prior",)
+    )
     sections = (Section("heart", (heart,)), Section("lungs", (nodule, clear)), Section("pleura", (effusion,)))
-    prov = Provenance(generator="builtin", model_id="built-in", segmenter="threshold-ct",
-                      created_at="2026-11-23T12:00:00+00:00")
+    prov = Provenance(
+        generator="builtin",
+        model_id="built-in",
+        segmenter="threshold-ct",
+        created_at="2026-11-23T12:00:00+00:00",
+    )
     return Draft(case_id, sections, "Left upper lobe nodule.", prov, artefacts={ref: lungs})
 
 

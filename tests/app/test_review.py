@@ -26,7 +26,7 @@ def test_accept_edit_reject_are_committed_and_reloaded(drafted) -> None:
     assert reread.state_of("f2").finding.text == "The lungs are clear otherwise."
     assert reread.state_of("f2").reason == "wrong_severity" and reread.state_of("f2").clinically_significant
     assert state.version == reread.version == 3
-    edit = [a for a in reread.actions if a.kind == "edit"][0]
+    edit = next(a for a in reread.actions if a.kind == "edit")
     assert edit.before_text == "The lungs are otherwise clear." and edit.comment == "it is 14 mm"
     assert edit.reviewer == "alice"
 
@@ -46,15 +46,23 @@ def test_stale_version_from_another_reviewer_is_refused(drafted) -> None:
 
     seen = drafted.repo.review_state("ct1")
     review.decide(drafted, "bob", "ct1", "f1", "accept", review.Decision())
-    stale = ReviewAction(kind="reject", case_id="ct1", draft_id=seen.draft_id, reviewer="alice",
-                         finding_id="f1", reason="false_finding", base_version=0)
+    stale = ReviewAction(
+        kind="reject",
+        case_id="ct1",
+        draft_id=seen.draft_id,
+        reviewer="alice",
+        finding_id="f1",
+        reason="false_finding",
+        base_version=0,
+    )
     with pytest.raises(ServiceError, match="changed since you opened it"):
         review._commit(drafted, stale)
 
 
 def test_add_missed_finding_defaults_reason_and_checks_region(drafted) -> None:
-    state = review.add_finding(drafted, "alice", "ct1", "bones", "Old healed left rib fracture.",
-                               review.Decision())
+    state = review.add_finding(
+        drafted, "alice", "ct1", "bones", "Old healed left rib fracture.", review.Decision()
+    )
     added = state.findings[-1]
     assert (added.finding.region, added.status, added.reason) == ("bones", "added", "missed_finding")
     with pytest.raises(ServiceError, match="not a CT region"):
@@ -107,12 +115,14 @@ def test_report_html_shows_sections_status_and_highlighted_flags(drafted) -> Non
     assert html.index(">heart<") < html.index(">lungs<") < html.index(">pleura<")  # DESIGN §4 order
     assert 'class="rr-finding rr-pending rr-selected" data-finding="f1"' in html
     assert "<s>Small right pleural effusion.</s>" in html
-    assert '⚑ mentions a prior, none given' in html
+    assert "⚑ mentions a prior, none given" in html
     assert "1 of 4 findings decided" in html
     assert render.provenance_text(drafted.repo.get_draft(state.draft_id).provenance).startswith(
-        "Draft by built-in, no AI model on cpu · segmenter threshold-ct")
+        "Draft by built-in, no AI model on cpu · segmenter threshold-ct"
+    )
 
 
 def test_diff_html_marks_word_changes() -> None:
     assert render.diff_html("a small effusion", "a large effusion") == (
-        'a <del class="rr-del">small</del> <ins class="rr-ins">large</ins> effusion')
+        'a <del class="rr-del">small</del> <ins class="rr-ins">large</ins> effusion'
+    )

@@ -36,13 +36,17 @@ def test_upload_png_registers_and_assigns(services, demo_files, tmp_path: Path) 
         worklist.upload(services, "bob", str(src), case_id="up1")
 
 
-@pytest.mark.parametrize(("name", "content", "message"), [
-    ("notes.txt", b"hello", "unsupported file type '.txt'"),
-    ("series.zip", b"not a zip", "not a valid zip"),
-    ("broken.dcm", b"\x00" * 200, "broken.dcm"),
-])
-def test_bad_uploads_are_refused_clearly(services, tmp_path: Path, name: str, content: bytes,
-                                         message: str) -> None:
+@pytest.mark.parametrize(
+    ("name", "content", "message"),
+    [
+        ("notes.txt", b"hello", "unsupported file type '.txt'"),
+        ("series.zip", b"not a zip", "not a valid zip"),
+        ("broken.dcm", b"\x00" * 200, "broken.dcm"),
+    ],
+)
+def test_bad_uploads_are_refused_clearly(
+    services, tmp_path: Path, name: str, content: bytes, message: str
+) -> None:
     src = tmp_path / name
     src.write_bytes(content)
     with pytest.raises(ServiceError, match=message):
@@ -70,7 +74,9 @@ def test_auth_file_round_trip(tmp_path: Path) -> None:
     assert path.stat().st_mode & 0o777 == 0o600
     assert "s3cret" not in path.read_text()
     auth = AuthFile.load(path)
-    assert auth.verify("alice", "s3cret-pass") and not auth.verify("alice", "x") and not auth.verify("eve", "x")
+    assert (
+        auth.verify("alice", "s3cret-pass") and not auth.verify("alice", "x") and not auth.verify("eve", "x")
+    )
     with pytest.raises(ValueError, match="at least 8"):
         auth.with_user("bob", "short")
     with pytest.raises(ValueError, match="letters, digits"):
@@ -97,7 +103,7 @@ def test_non_loopback_needs_an_auth_file() -> None:
     assert is_loopback("127.0.0.1") and is_loopback("::1") and is_loopback("localhost")
     assert not is_loopback("0.0.0.0") and not is_loopback("10.1.2.3")
     args = argparse.Namespace(host="0.0.0.0", auth_file=None)
-    with pytest.raises(CliError, match="refusing to serve on 0.0.0.0 without login"):
+    with pytest.raises(CliError, match=r"refusing to serve on 0\.0\.0\.0 without login"):
         _auth(args)
     assert _auth(argparse.Namespace(host="127.0.0.1", auth_file=None)) is None
 
@@ -141,7 +147,7 @@ def test_dashboard_charts(drafted) -> None:
     from app.callbacks import dashboard
 
     review.decide(drafted, "alice", "ct1", "f3", "reject", review.Decision("false_finding"))
-    by_region, by_model, reasons, seconds, edits, summary = dashboard.charts(drafted)
+    by_region, _by_model, reasons, _seconds, _edits, summary = dashboard.charts(drafted)
     assert list(reasons.data[0].x) == ["false_finding"] and list(reasons.data[0].y) == [1]
     assert "pleura" in list(by_region.data[0].x)
     assert summary == "1 case(s) with a draft, 0 signed"

@@ -13,8 +13,14 @@ from pathlib import Path
 
 import pytest
 
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 USER, PASSWORD = "alice", "correct-horse-1"
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "e2e"
 
@@ -55,8 +61,21 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     db_url = f"sqlite:///{root / 'rr.db'}"
     log = root / "server.log"
     env = {**os.environ, "GRADIO_TEMP_DIR": str(root / "gradio-tmp"), "HF_HUB_OFFLINE": "1"}
-    cmd = [sys.executable, "-m", "app.cli", "serve", "--demo", "--port", str(port), "--data-dir", str(data),
-           "--db", db_url, "--auth-file", str(auth)]
+    cmd = [
+        sys.executable,
+        "-m",
+        "app.cli",
+        "serve",
+        "--demo",
+        "--port",
+        str(port),
+        "--data-dir",
+        str(data),
+        "--db",
+        db_url,
+        "--auth-file",
+        str(auth),
+    ]
     with log.open("wb") as out:
         proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, env=env)
     url = f"http://127.0.0.1:{port}"

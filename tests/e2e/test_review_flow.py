@@ -24,8 +24,9 @@ def login(page, url: str, user: str, password: str) -> None:  # type: ignore[no-
 
 def wait_idle(page) -> None:  # type: ignore[no-untyped-def]
     """Wait until Gradio shows no pending event (no progress overlay)."""
-    page.wait_for_function("() => !document.querySelector('.wrap.pending, .eta-bar, .progress-text')",
-                           timeout=120_000)
+    page.wait_for_function(
+        "() => !document.querySelector('.wrap.pending, .eta-bar, .progress-text')", timeout=120_000
+    )
     time.sleep(0.3)
 
 
