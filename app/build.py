@@ -61,6 +61,7 @@ def _viewer_column(gr: Any) -> dict[str, Any]:
         c["preset"] = gr.Dropdown([], label="W/L preset (w)", elem_id="rr-preset", allow_custom_value=True)
         c["center"] = gr.Slider(-1200, 3000, value=40, step=1, label="level (center)", elem_id="rr-center")
         c["width"] = gr.Slider(1, 4000, value=400, step=1, label="window (width)", elem_id="rr-width")
+    c["image"] = gr.Radio(["frontal"], value="frontal", label="image", visible=False, elem_id="rr-image")
     c["plot"] = gr.Plot(elem_id="rr-plot", show_label=False)
     c["slice"] = gr.Slider(0, 1, value=0, step=1, label="slice (↑/↓)", elem_id="rr-slice")
     with gr.Row():
@@ -211,8 +212,8 @@ def _wire(
         v["plane"],
         r["add_region"],
         r["relink_region"],
-        r["relink_region"],
         tabs,
+        v["image"],
     ]
     view_out = [
         params,
@@ -279,7 +280,7 @@ def _wire(
         v[name].release(
             partial(h.set_view, s, name), [sess, params, v[name]], view_out, trigger_mode="always_last"
         )
-    for name in ("plane", "preset", "seg", "attention", "boxes"):
+    for name in ("plane", "preset", "seg", "attention", "boxes", "image"):
         v[name].input(partial(h.set_view, s, name), [sess, params, v[name]], view_out)
     keys["ping"].click(h.ping, keys["pong"], keys["pong"])  # empty round trip: the UI benchmark's floor
     for key in ("up", "down", "cycle", "overlays"):

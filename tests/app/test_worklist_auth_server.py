@@ -151,3 +151,16 @@ def test_dashboard_charts(drafted) -> None:
     assert list(reasons.data[0].x) == ["false_finding"] and list(reasons.data[0].y) == [1]
     assert "pleura" in list(by_region.data[0].x)
     assert summary == "1 case(s) with a draft, 0 signed"
+
+
+def test_upload_with_lateral_shows_both_images(services, demo_files, tmp_path: Path) -> None:
+    from app.callbacks import viewer
+
+    front, side = tmp_path / "front.png", tmp_path / "side.png"
+    shutil.copyfile(demo_files["cxr-png"], front)
+    shutil.copyfile(demo_files["cxr-png"], side)
+    worklist.upload(services, "bob", str(front), case_id="lat1", lateral=str(side))
+    study = services.study("lat1")
+    assert len(study.images) == 2 and study.lateral is not None and study.lateral.view == "LATERAL"
+    params = viewer.ViewParams(plane="image", index=0, preset="auto", image_index=1)
+    assert viewer.render(services, "lat1", None, params).data[0].type == "image"
