@@ -196,8 +196,11 @@ def _review_tab_updates(services: Services, sess: Session, params: viewer.ViewPa
         gr.update(choices=regions, value=regions[0]),
         gr.update(choices=regions, value=regions[0]),
         gr.Tabs(selected="review"),
-        gr.update(choices=["frontal", "lateral"] if study.lateral is not None else ["frontal"],
-                  value="frontal", visible=study.lateral is not None),
+        gr.update(
+            choices=["frontal", "lateral"] if study.lateral is not None else ["frontal"],
+            value="frontal",
+            visible=study.lateral is not None,
+        ),
     )
 
 
@@ -369,7 +372,9 @@ def set_view(
         on = not (params.seg or params.boxes or params.attention)
         params = dataclasses.replace(params, seg=on, boxes=on)
     elif change == "image":
-        params = dataclasses.replace(params, image_index=1 if value == "lateral" else 0, plane="image", index=0)
+        params = dataclasses.replace(
+            params, image_index=1 if value == "lateral" else 0, plane="image", index=0
+        )
     return (
         *show_view(services, sess, params),
         params.seg,
