@@ -43,14 +43,13 @@ def next_unreviewed(services: Services, reviewer: str, after: str | None = None)
 
 
 def progress_text(services: Services, reviewer: str) -> str:
-    """``reviewer: 3 signed · 1 in review · 7 to do`` (from ``repo.progress``)."""
-    progress = services.repo.progress(reviewer)
-    if isinstance(progress, dict):
-        parts = [f"{v} {k.replace('_', ' ')}" for k, v in progress.items()]
-    else:
-        fields = getattr(progress, "__dataclass_fields__", {})
-        parts = [f"{getattr(progress, k)} {k.replace('_', ' ')}" for k in fields if k != "reviewer"]
-    return f"**{reviewer}**: " + " · ".join(parts)
+    """``reviewer (assigned): … · all cases: 5 new · 1 drafted · …`` from ``repo.progress``."""
+
+    def line(counts: dict[str, int]) -> str:
+        return " · ".join(f"{v} {k.replace('_', ' ')}" for k, v in counts.items())
+
+    mine = services.repo.progress(reviewer)
+    return f"**{reviewer}** (assigned): {line(mine)}  \n**all cases**: {line(services.repo.progress(None))}"
 
 
 def _suffix(name: str) -> str:

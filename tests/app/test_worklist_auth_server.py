@@ -22,7 +22,9 @@ def test_rows_filter_search_and_next_unreviewed(drafted) -> None:
     assert worklist.next_unreviewed(drafted, "alice", after="ct1") == "cxr1"
     assert worklist.next_unreviewed(drafted, "alice", after="cxr1") == "ct1"
     review.decide(drafted, "alice", "ct1", "f1", "accept", review.Decision())
-    assert "**alice**:" in worklist.progress_text(drafted, "alice")
+    text = worklist.progress_text(drafted, "alice")
+    assert text.startswith("**alice** (assigned): 0 new · 0 drafted · 0 in review · 0 signed")
+    assert text.endswith("**all cases**: 1 new · 0 drafted · 1 in review · 0 signed")
 
 
 def test_upload_png_registers_and_assigns(services, demo_files, tmp_path: Path) -> None:
