@@ -19,6 +19,7 @@ from storage.records import FindingState, ReviewState
 from viewer.records import Image
 
 CXR_PRESETS: tuple[str, ...] = ("file", "auto")
+HOVER_SIDE = 64  # hover readout grid per side: the browser redraws it on every update
 _NORMAL_AXIS = {"axial": 0, "coronal": 1, "sagittal": 2}
 
 
@@ -221,19 +222,20 @@ def render(
     Raises:
         ServiceError: the case cannot be loaded or the view is out of range.
     """
-    from viewer.cache import figure_cached
+    from viewer.cache import render_key
+    from viewer.figure import figure
 
     study = services.study(case_id)
     image = study.images[min(params.image_index, len(study.images) - 1)]
     plane = params.plane if image.is_volume else "image"
+    index = params.index if params.index is not None else slice_count(image, plane) // 2
     try:
-        return figure_cached(
-            services.figures,
-            image,
-            plane,
-            params.index,
-            window=window_of(image, params),
-            overlays=build_overlays(services, image, state, params, selected),
+        window = window_of(image, params)
+        overlays = build_overlays(services, image, state, params, selected)
+        key = render_key(image, plane, index, window, overlays)
+        return services.figures.get_or_create(
+            key,
+            lambda: figure(image, plane, index, window=window, overlays=overlays, hover_max_side=HOVER_SIDE),
         )
     except ValueError as exc:
         raise ServiceError(f"cannot show {case_id}: {exc}") from None
