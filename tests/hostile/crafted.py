@@ -131,7 +131,8 @@ def png_bomb(out: Path, side: int = 20_000) -> Path:
     for _ in range(count):
         adler = zlib.adler32(block, adler)
     idat = first + again * (count - 1) + b"\x03\x00" + struct.pack(">I", adler)
-    png = (b"\x89PNG\r\n\x1a\n" + _png_chunk(b"IHDR", struct.pack(">IIBBBBB", side, count * rows, 8, 0, 0, 0, 0))
+    ihdr = struct.pack(">IIBBBBB", side, count * rows, 8, 0, 0, 0, 0)
+    png = (b"\x89PNG\r\n\x1a\n" + _png_chunk(b"IHDR", ihdr)
            + _png_chunk(b"IDAT", idat) + _png_chunk(b"IEND", b""))
     path = out / "png-bomb.png"
     path.write_bytes(png)

@@ -12,7 +12,8 @@ PYDICOM_TEST_FILES = Path(pydicom.__file__).parent / "data" / "test_files"
 
 def pydicom_seed_files(limit_bytes: int = 600_000) -> list[Path]:
     """pydicom's bundled test files (read from the installed package, never downloaded)."""
-    files = sorted(p for p in PYDICOM_TEST_FILES.rglob("*") if p.is_file() and p.stat().st_size <= limit_bytes)
+    files = sorted(p for p in PYDICOM_TEST_FILES.rglob("*")
+                   if p.is_file() and p.stat().st_size <= limit_bytes)
     return [p for p in files if p.suffix.lower() in {".dcm", ""} or "dcm" in p.name.lower()]
 
 

@@ -8,24 +8,10 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-
-PASSWORD = "s3cret-Passw0rd-for-tests"
-UPLOAD_CAP_MB = 1
-
-
-@dataclass(frozen=True)
-class Server:
-    """A running server and the files around it."""
-
-    url: str
-    root: Path
-    data_dir: Path
-    outside: Path
-    log: Path
+from security_server import PASSWORD, UPLOAD_CAP_MB, Server
 
 
 def _radreview() -> str:

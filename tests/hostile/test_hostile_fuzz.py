@@ -8,7 +8,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from conftest import Outcome, check_contract
+from hostile_support import Outcome, check_contract
 from mutate import mutate
 
 MUTATIONS = 500
@@ -66,3 +66,13 @@ def test_transfer_syntax_uid_that_is_not_a_transfer_syntax_is_exit_3(
     outcome = cli("info", str(path))
     check_contract(outcome, path, "info")
     assert outcome.code == 3 and "not a transfer syntax" in outcome.err
+
+
+def test_mutation_sample_through_the_console_script(seed_files: list[Path], tmp_path: Path) -> None:
+    """Six mutations through the real ``radreview`` executable under ``RLIMIT_AS`` and a timeout."""
+    from test_hostile_crafted import console
+
+    for path, kind, seed in _mutations(seed_files, tmp_path, MUTATIONS)[:6]:
+        outcome = console("info", str(path))
+        check_contract(Outcome(outcome.code, outcome.out, outcome.err, 0.0), path,
+                       f"console info ({kind} of {seed.name})")

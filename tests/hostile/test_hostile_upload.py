@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from crafted import BUILDERS
 from mutate import mutate
-from test_crafted import EXPECTED
+from test_hostile_crafted import EXPECTED
 
 
 @pytest.fixture

@@ -11,8 +11,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from conftest import Outcome, check_contract
 from crafted import BUILDERS
+from hostile_support import Outcome, check_contract
 
 # 0: accepted as a valid study, the hostile part ignored or harmless (RLE frames that inflate past the
 # declared Rows×Columns are cut to the declared size by pydicom, with a warning); 3: refused.
@@ -49,7 +49,9 @@ def test_zip_slip_writes_nothing_outside(tmp_path: Path, cli: Callable[..., Outc
     assert sorted(p.name for p in tmp_path.rglob("*") if p.is_file()) == ["zip-slip.zip"]
 
 
-def test_control_characters_are_escaped_in_the_error_line(tmp_path: Path, cli: Callable[..., Outcome]) -> None:
+def test_control_characters_are_escaped_in_the_error_line(
+    tmp_path: Path, cli: Callable[..., Outcome]
+) -> None:
     path = BUILDERS["control_char_name"](tmp_path)
     outcome = cli("info", str(path))
     assert "\x1b" not in outcome.err and "\t" not in outcome.err
@@ -60,7 +62,8 @@ def _limit_memory() -> None:
     resource.setrlimit(resource.RLIMIT_AS, (MEMORY_LIMIT, MEMORY_LIMIT))
 
 
-def _console(*argv: str) -> Outcome:
+def console(*argv: str) -> Outcome:
+    """Run the installed ``radreview`` script with a 3 GiB address-space limit and a timeout."""
     script = Path(sys.executable).parent / "radreview"
     start = time.perf_counter()
     proc = subprocess.run([str(script), *argv], capture_output=True, text=True, timeout=SUBPROCESS_SECONDS,
@@ -73,7 +76,7 @@ def _console(*argv: str) -> Outcome:
                                   "nifti_huge_dims", "rle_inflates"])
 def test_console_script_under_memory_limit(name: str, tmp_path: Path) -> None:
     path = BUILDERS[name](tmp_path)
-    outcome = _console("draft", str(path))
+    outcome = console("draft", str(path))
     assert outcome.seconds < SUBPROCESS_SECONDS
     check_contract(Outcome(outcome.code, outcome.out, outcome.err, 0.0), path, f"console draft {name}")
     assert outcome.code == EXPECTED[name], outcome.err

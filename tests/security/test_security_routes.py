@@ -8,7 +8,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from conftest import PASSWORD, UPLOAD_CAP_MB, Server
+from security_server import PASSWORD, UPLOAD_CAP_MB, Server
 
 pytestmark = pytest.mark.server
 
@@ -25,10 +25,10 @@ def _login(server: Server) -> Iterator[httpx.Client]:
 
 
 def _file_routes(server: Server) -> list[str]:
-    targets = [str(server.outside), str(server.data_dir / "inside.txt"), str(server.data_dir / "link-out.txt"),
-               "/etc/passwd", "../../../../etc/passwd", "%2e%2e/%2e%2e/%2e%2e/etc/passwd",
-               "..%2f..%2f..%2fetc%2fpasswd", "%2Fetc%2Fpasswd", "//etc/passwd", str(server.root / "users.json"),
-               "users.json", str(Path(__file__).resolve())]
+    targets = [str(server.outside), str(server.data_dir / "inside.txt"),
+               str(server.data_dir / "link-out.txt"), "/etc/passwd", "../../../../etc/passwd",
+               "%2e%2e/%2e%2e/%2e%2e/etc/passwd", "..%2f..%2f..%2fetc%2fpasswd", "%2Fetc%2Fpasswd",
+               "//etc/passwd", str(server.root / "users.json"), "users.json", str(Path(__file__).resolve())]
     return [f"{prefix}{t}" for prefix in ("/gradio_api/file=", "/file=") for t in targets]
 
 
