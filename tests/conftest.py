@@ -25,7 +25,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     """Skip gpu/slow/e2e tests with an explicit reason when their requirement is missing."""
     wants_gpu = any("gpu" in item.keywords for item in items)  # importing torch costs seconds
     reasons = {
-        "gpu": None if not wants_gpu or _has_cuda() else "needs a CUDA GPU (torch.cuda.is_available() is False)",
+        "gpu": None if not wants_gpu or _has_cuda()
+        else "needs a CUDA GPU (torch.cuda.is_available() is False)",
         "slow": None if os.environ.get("RADREVIEW_SLOW") else "slow test; set RADREVIEW_SLOW=1 to run",
         "e2e": None if Path("/usr/bin/chromium").exists() else "needs Debian's /usr/bin/chromium",
         "postgres": None if (shutil.which("initdb") or list(Path("/usr/lib/postgresql").glob("*/bin/initdb")))
@@ -51,3 +52,23 @@ def cxr_phantom():  # type: ignore[no-untyped-def]
     from viewer.phantom import cxr_phantom as build
 
     return build()
+
+
+CHROMIUM_ARGS = [
+    "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+    "--disable-sync", "--no-first-run", "--disable-quic",
+]
+
+
+@pytest.fixture(scope="session")
+def browser():  # type: ignore[no-untyped-def]
+    """Headless Debian Chromium driven by Playwright, one per session.
+
+    Shared by every browser test: Playwright's sync API refuses a second ``sync_playwright()`` while
+    another is open in the same thread.
+    """
+    sync_api = pytest.importorskip("playwright.sync_api", reason="needs the playwright package (dev extra)")
+    with sync_api.sync_playwright() as p:
+        b = p.chromium.launch(executable_path="/usr/bin/chromium", headless=True, args=CHROMIUM_ARGS)
+        yield b
+        b.close()

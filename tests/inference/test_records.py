@@ -6,7 +6,16 @@ import numpy as np
 import pytest
 
 from inference.records import (
-    CT_REGIONS, Draft, Finding, Grounding, Phrase, Provenance, Section, draft_from_json, regions_for, to_json,
+    CT_REGIONS,
+    Draft,
+    Finding,
+    Grounding,
+    Phrase,
+    Provenance,
+    Section,
+    draft_from_json,
+    regions_for,
+    to_json,
 )
 
 

@@ -55,6 +55,13 @@ def _truncate_all(url: str) -> None:
         engine.dispose()
 
 
+@pytest.fixture
+def pg_empty(pg_migrated: str) -> str:
+    """The session PostgreSQL database at the newest schema, emptied for this test."""
+    _truncate_all(pg_migrated)
+    return pg_migrated
+
+
 @pytest.fixture(scope="session")
 def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A migrated SQLite file to copy."""

@@ -109,13 +109,10 @@ def test_8_writers_x_500_actions(tmp_path: Path) -> None:
 
 
 @pytest.mark.postgres
-def test_writer_processes_on_postgres(tmp_path: Path, pg_migrated: str) -> None:
+def test_writer_processes_on_postgres(tmp_path: Path, pg_empty: str) -> None:
     """Same check on PostgreSQL, where writers really run concurrently and UNIQUE(draft_id, seq)
     conflicts are retried."""
-    from conftest import _truncate_all
-
-    _truncate_all(pg_migrated)
-    _run_writers(tmp_path, writers=8, per_writer=100, url=pg_migrated)
+    _run_writers(tmp_path, writers=8, per_writer=100, url=pg_empty)
 
 
 def test_sigkill_loses_nothing_confirmed(tmp_path: Path) -> None:

@@ -31,7 +31,8 @@ def test_actions_derive_state_without_touching_draft() -> None:
         _a("move_box", finding_id="f1", phrase_index=0, after_grounding=box, base_version=1),
         _a("reject", finding_id="f2", reason="false_finding", clinically_significant=True),
         _a("accept", finding_id="f3"),
-        _a("add", finding_id="r1", region="bones", after_text="Old left rib fracture.", reason="missed_finding"),
+        _a("add", finding_id="r1", region="bones", after_text="Old left rib fracture.",
+           reason="missed_finding"),
         _a("sign"),
     ]
     state = apply_actions(draft, "d1", "cxr", actions)

@@ -215,9 +215,9 @@ def test_cxr_thumbnail_png_keeps_aspect() -> None:
 
 
 @pytest.mark.e2e
-def test_hover_in_chromium_reads_hu_and_the_box_phrase(tmp_path: Path, ct_phantom: Phantom) -> None:
+def test_hover_in_chromium_reads_hu_and_the_box_phrase(tmp_path: Path, ct_phantom: Phantom,
+                                                       browser) -> None:  # type: ignore[no-untyped-def]
     """The transparent hover grid and the box hover trace work in a real browser."""
-    sync_api = pytest.importorskip("playwright.sync_api", reason="needs the playwright package (dev extra)")
     p = ct_phantom
     image = Image(pixels=p.pixels, spacing_mm=p.spacing_mm, affine=spl_affine(p.spacing_mm), modality="CT",
                   photometric="MONOCHROME2", default_window=None, source="ct", sha256="h")
@@ -227,9 +227,9 @@ def test_hover_in_chromium_reads_hu_and_the_box_phrase(tmp_path: Path, ct_phanto
     fig = figure(image, "axial", k, overlays=Overlays(boxes=BoxLayer((box,))))
     fig.update_layout(width=600, height=600)
     fig.write_html(tmp_path / "fig.html", include_plotlyjs=True)
-    with sync_api.sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path="/usr/bin/chromium", args=["--no-sandbox"])
-        page = browser.new_page(viewport={"width": 620, "height": 620})
+    context = browser.new_context(viewport={"width": 620, "height": 620})
+    try:
+        page = context.new_page()
         page.goto((tmp_path / "fig.html").as_uri())
         area = page.locator(".nsewdrag").first.bounding_box()
         assert area is not None
@@ -242,7 +242,8 @@ def test_hover_in_chromium_reads_hu_and_the_box_phrase(tmp_path: Path, ct_phanto
         outside = hover(80.0, 155.0)  # posterior to the body: air
         right_lung = hover(40.0, 80.0)  # patient right = screen left
         nodule = hover(j + 0.5, i + 0.5)
-        browser.close()
+    finally:
+        context.close()
     assert outside.endswith("HU") and float(outside.split()[0]) < -900
     assert -950 < float(right_lung.split()[0]) < -750
     assert "nodule in the left upper lobe" in nodule
