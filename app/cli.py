@@ -1,6 +1,6 @@
-"""The ``radreview`` command line (DESIGN §7).
+"""radreview: review AI-drafted, grounded CXR and CT reports; every decision becomes training data.
 
-Each subcommand lives in its own module under ``app.commands`` and exposes
+The command line (DESIGN §7). Each subcommand lives in its own module under ``app.commands`` and exposes
 ``register(subparsers)`` and ``run(args) -> int``; modules are discovered, not listed here.
 Errors become one ``error:`` line on stderr and the exit code of DESIGN §7:
 0 success, 2 usage, 3 unreadable input, 4 missing backend or extra.
