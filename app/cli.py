@@ -13,6 +13,7 @@ import importlib
 import os
 import pkgutil
 import sys
+import warnings
 from collections.abc import Sequence
 from types import ModuleType
 
@@ -56,6 +57,18 @@ def _exit_code_for(exc: BaseException) -> tuple[int, str]:
     return 1, f"internal error: {type(exc).__name__}: {first_line} (set RADREVIEW_DEBUG=1 for a traceback)"
 
 
+def _run_quietly(args: argparse.Namespace) -> int:
+    """Run a one-shot command holding back library warnings (pydicom's, on a bad file, would precede
+    the single ``error:`` line): shown as one ``warning:`` line each only when the command succeeds."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("default")
+        code = int(args.func(args) or 0)
+    if code == 0:
+        for message in dict.fromkeys(str(w.message).splitlines()[0] for w in caught if str(w.message)):
+            print(f"warning: {message}", file=sys.stderr)
+    return code
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI and return its exit code.
 
@@ -64,7 +77,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     """
     args = build_parser().parse_args(argv)
     try:
-        return int(args.func(args) or 0)
+        if args.command == "serve" or os.environ.get("RADREVIEW_DEBUG"):
+            return int(args.func(args) or 0)
+        return _run_quietly(args)
     except KeyboardInterrupt:
         print("error: interrupted", file=sys.stderr)
         return 130

@@ -29,3 +29,22 @@ def test_exit_codes(exc: Exception, code: int) -> None:
 def test_internal_error_names_type_and_hint() -> None:
     _, message = _exit_code_for(RuntimeError("boom"))
     assert message.startswith("internal error: RuntimeError: boom") and "RADREVIEW_DEBUG" in message
+
+
+def test_library_warnings_do_not_precede_the_error_line(tmp_path, capsys) -> None:  # type: ignore[no-untyped-def]
+    import warnings
+
+    from app import cli
+
+    def noisy(args):  # type: ignore[no-untyped-def]
+        warnings.warn("Invalid value for VR UI", UserWarning, stacklevel=1)
+        raise StudyLoadError(tmp_path / "x.dcm", "truncated")
+
+    import argparse
+
+    assert cli._run_quietly(argparse.Namespace(func=lambda a: (warnings.warn("kept", UserWarning,
+                                                                             stacklevel=1), 0)[1])) == 0
+    assert capsys.readouterr().err == "warning: kept\n"
+    with pytest.raises(StudyLoadError):
+        cli._run_quietly(argparse.Namespace(func=noisy))
+    assert capsys.readouterr().err == ""
