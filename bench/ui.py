@@ -104,13 +104,16 @@ def _serve(data: Path, port: int) -> subprocess.Popen[bytes]:
     raise RuntimeError("radreview serve did not become healthy within 120 s")
 
 
-def _measure(page: Any, click_id: str, probe: str, n: int) -> list[float]:
-    times = []
-    for i in range(n + 2):  # two warm-up round trips
-        ms = page.evaluate(_ROUND_TRIP, [click_id, probe])
-        page.wait_for_timeout(50)
-        if i >= 2:
-            times.append(ms / 1000.0)
+def _measure(page: Any, probes: dict[str, tuple[str, str]], n: int) -> dict[str, list[float]]:
+    """Round trips per probe, interleaved (floor, scroll, toggle, floor, …) so that changes in machine
+    load hit every measure alike; two warm-up rounds are discarded."""
+    times: dict[str, list[float]] = {name: [] for name in probes}
+    for i in range(n + 2):
+        for name, (click_id, probe) in probes.items():
+            ms = page.evaluate(_ROUND_TRIP, [click_id, probe])
+            page.wait_for_timeout(300)  # let the page settle: each round trip starts idle
+            if i >= 2:
+                times[name].append(ms / 1000.0)
     return times
 
 
@@ -142,13 +145,13 @@ def run(quick: bool = False) -> list[dict[str, Any]]:
                 )
                 page = browser.new_page(viewport={"width": 1500, "height": 1000})
                 _open(page, f"http://127.0.0.1:{port}/")
-                floor = _measure(page, "rr-key-ping", _PONG, n)
-                scroll = _measure(page, "rr-key-up", _SLICE, n)
-                toggle = _measure(page, "rr-seg", _IMAGE, n)
+                times = _measure(page, {"floor": ("rr-key-ping", _PONG), "scroll": ("rr-key-up", _SLICE),
+                                        "toggle": ("rr-seg", _IMAGE)}, n)
                 browser.close()
         finally:
             proc.terminate()
             proc.wait(timeout=10)
+    floor, scroll, toggle = times["floor"], times["scroll"], times["toggle"]
     out = []
     for name, times in (
         ("ui.slice_scroll", scroll),
