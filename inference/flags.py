@@ -7,7 +7,8 @@ Rules (each a pure function of one finding's text and the study context):
     "no (significant) change", "interval", "again seen/noted", "previously", "prior/previous
     study/exam/film/CT…", "new since", "since the prior/previous/last", "stable", "new(ly)",
     "improved/worsened/resolved", "has increased/decreased", "increased in size",
-    "progression/regression", "persistent" — while the study
+    "progression/regression", "persistent", "redemonstrated", "remains", "similar to prior",
+    "little change", "has (slightly) decreased", "has been removed/advanced/withdrawn" — while the study
     has no prior study and no prior report. Two ambiguities are resolved on purpose:
 
     * Statements that *say* no prior is available ("No prior studies for comparison.",
@@ -54,7 +55,12 @@ PRIOR_PATTERNS = re.compile(
     r"(?:study|studies|exam\w*|film|radiograph|ct|imaging|scan)|new since"
     r"|since (?:the )?(?:prior|previous|last)"
     r"|stable|new(?:ly)?|improv(?:ed|ing|ement)|worsen(?:ed|ing)|resolv(?:ed|ing)"
-    r"|(?:has|have|had) (?:increas|decreas|enlarg|grow|shrunk)\w*|(?:increas|decreas)ed in (?:size|extent)"
+    r"|(?:has|have|had) (?:slightly |mildly |markedly |significantly )?"
+    r"(?:increas|decreas|enlarg|grow|shrunk)\w*"
+    r"|(?:increas|decreas)ed in (?:size|extent)|(?:increase|decrease)s? in (?:size|extent)"
+    r"|redemonstrat\w*|remain(?:s|ed)?|similar to (?:the )?(?:prior|previous)"
+    r"|(?:little|minimal|slight) change"
+    r"|(?:has|have) been (?:removed|advanced|withdrawn|repositioned|pulled back|exchanged)"
     r"|progress(?:ed|ion)|regress(?:ed|ion)|persist(?:s|ent|ing)?)\b", _WORD)
 NO_PRIOR_STATEMENT = re.compile(
     r"\b(?:no|without|none|not available)\b[^.;]{0,30}\b(?:prior|previous|comparison|earlier)\b"
