@@ -94,8 +94,10 @@ def create_server(services: Services | None, config: ServerConfig, problem: str 
     from fastapi.responses import HTMLResponse, JSONResponse
 
     from app.build import assets, build_app
+    from app.origin import SameOriginMiddleware
 
     api = FastAPI(title="radreview", docs_url=None, redoc_url=None, openapi_url=None)
+    api.add_middleware(SameOriginMiddleware)
 
     @api.get("/healthz")
     def healthz() -> JSONResponse:

@@ -80,9 +80,6 @@ def test_session_cookies_are_httponly(server: Server) -> None:
 
 
 @pytest.mark.parametrize("origin", ["null", "https://evil.example"])
-@pytest.mark.xfail(strict=True, reason="Gradio 6.31 only omits CORS headers for foreign origins; it does not "
-                   "refuse the request, so a cross-site upload with the (SameSite=None, Secure) session "
-                   "cookie is accepted. Needs an Origin check in app/server.py (see SECURITY.md)")
 def test_foreign_origin_with_session_cookie_cannot_upload(server: Server, origin: str) -> None:
     with _login(server) as client:
         reply = client.post("/gradio_api/upload", files={"files": ("a.txt", b"csrf")},
