@@ -34,7 +34,7 @@ def is_loopback(host: str) -> bool:
 def check_data_dir(data_dir: Path) -> str | None:
     """``None`` when ``data_dir`` exists (or can be created) and is writable, else the reason."""
     try:
-        data_dir.mkdir(parents=True, exist_ok=True)
+        data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)  # PHI: owner only
         probe = data_dir / ".radreview-write-test"
         probe.write_bytes(b"ok")
         probe.unlink()

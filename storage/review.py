@@ -127,6 +127,10 @@ def _regenerate(state: ReviewState, a: ReviewAction, drafts: Mapping[str, Draft]
     kept = tuple(s for s in state.findings
                  if s.finding.region not in regions or s.decided)
     fresh = tuple(FindingState(finding=f, original=f) for f in new_draft.findings if f.region in regions)
+    clash = {s.finding.id for s in kept} & {s.finding.id for s in fresh}
+    if clash:
+        raise InvalidActionError(f"regenerated draft {a.new_draft_id!r} reuses finding ids {sorted(clash)} "
+                                 f"of findings kept in case {state.case_id!r}; give new findings new ids")
     return dataclasses.replace(state, findings=kept + fresh)
 
 

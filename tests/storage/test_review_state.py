@@ -89,3 +89,11 @@ def test_action_validation(kw: dict[str, object], match: str) -> None:
 def test_initial_state_all_pending() -> None:
     state = initial_state(_draft(), "d1", "cxr")
     assert not state.all_decided and state.version == 0
+
+
+def test_regenerate_refuses_ids_that_clash_with_kept_findings() -> None:
+    new = Draft("c1", (Section("pleura", (Finding("f1", "pleura", "No pleural effusion."),)),), None,
+                Provenance("builtin", "built-in"))
+    with pytest.raises(InvalidActionError, match="reuses finding ids"):
+        apply_actions(_draft(), "d1", "cxr", [_a("regenerate", region="pleura", new_draft_id="d2")],
+                      drafts={"d2": new})
