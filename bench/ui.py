@@ -23,16 +23,9 @@ from pathlib import Path
 from typing import Any
 
 from bench.common import percentile, result
+from viewer.screenshot import CHROMIUM, CHROMIUM_ARGS
 
 CASE = "demo-ct-nifti"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 
 # Click an element, then resolve with the elapsed ms once `changed()` is true (checked every frame).
 _ROUND_TRIP = """async ([clickId, probe]) => {
@@ -141,7 +134,7 @@ def run(quick: bool = False) -> list[dict[str, Any]]:
         try:
             with sync_playwright() as p:
                 browser = p.chromium.launch(
-                    executable_path="/usr/bin/chromium", headless=True, args=CHROMIUM_ARGS
+                    executable_path=CHROMIUM, headless=True, args=list(CHROMIUM_ARGS)
                 )
                 page = browser.new_page(viewport={"width": 1500, "height": 1000})
                 _open(page, f"http://127.0.0.1:{port}/")

@@ -54,12 +54,6 @@ def cxr_phantom():  # type: ignore[no-untyped-def]
     return build()
 
 
-CHROMIUM_ARGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-    "--disable-sync", "--no-first-run", "--disable-quic",
-]
-
-
 @pytest.fixture(scope="session")
 def browser():  # type: ignore[no-untyped-def]
     """Headless Debian Chromium driven by Playwright, one per session.
@@ -68,7 +62,9 @@ def browser():  # type: ignore[no-untyped-def]
     another is open in the same thread.
     """
     sync_api = pytest.importorskip("playwright.sync_api", reason="needs the playwright package (dev extra)")
+    from viewer.screenshot import CHROMIUM, CHROMIUM_ARGS
+
     with sync_api.sync_playwright() as p:
-        b = p.chromium.launch(executable_path="/usr/bin/chromium", headless=True, args=CHROMIUM_ARGS)
+        b = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=list(CHROMIUM_ARGS))
         yield b
         b.close()

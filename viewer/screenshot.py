@@ -23,6 +23,11 @@ if TYPE_CHECKING:
     from viewer.overlay import Overlays
 
 CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = (
+    "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+    "--disable-sync", "--no-first-run", "--disable-quic",
+)
+"""Flags for headless Chromium on a machine with no outside network (shared by tests and benchmarks)."""
 
 
 def chromium_screenshot(fig: go.Figure, out_png: str | Path, size: tuple[int, int] = (640, 640),
