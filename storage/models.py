@@ -14,6 +14,8 @@ Tables and their guarantees (see docs/storage.md):
   unable to both append action N — the optimistic lock enforced by the database itself.
 * ``signed_reports`` — the text and sections of a report at the moment it was signed (one per sign
   action, written in the same transaction).
+* ``reference_reports`` — ground-truth reports imported with drafts (Reg2RG's GT column, a signed
+  report), append-only, with where they came from (file, format, row).
 * ``artefacts`` — masks and heat maps stored as compressed files under the data directory, keyed by
   content hash.
 
@@ -194,6 +196,20 @@ class SignedReport(Base):
     signed_at: Mapped[datetime] = mapped_column()
     text: Mapped[str] = mapped_column(sa.Text)
     sections: Mapped[list[Any]] = mapped_column()
+
+
+class ReferenceReportRow(Base):
+    """A ground-truth report of a case, as imported (append-only; the newest is the current one)."""
+
+    __tablename__ = "reference_reports"
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    case_id: Mapped[str] = mapped_column(sa.ForeignKey("studies.case_id"), index=True)
+    text: Mapped[str] = mapped_column(sa.Text)
+    source_file: Mapped[str] = mapped_column(sa.String(1024), default="")
+    source_format: Mapped[str] = mapped_column(sa.String(32), default="")
+    source_row: Mapped[int | None] = mapped_column()
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class ArtefactRow(Base):

@@ -216,3 +216,26 @@ class ReviewerRecord:
     name: str
     display_name: str | None = None
     created_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class ReferenceReport:
+    """A ground-truth report of a case, stored as imported (never changed).
+
+    Attributes:
+        case_id: The study's pseudonymous id.
+        text: The reference report text, verbatim.
+        source_file: Name of the file it was read from.
+        source_format: The import format (``reg2rg``, ``llava-rad``…); decides how it splits by region.
+        source_row: 1-based row of that file, when known.
+        id: Assigned by storage.
+        created_at: When it was stored.
+    """
+
+    case_id: str
+    text: str
+    source_file: str = ""
+    source_format: str = ""
+    source_row: int | None = None
+    id: int | None = None
+    created_at: datetime | None = None

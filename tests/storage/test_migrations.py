@@ -17,15 +17,16 @@ from storage.records import ReviewAction
 from storage.repository import Repository
 
 _TABLES = ("reviewers", "studies", "assignments", "drafts", "draft_findings", "review_actions",
-           "signed_reports", "artefacts")
+           "signed_reports", "artefacts", "reference_reports")
 
 
-def _snapshot(url: str) -> dict[str, list[tuple[object, ...]]]:
+def _snapshot(url: str) -> dict[str, list[tuple[object, ...]] | None]:
     engine = create_engine(url)
     try:
         with engine.connect() as conn:
+            present = set(sa.inspect(conn).get_table_names())
             return {t: sorted(tuple(map(repr, r)) for r in conn.execute(sa.text(f"SELECT * FROM {t}")))
-                    for t in _TABLES}
+                    if t in present else None for t in _TABLES}
     finally:
         engine.dispose()
 
@@ -41,6 +42,7 @@ def _populate(repo: Repository) -> str:
         repo.record_action(ReviewAction(kind, "case-1", draft_id, "ana", finding_id=fid,  # type: ignore[arg-type]
                                         **extra))
     repo.record_action(ReviewAction("sign", "case-1", draft_id, "ana", base_version=3))
+    repo.save_reference("case-1", "FINDINGS: No effusion.", ("gt.csv", "reg2rg", 1))
     return draft_id
 
 
@@ -62,10 +64,15 @@ def test_upgrade_downgrade_upgrade_keeps_data(migrated_url: str, repo: Repositor
     before = _snapshot(db_url)
     assert len(before["review_actions"]) == 4 and len(before["signed_reports"]) == 1
     repo.close()
-    migrate.downgrade(db_url, "0001")  # through 0003 (triggers) and 0002 (table rebuild on SQLite)
-    assert _snapshot(db_url) == before
+    kept = {**before, "reference_reports": None}  # a downgrade past 0004 drops the references only
+    migrate.downgrade(db_url, "0003")
+    assert _snapshot(db_url) == kept
     migrate.upgrade(db_url)
-    assert _snapshot(db_url) == before
+    assert _snapshot(db_url) == {**kept, "reference_reports": []}
+    migrate.downgrade(db_url, "0001")  # through 0004 (table), 0003 (triggers) and 0002 (table rebuild)
+    assert _snapshot(db_url) == kept
+    migrate.upgrade(db_url)
+    assert _snapshot(db_url) == {**kept, "reference_reports": []}
     reopened = Repository.open(db_url, repo.data_dir)
     try:
         assert reopened.review_state("case-1") == before_state
@@ -95,7 +102,8 @@ def test_vocabulary_constraints_arrive_with_0002(db_url: str) -> None:
 def test_review_log_is_append_only(repo: Repository) -> None:
     _populate(repo)
     for statement in ("UPDATE review_actions SET comment = 'changed'", "DELETE FROM review_actions",
-                      "UPDATE signed_reports SET text = 'forged'", "DELETE FROM signed_reports"):
+                      "UPDATE signed_reports SET text = 'forged'", "DELETE FROM signed_reports",
+                      "UPDATE reference_reports SET text = 'forged'", "DELETE FROM reference_reports"):
         with pytest.raises(sa.exc.DBAPIError, match="append-only"), repo.engine.begin() as conn:
             conn.exec_driver_sql(statement)
     with repo.engine.connect() as conn:
@@ -119,5 +127,21 @@ def test_migrations_ship_inside_the_package() -> None:
     root = Path(migrate.__file__).parent / "migrations"
     assert (root / "env.py").is_file() and (root / "script.py.mako").is_file()
     assert sorted(p.name for p in (root / "versions").glob("0*.py")) == [
-        "0001_initial_schema.py", "0002_action_vocabulary.py", "0003_append_only_triggers.py"]
-    assert migrate.head() == migrate.SCHEMA_REVISION == "0003"
+        "0001_initial_schema.py", "0002_action_vocabulary.py", "0003_append_only_triggers.py",
+        "0004_reference_reports.py"]
+    assert migrate.head() == migrate.SCHEMA_REVISION == "0004"
+
+
+def test_reference_reports_arrive_with_0004(db_url: str) -> None:
+    migrate.upgrade(db_url, "0003")
+    engine = create_engine(db_url)
+    try:
+        with engine.connect() as conn:
+            assert "reference_reports" not in sa.inspect(conn).get_table_names()
+        migrate.upgrade(db_url)
+        with engine.connect() as conn:
+            columns = [c["name"] for c in sa.inspect(conn).get_columns("reference_reports")]
+        assert columns == ["id", "case_id", "text", "source_file", "source_format", "source_row",
+                           "created_at"]
+    finally:
+        engine.dispose()

@@ -134,6 +134,24 @@ def test_save_draft_refuses_dangling_refs_and_unknown_cases(repo: Repository) ->
     assert repo.save_draft(dangling)  # now the store holds the mask
 
 
+def test_reference_reports_round_trip(repo: Repository) -> None:
+    repo.register_study(F.study(), "studies/case-1")
+    assert repo.references_for("case-1") == []
+    first = repo.save_reference("case-1", "FINDINGS: No effusion.", ("gt.csv", "reg2rg", 3))
+    second = repo.save_reference("case-1", "Heart size normal.")
+    got = repo.references_for("case-1")
+    assert [r.id for r in got] == [first, second] and second > first
+    assert (got[0].case_id, got[0].text, got[0].source_file, got[0].source_format, got[0].source_row) == (
+        "case-1", "FINDINGS: No effusion.", "gt.csv", "reg2rg", 3)
+    assert (got[1].source_file, got[1].source_format, got[1].source_row) == ("", "", None)
+    assert got[0].created_at is not None and got[0].created_at.tzinfo is not None
+    with pytest.raises(NotFoundError, match="case-9"):
+        repo.save_reference("case-9", "No effusion.")
+    with pytest.raises(ValueError, match="blank"):
+        repo.save_reference("case-1", "  ")
+    assert _count(repo, "reference_reports") == 2
+
+
 def test_latest_draft_and_history(repo: Repository, drafted: str) -> None:
     second = repo.save_draft(F.draft(model="maira-2"))
     assert [i for i, _ in repo.drafts_for("case-1")] == [drafted, second]
