@@ -60,11 +60,34 @@ def _commit(services: Services, action: ReviewAction) -> ReviewState:
     from storage.repository import NotFoundError
     from storage.review import InvalidActionError, StaleVersionError
 
+    import sqlite3
+
+    from sqlalchemy.exc import OperationalError
+
     try:
         services.repo.record_action(action)
     except (StaleVersionError, InvalidActionError, NotFoundError) as exc:
         raise ServiceError(f"not saved: {exc}") from None
+    except (OperationalError, sqlite3.OperationalError) as exc:  # the transaction was rolled back: nothing of it is stored
+        raise ServiceError(database_failure(exc)) from None
     return services.repo.review_state(action.case_id)  # type: ignore[no-any-return]
+
+
+def database_failure(exc: Exception) -> str:
+    """The reviewer-facing message for a database that could not take a write (locked, disk full)."""
+    detail = str(getattr(exc, "orig", exc))
+    lowered = detail.lower()
+    if "locked" in lowered or "busy" in lowered:
+        return (
+            "not saved: the database is busy (another process holds its write lock); "
+            "nothing was recorded — try again in a moment"
+        )
+    if "full" in lowered or "disk" in lowered or "i/o" in lowered or "readonly" in lowered:
+        return (
+            f"not saved: the database file could not be written ({detail}); the disk may be full — "
+            "nothing was recorded; ask the administrator to free space, then try again"
+        )
+    return f"not saved: database error ({detail}); nothing was recorded — try again"
 
 
 def _action(state: ReviewState, reviewer: str, kind: str, decision: Decision, **fields: Any) -> ReviewAction:
