@@ -30,7 +30,7 @@ class ImportSummary:
         saved: ``(case_id, draft_id, row)`` per stored draft.
         problems: Rows that could not be read, matched, or stored (row order).
         references: Ground-truth reports carried by the stored rows.
-        references_stored: How many of them were stored (0 until the repository has a place for them).
+        references_stored: How many of them were stored (one per saved draft that carries one).
     """
 
     fmt: str
@@ -115,8 +115,21 @@ def import_matched(repo: Any, path: str | Path, fmt: str, candidates: Sequence[C
     flagged = apply_context(matched, studies)
     saved = tuple((d.draft.case_id, repo.save_draft(d.draft), d.row) for d in flagged.drafts)
     references = sum(d.reference_text is not None for d in flagged.drafts)
+    stored = _store_references(repo, flagged.drafts, result.fmt, Path(path).name)
     problems = tuple(sorted((*flagged.problems, *kind_problems), key=lambda p: p.row))
-    return ImportSummary(result.fmt, str(path), saved, problems, references, 0)
+    return ImportSummary(result.fmt, str(path), saved, problems, references, stored)
+
+
+def _store_references(repo: Any, drafts: Sequence[Any], fmt: str, default_file: str) -> int:
+    """Append the non-blank ground-truth reports of stored rows; returns how many were stored."""
+    stored = 0
+    for item in drafts:
+        text = item.reference_text
+        if text is None or not text.strip():
+            continue
+        repo.save_reference(item.draft.case_id, text, (item.source_file or default_file, fmt, item.row))
+        stored += 1
+    return stored
 
 
 def import_drafts(repo: Any, path: str | Path, fmt: str, studies: Sequence[StudyWithSources], *,
@@ -144,7 +157,10 @@ def summary_lines(summary: ImportSummary) -> list[str]:
               for p in summary.problems]
     if summary.references > summary.references_stored:
         lines.append(f"  {summary.references - summary.references_stored} reference report(s) in the file "
-                     "were not stored: this database has no table for reference reports yet")
+                     "were blank and not stored")
+    if summary.references_stored:
+        lines.append(f"  stored {summary.references_stored} reference report(s) for the dashboard's "
+                     "BLEU/ROUGE-L")
     return lines
 
 

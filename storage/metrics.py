@@ -5,6 +5,7 @@ accepted unchanged, edited, rejected — how many findings reviewers had to add,
 per finding (``acted_at − shown_at``), normalised character edit distance draft→signed, box IoU of
 drafted vs corrected boxes, and BLEU / ROUGE-L of draft vs signed text (``sacrebleu`` and
 ``rouge-score``, the ``metrics`` extra; without them those values are ``None`` with a note).
+:func:`reference_metrics` scores draft and signed text against imported ground-truth reports.
 
 Rates are per *decided* drafted finding (pending ones are counted apart); the missed-finding rate
 is reviewer additions per decided drafted finding, so 0.5 means one miss per two drafted findings.
@@ -15,12 +16,12 @@ from __future__ import annotations
 
 import functools
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any
 
-from storage.records import FindingState, ReviewedCase
+from storage.records import FindingState, ReferenceReport, ReviewedCase
 
 ALL = "all"
 
@@ -295,3 +296,78 @@ def time_series(cases: Iterable[ReviewedCase]) -> list[TimePoint]:
                         normalised_edit_distance(c.draft.text, c.state.current_text()))
               for c in cases if c.state.signed_at is not None]
     return sorted(points, key=lambda p: (p.signed_at, p.case_id))
+
+
+@dataclass
+class _RefGroup:
+    """BLEU / ROUGE-L lists of draft and signed text against the reference for one (model, region)."""
+
+    draft: list[tuple[float, float]] = field(default_factory=list)
+    signed: list[tuple[float, float]] = field(default_factory=list)
+
+    def row(self, model: str, region: str) -> dict[str, Any]:
+        def mean(pairs: list[tuple[float, float]], i: int) -> float | None:
+            return sum(p[i] for p in pairs) / len(pairs) if pairs else None
+
+        return {"model": model, "region": region, "n_cases": len(self.draft),
+                "draft_bleu": mean(self.draft, 0), "draft_rouge_l": mean(self.draft, 1),
+                "n_signed": len(self.signed), "signed_bleu": mean(self.signed, 0),
+                "signed_rouge_l": mean(self.signed, 1)}
+
+
+def _reference_texts(case: ReviewedCase, reference: ReferenceReport) -> dict[str, tuple[str, str, str]]:
+    """``{region: (reference, draft, signed)}`` over the regions the reference mentions, plus ``all``."""
+    from inference.importers.reference import reference_sections
+
+    fmt = "reg2rg" if reference.source_format == "reg2rg" else "text"
+    sections = reference_sections(reference.text, case.state.kind, fmt)
+    texts = {r: (ref, *_region_texts(case, r)) for r, ref in sections.items()}
+    drafted = " ".join(f.text for f in case.draft.findings)
+    signed = " ".join(s.finding.text for s in case.state.findings if s.status != "rejected")
+    texts[ALL] = (" ".join(sections.values()), drafted, signed)
+    return texts
+
+
+def _add_reference_case(groups: dict[tuple[str, str], _RefGroup], case: ReviewedCase,
+                        reference: ReferenceReport) -> None:
+    for region, (ref, drafted, signed) in _reference_texts(case, reference).items():
+        draft_bleu, draft_rouge, _ = text_scores(drafted, ref)
+        signed_bleu, signed_rouge, _ = text_scores(signed, ref) if case.state.signed else (None, None, None)
+        for model in (model_of(case), ALL):
+            g = groups.setdefault((model, region), _RefGroup())
+            if draft_bleu is not None and draft_rouge is not None:
+                g.draft.append((draft_bleu, draft_rouge))
+            if signed_bleu is not None and signed_rouge is not None:
+                g.signed.append((signed_bleu, signed_rouge))
+
+
+def reference_metrics(cases: Iterable[ReviewedCase],
+                      references: Mapping[str, ReferenceReport]) -> list[dict[str, Any]]:
+    """BLEU (0–100) and ROUGE-L F1 (0–1) of the draft and of the signed text against a reference report.
+
+    The reference is split by region with the same assignment as drafts
+    (:func:`inference.importers.reference.reference_sections`; Reg2RG references by their own
+    headers). Per region the reference mentions, the draft's findings of that region (all drafted
+    findings) and the signed report's kept findings of that region are scored against the reference
+    section; a region the draft left out scores against empty text. ``region == "all"`` scores the
+    whole findings text against the whole reference. Signed scores count only signed cases.
+
+    Args:
+        cases: Reviewed cases (signed or not).
+        references: The reference of each case id that has one (cases without one are skipped).
+
+    Returns:
+        Rows ``{model, region, n_cases, draft_bleu, draft_rouge_l, n_signed, signed_bleu,
+        signed_rouge_l}`` sorted as :func:`review_metrics` (``all`` first); scores are ``None`` where
+        nothing was scored (or the ``metrics`` extra is missing).
+    """
+    groups: dict[tuple[str, str], _RefGroup] = {}
+    for case in cases:
+        reference = references.get(case.study.case_id)
+        if reference is not None:
+            _add_reference_case(groups, case, reference)
+
+    def key(k: tuple[str, str]) -> tuple[bool, str, bool, str]:
+        return (k[0] != ALL, k[0], k[1] != ALL, k[1])
+
+    return [groups[k].row(*k) for k in sorted(groups, key=key)]

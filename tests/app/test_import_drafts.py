@@ -41,13 +41,19 @@ def test_llava_rad_rows_are_stored_flagged_and_problems_listed(tmp_path: Path) -
         flags = {f.text: f.flags for f in stored.findings}
         assert flags["Compared to the prior study, there is no significant change."] == (
             "prior_reference_without_prior",)
+        (reference,) = repo.references_for("s50414267")
+        assert reference.text == ("The lungs are clear. There is no pleural effusion or pneumothorax. "
+                                  "Heart size is normal.")
+        assert (reference.source_file, reference.source_format, reference.source_row) == (
+            "llava_rad_preds.jsonl", "llava-rad", 1)
+        assert repo.references_for("other-case") == []
     lines = summary_lines(summary)
     assert lines[0].startswith("imported 1 llava-rad draft(s)")
     assert "  row 2 (s53189527): no study with case id 's53189527'" in lines
     assert "  row 4 (s56699142): no prediction text" in lines
-    assert lines[-1] == ("  1 reference report(s) in the file were not stored: this database has no table "
-                         "for reference reports yet")
+    assert lines[-1] == "  stored 1 reference report(s) for the dashboard's BLEU/ROUGE-L"
     assert summary_json(summary)["saved"][0]["case_id"] == "s50414267"
+    assert (summary_json(summary)["references"], summary_json(summary)["references_stored"]) == (1, 1)
 
 
 def test_text_reports_match_by_filename_and_take_the_studies_kind(tmp_path: Path) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import sys
 
 import pytest
@@ -94,3 +95,34 @@ def test_missing_metrics_extra_degrades_with_note(monkeypatch: pytest.MonkeyPatc
         _scorers.cache_clear()
     assert result.rows[0]["bleu"] is None and result.rows[0]["edit_distance"] == pytest.approx(8 / 85)
     assert any("radreview[metrics]" in n for n in result.notes)
+
+
+def test_reference_metrics_per_region_hand_checked() -> None:
+    pytest.importorskip("sacrebleu", reason="BLEU needs the 'metrics' extra")
+    pytest.importorskip("rouge_score", reason="ROUGE-L needs the 'metrics' extra")
+    from export_cases import case_a, case_b, case_d
+
+    from storage.metrics import reference_metrics
+    from storage.records import ReferenceReport
+
+    text = "FINDINGS: No pneumothorax. Small right pleural effusion. Heart size is normal."
+    refs = {c: ReferenceReport(c, text) for c in ("case-a", "case-b", "case-d")}
+    rows = reference_metrics([case_a(), case_b(), case_d(), case_c()], refs)  # case-c has no reference
+    assert {(r["model"], r["region"]) for r in rows} == {
+        (m, r) for m in ("all", "builtin", "microsoft/maira-2") for r in ("all", "pleura", "heart")}
+    # pleura: draft "Small right pleural effusion ." (5 tokens) vs "No pneumothorax . Small right pleural
+    # effusion ." (8): every n-gram matches, BLEU = 100·exp(1 − 8/5); ROUGE-L LCS 4 of 4 and 6 words:
+    # F = 2·1·(4/6)/(1 + 4/6) = 0.8. case-a rejected the effusion, so its signed pleura text is empty: 0, 0.
+    pleura = _row(rows, "all", "pleura")
+    assert (pleura["n_cases"], pleura["n_signed"]) == (3, 2)  # case-d is not signed
+    assert pleura["draft_bleu"] == pytest.approx(100 * math.exp(-0.6))
+    assert pleura["draft_rouge_l"] == pytest.approx(0.8)
+    assert pleura["signed_bleu"] == pytest.approx(100 * math.exp(-0.6) / 2)
+    assert pleura["signed_rouge_l"] == pytest.approx(0.4)
+    assert _row(rows, "builtin", "pleura")["signed_bleu"] == 0.0
+    heart = _row(rows, "microsoft/maira-2", "heart")
+    assert (heart["draft_bleu"], heart["draft_rouge_l"], heart["signed_rouge_l"]) == (
+        pytest.approx(100), pytest.approx(1), pytest.approx(1))
+    # whole text: LCS 8 of 17 draft words and 10 reference words → F = 2·(8/17)·0.8 / (8/17 + 0.8)
+    assert _row(rows, "all", "all")["draft_rouge_l"] == pytest.approx(12.8 / 21.6)
+    assert reference_metrics([case_c()], refs) == []
