@@ -113,6 +113,8 @@ class _SqliteActions:
         columns = [c for c in _T_ACTIONS.columns if c.name != "id"]
         self.names = tuple(c.name for c in columns)
         self.processors = tuple(c.type.dialect_impl(dialect).bind_processor(dialect) for c in columns)
+        # What each processor makes of None, computed once (a JSON column turns None into 'null').
+        self.nones = tuple(None if p is None else p(None) for p in self.processors)
         self.sql = (f"INSERT INTO {_T_ACTIONS.name} ({', '.join(self.names)}) "
                     f"VALUES ({', '.join('?' * len(self.names))})")
 
@@ -120,7 +122,8 @@ class _SqliteActions:
         """Append one ``review_actions`` row (all columns but ``id``); returns its id."""
         if set(values) != set(self.names):
             raise ValueError(f"action values must name exactly {self.names}, got {sorted(values)}")
-        params = tuple(values[n] if p is None else p(values[n]) for n, p in zip(self.names, self.processors))
+        params = tuple(none if (v := values[n]) is None else v if p is None else p(v)
+                       for n, p, none in zip(self.names, self.processors, self.nones))
         return int(self._execute(conn, self.sql, params).lastrowid)
 
     def max_seq(self, conn: Connection, draft_id: str) -> int | None:
@@ -147,6 +150,11 @@ class NotFoundError(LookupError):
 def default_url(data_dir: Path) -> str:
     """The default database: ``sqlite:///<data_dir>/radreview.db``."""
     return sqlite_url(str(Path(data_dir) / "radreview.db"))
+
+
+def _below(max_seq: int | None, version: int) -> bool:
+    """True when no committed action has ``seq >= version`` (``max_seq`` is ``None`` for none)."""
+    return max_seq is None or max_seq < version
 
 
 def _is_seq_conflict(exc: sa.exc.IntegrityError) -> bool:
@@ -456,7 +464,7 @@ class Repository:
         if state is None:
             draft, kind = self._draft(conn, draft_id)
             state = initial_state(draft, draft_id, kind)
-        elif self._fast is not None and (self._fast.max_seq(conn, draft_id) or -1) < state.version:
+        elif self._fast is not None and _below(self._fast.max_seq(conn, draft_id), state.version):
             return state  # nothing appended since: skip the full query (the common case)
         new_rows = conn.execute(_NEW_ACTIONS, {"draft_id": draft_id, "seq": state.version}).mappings().all()
         for row in new_rows:
