@@ -40,7 +40,9 @@ def export_dashboard_tabs(gr: Any, services: Services) -> dict[str, Any]:
         with gr.Row():
             c["reasons"] = gr.Plot(show_label=False)
             c["seconds"] = gr.Plot(show_label=False)
-        c["edit_distance"] = gr.Plot(show_label=False)
+        with gr.Row():
+            c["edit_distance"] = gr.Plot(show_label=False)
+            c["references"] = gr.Plot(show_label=False)
     c["run"].click(
         h.bind(h.export, services),
         [c[k] for k in ("fmt", "reviewer", "since", "until", "region", "model", "unsigned", "copy")],
@@ -51,6 +53,7 @@ def export_dashboard_tabs(gr: Any, services: Services) -> dict[str, Any]:
     c["dash_refresh"].click(
         h.bind(h.dashboard, services),
         None,
-        [c["by_region"], c["by_model"], c["reasons"], c["seconds"], c["edit_distance"], c["dash_summary"]],
+        [c["by_region"], c["by_model"], c["reasons"], c["seconds"], c["edit_distance"], c["references"],
+         c["dash_summary"]],
     )
     return c

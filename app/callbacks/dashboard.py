@@ -86,20 +86,54 @@ def edit_distance_chart(points: list[Any]) -> Any:
     return _layout(fig, "Edit distance draft → signed over time", yaxis_title="normalised edit distance")
 
 
-def charts(services: Services) -> tuple[Any, Any, Any, Any, Any, str]:
+_REFERENCE_BARS = (
+    ("draft_bleu", 1, "draft BLEU", "#2f7ad1"),
+    ("signed_bleu", 1, "signed BLEU", "#2e9d4f"),
+    ("draft_rouge_l", 100, "draft ROUGE-L ×100", "#7fb2ea"),
+    ("signed_rouge_l", 100, "signed ROUGE-L ×100", "#8fd6a3"),
+)
+
+
+def reference_chart(rows: list[dict[str, Any]]) -> Any:
+    """Grouped bars per region (all models): BLEU and ROUGE-L×100 of draft and signed text vs reference."""
+    import plotly.graph_objects as go
+
+    picked = [r for r in rows if r["model"] == "all"]
+    fig = go.Figure(
+        [
+            go.Bar(name=label, x=[r["region"] for r in picked],
+                   y=[None if r[key] is None else r[key] * scale for r in picked], marker_color=color,
+                   customdata=[[r["n_cases"], r["n_signed"]] for r in picked],
+                   hovertemplate="%{x}: %{y:.1f} (cases %{customdata[0]}, signed %{customdata[1]})")
+            for key, scale, label, color in _REFERENCE_BARS
+        ]
+    )
+    n = picked[0]["n_cases"] if picked else 0
+    return _layout(fig, f"Against reference reports ({n} case(s) with one; 0–100)", barmode="group")
+
+
+def _references(services: Services, cases: list[Any]) -> dict[str, Any]:
+    """The newest reference report of each case that has one."""
+    found = {c.study.case_id: services.repo.references_for(c.study.case_id) for c in cases}
+    return {case: refs[-1] for case, refs in found.items() if refs}
+
+
+def charts(services: Services) -> tuple[Any, Any, Any, Any, Any, Any, str]:
     """All dashboard figures plus a one-line summary, from every reviewed case (signed or not)."""
-    from storage.metrics import metrics_table, time_series
+    from storage.metrics import metrics_table, reference_metrics, time_series
 
     cases = list(services.repo.reviewed_cases(signed_only=False))
     rows = metrics_table(cases)
     points = time_series(cases)
+    references = _references(services, cases)
     signed = sum(1 for c in cases if c.state.signed)
-    summary = f"{len(cases)} case(s) with a draft, {signed} signed"
+    summary = f"{len(cases)} case(s) with a draft, {signed} signed, {len(references)} with a reference report"
     return (
         decisions_chart(rows, "region"),
         decisions_chart(rows, "model"),
         reasons_chart(rows),
         time_chart(rows),
         edit_distance_chart(points),
+        reference_chart(reference_metrics(cases, references)),
         summary,
     )

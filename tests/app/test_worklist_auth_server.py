@@ -149,10 +149,28 @@ def test_dashboard_charts(drafted) -> None:
     from app.callbacks import dashboard
 
     review.decide(drafted, "alice", "ct1", "f3", "reject", review.Decision("false_finding"))
-    by_region, _by_model, reasons, _seconds, _edits, summary = dashboard.charts(drafted)
+    by_region, _by_model, reasons, _seconds, _edits, refs, summary = dashboard.charts(drafted)
     assert list(reasons.data[0].x) == ["false_finding"] and list(reasons.data[0].y) == [1]
     assert "pleura" in list(by_region.data[0].x)
-    assert summary == "1 case(s) with a draft, 0 signed"
+    assert summary == "1 case(s) with a draft, 0 signed, 0 with a reference report"
+    assert refs.data[0].x is None or list(refs.data[0].x) == []
+
+
+def test_dashboard_scores_drafts_against_the_reference(drafted) -> None:
+    import math
+
+    from app.callbacks import dashboard
+
+    pytest.importorskip("sacrebleu", reason="BLEU needs the 'metrics' extra")
+    drafted.repo.save_reference("ct1", "FINDINGS: No pneumothorax. Small right pleural effusion.",
+                                ("gt.csv", "text", 1))
+    *_, refs, summary = dashboard.charts(drafted)
+    assert summary.endswith("1 with a reference report")
+    draft_bleu = refs.data[0]  # per region, all models; the case is not signed, so signed bars are empty
+    assert list(draft_bleu.x) == ["all", "pleura"]
+    # "Small right pleural effusion ." inside the 8-token reference: BLEU = 100·exp(1 − 8/5)
+    assert draft_bleu.y[1] == pytest.approx(100 * math.exp(-0.6))
+    assert refs.data[1].y[1] is None and refs.data[2].y[1] == pytest.approx(80)
 
 
 def test_upload_with_lateral_shows_both_images(services, demo_files, tmp_path: Path) -> None:
