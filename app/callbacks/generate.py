@@ -39,9 +39,31 @@ def generate(services: Services, case_id: str, on_event: Callable[[Any], None] |
         )
     except MissingExtraError as exc:
         raise ServiceError(str(exc)) from None
-    except (ValueError, RuntimeError, OSError) as exc:
+    except RuntimeError as exc:
+        if not _out_of_memory(exc):
+            raise ServiceError(f"draft generation failed for {case_id}: {exc}") from None
+        _free_gpu_memory()
+        raise ServiceError(
+            f"draft generation for {case_id} ran out of GPU memory ({exc}); nothing was saved. Restart the "
+            "server with --quantization 4bit, a smaller --model, or on a GPU with more memory"
+        ) from None
+    except (ValueError, OSError) as exc:
         raise ServiceError(f"draft generation failed for {case_id}: {exc}") from None
     return services.repo.save_draft(draft)
+
+
+def _out_of_memory(exc: BaseException) -> bool:
+    """Whether ``exc`` is a GPU out-of-memory (``torch.OutOfMemoryError`` or its CUDA message)."""
+    return type(exc).__name__ == "OutOfMemoryError" or "out of memory" in str(exc).lower()
+
+
+def _free_gpu_memory() -> None:
+    """Return cached CUDA blocks after an OOM so the next request (or another model) can allocate."""
+    import sys
+
+    torch = sys.modules.get("torch")  # never import torch just for this
+    if torch is not None and torch.cuda.is_available():
+        torch.cuda.empty_cache()
 
 
 def stream(services: Services, case_id: str) -> Iterator[tuple[str, str]]:
