@@ -70,8 +70,11 @@ def _viewer_column(gr: Any) -> dict[str, Any]:
         c["boxes"] = gr.Checkbox(True, label="boxes", elem_id="rr-boxes")
         c["opacity"] = gr.Slider(0, 1, value=0.35, step=0.05, label="overlay opacity", elem_id="rr-opacity")
     c["click"] = gr.Textbox(elem_id="rr-click", elem_classes=["rr-hidden"], show_label=False)
+    c["readout"] = gr.Textbox(
+        label="value at last click", interactive=False, max_lines=1, elem_id="rr-readout"
+    )
     gr.Markdown(
-        "Hover for pixel values. To move a box: select a finding, click two opposite corners.",
+        "Hover or click for pixel values. To move a box: select a finding, click two opposite corners.",
         elem_classes=["rr-hint"],
     )
     return c
@@ -275,6 +278,7 @@ def _wire(
         concurrency_id="generate",
     )
     keys["clickbtn"].click(partial(h.plot_click, s), [sess, params, v["click"]], review_out)
+    keys["clickbtn"].click(partial(h.click_readout, s), [sess, params, v["click"]], v["readout"])
 
     for name in ("slice", "center", "width", "opacity"):
         v[name].release(

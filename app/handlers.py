@@ -313,18 +313,37 @@ def plot_click(
     services: Services, sess: Session, params: viewer.ViewParams, xy: str, request: gr.Request
 ) -> tuple[Any, ...]:
     """A click on the image: first corner, then second corner → move the selected finding's box."""
-    try:
-        x, y = (float(v) for v in (xy or "").split(",")[:2])
-    except ValueError:
-        raise ServiceError(f"bad click coordinates {xy!r}") from None
+    x, y = _click_xy(xy)
     if not sess.selected:
-        raise ServiceError("select a finding first, then click two corners of its new box")
+        return show(services, sess, params)  # a click without a selection only reads the pixel value
     params, box = viewer.click_to_box(services, sess.case_id, params, x, y)
     if box is None:
         gr.Info("first corner set — click the opposite corner")
         return show(services, sess, params)
     review.move_box(services, reviewer_of(services, request), sess.case_id, sess.selected, box)
     return show(services, sess, params)
+
+
+def _click_xy(xy: str) -> tuple[float, float]:
+    try:
+        x, y = (float(v) for v in (xy or "").split(",")[:2])
+    except ValueError:
+        raise ServiceError(f"bad click coordinates {xy!r}") from None
+    return x, y
+
+
+def click_readout(services: Services, sess: Session, params: viewer.ViewParams, xy: str) -> str:
+    """The exact stored value (HU for CT) of the voxel under a click on the image, for the readout box.
+
+    A click outside the image or before a case is open gives a short explanation instead of an error.
+    """
+    if not sess.case_id:
+        return ""
+    try:
+        x, y = _click_xy(xy)
+        return viewer.pixel_readout(services, sess.case_id, params, x, y)
+    except ServiceError as exc:
+        return str(exc)
 
 
 def ping(counter: str) -> str:

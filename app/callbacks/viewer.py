@@ -282,15 +282,23 @@ def click_to_box(
 
 
 def pixel_readout(services: Services, case_id: str, params: ViewParams, x: float, y: float) -> str:
-    """``value HU at (k, i, j)`` for a display point (the hover also shows it in the figure)."""
+    """``value HU at (k, i, j)`` for a display point (a click; the hover shows it in the figure too).
+
+    Uses :func:`viewer.figure.readout`, so the voxel is the one whose pixel contains the point
+    (``floor`` of the plot coordinates) and the value is the stored modality value, not the display.
+
+    Raises:
+        ServiceError: When the point lies outside the image.
+    """
+    from viewer.figure import readout
     from viewer.planes import extract_plane
 
     study = services.study(case_id)
     image = study.images[min(params.image_index, len(study.images) - 1)]
     plane = extract_plane(image, params.plane if image.is_volume else "image", params.index)
     try:
-        voxel = plane.voxel_at(int(y), int(x))
+        voxel, value = readout(image, plane, x, y)
     except ValueError as exc:
-        raise ServiceError(str(exc)) from None
+        raise ServiceError(f"the click at ({x:.1f}, {y:.1f}) is outside the image: {exc}") from None
     unit = " HU" if image.modality == "CT" else ""
-    return f"{float(image.pixels[voxel]):.0f}{unit} at {voxel}"
+    return f"{value:.0f}{unit} at {tuple(int(v) for v in voxel)}"

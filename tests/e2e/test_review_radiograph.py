@@ -19,6 +19,16 @@ def test_review_a_demo_cxr_from_draft_to_signed(server, page, creds, shot) -> No
     wait_idle(page)
     open_case(page, CASE)
     assert "CR" in page.inner_text("#rr-header")
+    # No finding selected yet: a click on the image only reads out the stored value under it.
+    plot = page.locator("#rr-plot .js-plotly-plot .nsewdrag").first
+    plot.scroll_into_view_if_needed()
+    bb = plot.bounding_box()
+    page.mouse.click(bb["x"] + bb["width"] * 0.5, bb["y"] + bb["height"] * 0.5)
+    page.wait_for_function(
+        "() => / at \\(\\d+, \\d+\\)/.test("
+        "document.querySelector('#rr-readout textarea, #rr-readout input').value)"
+    )
+    wait_idle(page)
     page.click("#rr-generate")
     page.wait_for_selector("#rr-report .rr-count", timeout=120_000)
     wait_idle(page)
