@@ -3,7 +3,18 @@
 ``region_for(sentence, kind)`` finds every region keyword in the sentence and returns the region
 of the earliest match (the longest one when several start at the same place, so "pulmonary
 artery" → mediastinum beats "pulmonary" → lungs, and "bronchiectasis" → lungs beats "bronch…" →
-airway). Negation does not change the region: "No pleural effusion." is about the pleura.
+airway). Two kinds of lung keyword only *describe* a finding rather than name where it is — generic
+lesion nouns ("nodule", "mass", "lesion") and lung-position adjectives ("apical") — so they count only
+when no other keyword occurs: "nodule in the right thyroid lobe" → thyroid, "nodule … of the right
+breast" → breasts, "right apical pneumothorax" → pleura, while "nodule in the left upper lobe" stays
+lungs ("lobe" is a lung keyword). Negation does not change the region: "No pleural effusion." is about
+the pleura.
+
+``positive_lesion_mentions(text)`` is a NegEx-style rule: a lesion term is negated by a cue earlier in
+its clause ("No pleural effusion"), by a list-opening cue before a comma list ("No consolidation,
+nodule or pleural effusion" — the items that follow are covered unless one opens a new assertion with
+an article, "there" or a size/severity word), or by a resolution phrase after it in its clause
+("… nodule is no longer visualized", "… pneumothorax has resolved").
 """
 
 from __future__ import annotations
@@ -33,7 +44,8 @@ _CT: dict[str, tuple[str, ...]] = {
     "lungs": (r"lungs?", r"pulmonary", r"lobes?", r"lobar", r"nodul\w*", r"consolidat\w*", r"opacit\w*",
               r"ground[- ]glass", r"emphysema\w*", r"atelecta\w*", r"bronchiectasis", r"interstiti\w*",
               r"fibros\w*", r"infiltrat\w*", r"pneumonia", r"masse?s?", r"apic\w*", r"parenchym\w*",
-              r"airspace", r"air[- ]space", r"bases?", r"basilar", r"septal"),
+              r"airspace", r"air[- ]space", r"bases?", r"basilar", r"septal", r"perifissural",
+              r"intrapulmonary"),
 }
 
 _CXR: dict[str, tuple[str, ...]] = {
@@ -58,7 +70,7 @@ _CXR: dict[str, tuple[str, ...]] = {
               r"atelecta\w*", r"emphysema\w*", r"edema", r"oedema", r"infiltrat\w*", r"pneumonia",
               r"interstiti\w*", r"airspace", r"air[- ]space", r"masse?s?", r"bases?", r"basilar", r"apic\w*",
               r"zones?", r"vascular congestion", r"kerley", r"granuloma\w*", r"bronchiectasis",
-              r"hyperinflat\w*", r"hyperexpan\w*", r"scarring"),
+              r"hyperinflat\w*", r"hyperexpan\w*", r"scarring", r"perifissural", r"intrapulmonary"),
 }
 
 LESION_TERMS = (
@@ -69,7 +81,17 @@ LESION_TERMS = (
     r"aneurysm\w*", r"tumou?rs?", r"cysts?", r"scarring", r"fibros\w*", r"edema", r"oedema",
 )
 NEGATION_CUES = (r"no", r"not", r"without", r"negative for", r"free of", r"absent", r"resolved", r"clear of",
-                 r"no evidence of", r"rule out", r"unremarkable", r"normal")
+                 r"no evidence of", r"rule out", r"unremarkable", r"normal", r"resolution of")
+# Cues that open a list: "No A, B or C" negates every item (unlike "normal", which ends at the comma).
+LIST_NEGATION_CUES = (r"no", r"without", r"negative for", r"free of", r"no evidence of")
+# After the term, in its clause: the finding is gone ("is no longer visualized", "has resolved").
+POST_NEGATION_CUES = (r"no longer", r"(?:has|have|is|are)(?: \w+)? resolved",
+                      r"(?:is|are) not (?:seen|identified|visualized|present|evident)")
+# A comma-list item that starts like this asserts something new and ends a list negation.
+_NEW_ASSERTION = (r"a", r"an", r"the", r"there", r"this", r"these", r"which", r"small", r"mild", r"moderate",
+                  r"severe", r"large", r"trace", r"minimal", r"new", r"but", r"however")
+# Lung keywords that describe a finding rather than locate it (see the module docstring).
+_DESCRIPTIVE = re.compile(r"(?:nodul\w*|masse?s?|lesions?|apic\w*)", re.IGNORECASE)
 
 
 @lru_cache(maxsize=4)
@@ -88,13 +110,14 @@ def region_for(sentence: str, kind: str) -> str | None:
         sentence: One sentence of report text.
         kind: ``ct`` or ``cxr`` (selects the region vocabulary of DESIGN §4).
     """
-    best: tuple[int, int, str] | None = None
+    best: tuple[bool, int, int, str] | None = None
     for region, pattern in _compiled(kind):
         for m in pattern.finditer(sentence):
-            key = (m.start(), -(m.end() - m.start()), region)
-            if best is None or key[:2] < best[:2]:
+            descriptive = region == "lungs" and _DESCRIPTIVE.fullmatch(m.group(0)) is not None
+            key = (descriptive, m.start(), -(m.end() - m.start()), region)
+            if best is None or key[:3] < best[:3]:
                 best = key
-    return best[2] if best else None
+    return best[3] if best else None
 
 
 def fallback_region(kind: str) -> str:
@@ -104,18 +127,32 @@ def fallback_region(kind: str) -> str:
 
 _LESION = re.compile(r"\b(?:" + "|".join(LESION_TERMS) + r")\b", re.IGNORECASE)
 _NEGATION = re.compile(r"\b(?:" + "|".join(NEGATION_CUES) + r")\b", re.IGNORECASE)
-_CLAUSE = re.compile(r"[;,:]|\bbut\b|\bhowever\b|\balthough\b|\bwith\b", re.IGNORECASE)
+_LIST_NEGATION = re.compile(r"\b(?:" + "|".join(LIST_NEGATION_CUES) + r")\b", re.IGNORECASE)
+_POST_NEGATION = re.compile(r"\b(?:" + "|".join(POST_NEGATION_CUES) + r")\b", re.IGNORECASE)
+_NEW_ITEM = re.compile(r"\s*(?:(?:or|and|nor)\s+)?(?:" + "|".join(_NEW_ASSERTION) + r")\b", re.IGNORECASE)
+_CLAUSE = re.compile(r"[;:]|\.\s|\bbut\b|\bhowever\b|\balthough\b|\bwith\b", re.IGNORECASE)
+
+
+def _clause_mentions(clause: str) -> list[str]:
+    """Positive lesion terms of one clause; its comma-separated parts may inherit a list negation."""
+    found: list[str] = []
+    in_list = False
+    for part in clause.split(","):
+        in_list = in_list and _NEW_ITEM.match(part) is None
+        for m in _LESION.finditer(part):
+            negated = in_list or _NEGATION.search(part[: m.start()]) or _POST_NEGATION.search(part[m.end():])
+            if not negated:
+                found.append(m.group(0).lower())
+        in_list = in_list or _LIST_NEGATION.search(part) is not None
+    return found
 
 
 def positive_lesion_mentions(text: str) -> list[str]:
-    """Lesion terms mentioned positively (no negation cue earlier in the same clause).
+    """Lesion terms mentioned positively (see the module docstring for the negation rules).
 
     >>> positive_lesion_mentions("No pleural effusion, but a right apical nodule.")
     ['nodule']
+    >>> positive_lesion_mentions("There is no focal consolidation, pleural effusion or pneumothorax.")
+    []
     """
-    found = []
-    for clause in _CLAUSE.split(text):
-        for m in _LESION.finditer(clause):
-            if not _NEGATION.search(clause[: m.start()]):
-                found.append(m.group(0).lower())
-    return found
+    return [term for clause in _CLAUSE.split(text) for term in _clause_mentions(clause)]

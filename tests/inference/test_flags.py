@@ -92,6 +92,15 @@ def test_ungrounded_only_for_positive_locatable_findings() -> None:
     assert flags_for(Finding("d", "pleura", "No pleural effusion or pneumothorax."), study) == ()
     mixed = Finding("e", "lungs", "No effusion, but a right apical nodule.")
     assert flags_for(mixed, study) == ("ungrounded",)
+    for text in ("There is no focal consolidation, pleural effusion or pneumothorax.",
+                 "No consolidation, nodule or pleural effusion.",
+                 "No focal consolidation, effusion, or cardiomegaly is seen.",
+                 "Previously seen left upper lobe nodule is no longer visualized.",
+                 "Previously noted right pneumothorax has resolved.",
+                 "Interval resolution of the left pleural effusion."):
+        assert "ungrounded" not in flags_for(Finding("n", "lungs", text), study), text
+    listed = Finding("l", "pleura", "No pneumothorax, small left pleural effusion.")
+    assert flags_for(listed, study) == ("ungrounded",)
 
 
 def test_apply_flags_keeps_parser_flags() -> None:

@@ -55,3 +55,47 @@ def test_parse_prose_assigns_regions_and_ids() -> None:
     assert [s.region for s in sections][:3] == ["lungs", "pleura", "heart"]
     assert sections[1].findings[0].text == "No pleural effusion."
     assert not result.malformed
+
+
+@pytest.mark.parametrize("text", [
+    "There is no focal consolidation, pleural effusion or pneumothorax.",
+    "No consolidation, nodule or pleural effusion.",
+    "No focal consolidation, effusion, or cardiomegaly is seen.",
+    "Without pneumothorax, effusion or consolidation.",          # beyond the labelled set
+    "No evidence of mass, lymphadenopathy, or fracture.",
+    "The right upper lobe nodule is no longer visualized.",
+    "Previously noted right pneumothorax has resolved.",
+    "The left effusion has nearly resolved.",
+    "Interval resolution of the left pleural effusion.",
+    "A pleural effusion is not seen.",
+])
+def test_negation_covers_lists_and_resolution(text: str) -> None:
+    assert positive_lesion_mentions(text) == []
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("No pneumothorax, small left pleural effusion.", ["effusion"]),   # a size word opens a new item
+    ("No effusion, there is a right apical nodule.", ["nodule"]),
+    ("Heart size is normal, small left effusion.", ["effusion"]),       # "normal" does not open a list
+    ("No pneumothorax. The nodule has grown.", ["nodule"]),
+    ("Resolved effusion; new right lower lobe consolidation.", ["consolidation"]),
+])
+def test_list_negation_stops_at_a_new_assertion(text: str, expected: list[str]) -> None:
+    assert positive_lesion_mentions(text) == expected
+
+
+@pytest.mark.parametrize(("sentence", "ct", "cxr"), [
+    ("Small right apical pneumothorax.", "pleura", "pleura"),
+    ("Right apical pleural thickening.", "pleura", "pleura"),
+    ("A 1.5 cm hypodense nodule in the right thyroid lobe.", "thyroid", "lungs"),
+    ("A 1.1 cm nodule in the upper outer quadrant of the right breast.", "breasts", "soft tissues"),
+    ("Hypodense lesion in the liver.", "abdomen", None),
+    ("A 6 mm nodule in the left upper lobe.", "lungs", "lungs"),   # "lobe" locates it in the lung
+    ("Nodule.", "lungs", "lungs"),                                  # descriptive words still count alone
+    ("Right apical scarring.", "lungs", "lungs"),
+    ("Perifissural nodule along the right major fissure.", "lungs", "lungs"),
+])
+def test_region_prefers_the_named_location_over_the_lesion_noun(sentence: str, ct: str | None,
+                                                                cxr: str | None) -> None:
+    assert region_for(sentence, "ct") == ct
+    assert region_for(sentence, "cxr") == cxr
