@@ -95,8 +95,10 @@ def review_case(svc: Any, reviewer: str, case_id: str, log: _Log) -> None:
     state = review.require_state(svc, case_id)
     for i, item in enumerate(state.findings):
         fid, kind = item.finding.id, ("accept", "edit", "reject")[i % 3]
-        decision = review.Decision(None if kind == "accept" else "false_finding" if kind == "reject"
-                                   else "wrong_severity", shown_at=review.now_iso())
+        decision = review.Decision(
+            None if kind == "accept" else "false_finding" if kind == "reject" else "wrong_severity",
+            shown_at=review.now_iso(),
+        )
         start = time.perf_counter()
         review.decide(svc, reviewer, case_id, fid, kind, decision, text=f"{item.finding.text} (edited)")
         log.ack(case_id, fid, kind, time.perf_counter() - start)
@@ -111,7 +113,7 @@ def _reviewer(svc: Any, name: str, cases: list[str], deadline: float, log: _Log)
             return
         try:
             review_case(svc, name, case_id, log)
-        except Exception as exc:  # recorded and reported; the load goes on  # noqa: BLE001
+        except Exception as exc:  # recorded and reported; the load goes on
             with log.lock:
                 log.errors.append(f"{name} {case_id}: {type(exc).__name__}: {exc}")
 
@@ -126,7 +128,7 @@ def _pct(values: list[float], q: float) -> float:
     return percentile(values, q) if values else float("nan")
 
 
-def run_load(config: LoadConfig = LoadConfig(), root: Path | None = None) -> dict[str, Any]:  # noqa: B008
+def run_load(config: LoadConfig = LoadConfig(), root: Path | None = None) -> dict[str, Any]:
     """Run the simulated reviewers and compare what they were told with what is stored.
 
     Returns:
@@ -136,15 +138,18 @@ def run_load(config: LoadConfig = LoadConfig(), root: Path | None = None) -> dic
     """
     with tempfile.TemporaryDirectory(prefix="radreview-load-") as tmp:
         base = root or Path(tmp)
-        plan = {f"r{i}": [f"r{i}-c{j}" for j in range(config.cases_per_reviewer)] for i in range(config.reviewers)}
+        per = range(config.cases_per_reviewer)
+        plan = {f"r{i}": [f"r{i}-c{j}" for j in per] for i in range(config.reviewers)}
         svc = make_services(base, ["solo"] + [c for cases in plan.values() for c in cases], config.findings)
         for name in ["solo", *plan]:
             svc.repo.add_reviewer(name)
         solo = _Log()
         review_case(svc, "solo", "solo", solo)  # the uncontended floor, also warms caches
         log, deadline = _Log(), time.monotonic() + config.duration_s
-        threads = [threading.Thread(target=_reviewer, args=(svc, name, cases, deadline, log))
-                   for name, cases in plan.items()]
+        threads = [
+            threading.Thread(target=_reviewer, args=(svc, name, cases, deadline, log))
+            for name, cases in plan.items()
+        ]
         start = time.perf_counter()
         for t in threads:
             t.start()
@@ -154,21 +159,38 @@ def run_load(config: LoadConfig = LoadConfig(), root: Path | None = None) -> dic
         svc.repo.close()
         stored = [row for row in _stored(base / "rr.db") if row[0] != "solo"]
         return {
-            "actions": len(log.acked), "seconds": seconds, "actions_per_s": len(log.acked) / seconds,
-            "p50_s": _pct(log.latencies, 50), "p95_s": _pct(log.latencies, 95),
+            "actions": len(log.acked),
+            "seconds": seconds,
+            "actions_per_s": len(log.acked) / seconds,
+            "p50_s": _pct(log.latencies, 50),
+            "p95_s": _pct(log.latencies, 95),
             "floor_p95_s": percentile(solo.latencies, 95),
-            "lost": len(set(log.acked) - set(stored)), "duplicated": len(stored) - len(set(stored)),
-            "unacknowledged_stored": len(set(stored) - set(log.acked)), "errors": log.errors,
+            "lost": len(set(log.acked) - set(stored)),
+            "duplicated": len(stored) - len(set(stored)),
+            "unacknowledged_stored": len(set(stored) - set(log.acked)),
+            "errors": log.errors,
             "config": dataclasses.asdict(config),
         }
 
 
 def run(quick: bool = False) -> list[dict[str, Any]]:
     """``radreview bench load_review``: p95 per review action under N reviewers vs one reviewer alone."""
-    config = LoadConfig(reviewers=8, cases_per_reviewer=2 if quick else 6, findings=8,
-                        duration_s=20 if quick else 120)
+    config = LoadConfig(
+        reviewers=8, cases_per_reviewer=2 if quick else 6, findings=8, duration_s=20 if quick else 120
+    )
     m = run_load(config)
-    return [result("load_review.action_p95", m["p95_s"], m["floor_p95_s"], m["actions"],
-                   statistic="p95 per acknowledged action; floor: one reviewer alone, same run",
-                   reviewers=config.reviewers, actions_per_s=round(m["actions_per_s"], 1),
-                   p50_s=m["p50_s"], lost=m["lost"], duplicated=m["duplicated"], errors=len(m["errors"]))]
+    return [
+        result(
+            "load_review.action_p95",
+            m["p95_s"],
+            m["floor_p95_s"],
+            m["actions"],
+            statistic="p95 per acknowledged action; floor: one reviewer alone, same run",
+            reviewers=config.reviewers,
+            actions_per_s=round(m["actions_per_s"], 1),
+            p50_s=m["p50_s"],
+            lost=m["lost"],
+            duplicated=m["duplicated"],
+            errors=len(m["errors"]),
+        )
+    ]

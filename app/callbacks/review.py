@@ -57,18 +57,18 @@ def require_state(services: Services, case_id: str) -> ReviewState:
 
 
 def _commit(services: Services, action: ReviewAction) -> ReviewState:
-    from storage.repository import NotFoundError
-    from storage.review import InvalidActionError, StaleVersionError
-
     import sqlite3
 
     from sqlalchemy.exc import OperationalError
+
+    from storage.repository import NotFoundError
+    from storage.review import InvalidActionError, StaleVersionError
 
     try:
         services.repo.record_action(action)
     except (StaleVersionError, InvalidActionError, NotFoundError) as exc:
         raise ServiceError(f"not saved: {exc}") from None
-    except (OperationalError, sqlite3.OperationalError) as exc:  # the transaction was rolled back: nothing of it is stored
+    except (OperationalError, sqlite3.OperationalError) as exc:  # rolled back: nothing of it is stored
         raise ServiceError(database_failure(exc)) from None
     return services.repo.review_state(action.case_id)  # type: ignore[no-any-return]
 

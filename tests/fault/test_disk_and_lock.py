@@ -14,11 +14,18 @@ from faultlib import integrity, populate, stored_actions
 HERE = Path(__file__).parent
 
 
-def test_full_disk_refuses_the_action_clearly_and_keeps_the_committed_ones(tmp_path: Path, demo_png: Path) -> None:
+def test_full_disk_refuses_the_action_clearly_and_keeps_the_committed_ones(
+    tmp_path: Path, demo_png: Path
+) -> None:
     url, data = populate(tmp_path, demo_png, cases=1, findings=8)
     env = {**os.environ, "HF_HUB_OFFLINE": "1"}
-    out = subprocess.run([sys.executable, str(HERE / "fault_worker.py"), "fulldisk", url, str(data), "3"],
-                         capture_output=True, text=True, env=env, timeout=60)
+    out = subprocess.run(
+        [sys.executable, str(HERE / "fault_worker.py"), "fulldisk", url, str(data), "3"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+    )
     lines = out.stdout.splitlines()
     assert out.returncode == 0, out.stderr[-2000:]
     assert "Traceback" not in out.stderr
@@ -50,8 +57,9 @@ con.execute("COMMIT")
 
 
 def _hold_lock(db: Path, seconds: float) -> subprocess.Popen[str]:
-    proc = subprocess.Popen([sys.executable, "-c", LOCKER, str(db), str(seconds)], stdout=subprocess.PIPE,
-                            text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-c", LOCKER, str(db), str(seconds)], stdout=subprocess.PIPE, text=True
+    )
     assert proc.stdout is not None and proc.stdout.readline().strip() == "LOCKED"
     return proc
 

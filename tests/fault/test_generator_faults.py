@@ -49,7 +49,8 @@ def services(tmp_path: Path, demo_png: Path, monkeypatch):  # type: ignore[no-un
     from viewer.io import load_study
 
     for case in ("c0", "c1"):
-        register(svc, load_study(data / "studies" / demo_png.name, case_id=case), data / "studies" / demo_png.name)
+        path = data / "studies" / demo_png.name
+        register(svc, load_study(path, case_id=case), path)
     yield svc
     repo.close()
 
@@ -106,7 +107,7 @@ def test_gradio_handler_shows_the_oom_as_gr_error(services) -> None:  # type: ig
     image = failing.study("c0").primary
     params = viewer.initial_params(image, "cxr")
     steps = handlers.generate(failing, handlers.Session("c0"), params, progress=lambda *a, **k: None)
-    with pytest.raises(gr.Error, match="ran out of GPU memory.*4bit"):
+    with pytest.raises(gr.Error, match=r"ran out of GPU memory.*4bit"):
         for _ in steps:
             pass
     assert services.repo.latest_draft("c0") is None

@@ -20,8 +20,12 @@ KILL_AFTER = 60  # acknowledged actions before the SIGKILL (of 8 cases × 12 fin
 
 def _burst_then_kill(url: str, data: Path) -> list[tuple[str, str, str]]:
     env = {**os.environ, "HF_HUB_OFFLINE": "1"}
-    proc = subprocess.Popen([sys.executable, str(HERE / "fault_worker.py"), "burst", url, str(data)],
-                            stdout=subprocess.PIPE, text=True, env=env)
+    proc = subprocess.Popen(
+        [sys.executable, str(HERE / "fault_worker.py"), "burst", url, str(data)],
+        stdout=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
     acked: list[tuple[str, str, str]] = []
     assert proc.stdout is not None
     for line in proc.stdout:
@@ -43,8 +47,8 @@ def _serve_health(url: str, data: Path, log: Path) -> dict[str, object]:
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "GRADIO_TEMP_DIR": str(data.parent / "gradio-tmp")}
     radreview = str(Path(sys.executable).parent / "radreview")
     with log.open("wb") as out:
-        proc = subprocess.Popen([radreview, "serve", "--port", str(port), "--data-dir", str(data), "--db", url],
-                                stdout=out, stderr=subprocess.STDOUT, env=env)
+        cmd = [radreview, "serve", "--port", str(port), "--data-dir", str(data), "--db", url]
+        proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, env=env)
     try:
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
