@@ -118,29 +118,35 @@ class _SqliteActions:
         self.sql = (f"INSERT INTO {_T_ACTIONS.name} ({', '.join(self.names)}) "
                     f"VALUES ({', '.join('?' * len(self.names))})")
 
-    def insert(self, conn: Connection, values: Mapping[str, Any]) -> int:
+    def insert(self, driver: Any, values: Mapping[str, Any]) -> int:
         """Append one ``review_actions`` row (all columns but ``id``); returns its id."""
         if set(values) != set(self.names):
             raise ValueError(f"action values must name exactly {self.names}, got {sorted(values)}")
         params = tuple(none if (v := values[n]) is None else v if p is None else p(v)
-                       for n, p, none in zip(self.names, self.processors, self.nones))
-        return int(self._execute(conn, self.sql, params).lastrowid)
+                       for n, p, none in zip(self.names, self.processors, self.nones, strict=True))
+        return int(_dbapi(driver, self.sql, params).lastrowid)
 
-    def max_seq(self, conn: Connection, draft_id: str) -> int | None:
+    def max_seq(self, driver: Any, draft_id: str) -> int | None:
         """The highest committed ``seq`` of a draft's actions (``None`` when it has none)."""
-        found = self._execute(conn, _MAX_SEQ, (draft_id,)).fetchone()[0]
+        found = _dbapi(driver, _MAX_SEQ, (draft_id,)).fetchone()[0]
         return None if found is None else int(found)
 
-    @staticmethod
-    def _execute(conn: Connection, sql: str, params: tuple[Any, ...]) -> Any:
-        import sqlite3
 
-        driver = conn.connection.driver_connection
-        assert driver is not None, "statement on a closed connection"
-        try:
-            return driver.execute(sql, params)
-        except sqlite3.Error as exc:
-            raise sa.exc.DBAPIError.instance(sql, params, exc, sqlite3.Error) from exc
+def _driver(conn: Connection) -> Any:
+    """The ``sqlite3`` connection under a SQLAlchemy connection."""
+    driver = conn.connection.driver_connection
+    assert driver is not None, "statement on a closed connection"
+    return driver
+
+
+def _dbapi(driver: Any, sql: str, params: tuple[Any, ...] = ()) -> Any:
+    """Execute on a ``sqlite3`` connection, raising its errors as SQLAlchemy's (``IntegrityError``…)."""
+    import sqlite3
+
+    try:
+        return driver.execute(sql, params)
+    except sqlite3.Error as exc:
+        raise sa.exc.DBAPIError.instance(sql, params, exc, sqlite3.Error) from exc
 
 
 class NotFoundError(LookupError):
@@ -150,6 +156,30 @@ class NotFoundError(LookupError):
 def default_url(data_dir: Path) -> str:
     """The default database: ``sqlite:///<data_dir>/radreview.db``."""
     return sqlite_url(str(Path(data_dir) / "radreview.db"))
+
+
+def _check_case(state: ReviewState, action: ReviewAction) -> None:
+    if state.case_id != action.case_id:
+        raise InvalidActionError(f"draft {action.draft_id!r} belongs to case {state.case_id!r}, "
+                                 f"not {action.case_id!r}")
+
+
+def _validated(state: ReviewState, action: ReviewAction,
+               regen_drafts: Mapping[str, Draft]) -> tuple[ReviewState, dict[str, Any]]:
+    """Check and apply ``action`` to the committed ``state``: the next state and the row to append.
+
+    Raises:
+        InvalidActionError: wrong case, unknown finding, or the action does not fit.
+        StaleVersionError: the optimistic-lock check failed.
+    """
+    _check_case(state, action)
+    try:
+        check_version(state, action)
+    except KeyError as exc:
+        raise InvalidActionError(str(exc).strip("'\"")) from None
+    new_state = apply_action(state, action, regen_drafts)
+    version = new_state.state_of(action.finding_id).version if action.finding_id else None
+    return new_state, rows.action_values(action, seq=state.version, finding_version=version)
 
 
 def _below(max_seq: int | None, version: int) -> bool:
@@ -464,7 +494,7 @@ class Repository:
         if state is None:
             draft, kind = self._draft(conn, draft_id)
             state = initial_state(draft, draft_id, kind)
-        elif self._fast is not None and _below(self._fast.max_seq(conn, draft_id), state.version):
+        elif self._fast is not None and _below(self._fast.max_seq(_driver(conn), draft_id), state.version):
             return state  # nothing appended since: skip the full query (the common case)
         new_rows = conn.execute(_NEW_ACTIONS, {"draft_id": draft_id, "seq": state.version}).mappings().all()
         for row in new_rows:
@@ -552,31 +582,71 @@ class Repository:
         raise AssertionError("unreachable")
 
     def _append(self, action: ReviewAction) -> ReviewAction:
+        stored = self._append_hot(action) if self._fast is not None else None
+        return stored if stored is not None else self._append_general(action)
+
+    def _append_hot(self, action: ReviewAction) -> ReviewAction | None:
+        """SQLite with the review's state cached: the transaction straight on the ``sqlite3`` connection.
+
+        The same transaction as :meth:`_append_general` (``BEGIN IMMEDIATE``, the newest ``seq``
+        compared with the cached state, validation, insert, ``COMMIT``) without SQLAlchemy's
+        per-connection and per-statement machinery. Returns ``None``, having written nothing, when the
+        general path must run: a cold cache, an unseen reviewer, ``sign``/``regenerate`` (they read
+        or write more), or actions appended by another writer since the state was cached.
+        """
+        with self._lock:
+            state = self._states.get(action.draft_id)
+        if state is None or action.reviewer not in self._reviewers or action.kind in ("sign", "regenerate"):
+            return None
+        assert self._fast is not None
+        with self._raw_write() as driver:
+            if not _below(self._fast.max_seq(driver, action.draft_id), state.version):
+                return None  # another writer appended: the general path replays its actions
+            new_state, values = _validated(state, action, {})
+            action_id = self._fast.insert(driver, values)
+        return self._stored(state, new_state, action, action_id)
+
+    def _append_general(self, action: ReviewAction) -> ReviewAction:
         with self._write() as conn:
             if conn.dialect.name == "postgresql":
                 conn.execute(_LOCK_REVIEW, {"draft_id": action.draft_id})
             state = self._state(conn, action.draft_id)
-            if state.case_id != action.case_id:
-                raise InvalidActionError(f"draft {action.draft_id!r} belongs to case {state.case_id!r}, "
-                                         f"not {action.case_id!r}")
+            _check_case(state, action)
             self._require_reviewer(conn, action.reviewer)
-            try:
-                check_version(state, action)
-            except KeyError as exc:
-                raise InvalidActionError(str(exc).strip("'\"")) from None
-            new_state = apply_action(state, action, self._regen_drafts(conn, action))
-            version = new_state.state_of(action.finding_id).version if action.finding_id else None
-            values = rows.action_values(action, seq=state.version, finding_version=version)
+            new_state, values = _validated(state, action, self._regen_drafts(conn, action))
             if self._fast is not None:
-                action_id = self._fast.insert(conn, values)
+                action_id = self._fast.insert(_driver(conn), values)
             else:
                 action_id = conn.execute(_INSERT_ACTION, values).scalar_one()
             stored = dataclasses.replace(action, id=int(action_id))
             if action.kind == "sign":
                 self._insert_signed(conn, new_state, stored)
-        final = dataclasses.replace(new_state, actions=(*state.actions, stored))
-        self._remember(final)
+        return self._stored(state, new_state, action, action_id)
+
+    def _stored(self, state: ReviewState, new_state: ReviewState, action: ReviewAction,
+                action_id: int) -> ReviewAction:
+        """The committed action with its id; caches the state it leads to."""
+        stored = dataclasses.replace(action, id=int(action_id))
+        self._remember(dataclasses.replace(new_state, actions=(*state.actions, stored)))
         return stored
+
+    @contextmanager
+    def _raw_write(self) -> Iterator[Any]:
+        """SQLite: ``BEGIN IMMEDIATE`` … ``COMMIT`` on a pooled ``sqlite3`` connection (rollback on error)."""
+        with self._gate():
+            pooled = self._write_engine.raw_connection()
+            try:
+                driver = pooled.driver_connection
+                assert driver is not None, "pool returned a closed connection"
+                _dbapi(driver, "BEGIN IMMEDIATE")
+                try:
+                    yield driver
+                except BaseException:
+                    driver.rollback()
+                    raise
+                _dbapi(driver, "COMMIT")
+            finally:
+                pooled.close()
 
     def _insert_signed(self, conn: Connection, state: ReviewState, action: ReviewAction) -> None:
         conn.execute(sa.insert(SignedReport).values(

@@ -13,7 +13,7 @@ import storage_factories as F
 from inference.records import Grounding
 from storage import rows
 from storage.records import ReviewAction
-from storage.repository import _INSERT_ACTION, Repository, _SqliteActions
+from storage.repository import _INSERT_ACTION, Repository, _driver, _SqliteActions
 from storage.review import StaleVersionError
 
 
@@ -33,10 +33,11 @@ def _raw_rows(path: Path) -> list[tuple[object, ...]]:
 
 def test_fast_insert_is_byte_identical_to_sqlalchemy(sqlite_repo: Repository, tmp_path: Path) -> None:
     draft_id = sqlite_repo.save_draft(F.draft())
+    moved = Grounding(boxes=((0.1, 0.2, 0.3, 0.4),), source="reviewer")
     action = ReviewAction("move_box", "case-1", draft_id, "ana", finding_id="f1", phrase_index=0,
-                          before_grounding=None, after_grounding=Grounding(boxes=((0.1, 0.2, 0.3, 0.4),),
-                                                                           source="reviewer"),
-                          region="lungs", reason="grounding_error", clinically_significant=True, comment="moved",
+                          before_grounding=None, after_grounding=moved,
+                          region="lungs", reason="grounding_error", clinically_significant=True,
+                          comment="moved",
                           shown_at=datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC),
                           acted_at=datetime(2026, 1, 2, 3, 4, 6, 250, tzinfo=UTC))
     stored = sqlite_repo.record_action(action)
@@ -57,13 +58,13 @@ def test_fast_insert_raises_sqlalchemy_integrity_error(sqlite_repo: Repository) 
     values = rows.action_values(ReviewAction("accept", "case-1", draft_id, "ana", finding_id="f2",
                                              acted_at=datetime.now(UTC)), seq=0, finding_version=1)
     with sqlite_repo.engine.connect() as conn, conn.begin():
-        assert fast.max_seq(conn, draft_id) is None
-        fast.insert(conn, values)
-        assert fast.max_seq(conn, draft_id) == 0
-        with pytest.raises(sa.exc.IntegrityError, match="review_actions.draft_id, review_actions.seq"):
-            fast.insert(conn, values)
+        assert fast.max_seq(_driver(conn), draft_id) is None
+        fast.insert(_driver(conn), values)
+        assert fast.max_seq(_driver(conn), draft_id) == 0
+        with pytest.raises(sa.exc.IntegrityError, match=r"review_actions\.draft_id, review_actions\.seq"):
+            fast.insert(_driver(conn), values)
         with pytest.raises(ValueError, match="must name exactly"):
-            fast.insert(conn, {"seq": 1})
+            fast.insert(_driver(conn), {"seq": 1})
 
 
 def test_cached_state_sees_another_writers_actions(sqlite_repo: Repository, tmp_path: Path) -> None:
@@ -81,3 +82,23 @@ def test_cached_state_sees_another_writers_actions(sqlite_repo: Repository, tmp_
         assert state.state_of("f2").finding.text == "No effusion." and state.state_of("f2").version == 1
     finally:
         other.close()
+
+
+def test_hot_path_refusals_write_nothing_and_release_the_connection(sqlite_repo: Repository,
+                                                                    tmp_path: Path) -> None:
+    from storage.review import InvalidActionError
+
+    draft_id = sqlite_repo.save_draft(F.draft())
+    # the first action warms the caches, so the rest take the hot path
+    sqlite_repo.record_action(ReviewAction("accept", "case-1", draft_id, "ana", finding_id="f2"))
+    with pytest.raises(StaleVersionError):
+        sqlite_repo.record_action(ReviewAction("accept", "case-1", draft_id, "ana", finding_id="f2"))
+    with pytest.raises(InvalidActionError, match="f9"):
+        sqlite_repo.record_action(ReviewAction("accept", "case-1", draft_id, "ana", finding_id="f9"))
+    with pytest.raises(InvalidActionError, match="belongs to case 'case-1'"):
+        sqlite_repo.record_action(ReviewAction("accept", "case-2", draft_id, "ana", finding_id="f3"))
+    third = sqlite_repo.record_action(ReviewAction("reject", "case-1", draft_id, "ben", finding_id="f3",
+                                                   reason="false_finding"))
+    assert [(r[0], r[3], r[4]) for r in _raw_rows(tmp_path / "radreview.db")] == [(1, 0, "accept"),
+                                                                                 (third.id, 1, "reject")]
+    assert sqlite_repo.review_state("case-1").state_of("f3").status == "rejected"
