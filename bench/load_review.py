@@ -194,3 +194,96 @@ def run(quick: bool = False) -> list[dict[str, Any]]:
             errors=len(m["errors"]),
         )
     ]
+
+
+def _serve(root: Path, data: Path) -> tuple[Any, str]:
+    """Start ``radreview serve`` on a free loopback port over ``root/rr.db``; returns (process, url)."""
+    import os
+    import subprocess
+    import sys
+    import urllib.request
+
+    from app.server import free_port
+
+    port, log = free_port(), root / "serve.log"
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "GRADIO_TEMP_DIR": str(root / "gradio-tmp")}
+    cmd = [str(Path(sys.executable).parent / "radreview"), "serve", "--port", str(port)]
+    cmd += ["--data-dir", str(data), "--db", f"sqlite:///{root / 'rr.db'}"]
+    with log.open("wb") as out:
+        proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, env=env)
+    url, deadline = f"http://127.0.0.1:{port}", time.monotonic() + 90
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"radreview serve exited {proc.returncode}: {log.read_text()[-2000:]}")
+        try:
+            with urllib.request.urlopen(f"{url}/healthz", timeout=2):
+                return proc, url
+        except OSError:
+            time.sleep(0.3)
+    proc.kill()
+    raise RuntimeError(f"radreview serve not healthy in 90 s: {log.read_text()[-2000:]}")
+
+
+def _http_reviewer(url: str, cases: list[str], findings: int, deadline: float, log: _Log) -> None:
+    from gradio_client import Client
+
+    client = Client(url, verbose=False)  # one Gradio session = one reviewer's browser tab
+    for case_id in cases:
+        if time.monotonic() > deadline:
+            return
+        try:
+            client.predict(case_id, api_name="/open_case")
+            for i in range(findings):  # the server selects the next pending finding after each one
+                start = time.perf_counter()
+                client.predict(text="", reason=None, significant=False, comment="", api_name="/decide")
+                log.ack(case_id, f"#{i}", "accept", time.perf_counter() - start)
+            start = time.perf_counter()
+            client.predict(api_name="/sign")
+            log.ack(case_id, "", "sign", time.perf_counter() - start)
+        except Exception as exc:  # recorded and reported; the load goes on  # noqa: BLE001
+            with log.lock:
+                log.errors.append(f"{case_id}: {type(exc).__name__}: {exc}")
+
+
+def run_http_load(config: LoadConfig = LoadConfig(), root: Path | None = None) -> dict[str, Any]:  # noqa: B008
+    """Like :func:`run_load`, but every reviewer is a ``gradio_client`` session against one real
+    ``radreview serve`` over loopback HTTP (Gradio's queue API: ``/open_case``, ``/decide``, ``/sign``).
+
+    Returns:
+        The same keys as :func:`run_load` (no floor); ``lost``/``duplicated`` compare, per case, the
+        acknowledged count with the stored rows.
+    """
+    with tempfile.TemporaryDirectory(prefix="radreview-http-load-") as tmp:
+        base = root or Path(tmp)
+        plan = [[f"r{i}-c{j}" for j in range(config.cases_per_reviewer)] for i in range(config.reviewers)]
+        svc = make_services(base, [c for cases in plan for c in cases], config.findings)
+        svc.repo.close()
+        proc, url = _serve(base, svc.data_dir)
+        try:
+            log, deadline = _Log(), time.monotonic() + config.duration_s
+            args = [(url, cases, config.findings, deadline, log) for cases in plan]
+            threads = [threading.Thread(target=_http_reviewer, args=a) for a in args]
+            start = time.perf_counter()
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join()
+            seconds = time.perf_counter() - start
+        finally:
+            proc.terminate()
+            proc.wait(timeout=30)
+        stored = _stored(base / "rr.db")
+        acked = {c: sum(1 for a in log.acked if a[0] == c) for c in {a[0] for a in log.acked}}
+        rows = {c: sum(1 for s in stored if s[0] == c) for c in {s[0] for s in stored}}
+        return {
+            "actions": len(log.acked),
+            "seconds": seconds,
+            "actions_per_s": len(log.acked) / seconds,
+            "p50_s": _pct(log.latencies, 50),
+            "p95_s": _pct(log.latencies, 95),
+            "lost": sum(max(0, n - rows.get(c, 0)) for c, n in acked.items()),
+            "duplicated": len(stored) - len(set(stored)),
+            "unacknowledged_stored": sum(max(0, n - acked.get(c, 0)) for c, n in rows.items()),
+            "errors": log.errors,
+            "config": dataclasses.asdict(config),
+        }
