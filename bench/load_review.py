@@ -240,12 +240,12 @@ def _http_reviewer(url: str, cases: list[str], findings: int, deadline: float, l
             start = time.perf_counter()
             client.predict(api_name="/sign")
             log.ack(case_id, "", "sign", time.perf_counter() - start)
-        except Exception as exc:  # recorded and reported; the load goes on  # noqa: BLE001
+        except Exception as exc:  # recorded and reported; the load goes on
             with log.lock:
                 log.errors.append(f"{case_id}: {type(exc).__name__}: {exc}")
 
 
-def run_http_load(config: LoadConfig = LoadConfig(), root: Path | None = None) -> dict[str, Any]:  # noqa: B008
+def run_http_load(config: LoadConfig = LoadConfig(), root: Path | None = None) -> dict[str, Any]:
     """Like :func:`run_load`, but every reviewer is a ``gradio_client`` session against one real
     ``radreview serve`` over loopback HTTP (Gradio's queue API: ``/open_case``, ``/decide``, ``/sign``).
 
