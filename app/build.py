@@ -90,6 +90,9 @@ def _report_column(gr: Any, services: Services) -> dict[str, Any]:
     )
     c["report"] = gr.HTML(elem_id="rr-report")
     c["findings"] = gr.Radio([], label="findings (j/k)", elem_id="rr-findings")
+    c["phrase"] = gr.Dropdown(
+        [], label="grounded phrase (jump to it; boxes you draw go to it)", elem_id="rr-phrase"
+    )
     c["text"] = gr.Textbox(label="finding text (e to edit)", lines=2, elem_id="rr-text")
     with gr.Row():
         c["reason"] = gr.Dropdown(list(REASON_CODES), value=None, label="reason code", elem_id="rr-reason")
@@ -208,6 +211,7 @@ def _wire(
         r["reason"],
         r["significant"],
         r["comment"],
+        r["phrase"],
     ]
     open_out = [
         *review_out,
@@ -277,7 +281,8 @@ def _wire(
         concurrency_limit=1,
         concurrency_id="generate",
     )
-    keys["clickbtn"].click(partial(h.plot_click, s), [sess, params, v["click"]], review_out)
+    keys["clickbtn"].click(partial(h.plot_click, s), [sess, params, v["click"], r["phrase"]], review_out)
+    r["phrase"].input(partial(h.select_phrase, s), [sess, params, r["phrase"]], review_out)
     keys["clickbtn"].click(partial(h.click_readout, s), [sess, params, v["click"]], v["readout"])
 
     for name in ("slice", "center", "width", "opacity"):

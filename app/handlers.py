@@ -104,6 +104,19 @@ def _header(services: Services, case_id: str, state: Any) -> str:
     return "  \n".join(bits)
 
 
+def _phrase_update(state: Any, selected: str | None, reset: bool) -> Any:
+    """The phrase dropdown: the selected finding's phrases; cleared (first boxed phrase) on reset."""
+    choices = viewer.phrase_choices(state.state_of(selected) if state and selected else None)
+    return gr.update(choices=choices, value=None) if reset else gr.update(choices=choices)
+
+
+def _phrase_index(phrase: str | None) -> int | None:
+    try:
+        return int(phrase) if phrase not in (None, "") else None
+    except ValueError:
+        raise ServiceError(f"unknown phrase {phrase!r}; pick one from the phrase list") from None
+
+
 def _decision_inputs(reset: bool) -> tuple[Any, Any, Any]:
     """Reason, significance and comment: cleared for a new finding/decision, else left as typed."""
     if reset:
@@ -114,7 +127,7 @@ def _decision_inputs(reset: bool) -> tuple[Any, Any, Any]:
 def show(
     services: Services, sess: Session, params: viewer.ViewParams, reset: bool = False
 ) -> tuple[Any, ...]:
-    """Every review output for ``sess``/``params`` (``review_out`` in :mod:`app.build`, 14 values)."""
+    """Every review output for ``sess``/``params`` (``review_out`` in :mod:`app.build`, 15 values)."""
     if not sess.case_id:
         empty = gr.update()
         return (
@@ -130,6 +143,7 @@ def show(
             empty,
             empty,
             *_decision_inputs(reset),
+            gr.update(choices=[], value=None),
         )
     state = review.review_state(services, sess.case_id)
     study = services.study(sess.case_id)
@@ -160,6 +174,7 @@ def show(
         gr.update(value=round(win.center)),
         gr.update(value=round(win.width)),
         *_decision_inputs(reset),
+        _phrase_update(state, selected, reset),
     )
 
 
@@ -239,6 +254,23 @@ def select_finding(
 
 
 @user_errors
+def select_phrase(
+    services: Services, sess: Session, params: viewer.ViewParams, phrase: str | None
+) -> tuple[Any, ...]:
+    """Choose one phrase of the selected finding: jump to its grounding; boxes drawn next go to it."""
+    index = _phrase_index(phrase)
+    if not sess.selected or index is None:
+        return show(services, sess, params)
+    state = review.require_state(services, sess.case_id)
+    image = _image(services, sess, params)
+    fs = state.state_of(sess.selected)
+    if index >= len(fs.finding.phrases):
+        raise ServiceError(f"finding {sess.selected} has no phrase {index}; reload the page")
+    params = dataclasses.replace(viewer.jump_to(services, image, params, fs, index), click=None)
+    return show(services, sess, params)
+
+
+@user_errors
 def step_finding(services: Services, sess: Session, params: viewer.ViewParams, step: int) -> tuple[Any, ...]:
     """j/k: next/previous finding."""
     state = review.review_state(services, sess.case_id)
@@ -310,9 +342,15 @@ def relink(
 
 @user_errors
 def plot_click(
-    services: Services, sess: Session, params: viewer.ViewParams, xy: str, request: gr.Request
+    services: Services,
+    sess: Session,
+    params: viewer.ViewParams,
+    xy: str,
+    phrase: str | None,
+    request: gr.Request,
 ) -> tuple[Any, ...]:
-    """A click on the image: first corner, then second corner → move the selected finding's box."""
+    """A click on the image: first corner, then second corner → move the box of the chosen phrase of
+    the selected finding (the first boxed phrase when none is chosen)."""
     x, y = _click_xy(xy)
     if not sess.selected:
         return show(services, sess, params)  # a click without a selection only reads the pixel value
@@ -320,7 +358,9 @@ def plot_click(
     if box is None:
         gr.Info("first corner set — click the opposite corner")
         return show(services, sess, params)
-    review.move_box(services, reviewer_of(services, request), sess.case_id, sess.selected, box)
+    review.move_box(
+        services, reviewer_of(services, request), sess.case_id, sess.selected, box, _phrase_index(phrase)
+    )
     return show(services, sess, params)
 
 
@@ -478,7 +518,7 @@ def generate(
         for stage, text in gen.stream(services, sess.case_id):
             step += 1
             progress(min(0.95, step / (step + 5)), desc=stage)
-            yield (gr.update(value=f"**{stage}**"), text) + (gr.update(),) * 14
+            yield (gr.update(value=f"**{stage}**"), text) + (gr.update(),) * 15
     except ServiceError as exc:
         raise gr.Error(str(exc)) from None
     state = review.require_state(services, sess.case_id)

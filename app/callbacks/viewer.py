@@ -120,15 +120,35 @@ def set_plane(image: Image, params: ViewParams, plane: str) -> ViewParams:
     return dataclasses.replace(params, plane=plane, index=slice_count(image, plane) // 2, click=None)
 
 
-def finding_centre(services: Services, image: Image, fs: FindingState) -> tuple[float, ...] | None:
-    """Normalised centre ``(x, y[, z])`` of a finding's first box, else its mask's centroid."""
-    for phrase in fs.finding.phrases:
+def phrase_choices(fs: FindingState | None) -> list[tuple[str, str]]:
+    """Dropdown choices ``(label, index)`` for a finding's phrases, each labelled with its grounding."""
+    if fs is None:
+        return []
+    out = []
+    for i, phrase in enumerate(fs.finding.phrases):
+        g = phrase.grounding
+        kind = "box" if g and g.boxes else "mask" if g and g.mask_ref else "ungrounded"
+        out.append((f"“{phrase.text}” · {kind}", str(i)))
+    return out
+
+
+def finding_centre(
+    services: Services, image: Image, fs: FindingState, phrase_index: int | None = None
+) -> tuple[float, ...] | None:
+    """Normalised centre ``(x, y[, z])`` of a finding's first box, else its mask's centroid.
+
+    With ``phrase_index`` only that phrase's grounding counts (phrase-level selection).
+    """
+    phrases = fs.finding.phrases
+    if phrase_index is not None:
+        phrases = phrases[phrase_index : phrase_index + 1]
+    for phrase in phrases:
         g = phrase.grounding
         if g is not None and g.boxes:
             box = g.boxes[0]
             half = len(box) // 2
             return tuple((box[i] + box[i + half]) / 2 for i in range(half))
-    for phrase in fs.finding.phrases:
+    for phrase in phrases:
         g = phrase.grounding
         if g is not None and g.mask_ref:
             mask = np.asarray(services.artefact(g.mask_ref))
@@ -139,9 +159,12 @@ def finding_centre(services: Services, image: Image, fs: FindingState) -> tuple[
     return None
 
 
-def jump_to(services: Services, image: Image, params: ViewParams, fs: FindingState) -> ViewParams:
-    """Move to the slice that contains the finding's grounding (unchanged when ungrounded or 2D)."""
-    centre = finding_centre(services, image, fs)
+def jump_to(
+    services: Services, image: Image, params: ViewParams, fs: FindingState, phrase_index: int | None = None
+) -> ViewParams:
+    """Move to the slice that contains the finding's (or one phrase's) grounding; unchanged when
+    ungrounded or 2D."""
+    centre = finding_centre(services, image, fs, phrase_index)
     if centre is None or not image.is_volume or len(centre) != 3 or params.plane not in _NORMAL_AXIS:
         return params
     axis = _NORMAL_AXIS[params.plane]
