@@ -11,6 +11,12 @@ check the optimistic-lock version, validate by applying the action, append it wi
 one review queue instead of racing. Either way ``UNIQUE(draft_id, seq)`` rejects a second writer that
 read the same version; that writer retries on the fresh state and gets :class:`StaleVersionError`
 when the other action touched the same finding (or the case, for ``sign``/``regenerate``).
+
+On SQLite the common case — this process already holds the review's state — runs the same
+transaction straight on the pooled ``sqlite3`` connection: ``BEGIN IMMEDIATE``, ``max(seq)`` of the
+draft (equal to the cached version means nobody else appended), validation, one ``INSERT`` with
+parameters from the column types' own bind processors, ``COMMIT``. Anything else (a cold cache,
+another writer's actions, ``sign``/``regenerate``) takes the SQLAlchemy path.
 """
 
 from __future__ import annotations
