@@ -70,6 +70,7 @@ def _viewer_column(gr: Any) -> dict[str, Any]:
         c["boxes"] = gr.Checkbox(True, label="boxes", elem_id="rr-boxes")
         c["opacity"] = gr.Slider(0, 1, value=0.35, step=0.05, label="overlay opacity", elem_id="rr-opacity")
     c["click"] = gr.Textbox(elem_id="rr-click", elem_classes=["rr-hidden"], show_label=False)
+    c["url"] = gr.Textbox(elem_id="rr-url", elem_classes=["rr-hidden"], show_label=False)
     c["readout"] = gr.Textbox(
         label="value at last click", interactive=False, max_lines=1, elem_id="rr-readout"
     )
@@ -212,6 +213,7 @@ def _wire(
         r["significant"],
         r["comment"],
         r["phrase"],
+        v["url"],
     ]
     open_out = [
         *review_out,
@@ -233,6 +235,7 @@ def _wire(
         v["boxes"],
         v["preset"],
         v["plane"],
+        v["url"],
     ]
     decision_in = [sess, params, r["text"], r["reason"], r["significant"], r["comment"]]
     s = services
@@ -241,6 +244,7 @@ def _wire(
     for trigger in (demo.load, w["refresh"].click, w["status"].change, w["search"].submit):
         trigger(list_fn, [w["status"], w["search"]], [w["table"], w["progress"]])
     w["table"].select(h.table_select, None, w["case"]).then(partial(h.open_case, s), w["case"], open_out)
+    demo.load(partial(h.restore, s), [sess, params], open_out)
     w["open"].click(partial(h.open_case, s), w["case"], open_out)
     w["case"].submit(partial(h.open_case, s), w["case"], open_out)
     w["next"].click(partial(h.next_case, s), sess, open_out)

@@ -117,6 +117,19 @@ def _phrase_index(phrase: str | None) -> int | None:
         raise ServiceError(f"unknown phrase {phrase!r}; pick one from the phrase list") from None
 
 
+def view_query(sess: Session, params: viewer.ViewParams) -> str:
+    """The page's URL query for this review view (``case``, ``finding``, ``plane``, ``slice``); the
+    page writes it into its address (app/keyboard.js) so a reload or a shared link reopens it."""
+    from urllib.parse import urlencode
+
+    if not sess.case_id:
+        return ""
+    fields = {"case": sess.case_id, "finding": sess.selected or "", "plane": params.plane}
+    if params.index is not None:
+        fields["slice"] = str(params.index)
+    return urlencode({k: v for k, v in fields.items() if v})
+
+
 def _decision_inputs(reset: bool) -> tuple[Any, Any, Any]:
     """Reason, significance and comment: cleared for a new finding/decision, else left as typed."""
     if reset:
@@ -127,7 +140,7 @@ def _decision_inputs(reset: bool) -> tuple[Any, Any, Any]:
 def show(
     services: Services, sess: Session, params: viewer.ViewParams, reset: bool = False
 ) -> tuple[Any, ...]:
-    """Every review output for ``sess``/``params`` (``review_out`` in :mod:`app.build`, 15 values)."""
+    """Every review output for ``sess``/``params`` (``review_out`` in :mod:`app.build`, 16 values)."""
     if not sess.case_id:
         empty = gr.update()
         return (
@@ -144,6 +157,7 @@ def show(
             empty,
             *_decision_inputs(reset),
             gr.update(choices=[], value=None),
+            "",
         )
     state = review.review_state(services, sess.case_id)
     study = services.study(sess.case_id)
@@ -175,6 +189,7 @@ def show(
         gr.update(value=round(win.width)),
         *_decision_inputs(reset),
         _phrase_update(state, selected, reset),
+        view_query(dataclasses.replace(sess, selected=selected), params),
     )
 
 
@@ -232,6 +247,31 @@ def open_case(services: Services, case_id: str, request: gr.Request) -> tuple[An
     sess = Session(case_id, selected, review.now_iso())
     if state is not None and selected:
         params = viewer.jump_to(services, study.primary, params, state.state_of(selected))
+    return show(services, sess, params, reset=True) + _review_tab_updates(services, sess, params)
+
+
+@user_errors
+def restore(
+    services: Services, sess: Session, params: viewer.ViewParams, request: gr.Request
+) -> tuple[Any, ...]:
+    """Page load: reopen the case, finding, plane and slice named in the URL query (see
+    :func:`view_query`); without ``case`` the page starts at the worklist."""
+    query = dict(getattr(request, "query_params", None) or {})
+    case_id = (query.get("case") or "").strip()
+    if not case_id:
+        return show(services, Session(), params) + (gr.update(),) * 6
+    out = open_case.__wrapped__(services, case_id, request)
+    sess, params = out[0], out[1]
+    finding = query.get("finding") or ""
+    if finding and finding != sess.selected:
+        sess, params = select_finding.__wrapped__(services, sess, params, finding)[:2]
+    image = _image(services, sess, params)
+    planes = ("axial", "coronal", "sagittal") if image.is_volume else ("image",)
+    if query.get("plane") in planes and query["plane"] != params.plane:
+        params = viewer.set_plane(image, params, query["plane"])
+    if (query.get("slice") or "").isdigit():
+        n = viewer.slice_count(image, params.plane)
+        params = dataclasses.replace(params, index=min(int(query["slice"]), n - 1))
     return show(services, sess, params, reset=True) + _review_tab_updates(services, sess, params)
 
 
@@ -441,6 +481,7 @@ def set_view(
         params.boxes,
         gr.update(value=params.preset),
         gr.update(value=params.plane),
+        view_query(sess, params),
     )
 
 
@@ -518,7 +559,7 @@ def generate(
         for stage, text in gen.stream(services, sess.case_id):
             step += 1
             progress(min(0.95, step / (step + 5)), desc=stage)
-            yield (gr.update(value=f"**{stage}**"), text) + (gr.update(),) * 15
+            yield (gr.update(value=f"**{stage}**"), text) + (gr.update(),) * 16
     except ServiceError as exc:
         raise gr.Error(str(exc)) from None
     state = review.require_state(services, sess.case_id)

@@ -50,6 +50,16 @@
     if (fn) { ev.preventDefault(); fn(); }
   }, true);
 
+  // Keep the review view (case, finding, plane, slice) in the address so a reload reopens it: the
+  // server writes the query into the hidden #rr-url field on every review/viewer update.
+  setInterval(function () {
+    var url = field("rr-url");
+    var query = url && url.value ? "?" + url.value : "";
+    if (query && window.location.search !== query) {
+      window.history.replaceState(null, "", window.location.pathname + query);
+    }
+  }, 500);
+
   // Two clicks on the image draw a box: send each click's plot (x, y) to the server. Delegated on the
   // document so it survives Gradio re-rendering the plot. Plotly covers the page while the mouse is
   // down, so a click is a mousedown on the plot area followed by a mouseup within 5 px.

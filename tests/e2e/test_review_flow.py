@@ -121,10 +121,16 @@ def test_review_a_demo_ct_from_draft_to_dpo_export(server, page, creds, shot) ->
     wait_idle(page)
     shot(page, "06-box-moved")
 
-    # Reload mid-review: the state comes back from storage.
+    # Reload mid-review: the state comes back from storage, the view (case, slice) from the address.
+    slice_before = page.input_value("#rr-slice input[type=number]")
+    assert f"case={CASE}" in page.url
     page.reload()
-    page.wait_for_selector("#rr-worklist")
-    open_case(page, CASE)
+    page.wait_for_function(
+        f"() => (document.querySelector('#rr-header')?.innerText || '').includes('{CASE}')", timeout=120_000
+    )
+    page.wait_for_selector("#rr-report .rr-count")
+    wait_idle(page)
+    assert page.input_value("#rr-slice input[type=number]") == slice_before
     assert decided_count(page) == 3
     assert "Mean bone attenuation is within normal limits." in page.inner_text("#rr-report")
     shot(page, "07-reloaded")
