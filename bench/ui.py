@@ -146,7 +146,7 @@ def run(quick: bool = False) -> list[dict[str, Any]]:
             proc.wait(timeout=10)
     floor, scroll, toggle = times["floor"], times["scroll"], times["toggle"]
     out = []
-    for name, times in (
+    for name, samples in (
         ("ui.slice_scroll", scroll),
         ("ui.overlay_toggle", toggle),
         ("ui.empty_callback", floor),
@@ -154,11 +154,11 @@ def run(quick: bool = False) -> list[dict[str, Any]]:
         out.append(
             result(
                 name,
-                percentile(times, 95),
+                percentile(samples, 95),
                 percentile(floor, 95),
-                len(times),
+                len(samples),
                 statistic="p95",
-                p50_s=percentile(times, 50),
+                p50_s=percentile(samples, 50),
                 floor_p50_s=percentile(floor, 50),
                 study=CASE,
                 browser="chromium headless, loopback",
