@@ -44,11 +44,11 @@ def _worklist_tab(gr: Any, services: Services) -> dict[str, Any]:
             c["file"] = gr.File(label="study", type="filepath", elem_id="rr-upload")
             c["lateral"] = gr.File(label="lateral radiograph (optional)", type="filepath")
         with gr.Row():
-            c["up_case"] = gr.Textbox(label="case id (optional)")
-            c["indication"] = gr.Textbox(label="indication")
+            c["up_case"] = gr.Textbox(label="case id (optional)", elem_id="rr-up-case")
+            c["indication"] = gr.Textbox(label="indication", elem_id="rr-up-indication")
             c["prior_case"] = gr.Textbox(label="prior study (case id)")
         c["prior_report"] = gr.Textbox(label="prior report", lines=2)
-        c["upload"] = gr.Button("Upload and open", variant="primary")
+        c["upload"] = gr.Button("Upload and open", variant="primary", elem_id="rr-upload-open")
     return c
 
 

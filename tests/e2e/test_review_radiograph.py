@@ -81,3 +81,30 @@ def _assert_rows(server, user: str, n_findings: int) -> None:  # type: ignore[no
         rejected = next(a for a in state.actions if a.kind == "reject")
         assert rejected.reason == "false_finding"
         assert {a.reviewer for a in state.actions} == {user}
+
+
+def test_upload_a_png_through_the_browser(server, page, creds, shot, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import shutil
+
+    png = tmp_path / "upload.png"
+    shutil.copyfile(server.data_dir / "demo" / "cxr.png", png)
+    login(page, server.url, *creds)
+    page.wait_for_selector("#rr-worklist")
+    wait_idle(page)
+    page.click("text=Upload a study")
+    page.set_input_files("#rr-upload input[type=file]", str(png))
+    page.wait_for_selector("#rr-upload :text('upload.png')")
+    page.fill("#rr-up-case textarea, #rr-up-case input", "e2e-png")
+    page.fill("#rr-up-indication textarea, #rr-up-indication input", "cough for two weeks")
+    page.click("#rr-upload-open")
+    page.wait_for_function(
+        "() => (document.querySelector('#rr-header')?.innerText || '').includes('e2e-png')", timeout=120_000
+    )
+    wait_idle(page)
+    shot(page, "cxr-04-uploaded")
+    assert "cough for two weeks" in page.inner_text("#rr-header")
+    from storage.repository import Repository
+
+    with Repository.open(server.db_url, server.data_dir) as repo:
+        record = repo.get_study("e2e-png")
+        assert (record.kind, record.indication) == ("cxr", "cough for two weeks")
