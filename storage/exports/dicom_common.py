@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from storage.exports.common import ExportContext, SkipCase
+from storage.exports.common import ExportContext, FormatOutput, SkipCase
 from storage.exports.images import sniff_kind
 from storage.records import ReviewedCase
 
@@ -52,3 +53,34 @@ def source_datasets(case: ReviewedCase, ctx: ExportContext) -> list[Any]:
 def series_number(case: ReviewedCase) -> int:
     """A stable series number for derived objects (900–998) from the case id."""
     return 900 + int(hashlib.sha256(case.study.case_id.encode()).hexdigest()[:4], 16) % 99
+
+
+def write_per_case(cases: Sequence[ReviewedCase], ctx: ExportContext, folder_name: str, what: str,
+                   build: Callable[[ReviewedCase, ExportContext], Any]) -> FormatOutput:
+    """Write one DICOM object per case as ``<folder_name>/<case_id>.dcm``.
+
+    Args:
+        cases: The cases to export.
+        ctx: The export context (output folder, resolvers).
+        folder_name: Sub-folder of the export, e.g. ``sr``.
+        what: What is written, for the missing-highdicom message (e.g. ``DICOM SR export``).
+        build: Makes the highdicom dataset of one case, or raises :class:`SkipCase` with the reason.
+
+    Returns:
+        The files written, the record count and the skipped cases with their reasons.
+    """
+    require_highdicom(what)
+    out = FormatOutput()
+    folder = ctx.out_dir / folder_name
+    for case in cases:
+        try:
+            dataset = build(case, ctx)
+        except SkipCase as exc:
+            out.skipped.append((case.study.case_id, str(exc)))
+            continue
+        folder.mkdir(exist_ok=True)
+        path = folder / f"{case.study.case_id}.dcm"
+        dataset.save_as(path, enforce_file_format=True)
+        out.files.append(path)
+        out.records += 1
+    return out

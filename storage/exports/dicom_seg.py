@@ -17,7 +17,13 @@ from typing import Any
 import numpy as np
 
 from storage.exports.common import ExportContext, FormatOutput, SkipCase, kept_findings
-from storage.exports.dicom_common import derived_uid, require_highdicom, series_number, source_datasets
+from storage.exports.dicom_common import (
+    derived_uid,
+    require_highdicom,
+    series_number,
+    source_datasets,
+    write_per_case,
+)
 from storage.exports.manifest import radreview_version
 from storage.records import ReviewedCase
 
@@ -132,18 +138,4 @@ def build_seg(case: ReviewedCase, ctx: ExportContext) -> Any:
 
 def write(cases: Sequence[ReviewedCase], ctx: ExportContext) -> FormatOutput:
     """Write ``seg/<case_id>.dcm`` per case."""
-    require_highdicom("DICOM SEG export")
-    out = FormatOutput()
-    folder = ctx.out_dir / "seg"
-    for case in cases:
-        try:
-            seg = build_seg(case, ctx)
-        except SkipCase as exc:
-            out.skipped.append((case.study.case_id, str(exc)))
-            continue
-        folder.mkdir(exist_ok=True)
-        path = folder / f"{case.study.case_id}.dcm"
-        seg.save_as(path, enforce_file_format=True)
-        out.files.append(path)
-        out.records += 1
-    return out
+    return write_per_case(cases, ctx, "seg", "DICOM SEG export", build_seg)

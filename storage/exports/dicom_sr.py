@@ -15,7 +15,13 @@ from datetime import UTC, datetime
 from typing import Any
 
 from storage.exports.common import ExportContext, FormatOutput, SkipCase, boxes_2d, kept_findings
-from storage.exports.dicom_common import derived_uid, require_highdicom, series_number, source_datasets
+from storage.exports.dicom_common import (
+    derived_uid,
+    require_highdicom,
+    series_number,
+    source_datasets,
+    write_per_case,
+)
 from storage.records import ReviewedCase
 
 _PROCEDURE = {"ct": ("24627-2", "LN", "CT Chest"), "cxr": ("36643-5", "LN", "XR Chest")}
@@ -98,18 +104,4 @@ def build_sr(case: ReviewedCase, ctx: ExportContext) -> Any:
 
 def write(cases: Sequence[ReviewedCase], ctx: ExportContext) -> FormatOutput:
     """Write ``sr/<case_id>.dcm`` per case."""
-    require_highdicom("DICOM SR export")
-    out = FormatOutput()
-    folder = ctx.out_dir / "sr"
-    for case in cases:
-        try:
-            sr = build_sr(case, ctx)
-        except SkipCase as exc:
-            out.skipped.append((case.study.case_id, str(exc)))
-            continue
-        folder.mkdir(exist_ok=True)
-        path = folder / f"{case.study.case_id}.dcm"
-        sr.save_as(path, enforce_file_format=True)
-        out.files.append(path)
-        out.records += 1
-    return out
+    return write_per_case(cases, ctx, "sr", "DICOM SR export", build_sr)
