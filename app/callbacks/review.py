@@ -6,6 +6,8 @@ before returning) and returns the state re-derived from storage, so what the UI 
 
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -194,29 +196,9 @@ def move_box(
 
     ``phrase_index`` defaults to the first phrase that has a box (or 0, or a new whole-finding phrase).
     """
-    state = require_state(services, case_id)
-    current = _finding_state(state, finding_id)
-    phrases = current.finding.phrases
-    index = phrase_index if phrase_index is not None else _boxed_phrase(phrases)
-    before = phrases[index].grounding if index < len(phrases) else None
-    after = Grounding(
-        boxes=(tuple(float(v) for v in box),),
-        mask_ref=before.mask_ref if before else None,
-        attention_ref=before.attention_ref if before else None,
-        source="reviewer",
-    )
-    action = _action(
-        state,
-        reviewer,
-        "move_box",
-        Decision("grounding_error"),
-        finding_id=finding_id,
-        phrase_index=index,
-        before_grounding=before,
-        after_grounding=after,
-        base_version=current.version,
-    )
-    return _commit(services, action)
+    return _reground(services, reviewer, case_id, finding_id, "move_box",
+                     lambda phrases: phrase_index if phrase_index is not None else _boxed_phrase(phrases),
+                     boxes=(tuple(float(v) for v in box),))
 
 
 def _boxed_phrase(phrases: tuple[Any, ...]) -> int:
@@ -264,21 +246,24 @@ def replace_mask(
     phrase_index: int | None = None,
 ) -> ReviewState:
     """Point a phrase at another stored mask (``edit_mask``; reason ``grounding_error``)."""
+    return _reground(services, reviewer, case_id, finding_id, "edit_mask",
+                     lambda phrases: phrase_index if phrase_index is not None else 0, mask_ref=mask_ref)
+
+
+def _reground(services: Services, reviewer: str, case_id: str, finding_id: str, kind: str,
+              pick: Callable[[tuple[Any, ...]], int], **changes: Any) -> ReviewState:
+    """Commit a grounding correction of one phrase: its grounding (or an empty one) with ``changes``,
+    marked ``source="reviewer"``; the other parts of the grounding are kept."""
     state = require_state(services, case_id)
     current = _finding_state(state, finding_id)
     phrases = current.finding.phrases
-    index = phrase_index if phrase_index is not None else 0
+    index = pick(phrases)
     before = phrases[index].grounding if index < len(phrases) else None
-    after = Grounding(
-        boxes=before.boxes if before else (),
-        mask_ref=mask_ref,
-        attention_ref=before.attention_ref if before else None,
-        source="reviewer",
-    )
+    after = dataclasses.replace(before or Grounding(), source="reviewer", **changes)
     action = _action(
         state,
         reviewer,
-        "edit_mask",
+        kind,
         Decision("grounding_error"),
         finding_id=finding_id,
         phrase_index=index,
