@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-DEFAULT_DATA_DIR = "data"
+from app.commands import DEFAULT_DATA_DIR
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]

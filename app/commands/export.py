@@ -7,9 +7,8 @@ import json
 from datetime import date, datetime
 from pathlib import Path
 
+from app.commands import DEFAULT_DATA_DIR
 from app.errors import CliError
-
-DEFAULT_DATA_DIR = "data"  # same as serve, ingest and db
 
 
 def _when(text: str) -> date | datetime:

@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-DEFAULT_DATA_DIR = "data"
+from app.commands import DEFAULT_DATA_DIR
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]

@@ -13,10 +13,10 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from app.commands import DEFAULT_DATA_DIR
 from app.errors import CliError
 
 DEMO_REVIEWER = "demo"
-DEFAULT_DATA_DIR = "data"
 DEMO_INDICATIONS = {
     "cxr": "Cough and fever; rule out pneumonia.",
     "ct": "Follow-up of a pulmonary nodule; dyspnoea.",
