@@ -10,6 +10,7 @@ import numpy as np
 import numpy.typing as npt
 
 from viewer.errors import MissingExtraError, StudyLoadError
+from viewer.io import tags
 from viewer.io.source import Source
 
 MAX_PIXEL_BYTES = 2 * 1024**3
@@ -90,7 +91,10 @@ def first_float(value: Any) -> float | None:
     return number if math.isfinite(number) else None
 
 
-_PIXEL_TAGS = {b"\xe0\x7f\x10\x00", b"\xe0\x7f\x08\x00", b"\xe0\x7f\x09\x00", b"\x7f\xe0\x00\x10"}
+_PIXEL_TAGS = frozenset(
+    {tags.tag_bytes(tag) for tag in tags.PIXEL_DATA_TAGS}
+    | {tags.tag_bytes(tag, little_endian=False) for tag in tags.PIXEL_DATA_TAGS}
+)
 
 
 def pixel_tag_at(data: bytes, offset: int) -> bool:

@@ -2,7 +2,9 @@
 
 It walks the elements of a Part-10 file in explicit or implicit VR little endian (the dataset encoding of
 every uncompressed and encapsulated transfer syntax except big endian and deflate), skips sequences
-(defined or undefined length), records the raw bytes of the requested tags, and stops at the pixel data.
+(defined or undefined length), records the raw bytes of the requested tags, and stops where pydicom's
+``stop_before_pixels`` does: at the pixel data element itself (7FE0,0010/0008/0009), reading past any other
+element of group 7FE0 (real files often carry a group length (7FE0,0000) just before the pixels).
 Anything it does not understand returns ``None`` and the caller falls back to pydicom, which remains the
 reference parser.
 """
@@ -13,13 +15,14 @@ import struct
 from collections.abc import Collection
 from dataclasses import dataclass
 
+from viewer.io import tags
+
 _U16 = struct.Struct("<H")
 _U32 = struct.Struct("<I")
 _TAG = struct.Struct("<HH")
 _LONG_VRS = {b"OB", b"OD", b"OF", b"OL", b"OV", b"OW", b"SQ", b"SV", b"UC", b"UN", b"UR", b"UT", b"UV"}
 _UNDEFINED = 0xFFFFFFFF
-_ITEM, _ITEM_END, _SEQ_END = 0xFFFEE000, 0xFFFEE00D, 0xFFFEE0DD
-_PIXEL_GROUP = 0x7FE0
+_ITEM, _ITEM_END, _SEQ_END = tags.ITEM, tags.ITEM_DELIMITATION, tags.SEQUENCE_DELIMITATION
 _IMPLICIT = "1.2.840.10008.1.2"
 _UNSUPPORTED = {"1.2.840.10008.1.2.2", "1.2.840.10008.1.2.1.99"}  # big endian, deflated
 
@@ -31,7 +34,8 @@ class Scan:
     Attributes:
         syntax: Transfer Syntax UID from the file meta group.
         values: Raw value bytes of the requested tags that were present (tag as ``0xGGGGEEEE``).
-        pixel_offset: Offset of the first element at or past group 7FE0 (or end of file).
+        pixel_offset: Offset of the pixel data element, of the first element past group 7FE0 when there
+            is none, or the end of the file.
     """
 
     syntax: str
@@ -96,12 +100,17 @@ def _meta(data: bytes) -> tuple[str, int]:
         tag, _vr, start, length = _element(data, pos, implicit=False)
         if length == _UNDEFINED:
             raise _Stop
-        if tag == 0x00020010:
+        if tag == tags.TRANSFER_SYNTAX_UID:
             syntax = data[start : start + length].decode("ascii", "replace").strip(" \x00")
         pos = start + length
     if not syntax or syntax in _UNSUPPORTED:
         raise _Stop
     return syntax, pos
+
+
+def _at_pixels(tag: int) -> bool:
+    """True at a pixel data element or past group 7FE0 (trailing padding, signatures): stop there."""
+    return tag in tags.PIXEL_DATA_TAGS or tag >> 16 > tags.PIXEL_GROUP
 
 
 def scan(data: bytes, wanted: Collection[int]) -> Scan | None:
@@ -112,7 +121,7 @@ def scan(data: bytes, wanted: Collection[int]) -> Scan | None:
         values: dict[int, bytes] = {}
         while pos + 8 <= len(data):
             tag, vr, start, length = _element(data, pos, implicit)
-            if tag >> 16 >= _PIXEL_GROUP:
+            if _at_pixels(tag):
                 return Scan(syntax=syntax, values=values, pixel_offset=pos)
             if length == _UNDEFINED:
                 pos = _skip_undefined(data, start, implicit or vr == b"UN")

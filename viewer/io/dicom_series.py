@@ -22,12 +22,13 @@ import numpy.typing as npt
 
 from viewer.errors import StudyLoadError
 from viewer.io import dicom_common as dc
-from viewer.io import rawtags
+from viewer.io import rawtags, tags
 from viewer.io.orient import axis_spacing, to_spl
 from viewer.io.source import Source
 from viewer.records import Image
 
 _RAW_SYNTAXES = {"1.2.840.10008.1.2", "1.2.840.10008.1.2.1"}  # implicit / explicit VR little endian
+_PIXEL_DATA_LE = tags.tag_bytes(tags.PIXEL_DATA)
 GAP_FACTOR = 1.5
 """A step larger than this × the median slice spacing means slices are missing."""
 UNEVEN_TOLERANCE = 0.01
@@ -106,20 +107,20 @@ class _RawValue:
 
 _WANTED = frozenset(
     {
-        0x0020000E,
-        0x00080060,
-        0x00280008,
-        0x00280010,
-        0x00280011,
-        0x00200037,
-        0x00200032,
-        0x00280100,
-        0x00280101,
-        0x00280103,
-        0x00280002,
-        0x00281053,
-        0x00281052,
-        0x00283000,
+        tags.SERIES_INSTANCE_UID,
+        tags.MODALITY,
+        tags.NUMBER_OF_FRAMES,
+        tags.ROWS,
+        tags.COLUMNS,
+        tags.IMAGE_ORIENTATION_PATIENT,
+        tags.IMAGE_POSITION_PATIENT,
+        tags.BITS_ALLOCATED,
+        tags.BITS_STORED,
+        tags.PIXEL_REPRESENTATION,
+        tags.SAMPLES_PER_PIXEL,
+        tags.RESCALE_SLOPE,
+        tags.RESCALE_INTERCEPT,
+        tags.MODALITY_LUT_SEQUENCE,
     }
 )
 
@@ -150,10 +151,10 @@ def _require(s: Slice, keyword: str) -> npt.NDArray[np.float64]:
 
 
 def _rescale_of(ds: Any) -> tuple[float, float] | None:
-    if 0x00283000 in ds:  # Modality LUT Sequence: pydicom's apply_modality_lut handles it
+    if tags.MODALITY_LUT_SEQUENCE in ds:  # pydicom's apply_modality_lut handles a LUT sequence
         return None
-    slope = rawtags.first(ds, 0x00281053, 1.0)
-    intercept = rawtags.first(ds, 0x00281052, 0.0)
+    slope = rawtags.first(ds, tags.RESCALE_SLOPE, 1.0)
+    intercept = rawtags.first(ds, tags.RESCALE_INTERCEPT, 0.0)
     return (1.0 if slope is None else slope), (0.0 if intercept is None else intercept)
 
 
@@ -191,17 +192,17 @@ def read_slice(source: Source, data: bytes | None = None) -> Slice:
         pixel_offset=offset,
         syntax=syntax,
         complete=complete,
-        series_uid=rawtags.text(header, 0x0020000E) or "(no SeriesInstanceUID)",
-        modality=(rawtags.text(header, 0x00080060) or "OT").upper(),
-        frames=int(rawtags.first(header, 0x00280008, 1.0) or 1),
-        rows=rawtags.unsigned(header, 0x00280010, 0),
-        cols=rawtags.unsigned(header, 0x00280011, 0),
-        iop=_vector(header, 0x00200037, 6),
-        ipp=_vector(header, 0x00200032, 3),
-        bits=rawtags.unsigned(header, 0x00280100, 16),
-        bits_stored=rawtags.unsigned(header, 0x00280101, 0),
-        signed=rawtags.unsigned(header, 0x00280103, 0) == 1,
-        samples=rawtags.unsigned(header, 0x00280002, 1),
+        series_uid=rawtags.text(header, tags.SERIES_INSTANCE_UID) or "(no SeriesInstanceUID)",
+        modality=(rawtags.text(header, tags.MODALITY) or "OT").upper(),
+        frames=int(rawtags.first(header, tags.NUMBER_OF_FRAMES, 1.0) or 1),
+        rows=rawtags.unsigned(header, tags.ROWS, 0),
+        cols=rawtags.unsigned(header, tags.COLUMNS, 0),
+        iop=_vector(header, tags.IMAGE_ORIENTATION_PATIENT, 6),
+        ipp=_vector(header, tags.IMAGE_POSITION_PATIENT, 3),
+        bits=rawtags.unsigned(header, tags.BITS_ALLOCATED, 16),
+        bits_stored=rawtags.unsigned(header, tags.BITS_STORED, 0),
+        signed=rawtags.unsigned(header, tags.PIXEL_REPRESENTATION, 0) == 1,
+        samples=rawtags.unsigned(header, tags.SAMPLES_PER_PIXEL, 1),
         rescale=_rescale_of(header),
     )
 
@@ -359,7 +360,7 @@ def _raw_slice(s: Slice, data: bytes) -> npt.NDArray[Any] | None:
     if s.syntax not in _RAW_SYNTAXES or s.samples != 1 or s.bits not in (8, 16, 32):
         return None
     nbytes = s.rows * s.cols * s.bits // 8
-    if data[s.pixel_offset : s.pixel_offset + 4] != b"\xe0\x7f\x10\x00":
+    if data[s.pixel_offset : s.pixel_offset + 4] != _PIXEL_DATA_LE:
         return None
     start = s.pixel_offset + (12 if s.syntax == "1.2.840.10008.1.2.1" else 8)
     declared = int.from_bytes(data[start - 4 : start], "little")
