@@ -237,24 +237,47 @@ def _multi(value: Any) -> bool:
     return hasattr(value, "__iter__") and not isinstance(value, (str, bytes))
 
 
-def to_grey(arr: npt.NDArray[Any], photometric: str, name: str) -> tuple[npt.NDArray[Any], str, list[str]]:
-    """Collapse colour to luma (ITU-R BT.601: 0.299 R + 0.587 G + 0.114 B); refuse palette colour.
+LUMA_NOTE = "converted to grey with ITU-R BT.601 luma (0.299 R + 0.587 G + 0.114 B)"
+
+
+def luma(rgb: npt.NDArray[Any]) -> npt.NDArray[np.float32]:
+    """ITU-R BT.601 luma of an ``[..., 3]`` (or RGBA ``[..., 4]``) array: 0.299 R + 0.587 G + 0.114 B."""
+    grey = rgb[..., 0] * 0.299 + rgb[..., 1] * 0.587 + rgb[..., 2] * 0.114
+    return np.asarray(grey, dtype=np.float32)
+
+
+def palette_to_rgb(arr: npt.NDArray[Any], ds: Any, name: str) -> npt.NDArray[Any]:
+    """Apply the Palette Color Lookup Table (PS3.3 C.7.9; plain or segmented) with pydicom's
+    ``apply_color_lut``; an unusable table is a :class:`StudyLoadError`."""
+    from pydicom.pixels.processing import apply_color_lut
+
+    try:
+        return np.asarray(apply_color_lut(arr, ds))
+    except Exception as exc:  # missing or inconsistent LUT descriptor/data
+        raise StudyLoadError(
+            name, f"PALETTE COLOR image with an unusable colour lookup table ({' '.join(str(exc).split())[:200]})"
+        ) from exc
+
+
+def to_grey(
+    arr: npt.NDArray[Any], photometric: str, name: str, ds: Any = None
+) -> tuple[npt.NDArray[Any], str, list[str]]:
+    """Collapse colour to luma (ITU-R BT.601: 0.299 R + 0.587 G + 0.114 B).
+
+    Colour images (RGB, and YBR which pydicom's ``pixel_array`` already converts to RGB) go straight to
+    luma; PALETTE COLOR images go through their lookup table first (``ds`` is needed for it).
 
     Returns:
-        The grey array, the photometric interpretation to record, and warnings.
+        The grey array, the photometric interpretation to record, and warnings (empty when the image
+        was greyscale already, so the modality LUT applies).
     """
     if photometric in {"MONOCHROME1", "MONOCHROME2"} and arr.ndim == 2:
         return arr, photometric, []
-    if photometric == "PALETTE COLOR":
-        raise StudyLoadError(name, "PALETTE COLOR images are not supported; export as greyscale")
+    if photometric == "PALETTE COLOR" and arr.ndim == 2:
+        if ds is None:
+            raise StudyLoadError(name, "PALETTE COLOR image without its lookup table")
+        rgb = palette_to_rgb(arr, ds, name)
+        return luma(rgb), "MONOCHROME2", [f"PALETTE COLOR image: colour lookup table applied, then {LUMA_NOTE}"]
     if arr.ndim == 3 and arr.shape[-1] == 3:
-        grey = arr[..., 0] * 0.299 + arr[..., 1] * 0.587 + arr[..., 2] * 0.114
-        return (
-            grey.astype(np.float32),
-            "MONOCHROME2",
-            [
-                f"{photometric} colour image converted to grey with ITU-R BT.601 luma "
-                "(0.299 R + 0.587 G + 0.114 B)"
-            ],
-        )
+        return luma(arr), "MONOCHROME2", [f"{photometric} colour image {LUMA_NOTE}"]
     raise StudyLoadError(name, f"unsupported pixel layout {arr.shape} with photometric {photometric!r}")

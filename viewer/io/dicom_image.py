@@ -57,7 +57,7 @@ def read_image(source: Source, data: bytes | None = None, has_pixels: bool | Non
     dc.check_pixel_header(ds, source.name, has_pixels)  # before any pixel buffer is allocated
     _frames(ds, source.name)
     photometric = str(dc.get(ds, "PhotometricInterpretation", "MONOCHROME2")).strip().upper()
-    arr, photometric, warnings = dc.to_grey(dc.decode(ds, source.name), photometric, source.name)
+    arr, photometric, warnings = dc.to_grey(dc.decode(ds, source.name), photometric, source.name, ds)
     pixels = dc.modality_lut(arr, ds) if not warnings else arr.astype(np.float32)
     spacing, spacing_tag = dc.pixel_spacing(ds)
     if spacing is None:

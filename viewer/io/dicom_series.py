@@ -28,6 +28,8 @@ from viewer.io.source import Source
 from viewer.records import Image
 
 _RAW_SYNTAXES = {"1.2.840.10008.1.2", "1.2.840.10008.1.2.1"}  # implicit / explicit VR little endian
+DEFLATED = "1.2.840.10008.1.2.1.99"
+"""Deflated Explicit VR Little Endian: the dataset after the file meta group is zlib-deflated."""
 _PIXEL_DATA_LE = tags.tag_bytes(tags.PIXEL_DATA)
 GAP_FACTOR = 1.5
 """A step larger than this × the median slice spacing means slices are missing."""
@@ -63,15 +65,12 @@ class Slice:
     samples: int = 1
     rescale: tuple[float, float] | None = (1.0, 0.0)
     complete: bool = True
+    has_pixels: bool = True
+    """True when the file holds a pixel data element (7FE0,0010/0008/0009)."""
 
     def content(self) -> bytes:
         """The whole file (``data`` may hold only its head)."""
         return self.data if self.complete else self.source.read_bytes()
-
-    @property
-    def has_pixels(self) -> bool:
-        """True when the file holds a pixel data element."""
-        return dc.pixel_tag_at(self.data, self.pixel_offset)
 
     @property
     def ds(self) -> Any:
@@ -125,17 +124,30 @@ _WANTED = frozenset(
 )
 
 
-def _dcmread_header(source: Source, data: bytes) -> tuple[Any, int]:
+def _dcmread_header(source: Source, data: bytes) -> tuple[Any, int, bool]:
+    """pydicom's header parse: the dataset, where it stopped, and whether pixel data follows.
+
+    A deflated dataset is inflated by pydicom into a buffer of its own, so the stop offset says nothing
+    about ``data``: such a file (rare, and small) is parsed whole and asked for its pixel element.
+    """
     import pydicom
 
     buffer = io.BytesIO(data)
     try:
         ds = pydicom.dcmread(buffer, stop_before_pixels=True, force=True)
+        if _syntax_of(ds) != DEFLATED:
+            return ds, buffer.tell(), dc.pixel_tag_at(data, buffer.tell())
+        ds = pydicom.dcmread(io.BytesIO(data), force=True)
     except Exception as exc:
         raise StudyLoadError(
             source.name, f"truncated or corrupt DICOM ({type(exc).__name__}: {exc})"
         ) from exc
-    return ds, buffer.tell()
+    return ds, len(data), any(tag in ds for tag in tags.PIXEL_DATA_TAGS)
+
+
+def _syntax_of(ds: Any) -> str:
+    meta = getattr(ds, "file_meta", None)
+    return str(meta.get("TransferSyntaxUID", "")) if meta is not None else ""
 
 
 def _vector(ds: Any, tag: int, n: int) -> npt.NDArray[np.float64] | None:
@@ -181,10 +193,10 @@ def read_slice(source: Source, data: bytes | None = None) -> Slice:
     if scanned is not None:
         header: Any = _ScannedHeader(scanned.values)
         dataset, offset, syntax = None, scanned.pixel_offset, scanned.syntax
+        has_pixels = dc.pixel_tag_at(data, offset)
     else:
-        dataset, offset = _dcmread_header(source, data)
-        meta = getattr(dataset, "file_meta", None)
-        header, syntax = dataset, str(meta.get("TransferSyntaxUID", "")) if meta is not None else ""
+        dataset, offset, has_pixels = _dcmread_header(source, data)
+        header, syntax = dataset, _syntax_of(dataset)
     return Slice(
         source=source,
         data=data,
@@ -192,6 +204,7 @@ def read_slice(source: Source, data: bytes | None = None) -> Slice:
         pixel_offset=offset,
         syntax=syntax,
         complete=complete,
+        has_pixels=has_pixels,
         series_uid=rawtags.text(header, tags.SERIES_INSTANCE_UID) or "(no SeriesInstanceUID)",
         modality=(rawtags.text(header, tags.MODALITY) or "OT").upper(),
         frames=int(rawtags.first(header, tags.NUMBER_OF_FRAMES, 1.0) or 1),
@@ -283,8 +296,8 @@ def geometry(where: str, slices: list[Slice]) -> Geometry:
         StudyLoadError: Mixed sizes/orientations, duplicate positions, or missing slices.
     """
     iop = _check_uniform(where, slices)
-    row_cos, col_cos = iop[:3], iop[3:]
-    normal = np.cross(row_cos, col_cos)
+    row_cos, col_cos = _unit(iop[:3]), _unit(iop[3:])  # headers round the cosines (e.g. to 6 digits)
+    normal = _unit(np.cross(row_cos, col_cos))
     positions = np.stack([_require(s, "ImagePositionPatient") for s in slices])
     along = positions @ normal
     order = [int(i) for i in np.argsort(along, kind="stable")]
@@ -311,6 +324,12 @@ def geometry(where: str, slices: list[Slice]) -> Geometry:
     affine[:3, 0], affine[:3, 1], affine[:3, 2] = step, col_cos * spacing[0], row_cos * spacing[1]
     affine[:3, 3] = positions[order[0]]
     return Geometry(order=order, affine=affine, warnings=tuple(warnings))
+
+
+def _unit(vector: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+    """``vector`` scaled to length 1 (direction cosines as written are only nearly unit length)."""
+    norm = float(np.linalg.norm(vector))
+    return vector / norm if norm > 1e-6 else vector
 
 
 def _check_steps(
