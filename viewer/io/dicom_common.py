@@ -124,7 +124,9 @@ def check_pixel_header(ds: Any, name: str, has_pixels: bool) -> None:
     except (TypeError, ValueError, OverflowError) as exc:
         raise StudyLoadError(name, f"DICOM image size tags are not numbers ({exc}); corrupt header") from exc
     if rows <= 0 or cols <= 0:
-        raise StudyLoadError(name, f"DICOM header gives an empty image ({rows}×{cols} pixels)")
+        raise StudyLoadError(
+            name, f"DICOM header gives an empty image ({rows}×{cols} pixels: Rows/Columns missing or zero)"
+        )
     size = rows * cols * max(frames, 1) * samples * max(bits, 8) // 8
     if size > MAX_PIXEL_BYTES:
         raise StudyLoadError(
@@ -132,6 +134,21 @@ def check_pixel_header(ds: Any, name: str, has_pixels: bool) -> None:
             f"DICOM header claims {rows}×{cols} pixels × {frames} frames × {bits} bits "
             f"= {size / 1024**3:.1f} GiB, over the {MAX_PIXEL_BYTES // 1024**3} GiB cap; "
             "refusing before allocating",
+        )
+
+
+def check_pixels_parsed(ds: Any, name: str) -> None:
+    """Refuse a full parse that lost the pixel data element the header scan saw.
+
+    pydicom, reading with ``force=True``, returns what it could parse (sometimes nothing at all) when an
+    element runs past the end of the file — typically encapsulated pixel data without its sequence
+    delimiter — and only warns; without this check the loss would surface as a misleading "empty image".
+    """
+    if not any(tag in ds for tag in tags.PIXEL_DATA_TAGS):
+        raise StudyLoadError(
+            name,
+            "truncated or corrupt DICOM: the pixel data element could not be read to its end "
+            "(file cut short?)",
         )
 
 
@@ -254,9 +271,9 @@ def palette_to_rgb(arr: npt.NDArray[Any], ds: Any, name: str) -> npt.NDArray[Any
     try:
         return np.asarray(apply_color_lut(arr, ds))
     except Exception as exc:  # missing or inconsistent LUT descriptor/data
-        raise StudyLoadError(
-            name, f"PALETTE COLOR image with an unusable colour lookup table ({' '.join(str(exc).split())[:200]})"
-        ) from exc
+        detail = " ".join(str(exc).split())[:200]
+        reason = f"PALETTE COLOR image with an unusable colour lookup table ({detail})"
+        raise StudyLoadError(name, reason) from exc
 
 
 def to_grey(
@@ -277,7 +294,8 @@ def to_grey(
         if ds is None:
             raise StudyLoadError(name, "PALETTE COLOR image without its lookup table")
         rgb = palette_to_rgb(arr, ds, name)
-        return luma(rgb), "MONOCHROME2", [f"PALETTE COLOR image: colour lookup table applied, then {LUMA_NOTE}"]
+        note = f"PALETTE COLOR image: colour lookup table applied, then {LUMA_NOTE}"
+        return luma(rgb), "MONOCHROME2", [note]
     if arr.ndim == 3 and arr.shape[-1] == 3:
         return luma(arr), "MONOCHROME2", [f"{photometric} colour image {LUMA_NOTE}"]
     raise StudyLoadError(name, f"unsupported pixel layout {arr.shape} with photometric {photometric!r}")

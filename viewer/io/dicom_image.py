@@ -54,6 +54,8 @@ def read_image(source: Source, data: bytes | None = None, has_pixels: bool | Non
 
         has_pixels = read_slice(source, data).has_pixels
     ds = dc.read_dataset(source, header_only=False, data=data)  # pixel bytes stay undecoded here
+    if has_pixels:
+        dc.check_pixels_parsed(ds, source.name)
     dc.check_pixel_header(ds, source.name, has_pixels)  # before any pixel buffer is allocated
     _frames(ds, source.name)
     photometric = str(dc.get(ds, "PhotometricInterpretation", "MONOCHROME2")).strip().upper()

@@ -397,6 +397,7 @@ def _raw_slice(s: Slice, data: bytes) -> npt.NDArray[Any] | None:
 
 def _decoded_slice(s: Slice, data: bytes) -> npt.NDArray[Any]:
     ds = dc.read_dataset(s.source, header_only=False, data=data)
+    dc.check_pixels_parsed(ds, s.source.name)
     arr = dc.decode(ds, s.source.name)
     if arr.ndim != 2:
         raise StudyLoadError(

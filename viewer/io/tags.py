@@ -38,5 +38,7 @@ SEQUENCE_DELIMITATION = 0xFFFEE0DD
 
 def tag_bytes(tag: int, *, little_endian: bool = True) -> bytes:
     """The 4 bytes that start an element with ``tag`` in a file (group then element, each 16 bits)."""
-    order = "little" if little_endian else "big"
-    return (tag >> 16).to_bytes(2, order) + (tag & 0xFFFF).to_bytes(2, order)
+    group, element = tag >> 16, tag & 0xFFFF
+    if little_endian:
+        return group.to_bytes(2, "little") + element.to_bytes(2, "little")
+    return group.to_bytes(2, "big") + element.to_bytes(2, "big")
