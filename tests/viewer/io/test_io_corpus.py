@@ -20,6 +20,9 @@ file in a new release is checked without anyone listing it. For each file:
 ``viewer.io.load_study`` wrapped to keep the :class:`Study` it returned); a few files also run as real
 subprocesses of the installed ``radreview`` script. Upstream files: pydicom/pydicom (``src/pydicom/data/
 test_files``, shipped in the pydicom 3.0 wheel) and pydicom/pydicom-data (``data_store/data``, wheel 1.0.0).
+pydicom's own tests treat ``JPEG-lossy.dcm`` as a bad JPEG ("Invalid spectrum end value, decode fails";
+pydicom/pydicom@2b7e380b081974a7822492fd2cd081c1d4b358a6:tests/pixels/test_decoder_pylibjpeg.py,
+``test_jpg_extended_invalid_se_raises``).
 """
 
 from __future__ import annotations
@@ -104,7 +107,7 @@ CUT_SHORT = Refusal(
     "no pixels",
 )
 UNDECODABLE = Refusal(
-    "broken on purpose: codestream no installed decoder (nor pydicom) accepts",
+    "broken on purpose: a codestream no decoder accepts (pydicom fails too)",
     r"cannot decode pixel data: Unable to decode as exceptions were raised by all available plugins",
     "cannot decode",
 )

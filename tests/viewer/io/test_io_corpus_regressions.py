@@ -113,3 +113,22 @@ def test_pixel_data_cut_short_names_the_truncation(dcm, tmp_path: Path) -> None:
     cut.write_bytes(data[:-40])  # loses the last fragment bytes and the sequence delimiter
     with pytest.raises(StudyLoadError, match=r"cut\.dcm: truncated or corrupt DICOM: the pixel data element"):
         load_image(cut)
+
+
+def test_extended_offset_table_before_pixel_data_is_read_past(dcm, tmp_path: Path) -> None:
+    """(7FE0,0001/0002) Extended Offset Table (Lengths) precede encapsulated pixel data in group 7FE0 —
+    the same early stop as the group length, never met by the corpus but written by modern encoders."""
+    from pydicom.encaps import encapsulate_extended, generate_frames
+    from pydicom.pixels import compress
+    from pydicom.uid import RLELossless
+
+    ds = dcm.dataset(np.array([[0, 1, 2], [300, 4000, 65535]], dtype=np.uint16), modality="OT")
+    compress(ds, RLELossless, encoding_plugin="pydicom")
+    frames = list(generate_frames(ds.PixelData, number_of_frames=1))  # re-wrapped with an extended table
+    ds.PixelData, ds.ExtendedOffsetTable, ds.ExtendedOffsetTableLengths = encapsulate_extended(frames)
+    path = dcm.save(ds, tmp_path / "eot.dcm")
+    data = path.read_bytes()
+    found = scan(data, [])
+    assert found is not None and data[found.pixel_offset : found.pixel_offset + 4] == b"\xe0\x7f\x10\x00"
+    assert data.index(b"\xe0\x7f\x01\x00") < found.pixel_offset  # the table came first and was skipped
+    assert load_image(path).pixels.tolist() == [[0.0, 1.0, 2.0], [300.0, 4000.0, 65535.0]]
