@@ -11,6 +11,7 @@ import numpy.typing as npt
 
 from viewer.errors import MissingExtraError, StudyLoadError
 from viewer.io import tags
+from viewer.io.colour import LUMA_NOTE, luma
 from viewer.io.source import Source
 
 MAX_PIXEL_BYTES = 2 * 1024**3
@@ -252,15 +253,6 @@ def safe_meta(ds: Any) -> dict[str, str]:
 
 def _multi(value: Any) -> bool:
     return hasattr(value, "__iter__") and not isinstance(value, (str, bytes))
-
-
-LUMA_NOTE = "converted to grey with ITU-R BT.601 luma (0.299 R + 0.587 G + 0.114 B)"
-
-
-def luma(rgb: npt.NDArray[Any]) -> npt.NDArray[np.float32]:
-    """ITU-R BT.601 luma of an ``[..., 3]`` (or RGBA ``[..., 4]``) array: 0.299 R + 0.587 G + 0.114 B."""
-    grey = rgb[..., 0] * 0.299 + rgb[..., 1] * 0.587 + rgb[..., 2] * 0.114
-    return np.asarray(grey, dtype=np.float32)
 
 
 def palette_to_rgb(arr: npt.NDArray[Any], ds: Any, name: str) -> npt.NDArray[Any]:

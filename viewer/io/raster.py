@@ -14,6 +14,7 @@ import warnings as pywarnings
 import numpy as np
 
 from viewer.errors import StudyLoadError
+from viewer.io.colour import LUMA_NOTE, luma
 from viewer.io.source import Source
 from viewer.records import Image
 
@@ -51,14 +52,13 @@ def _decode(source: Source, data: bytes) -> tuple[np.ndarray, str, list[str]]:
         picture = im.convert("RGBA" if mode == "PA" else "RGB") if mode != "1" else im.convert("L")
     arr = np.asarray(picture)
     if arr.ndim == 3:
-        rgb = arr[..., :3].astype(np.float32)
+        rgb = arr[..., :3]
         if arr.shape[-1] in (2, 4):
             notes.append("alpha channel dropped")
         if arr.shape[-1] == 2:
             return arr[..., 0].astype(np.float32), mode, notes
-        grey = rgb[..., 0] * 0.299 + rgb[..., 1] * 0.587 + rgb[..., 2] * 0.114
-        notes.append(f"{mode} image converted to grey with ITU-R BT.601 luma (0.299 R + 0.587 G + 0.114 B)")
-        return grey, mode, notes
+        notes.append(f"{mode} image {LUMA_NOTE}")
+        return luma(rgb), mode, notes
     return arr.astype(np.float32), mode, notes
 
 
