@@ -4,7 +4,8 @@ Rules:
 
 * A file is read by the first reader whose content sniff accepts it (``viewer.io.registry``).
 * A folder or zip: DICOM files with pixel data are grouped by SeriesInstanceUID. Projection radiographs
-  (CR/DX/…, single frame) form a CXR study of at most one frontal and one lateral. CT/MR/PT/NM slices form
+  (CR/DX/…, single frame) form a CXR study of one frontal and at most one lateral (a lone radiograph of
+  any view is read as when the file itself is passed). CT/MR/PT/NM slices form
   one volume (several series → pick with ``series=``). Without DICOM, exactly one NIfTI/PNG/JPEG is read.
 * ``kind`` is ``ct`` for every 3D volume (CT, and MR/PT/NIfTI volumes too: the review workspace treats
   them alike) and for a single CT/MR slice (a one-slice volume); ``cxr`` for every 2D image.
@@ -46,6 +47,8 @@ def _study(images: list[Image], case_id: str | None) -> Study:
 
 
 def _radiographs(where: str, images: list[Image]) -> list[Image]:
+    if len(images) == 1:  # a lone radiograph of any view, as when the file itself is passed
+        return images
     laterals = [im for im in images if im.view == "LATERAL"]
     frontals = [im for im in images if im.view != "LATERAL"]
     if len(frontals) > 1 or len(laterals) > 1 or not frontals:

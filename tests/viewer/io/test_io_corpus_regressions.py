@@ -132,3 +132,14 @@ def test_extended_offset_table_before_pixel_data_is_read_past(dcm, tmp_path: Pat
     assert found is not None and data[found.pixel_offset : found.pixel_offset + 4] == b"\xe0\x7f\x10\x00"
     assert data.index(b"\xe0\x7f\x01\x00") < found.pixel_offset  # the table came first and was skipped
     assert load_image(path).pixels.tolist() == [[0.0, 1.0, 2.0], [300.0, 4000.0, 65535.0]]
+
+
+def test_a_folder_holding_one_lateral_radiograph_reads_like_the_file() -> None:
+    """pydicom's dicomdirtests/77654033/CR1 holds one lateral CR: the file loaded, its folder was refused
+    ("1 radiographs found …; a CXR study takes one frontal")."""
+    from pydicom.data import get_testdata_file
+
+    path = Path(get_testdata_file("dicomdirtests/77654033/CR1/6154", download=False))
+    from_folder, from_file = load_image(path.parent), load_image(path)
+    assert from_folder.view == "LATERAL" and from_folder.shape == (16, 16)
+    np.testing.assert_array_equal(from_folder.pixels, from_file.pixels)
