@@ -132,9 +132,23 @@ class ChunkStreamer:
             self._sent = text
 
 
+# Output-grammar tokens kept when decoding even where a tokenizer registers them as special:
+# VividMed's MMMMTokenizer adds <p>, </p> with special_tokens=True (function2-llx/MMMM@c3c9caa,
+# mmmm/tokenizer.py) and decodes with special tokens kept (scripts/evaluate/models/mmmm.py).
+KEEP_TOKENS = (*GROUNDING_TOKENS, "<p>", "</p>")
+
+
 def _decoder(processor: Any) -> Any:
+    """``ids → text`` dropping special tokens (BOS, EOS, image, pad …) but keeping :data:`KEEP_TOKENS`."""
     tokenizer = getattr(processor, "tokenizer", processor)
-    return lambda ids: tokenizer.decode(list(ids), skip_special_tokens=True)
+    vocab = tokenizer.get_vocab()
+    kept = {vocab[t] for t in KEEP_TOKENS if t in vocab}
+    drop = set(getattr(tokenizer, "all_special_ids", ())) - kept
+
+    def decode(ids: Sequence[int]) -> str:
+        return str(tokenizer.decode([i for i in ids if i not in drop], skip_special_tokens=False))
+
+    return decode
 
 
 def _image_token_id(loaded: LoadedModel) -> int | None:
@@ -261,6 +275,7 @@ class HFGenerator:
         trust_remote_code: bool = False,
         allow_download: bool = False,
         grammar: str | None = None,
+        preprocessing: str | None = None,
     ) -> None:
         if not model:
             raise ModelSetupError("the hf generator needs --model (a checkpoint folder or a cached hub id)")
@@ -293,6 +308,11 @@ class HFGenerator:
                 f"unknown output grammar {grammar!r}; choose one of {', '.join(_common.GRAMMARS)}"
             )
         self.grammar = grammar
+        if preprocessing is not None and preprocessing not in prompts.PREPROCESSING:
+            raise ModelSetupError(
+                f"unknown preprocessing {preprocessing!r}; choose one of {', '.join(prompts.PREPROCESSING)}"
+            )
+        self.preprocessing = preprocessing
         self._resolved = resolve_model(model, allow_download=allow_download)  # fail fast, before any study
         self._loaded: LoadedModel | None = None
 
@@ -336,6 +356,7 @@ class HFGenerator:
             max_images=max_images,
             n_slices=self.n_slices,
             regions=self.regions,
+            preprocessing=self.preprocessing,
         )
         findings: list[Finding] = []
         artefacts: dict[str, np.ndarray] = {}
@@ -354,6 +375,7 @@ class HFGenerator:
             latency["ground"] = latency.get("ground", 0.0) + time.perf_counter() - t0
         latency["generate"] = sum(g.seconds for g in generations)
         notes = {k: v for g in generations for k, v in g.extras.items()}
+        notes = {**notes, **_common.input_notes(requests)}
         provenance = self._provenance(loaded, study, mode, [g.prompt for g in generations], notes)
         return Draft(
             case_id=study.case_id,
@@ -373,9 +395,9 @@ class HFGenerator:
         artefacts: dict[str, np.ndarray],
     ) -> list[Finding]:
         """Attach a heat map (and, for CT regions, the region mask) to every phrase."""
-        mask_ref = _common.region_mask_ref(request, masks, artefacts)
         out, cursor = [], 0
         for finding in findings:
+            mask_ref = _common.region_mask_ref(request, masks, artefacts, finding.region)
             new_phrases = []
             for phrase in _common.whole_phrases(finding):
                 span = attn.locate(gen.text, [phrase.text], cursor)[0]
@@ -435,5 +457,5 @@ class HFGenerator:
             seed=self.params.seed,
             input_sha256s=study.input_sha256s,
             package_version=_common.package_version(),
-            label=f"{self.model_id} (hf, {self.quantization})",
+            label=f"{self.model_id} (hf, {self.quantization}{_common.context_label(notes)})",
         )

@@ -191,7 +191,9 @@ def _trunk(state: dict[str, Any]) -> dict[str, Any]:
     if keys:
         stray = sorted(k for k in state if k not in keys and ignored_reason(k) is None)
         if stray:
-            raise ConversionError(f"vision weights: keys outside visual.trunk.* that nothing maps: {stray[:5]}")
+            raise ConversionError(
+                f"vision weights: keys outside visual.trunk.* that nothing maps: {stray[:5]}"
+            )
         return {k.removeprefix("visual.trunk."): state[k] for k in keys}
     if "patch_embed.proj.weight" in state:
         return dict(state)
