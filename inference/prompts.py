@@ -215,10 +215,9 @@ def cxr_context(
     if setting[0] == "m" and study.lateral is not None:
         images.append(_radiograph(study.lateral, "lateral", None, "none", preprocessing))
         content.append(IMAGE)
-    if setting[1] == "w":
-        content.append(_text(f"PRIOR_REPORT: {' '.join((study.prior_report or '').split())}"))
     instruction = LLM_RG4_VIEW_PROMPTS.get(view, LLM_RG4_NO_VIEW)
-    content.append(_text(f"{instruction}."))
+    prior = f"PRIOR_REPORT: {' '.join((study.prior_report or '').split())} " if setting[1] == "w" else ""
+    content.append(_text(f"{prior}{instruction}."))  # one text item: templates that trim items keep spaces
     options = {"context_mode": setting, "context_mode_meaning": LLM_RG4_SETTINGS[setting],
                "upstream_prompt": llm_rg4_prompt(view, h_i), "preprocessing": preprocessing}
     return PromptRequest("cxr-context", ({"role": "user", "content": content},), tuple(images), "prose",
@@ -296,20 +295,22 @@ def ct_region(
     for name in names:
         if name not in arrays:
             raise ValueError(f"no mask for region {name!r}; have {', '.join(sorted(arrays)) or 'none'}")
+    # Text items carry upstream's exact spacing, so concatenating them verbatim (image → its tokens)
+    # gives text_add_image_tokens(text_add_region_tokens(instruction)).
     content: list[dict[str, str]] = []
     images: list[ModelImage] = []
     if max_images >= len(names) + 1:
         images.append(
             image_prep.ct_region(study.primary, None, label="ct global", n_slices=n_slices, tile=tile)
         )
-        content += [_text("The global information is provided as the context:"), IMAGE, _text(".")]
+        content += [_text("The global information is provided as the context: "), IMAGE]
     for i, name in enumerate(names):
         images.append(image_prep.ct_region(
             study.primary, arrays[name], label=f"ct region {name}", n_slices=n_slices, masks=arrays,
             conditioning=conditioning, target=name, tile=tile,
         ))
-        content += [_text(f"The region {i} is"), IMAGE, _text(".")]
-    content.append(_text(REG2RG_INSTRUCTION))
+        content += [_text(f"{'. ' if content else ''}The region {i} is "), IMAGE]
+    content.append(_text(f". {REG2RG_INSTRUCTION}"))
     return PromptRequest(
         "ct-region",
         ({"role": "user", "content": content},),
