@@ -16,7 +16,7 @@ import upstream
 
 from inference import prompts
 from inference.generators.hf import _decoder
-from inference.models import vividmed
+from inference.parsers.maira2 import adjust_box_for_original_image_size, box_from_bins, parse_maira2
 from viewer.records import Image, Study
 
 GEMMA3_CHAT_TEMPLATE = (  # google/gemma-3-4b-it tokenizer_config.json chat_template (MedGemma uses it)
@@ -324,6 +324,8 @@ def test_reg2rg_answer_is_read_by_prompt_position() -> None:
 def test_vividmed_input_ids_follow_prepare_vlm_inputs() -> None:
     """function2-llx/MMMM@c3c9caa ``mmmm/tokenizer.py`` (special tokens, order) and ``mmmm/data/utils.py``
     ``prepare_vlm_inputs``: BOS, image slots (+ boi/eoi), ``<grd>``, then "<usr> {query}<sys>"."""
+    from inference.models import vividmed
+
     query = vividmed.REPORT_QUERY
     tok = _word_tokenizer([query], ["<unk>", "<s>", "</s>"], upstream.MMMM_SPECIALS)
     assert list(vividmed.SPECIAL_TOKENS) == upstream.MMMM_SPECIALS
@@ -346,3 +348,63 @@ def test_decoding_keeps_vividmed_phrase_tags_but_drops_other_specials() -> None:
     ]
     assert _decoder(tok)(ids) == "<p> left pleural effusion</p> is seen ."
     assert "<p>" not in tok.decode(ids, skip_special_tokens=True)  # what the old decode did
+
+
+# --------------------------------------------------------------------------------------------- outputs
+
+# MAIRA-2 outputs in the processor's own layout (docstring of
+# convert_output_to_plaintext_or_grounded_sequence, johannes2moll/maira_rrg@8d43007:processing_maira2.py).
+PROCESSOR_EXAMPLE = "<obj>grounded phrase <box><x55><y45><x70><y56></box></obj><obj>ungrounded phrase</obj>"
+
+
+def test_maira2_processor_example_parses_to_its_documented_boxes() -> None:
+    ours = parse_maira2(PROCESSOR_EXAMPLE, image_size=(300, 200))
+    theirs = upstream.maira2_grounded_sequence(PROCESSOR_EXAMPLE)
+    assert [f.text for f in ours.findings] == [p for p, _ in theirs]
+    boxes = ours.findings[0].phrases[0].grounding.boxes  # type: ignore[union-attr]
+    assert boxes == (upstream.maira2_adjust_box(theirs[0][1][0], 300, 200),)  # type: ignore[index]
+    assert ours.findings[1].phrases[0].grounding is None and not ours.malformed
+
+
+def test_adjust_box_is_upstreams_integer_truncation() -> None:
+    box = box_from_bins((55, 45, 70, 56))
+    assert box == pytest.approx((0.555, 0.455, 0.705, 0.565))
+    # width 301, height 200: crop 200, x offset 50; int(0.555 * 200 + 50) = 161 → 161 / 301
+    ours = adjust_box_for_original_image_size(box, 301, 200)
+    assert ours == upstream.maira2_adjust_box(box, 301, 200) and ours[0] == 161 / 301
+
+
+@pytest.mark.parametrize(
+    ("text", "kept", "flagged"),
+    [
+        # cut off after a complete box but before </obj>: upstream asserts; we keep the box, flag the phrase
+        (
+            "<obj>Cardiomegaly.<box><x10><y20><x30><y40></box></obj>"
+            "<obj>Left effusion.<box><x5><y6><x7><y8></box>",
+            ["Cardiomegaly.", "Left effusion."],
+            ["Left effusion."],
+        ),
+        # cut off inside a box: the closed object survives with its box, the partial one is flagged
+        (
+            "<obj>Cardiomegaly.<box><x10><y20><x30><y40></box></obj><obj>Left effusion.<box><x5><y",
+            ["Cardiomegaly.", "Left effusion."],
+            ["Left effusion."],
+        ),
+        # a stray </obj>: only its own stretch of text is flagged
+        (
+            "<obj>Cardiomegaly.<box><x10><y20><x30><y40></box></obj> No pneumothorax.</obj>",
+            ["Cardiomegaly.", "No pneumothorax."],
+            ["No pneumothorax."],
+        ),
+    ],
+)
+def test_maira2_truncated_and_malformed_outputs_keep_what_is_well_formed(
+    text: str, kept: list[str], flagged: list[str]
+) -> None:
+    result = parse_maira2(text, image_size=(100, 100))
+    assert [f.text for f in result.findings] == kept
+    assert [f.text for f in result.findings if "malformed_output" in f.flags] == flagged
+    assert result.malformed
+    first = result.findings[0].phrases[0].grounding
+    # bins 10/20/30/40 → centres .105… → upstream's int() truncation at 100 px → 0.1, 0.2, 0.3, 0.4
+    assert first is not None and first.boxes == ((0.1, 0.2, 0.3, 0.4),)
