@@ -148,16 +148,25 @@ def _loose(chunk: str, kind: str, start: int, size: tuple[int, int] | None, mode
     if not _TAG.search(chunk):
         return _prose_findings(chunk, kind, start)
     before, opened, after = chunk.rpartition("<obj>")
-    if opened and "</obj>" not in after:
+    if opened and "</obj>" not in after and "<box>" in after:
         out = _loose(before, kind, start, size, mode, num_bins, problems)
         phrase = collapse_whitespace(strip_tags(after.split("<box>", 1)[0]))
         boxes, box_problems = _boxes(after, size, mode, num_bins)
         problems += [*box_problems, f"unclosed <obj> (output cut off?) after {phrase[:40]!r}"]
         if phrase or boxes:
             out.append(_object(phrase, boxes, kind, start + len(out), True))
-        return out
+        tail = after[after.rfind("</box>") + len("</box>"):] if "</box>" in after else ""
+        return out + _flagged_prose(tail, kind, start + len(out))
     problems.append(f"stray grounding tags in {collapse_whitespace(chunk)[:60]!r}")
-    prose = parse_prose(_PARTIAL_TAG.sub(" ", strip_tags(chunk)), kind, flags=(MALFORMED,))
+    return _flagged_prose(chunk, kind, start)
+
+
+def _flagged_prose(chunk: str, kind: str, start: int) -> list[Finding]:
+    """``chunk`` without its (complete or cut-off) tags, as prose findings flagged ``malformed_output``."""
+    text = _PARTIAL_TAG.sub(" ", strip_tags(chunk))
+    if not text.strip():
+        return []
+    prose = parse_prose(text, kind, flags=(MALFORMED,))
     return [dataclasses.replace(f, id=f"f{start + n}") for n, f in enumerate(prose.findings)]
 
 
