@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from upstream import GEMMA3_CHAT_TEMPLATE
 
 from viewer.records import Image, Study
 
@@ -184,12 +185,7 @@ GEMMA3_SPECIALS = (
     "<start_of_turn>",
     "<end_of_turn>",
 )
-GEMMA3_TEMPLATE = (
-    "{{ bos_token }}{% for message in messages %}{{ '<start_of_turn>' + message['role'] + '\\n' }}"
-    "{% for c in message['content'] %}{% if c['type'] == 'image' %}{{ '<start_of_image>' }}"
-    "{% else %}{{ c['text'] }}{% endif %}{% endfor %}{{ '<end_of_turn>\\n' }}{% endfor %}"
-    "{% if add_generation_prompt %}{{ '<start_of_turn>model\\n' }}{% endif %}"
-)
+GEMMA3_TEMPLATE = GEMMA3_CHAT_TEMPLATE  # the real Gemma 3 template (upstream.py), trims each text item
 
 
 def _gemma3_processor() -> Any:

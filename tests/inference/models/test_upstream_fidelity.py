@@ -19,49 +19,6 @@ from inference.generators.hf import _decoder
 from inference.parsers.maira2 import adjust_box_for_original_image_size, box_from_bins, parse_maira2
 from viewer.records import Image, Study
 
-GEMMA3_CHAT_TEMPLATE = (  # google/gemma-3-4b-it tokenizer_config.json chat_template (MedGemma uses it)
-    "{{ bos_token }}\n"
-    "{%- if messages[0]['role'] == 'system' -%}\n"
-    "    {%- if messages[0]['content'] is string -%}\n"
-    "        {%- set first_user_prefix = messages[0]['content'] + '\n\n' -%}\n"
-    "    {%- else -%}\n"
-    "        {%- set first_user_prefix = messages[0]['content'][0]['text'] + '\n\n' -%}\n"
-    "    {%- endif -%}\n"
-    "    {%- set loop_messages = messages[1:] -%}\n"
-    "{%- else -%}\n"
-    '    {%- set first_user_prefix = "" -%}\n'
-    "    {%- set loop_messages = messages -%}\n"
-    "{%- endif -%}\n"
-    "{%- for message in loop_messages -%}\n"
-    "    {%- if (message['role'] == 'user') != (loop.index0 % 2 == 0) -%}\n"
-    '        {{ raise_exception("Conversation roles must alternate user/assistant/user/assistant/...") }}\n'
-    "    {%- endif -%}\n"
-    "    {%- if (message['role'] == 'assistant') -%}\n"
-    '        {%- set role = "model" -%}\n'
-    "    {%- else -%}\n"
-    "        {%- set role = message['role'] -%}\n"
-    "    {%- endif -%}\n"
-    "    {{ '<start_of_turn>' + role + '\n' + (first_user_prefix if loop.first else \"\") }}\n"
-    "    {%- if message['content'] is string -%}\n"
-    "        {{ message['content'] | trim }}\n"
-    "    {%- elif message['content'] is iterable -%}\n"
-    "        {%- for item in message['content'] -%}\n"
-    "            {%- if item['type'] == 'image' -%}\n"
-    "                {{ '<start_of_image>' }}\n"
-    "            {%- elif item['type'] == 'text' -%}\n"
-    "                {{ item['text'] | trim }}\n"
-    "            {%- endif -%}\n"
-    "        {%- endfor -%}\n"
-    "    {%- else -%}\n"
-    '        {{ raise_exception("Invalid content type") }}\n'
-    "    {%- endif -%}\n"
-    "    {{ '<end_of_turn>\n' }}\n"
-    "{%- endfor -%}\n"
-    "{%- if add_generation_prompt -%}\n"
-    "    {{'<start_of_turn>model\n'}}\n"
-    "{%- endif -%}\n"
-)
-
 
 def _word_tokenizer(
     texts: list[str],
@@ -249,7 +206,7 @@ def test_medgemma_renders_the_context_prompt_through_gemma3s_real_template() -> 
         ["<start_of_image>"],
         bos="<bos>",
         eos="<eos>",
-        chat_template=GEMMA3_CHAT_TEMPLATE,
+        chat_template=upstream.GEMMA3_CHAT_TEMPLATE,
     )
     request = prompts.cxr_context(_study(prior_report="Old  effusion.", indication="Cough,\nfever"))
     rendered = tok.apply_chat_template(list(request.messages), add_generation_prompt=True, tokenize=False)
