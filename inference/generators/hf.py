@@ -227,6 +227,14 @@ def _attention(loaded: LoadedModel, input_ids: Any, out: Any) -> tuple[np.ndarra
     return attn.step_attentions(out.attentions, positions), None
 
 
+def _image_of(request: prompts.PromptRequest, region: str) -> int | None:
+    """For a several-region Reg2RG prompt, the index of ``region``'s image (its images come last, in
+    ``request.regions`` order); ``None`` = the request's ``attention_image``."""
+    if len(request.regions) < 2 or region not in request.regions:
+        return None
+    return len(request.images) - len(request.regions) + request.regions.index(region)
+
+
 class HFGenerator:
     """Draft reports with a transformers vision-language model.
 
@@ -246,6 +254,8 @@ class HFGenerator:
         regions: CT regions to prompt for (default: every masked region of DESIGN §4).
         grammar: Parse answers with this grammar (``prose``, ``maira2``, ``reg2rg``, ``vividmed``)
             instead of the prompt mode's.
+        preprocessing: How radiographs are made square: ``pad``, ``crop`` (LLaVA-Rad) or ``maira2``
+            (min-max + crop); default ``maira2`` for ``cxr-grounded``, else ``pad``.
         trust_remote_code: Allow checkpoint-supplied model code (opt-in).
         allow_download: Allow the hub client to download missing files (default off).
     """
@@ -403,7 +413,7 @@ class HFGenerator:
                 span = attn.locate(gen.text, [phrase.text], cursor)[0]
                 if span is not None:
                     cursor = span[0]
-                heat_ref = self._heat(gen, request, span, artefacts)
+                heat_ref = self._heat(gen, request, span, artefacts, _image_of(request, finding.region))
                 new_phrases.append(_common.with_refs(phrase, heat_ref, mask_ref))
             out.append(dataclasses.replace(finding, phrases=tuple(new_phrases)))
         return out
@@ -414,6 +424,7 @@ class HFGenerator:
         request: prompts.PromptRequest,
         span: tuple[int, int] | None,
         artefacts: dict[str, np.ndarray],
+        image: int | None = None,
     ) -> str | None:
         if gen.attention is None or span is None:
             return None
@@ -423,9 +434,9 @@ class HFGenerator:
         heat = attn.phrase_heat_map(
             gen.attention,
             tokens,
-            request.images[request.attention_image],
+            request.images[request.attention_image if image is None else image],
             n_images=gen.n_images,
-            image_index=request.attention_image,
+            image_index=request.attention_image if image is None else image,
             view=self.attention_view,
             layer=self.attention_layer,
         )

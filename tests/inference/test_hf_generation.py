@@ -252,3 +252,18 @@ def test_beam_search_sends_text_once_and_refuses_attention_maps(
         progress=events.append,
     )
     assert [e.text for e in events if e.kind == "text"] == [gen.text]
+
+
+def test_region_heat_maps_use_each_regions_image(ct_phantom) -> None:  # type: ignore[no-untyped-def]
+    from inference.generators.hf import _image_of
+
+    volume = Image(pixels=ct_phantom.pixels[::4, ::4, ::4], spacing_mm=(20.0, 9.6, 9.6), affine=np.eye(4),
+                   modality="CT", photometric="MONOCHROME2", default_window=None, source="ct",
+                   sha256="0" * 64)
+    masks = {r: ct_phantom.labels[r][::4, ::4, ::4] for r in ("heart", "esophagus")}
+    request = prompts.ct_region(Study("c", "ct", (volume,)), ["heart", "esophagus"], masks, n_slices=1,
+                                tile=32, max_images=3)
+    assert request.regions == ("esophagus", "heart")  # Reg2RG's order
+    assert [request.images[_image_of(request, r)].label for r in request.regions] == [  # type: ignore[index]
+        "ct region esophagus", "ct region heart"]
+    assert _image_of(request, "lungs") is None
