@@ -5,8 +5,8 @@ of one prompt from 0 in its own region order and the model names each region's a
 decides the region (case-insensitive; Reg2RG's spellings "lung", "bone", "breast", "trachea and
 bronchie" and lexicon synonyms accepted; ``other`` is the CT ``other`` section). When the name is not a
 CT region, ``i`` is read as the 0-based position in the prompt's region list (``regions``, from the
-request); without that list, or out of range, the sentences keep a lexicon region and carry
-``malformed_output``. Output with no region header at all is parsed as prose, flagged. Text before the
+request); without that list, or out of range, the sentences go to the CT ``other`` section and carry
+``malformed_output`` (the model named an area outside the regions, e.g. "cerebellum"). Output with no region header at all is parsed as prose, flagged. Text before the
 first header is prose (unflagged).
 """
 
@@ -19,7 +19,7 @@ from inference.parsers._text import collapse_whitespace, findings_from_spans
 from inference.parsers.base import MALFORMED, ParseResult
 from inference.parsers.lexicon import region_for
 from inference.parsers.prose import parse_prose
-from inference.records import CT_SECTIONS, Finding
+from inference.records import CT_SECTIONS, Finding, regions_for
 
 _HEADER = re.compile(r"the region\s+(\d+)\s+is\s+([^:.\n]{1,60}?)\s*:", re.IGNORECASE)
 _LABEL_ONLY = re.compile(r"(?:findings|report|generated report)?\s*:?\s*", re.IGNORECASE)
@@ -67,9 +67,10 @@ def parse_reg2rg(text: str, kind: str = "ct", *, regions: Sequence[str] | None =
         body = collapse_whitespace(text[header.end() : end])
         region = region_of_area(header.group(2), int(header.group(1)), regions)
         flags: tuple[str, ...] = ()
-        if region is None:
+        if region is None:  # an area outside the CT regions ("cerebellum"): the other section, flagged
             problems.append(f"unknown region {header.group(2)!r} (index {header.group(1)})")
             flags = (MALFORMED,)
+            region = "other" if "other" in regions_for(kind) else None
         findings += findings_from_spans(body, [], kind, start_index=len(findings) + 1, region=region,
                                         flags=flags)
     return ParseResult(tuple(findings), malformed=bool(problems), problems=tuple(problems))

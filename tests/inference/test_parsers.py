@@ -127,7 +127,7 @@ def test_reg2rg_area_names_and_indices() -> None:
 def test_reg2rg_unknown_region_and_missing_headers_are_flagged() -> None:
     result = parse_reg2rg("The region 42 is elsewhere: Odd text. The region 5 is heart: Normal size.")
     assert result.malformed and "unknown region 'elsewhere'" in result.problems[0]
-    assert [(f.region, f.flags) for f in result.findings] == [("lungs", ("malformed_output",)), ("heart", ())]
+    assert [(f.region, f.flags) for f in result.findings] == [("other", ("malformed_output",)), ("heart", ())]
     plain = parse_reg2rg("The heart is normal. No effusion.")
     assert plain.malformed and [f.region for f in plain.findings] == ["heart", "pleura"]
 

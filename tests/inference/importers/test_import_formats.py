@@ -148,9 +148,9 @@ def test_reg2rg_result_csv() -> None:
         "the lower lobe of the right lung with a size of about 3mm x 2mm. "
         "Bilateral pleural localized hypertrophy.")
     assert first.draft.provenance.prompts[0].startswith("The global information is provided")
-    # an area that is not a CT region keeps a lexicon region and is flagged for the reviewer
+    # an area that is not a CT region ("cerebellum") goes to the CT other section, flagged for the reviewer
     assert [(f.region, f.flags) for f in second.draft.findings] == [
-        ("lungs", ("malformed_output",)), ("trachea and bronchi", ())]
+        ("trachea and bronchi", ()), ("other", ("malformed_output",))]
 
 
 def test_reg2rg_combined_report_columns_and_ct_only() -> None:
