@@ -6,8 +6,8 @@ decides the region (case-insensitive; Reg2RG's spellings "lung", "bone", "breast
 bronchie" and lexicon synonyms accepted; ``other`` is the CT ``other`` section). When the name is not a
 CT region, ``i`` is read as the 0-based position in the prompt's region list (``regions``, from the
 request); without that list, or out of range, the sentences go to the CT ``other`` section and carry
-``malformed_output`` (the model named an area outside the regions, e.g. "cerebellum"). Output with no region header at all is parsed as prose, flagged. Text before the
-first header is prose (unflagged).
+``malformed_output`` (the model named an area outside the regions, e.g. "cerebellum"). Output with no
+region header at all is parsed as prose, flagged. Text before the first header is prose (unflagged).
 """
 
 from __future__ import annotations
