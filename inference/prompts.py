@@ -139,9 +139,11 @@ IMAGE: dict[str, str] = {"type": "image"}
 
 
 def llava_rad_instruction(indication: str | None) -> str:
-    """LLaVA-Rad's findings instruction (``llava/utils.py``: ``reason.replace('\\n', ' ')``)."""
+    """LLaVA-Rad's findings instruction (``llava/utils.py``: ``reason.replace('\\n', ' ')``; the eval
+    script strips the whole query)."""
     if indication is not None and indication.strip():
-        return f"{LLAVA_RAD_FINDINGS} given the following indication: {indication.replace(chr(10), ' ')}"
+        reason = indication.replace("\n", " ")
+        return f"{LLAVA_RAD_FINDINGS} given the following indication: {reason}".strip()
     return f"{LLAVA_RAD_FINDINGS}."
 
 

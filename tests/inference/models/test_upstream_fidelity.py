@@ -90,7 +90,7 @@ def _study(
 # --------------------------------------------------------------------------------------------- LLaVA-Rad
 
 
-@pytest.mark.parametrize("reason", ["Cough,\nfever", None])
+@pytest.mark.parametrize("reason", ["Cough,\nfever", "SOB.\n\nEval  effusion \n", None])
 def test_llava_rad_prompt_is_conv_vicuna_v1_exactly(reason: str | None) -> None:
     """microsoft/LLaVA-Rad@1fc4409 ``llava/eval/model_mimic_cxr.py`` + ``conversation.py`` ``conv_vicuna_v1``
     + ``utils.py`` ``data_loader_mimic_reason_findings``: the whole prompt string, system text included."""
