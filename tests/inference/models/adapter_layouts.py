@@ -154,7 +154,8 @@ def save_llava_rad_release(root: Path, seed: int = 0) -> dict[str, Path]:
     }
     torch.save(projector, src / "non_lora_trainables.bin")
     vision = root / "biomedclipcxr_tiny.pt"
-    torch.save({"state_dict": timm_vision_state()}, vision)
+    # the whole open_clip checkpoint as biomedclipcxr_518.pt holds it: trunk, head, text tower, logit_scale
+    torch.save({"state_dict": timm_vision_state(open_clip_extras=True)}, vision)
     return {"base": base, "src": src, "vision": vision}
 
 
