@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 from adapter_layouts import ALPHA, R, cxr_study, save_llava_rad_release, timm_hidden_states, timm_vision_state
@@ -61,7 +62,8 @@ def test_vision_tower_reproduces_timm_hidden_states(converted: dict[str, Path]) 
     import torch
     from transformers import LlavaForConditionalGeneration
 
-    model = LlavaForConditionalGeneration.from_pretrained(converted["out"]).eval()
+    model: Any = LlavaForConditionalGeneration.from_pretrained(converted["out"])
+    model.eval()
     pixels = torch.randn(1, 3, 32, 32, generator=torch.Generator().manual_seed(3))
     with torch.no_grad():
         ours = model.model.vision_tower(pixels, output_hidden_states=True).hidden_states
@@ -75,8 +77,8 @@ def test_vision_tower_reproduces_timm_hidden_states(converted: dict[str, Path]) 
 
 
 def test_converted_checkpoint_generates_offline_through_the_adapter(
-    converted: dict[str, Path], cxr_phantom
-) -> None:  # type: ignore[no-untyped-def]
+    converted: dict[str, Path], cxr_phantom: Any
+) -> None:
     generator = get_adapter("llava-rad").build_generator(
         model=str(converted["out"]), device="cpu", attention_maps=True, max_new_tokens=6
     )
@@ -153,12 +155,14 @@ def test_random_vision_tower_for_benchmarks_has_biomedclip_cxr_geometry(
     assert config.vision_config.hidden_size == 32  # mm_hidden_size of the release's config.json
 
 
-def _vit_from(state: dict) -> object:  # type: ignore[type-arg]
+def _vit_from(state: dict[str, Any]) -> Any:
     """A transformers ``ViTModel`` loaded from :func:`conv.map_vision` output (strict: no missing keys)."""
     from transformers import ViTConfig, ViTModel
 
-    config = ViTConfig(**conv.vision_shape(state), hidden_act="gelu", layer_norm_eps=1e-6, qkv_bias=True)
-    model = ViTModel(config).eval()
+    shape: dict[str, Any] = dict(conv.vision_shape(state))
+    config = ViTConfig(**shape, hidden_act="gelu", layer_norm_eps=1e-6, qkv_bias=True)
+    model: Any = ViTModel(config)
+    model.eval()
     mapped = {k.removeprefix("model.vision_tower."): v for k, v in conv.map_vision(state).items()}
     model.load_state_dict(mapped, strict=True)
     return model
@@ -174,7 +178,7 @@ def test_layer_scale_is_folded_exactly_into_the_vit() -> None:
     model = _vit_from(state)
     pixels = torch.randn(1, 3, 32, 32, generator=torch.Generator().manual_seed(4))
     with torch.no_grad():
-        ours = model(pixels, output_hidden_states=True).hidden_states  # type: ignore[operator]
+        ours = model(pixels, output_hidden_states=True).hidden_states
     theirs = timm_hidden_states(state, pixels)
     for a, b in zip(ours, theirs, strict=True):
         torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-5)

@@ -52,8 +52,10 @@ def _word_tokenizer(
     core.post_processor = processors.TemplateProcessing(
         single=f"{bos} $A", special_tokens=[(bos, vocab[bos])]
     )
-    tokenizer = PreTrainedTokenizerFast(tokenizer_object=core, bos_token=bos, eos_token=eos, unk_token=unk)
-    tokenizer.add_special_tokens({"additional_special_tokens": added})  # type: ignore[dict-item]
+    tokenizer: Any = PreTrainedTokenizerFast(  # type: ignore[no-untyped-call]
+        tokenizer_object=core, bos_token=bos, eos_token=eos, unk_token=unk
+    )
+    tokenizer.add_special_tokens({"additional_special_tokens": added})
     if chat_template:
         tokenizer.chat_template = chat_template
     return tokenizer
@@ -317,9 +319,10 @@ PROCESSOR_EXAMPLE = "<obj>grounded phrase <box><x55><y45><x70><y56></box></obj><
 def test_maira2_processor_example_parses_to_its_documented_boxes() -> None:
     ours = parse_maira2(PROCESSOR_EXAMPLE, image_size=(300, 200))
     theirs = upstream.maira2_grounded_sequence(PROCESSOR_EXAMPLE)
+    assert isinstance(theirs, list) and theirs[0][1] is not None
     assert [f.text for f in ours.findings] == [p for p, _ in theirs]
     boxes = ours.findings[0].phrases[0].grounding.boxes  # type: ignore[union-attr]
-    assert boxes == (upstream.maira2_adjust_box(theirs[0][1][0], 300, 200),)  # type: ignore[index]
+    assert boxes == (upstream.maira2_adjust_box(theirs[0][1][0], 300, 200),)
     assert ours.findings[1].phrases[0].grounding is None and not ours.malformed
 
 
