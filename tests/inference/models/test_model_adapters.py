@@ -129,6 +129,10 @@ def test_medgemma_adapter_uses_the_checkpoint_chat_template(tiny: str, small_cxr
     params = draft.provenance.generation_params
     assert prompt.count("<image>") == 2 and params["mode"] == "cxr-context"
     assert params["context_mode"] == "mn" and "LLM-RG4 setting mn" in draft.provenance.label
+    from app.callbacks.render import provenance_text  # what the reviewer reads above the report
+
+    line = provenance_text(draft.provenance)
+    assert " · input mn (multi-view (frontal + lateral), no prior report)" in line
 
 
 def test_vividmed_adapter_parses_p_tags(tiny: str, small_cxr: Study) -> None:
