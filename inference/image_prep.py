@@ -15,7 +15,7 @@ computed on it (``inference.attention``) maps back onto the original radiograph 
   box and windowed to [−1000, 200] HU; because a 2D model reads 2D images, ``n_slices`` axial slices
   sampled evenly across the region are tiled into one montage. The global context image is the same
   montage over the whole volume.
-* Mask conditioning, ASaRG-style (segmentation given to the model with the image): ``overlay`` draws
+* Mask conditioning (the ``mask-overlay`` adapter; not ASaRG's mask projector): ``overlay`` draws
   each region in its own colour over the grey image; ``channels`` puts the image in red, the target
   region in green and all regions' label map in blue — only for models fine-tuned on that encoding.
 """
@@ -111,7 +111,7 @@ def window_to_uint8(
 
 
 def overlay(gray: np.ndarray, masks: Sequence[np.ndarray], alpha: float = 0.35) -> npt.NDArray[np.uint8]:
-    """Blend each mask's palette colour over a grey uint8 image (ASaRG-style conditioning).
+    """Blend each mask's palette colour over a grey uint8 image (``mask-overlay`` conditioning).
 
     Returns:
         ``(H, W, 3)`` uint8; pixels outside every mask keep their grey value.
