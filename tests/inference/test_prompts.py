@@ -1,5 +1,6 @@
 """Prompt building for every mode: LLaVA-Rad plain, LLM-RG4 context, MAIRA-2 grounded, Reg2RG CT regions,
-and ASaRG-style mask conditioning of the images."""
+and mask-overlay conditioning of the images. Exact agreement with the upstream code is tested in
+``tests/inference/models/test_upstream_fidelity.py``."""
 
 from __future__ import annotations
 
