@@ -3,14 +3,19 @@
 Every model image remembers where each of its pixels came from (:class:`Placement`), so a heat map
 computed on it (``inference.attention``) maps back onto the original radiograph or CT volume.
 
-* CXR: the image is windowed to 8 bits (MONOCHROME1 inverted) and zero-padded to a square, so the
-  processor's resize + centre crop keeps every pixel (no silent crop of the costophrenic angles).
+* CXR: the image becomes 8 bits (MONOCHROME1 inverted) — by its display window (``intensity="window"``)
+  or by MAIRA-2's processor normalisation (``"minmax"``: ``Maira2Processor._normalize_image``, min → 0,
+  max → 255, truncated to uint8) — and is made square, either zero-padded (``square="pad"``: the
+  processor's resize + centre crop keeps every pixel) or centre-cropped to its shorter side
+  (``square="crop"``: what LLaVA-Rad's open_clip transform and MAIRA-2's processor do — resize the
+  shorter side, centre crop — with the crop done here so :class:`Placement` knows which pixels the
+  model saw; the processor's own resize + crop of a square is then a plain resize).
 * CT, Reg2RG-style (Chen et al., MICCAI 2025, ``src/Dataset/radgenome_dataset_test.py``): a region's
   image is the volume with voxels outside the region set to −1024 HU, cropped to the region's bounding
   box and windowed to [−1000, 200] HU; because a 2D model reads 2D images, ``n_slices`` axial slices
   sampled evenly across the region are tiled into one montage. The global context image is the same
   montage over the whole volume.
-* Mask conditioning, ASaRG-style (segmentation given to the model with the image): ``overlay`` draws
+* Mask conditioning (the ``mask-overlay`` adapter; not ASaRG's mask projector): ``overlay`` draws
   each region in its own colour over the grey image; ``channels`` puts the image in red, the target
   region in green and all regions' label map in blue — only for models fine-tuned on that encoding.
 """
@@ -106,7 +111,7 @@ def window_to_uint8(
 
 
 def overlay(gray: np.ndarray, masks: Sequence[np.ndarray], alpha: float = 0.35) -> npt.NDArray[np.uint8]:
-    """Blend each mask's palette colour over a grey uint8 image (ASaRG-style conditioning).
+    """Blend each mask's palette colour over a grey uint8 image (``mask-overlay`` conditioning).
 
     Returns:
         ``(H, W, 3)`` uint8; pixels outside every mask keep their grey value.
@@ -158,22 +163,54 @@ def pad_to_square(rgb: np.ndarray) -> tuple[npt.NDArray[np.uint8], tuple[int, in
     return out, (r0, c0)
 
 
+def minmax_to_uint8(pixels: np.ndarray, photometric: str = "MONOCHROME2") -> npt.NDArray[np.uint8]:
+    """MAIRA-2's ``_normalize_image``: ``(x - min) / max(x - min) * 255`` truncated to uint8 (MONOCHROME1
+    inverted first, as a PNG export would show it); a constant image becomes 0."""
+    data = np.asarray(pixels, dtype=np.float64)
+    if photometric.upper() == "MONOCHROME1":
+        data = data.max() - data
+    data = data - data.min()
+    top = data.max()
+    return np.asarray(data / top * 255.0 if top > 0 else data, dtype=np.float64).astype(np.uint8)
+
+
+def crop_to_square(rgb: np.ndarray) -> tuple[npt.NDArray[np.uint8], tuple[int, int]]:
+    """Centre-crop ``(H, W, C)`` to ``min(H, W)``; offsets ``(H - side) // 2``, ``(W - side) // 2`` as in
+    MAIRA-2's ``adjust_box_for_original_image_size``. Returns the crop and its ``(row, col)`` offset."""
+    h, w = rgb.shape[:2]
+    side = min(h, w)
+    r0, c0 = (h - side) // 2, (w - side) // 2
+    return np.ascontiguousarray(rgb[r0 : r0 + side, c0 : c0 + side]), (r0, c0)
+
+
 def radiograph(
     image: Image,
     label: str,
     masks: Mapping[str, np.ndarray] | None = None,
     conditioning: str = "none",
     target: str | None = None,
+    *,
+    square: Literal["pad", "crop"] = "pad",
+    intensity: Literal["window", "minmax"] = "window",
 ) -> ModelImage:
-    """A 2D radiograph as a square model image (windowed, optionally mask-conditioned, padded)."""
+    """A 2D radiograph as a square model image (8-bit, optionally mask-conditioned, padded or cropped)."""
     if image.is_volume:
         raise ValueError(f"{image.source}: expected a 2D radiograph, got a volume of shape {image.shape}")
-    gray = window_to_uint8(image.pixels, image.default_window, image.photometric)
+    if intensity == "minmax":
+        gray = minmax_to_uint8(image.pixels, image.photometric)
+    else:
+        gray = window_to_uint8(image.pixels, image.default_window, image.photometric)
     usable = {k: m for k, m in (masks or {}).items() if m.shape == gray.shape}
-    square, (r0, c0) = pad_to_square(condition(gray, usable, conditioning, target))
+    rgb = condition(gray, usable, conditioning, target)
     h, w = gray.shape
+    if square == "crop":
+        cropped, (r0, c0) = crop_to_square(rgb)
+        side = cropped.shape[0]
+        placement = Placement(tile=(0, 0, side, side), source=(r0, c0, r0 + side, c0 + side))
+        return ModelImage(cropped, (placement,), image.shape, label)
+    padded, (r0, c0) = pad_to_square(rgb)
     placement = Placement(tile=(r0, c0, r0 + h, c0 + w), source=(0, 0, h, w))
-    return ModelImage(square, (placement,), image.shape, label)
+    return ModelImage(padded, (placement,), image.shape, label)
 
 
 def sample_slices(mask_or_volume: np.ndarray, n: int) -> list[int]:

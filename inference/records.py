@@ -25,6 +25,10 @@ CT_REGIONS: tuple[str, ...] = (
     "abdomen", "bones", "breasts", "esophagus", "heart", "lungs",
     "trachea and bronchi", "mediastinum", "pleura", "thyroid",
 )
+# The sections of a CT report: the anatomical regions plus ``other``, the home of what a model reports
+# outside them (Reg2RG's "The other report is: {other: …}", e.g. brain sentences in CTRG predictions).
+# ``other`` has no mask; segmenters produce CT_REGIONS only.
+CT_SECTIONS: tuple[str, ...] = (*CT_REGIONS, "other")
 CXR_REGIONS: tuple[str, ...] = (
     "lungs", "pleura", "heart", "mediastinum", "airway", "diaphragm",
     "bones", "soft tissues", "support devices", "other",
@@ -45,7 +49,7 @@ def regions_for(kind: str) -> tuple[str, ...]:
         The ordered region names.
     """
     if kind == "ct":
-        return CT_REGIONS
+        return CT_SECTIONS
     if kind == "cxr":
         return CXR_REGIONS
     raise ValueError(f"unknown study kind {kind!r}; expected 'ct' or 'cxr'")

@@ -122,8 +122,10 @@ def _generators() -> Registry[Any]:
     reg.register("builtin", "inference.generators.builtin:BuiltinGenerator")
     reg.register("hf", "inference.generators.hf:HFGenerator")
     reg.register("openai", "inference.generators.openai:OpenAIGenerator")
-    for adapter in ("llava-rad", "maira2", "medgemma", "reg2rg", "vividmed", "asarg"):  # inference/models
+    # the adapters of inference/models
+    for adapter in ("llava-rad", "maira2", "medgemma", "reg2rg", "vividmed", "mask-overlay"):
         reg.register(adapter, f"inference.models.{adapter.replace('-', '_')}:generator")
+    reg.register("asarg", "inference.models.mask_overlay:asarg_renamed")  # renamed in issue 14
     return reg
 
 

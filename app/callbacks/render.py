@@ -30,7 +30,9 @@ def provenance_text(provenance: Provenance) -> str:
         who = f"{provenance.generator} · {provenance.model_id}{rev} · {provenance.quantization}"
     seg = f" · segmenter {provenance.segmenter}" if provenance.segmenter else ""
     when = f" · {provenance.created_at[:19]}" if provenance.created_at else ""
-    return f"Draft by {who} on {provenance.device}{seg}{when}"
+    mode = provenance.generation_params.get("context_mode")  # LLM-RG4 input setting (issue 14)
+    ctx = f" · input {mode} ({provenance.generation_params.get('context_mode_meaning', '')})" if mode else ""
+    return f"Draft by {who} on {provenance.device}{ctx}{seg}{when}"
 
 
 def choice_label(fs: FindingState) -> str:

@@ -36,11 +36,12 @@ def split_impression(text: str) -> tuple[str, str | None]:
 GRAMMARS: tuple[str, ...] = ("prose", "maira2", "reg2rg", "vividmed")
 
 
-def parse_text(grammar: str, text: str, study: Study) -> Any:
+def parse_text(grammar: str, text: str, study: Study, request: PromptRequest | None = None) -> Any:
     """Run the grammar's parser (:mod:`inference.parsers`) on ``text``; returns its ``ParseResult``.
 
-    MAIRA-2 boxes are mapped back to the original frontal image: our model images are the radiograph
-    zero-padded to a centred square (:func:`inference.image_prep.pad_to_square`), i.e. ``mode="pad"``.
+    MAIRA-2 boxes are mapped back to the original frontal image the way the model image was made square
+    (``request.preprocessing``: ``pad`` → ``mode="pad"``, else MAIRA-2's centre ``crop``); Reg2RG's
+    "The region i" is read against ``request.regions``.
     """
     if grammar == "prose":
         from inference.parsers.prose import parse_prose
@@ -50,11 +51,12 @@ def parse_text(grammar: str, text: str, study: Study) -> Any:
         from inference.parsers.maira2 import parse_maira2
 
         rows, cols = study.primary.shape[-2:]
-        return parse_maira2(text, study.kind, image_size=(cols, rows), mode="pad")
+        pad = request is not None and request.preprocessing == "pad"
+        return parse_maira2(text, study.kind, image_size=(cols, rows), mode="pad" if pad else "crop")
     if grammar == "reg2rg":
         from inference.parsers.reg2rg import parse_reg2rg
 
-        return parse_reg2rg(text, study.kind)
+        return parse_reg2rg(text, study.kind, regions=request.regions if request is not None else None)
     if grammar == "vividmed":
         from inference.parsers.vividmed import parse_vividmed
 
@@ -79,7 +81,7 @@ def parse_generation(
     renumbers them.
     """
     body, impression = split_impression(text)
-    findings = list(parse_text(grammar or request.grammar, body, study).findings)
+    findings = list(parse_text(grammar or request.grammar, body, study, request).findings)
     valid = regions_for(study.kind)
     if request.region is not None:
         headerless = "the region" not in body.lower()
@@ -91,12 +93,19 @@ def parse_generation(
 
 
 def region_mask_ref(
-    request: PromptRequest, masks: Mapping[str, Any], artefacts: dict[str, np.ndarray]
+    request: PromptRequest, masks: Mapping[str, Any], artefacts: dict[str, np.ndarray],
+    region: str | None = None,
 ) -> str | None:
-    """Content ref of the mask a region-guided request was about (stored in ``artefacts``), else None."""
-    if request.region is None or request.region not in masks:
+    """Content ref of the region mask a finding was prompted with (stored in ``artefacts``), else None.
+
+    A one-region request points at its region; a several-region request (Reg2RG's one prompt) at
+    ``region`` (the finding's) when that region was in the prompt.
+    """
+    chosen = request.region if request.region is not None else (
+        region if region is not None and region in request.regions else None)
+    if chosen is None or chosen not in masks:
         return None
-    mask = np.asarray(getattr(masks[request.region], "mask", masks[request.region]), dtype=bool)
+    mask = np.asarray(getattr(masks[chosen], "mask", masks[chosen]), dtype=bool)
     ref = content_ref(mask)
     artefacts[ref] = mask
     return ref
@@ -125,13 +134,12 @@ def ground_to_region(
     artefacts: dict[str, np.ndarray],
 ) -> list[Finding]:
     """For region-guided (CT) requests, point every phrase at the region mask the model was shown."""
-    ref = region_mask_ref(request, masks, artefacts)
-    if ref is None:
-        return list(findings)
-    return [
-        dataclasses.replace(f, phrases=tuple(with_refs(p, None, ref) for p in whole_phrases(f)))
-        for f in findings
-    ]
+    out = []
+    for f in findings:
+        ref = region_mask_ref(request, masks, artefacts, f.region)
+        out.append(f if ref is None else dataclasses.replace(
+            f, phrases=tuple(with_refs(p, None, ref) for p in whole_phrases(f))))
+    return out
 
 
 def sections(kind: str, findings: Sequence[Finding]) -> tuple[Section, ...]:
@@ -140,3 +148,20 @@ def sections(kind: str, findings: Sequence[Finding]) -> tuple[Section, ...]:
     ordered = [f for r in order for f in findings if f.region == r]
     numbered = [dataclasses.replace(f, id=f"f{i + 1}") for i, f in enumerate(ordered)]
     return tuple(Section(r, tuple(f for f in numbered if f.region == r)) for r in order)
+
+
+def input_notes(requests: Sequence[PromptRequest]) -> dict[str, Any]:
+    """What provenance records about the model input: preprocessing, LLM-RG4 context mode, upstream prompt."""
+    notes: dict[str, Any] = {}
+    for request in requests:
+        for key in ("preprocessing", "context_mode", "context_mode_meaning", "upstream_prompt"):
+            if key in request.options:
+                notes[key] = request.options[key]
+    return notes
+
+
+def context_label(notes: Mapping[str, Any]) -> str:
+    """``", LLM-RG4 setting mw (multi-view …)"`` for the draft label the reviewer sees, else ``""``."""
+    if "context_mode" not in notes:
+        return ""
+    return f", LLM-RG4 setting {notes['context_mode']}: {notes.get('context_mode_meaning', '')}"

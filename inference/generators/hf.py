@@ -132,9 +132,23 @@ class ChunkStreamer:
             self._sent = text
 
 
+# Output-grammar tokens kept when decoding even where a tokenizer registers them as special:
+# VividMed's MMMMTokenizer adds <p>, </p> with special_tokens=True (function2-llx/MMMM@c3c9caa,
+# mmmm/tokenizer.py) and decodes with special tokens kept (scripts/evaluate/models/mmmm.py).
+KEEP_TOKENS = (*GROUNDING_TOKENS, "<p>", "</p>")
+
+
 def _decoder(processor: Any) -> Any:
+    """``ids → text`` dropping special tokens (BOS, EOS, image, pad …) but keeping :data:`KEEP_TOKENS`."""
     tokenizer = getattr(processor, "tokenizer", processor)
-    return lambda ids: tokenizer.decode(list(ids), skip_special_tokens=True)
+    vocab = tokenizer.get_vocab()
+    kept = {vocab[t] for t in KEEP_TOKENS if t in vocab}
+    drop = set(getattr(tokenizer, "all_special_ids", ())) - kept
+
+    def decode(ids: Sequence[int]) -> str:
+        return str(tokenizer.decode([i for i in ids if i not in drop], skip_special_tokens=False))
+
+    return decode
 
 
 def _image_token_id(loaded: LoadedModel) -> int | None:
@@ -213,6 +227,14 @@ def _attention(loaded: LoadedModel, input_ids: Any, out: Any) -> tuple[np.ndarra
     return attn.step_attentions(out.attentions, positions), None
 
 
+def _image_of(request: prompts.PromptRequest, region: str) -> int | None:
+    """For a several-region Reg2RG prompt, the index of ``region``'s image (its images come last, in
+    ``request.regions`` order); ``None`` = the request's ``attention_image``."""
+    if len(request.regions) < 2 or region not in request.regions:
+        return None
+    return len(request.images) - len(request.regions) + request.regions.index(region)
+
+
 class HFGenerator:
     """Draft reports with a transformers vision-language model.
 
@@ -232,6 +254,8 @@ class HFGenerator:
         regions: CT regions to prompt for (default: every masked region of DESIGN §4).
         grammar: Parse answers with this grammar (``prose``, ``maira2``, ``reg2rg``, ``vividmed``)
             instead of the prompt mode's.
+        preprocessing: How radiographs are made square: ``pad``, ``crop`` (LLaVA-Rad) or ``maira2``
+            (min-max + crop); default ``maira2`` for ``cxr-grounded``, else ``pad``.
         trust_remote_code: Allow checkpoint-supplied model code (opt-in).
         allow_download: Allow the hub client to download missing files (default off).
     """
@@ -261,6 +285,7 @@ class HFGenerator:
         trust_remote_code: bool = False,
         allow_download: bool = False,
         grammar: str | None = None,
+        preprocessing: str | None = None,
     ) -> None:
         if not model:
             raise ModelSetupError("the hf generator needs --model (a checkpoint folder or a cached hub id)")
@@ -293,6 +318,11 @@ class HFGenerator:
                 f"unknown output grammar {grammar!r}; choose one of {', '.join(_common.GRAMMARS)}"
             )
         self.grammar = grammar
+        if preprocessing is not None and preprocessing not in prompts.PREPROCESSING:
+            raise ModelSetupError(
+                f"unknown preprocessing {preprocessing!r}; choose one of {', '.join(prompts.PREPROCESSING)}"
+            )
+        self.preprocessing = preprocessing
         self._resolved = resolve_model(model, allow_download=allow_download)  # fail fast, before any study
         self._loaded: LoadedModel | None = None
 
@@ -336,6 +366,7 @@ class HFGenerator:
             max_images=max_images,
             n_slices=self.n_slices,
             regions=self.regions,
+            preprocessing=self.preprocessing,
         )
         findings: list[Finding] = []
         artefacts: dict[str, np.ndarray] = {}
@@ -354,6 +385,7 @@ class HFGenerator:
             latency["ground"] = latency.get("ground", 0.0) + time.perf_counter() - t0
         latency["generate"] = sum(g.seconds for g in generations)
         notes = {k: v for g in generations for k, v in g.extras.items()}
+        notes = {**notes, **_common.input_notes(requests)}
         provenance = self._provenance(loaded, study, mode, [g.prompt for g in generations], notes)
         return Draft(
             case_id=study.case_id,
@@ -373,15 +405,15 @@ class HFGenerator:
         artefacts: dict[str, np.ndarray],
     ) -> list[Finding]:
         """Attach a heat map (and, for CT regions, the region mask) to every phrase."""
-        mask_ref = _common.region_mask_ref(request, masks, artefacts)
         out, cursor = [], 0
         for finding in findings:
+            mask_ref = _common.region_mask_ref(request, masks, artefacts, finding.region)
             new_phrases = []
             for phrase in _common.whole_phrases(finding):
                 span = attn.locate(gen.text, [phrase.text], cursor)[0]
                 if span is not None:
                     cursor = span[0]
-                heat_ref = self._heat(gen, request, span, artefacts)
+                heat_ref = self._heat(gen, request, span, artefacts, _image_of(request, finding.region))
                 new_phrases.append(_common.with_refs(phrase, heat_ref, mask_ref))
             out.append(dataclasses.replace(finding, phrases=tuple(new_phrases)))
         return out
@@ -392,6 +424,7 @@ class HFGenerator:
         request: prompts.PromptRequest,
         span: tuple[int, int] | None,
         artefacts: dict[str, np.ndarray],
+        image: int | None = None,
     ) -> str | None:
         if gen.attention is None or span is None:
             return None
@@ -401,9 +434,9 @@ class HFGenerator:
         heat = attn.phrase_heat_map(
             gen.attention,
             tokens,
-            request.images[request.attention_image],
+            request.images[request.attention_image if image is None else image],
             n_images=gen.n_images,
-            image_index=request.attention_image,
+            image_index=request.attention_image if image is None else image,
             view=self.attention_view,
             layer=self.attention_layer,
         )
@@ -435,5 +468,5 @@ class HFGenerator:
             seed=self.params.seed,
             input_sha256s=study.input_sha256s,
             package_version=_common.package_version(),
-            label=f"{self.model_id} (hf, {self.quantization})",
+            label=f"{self.model_id} (hf, {self.quantization}{_common.context_label(notes)})",
         )

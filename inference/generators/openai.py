@@ -284,6 +284,7 @@ class OpenAIGenerator:
             parsed, impression = _common.parse_generation(request, text, study, self.grammar)
             findings += _common.ground_to_region(parsed, request, masks, artefacts)
             impressions += [impression] if impression else []
+        notes = _common.input_notes(requests)
         provenance = Provenance(
             generator=self.name,
             model_id=self.model_id,
@@ -291,11 +292,11 @@ class OpenAIGenerator:
             quantization=self.quantization,  # type: ignore[arg-type]
             device=self.client.url,
             prompts=tuple(r.text for r in requests),
-            generation_params={**self.params, "mode": mode, "conditioning": self.conditioning},
+            generation_params={**self.params, "mode": mode, "conditioning": self.conditioning, **notes},
             seed=int(self.params["seed"]),
             input_sha256s=study.input_sha256s,
             package_version=_common.package_version(),
-            label=f"{self.model_id} (openai-compatible server)",
+            label=f"{self.model_id} (openai-compatible server{_common.context_label(notes)})",
         )
         return Draft(
             case_id=study.case_id,

@@ -12,12 +12,15 @@ kept as the reference report, with the region prefixes removed as Reg2RG's own
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from pathlib import Path
 
 from inference.importers import parse
 from inference.importers.base import ImportedDraft, ImportProblem, ImportResult, assemble, provenance
 from inference.importers.tables import pick, read_rows, require_columns
+from inference.parsers.base import MALFORMED
+from inference.records import Finding
 
 NAME = "reg2rg"
 DEFAULT_KIND = "ct"
@@ -27,26 +30,48 @@ GT_FIELDS = ("GT_whole_report", "GT_combined_report")
 
 _REGION_PREFIX = re.compile(r"The region \d+ is [^:]+:\s*")
 _OTHER_BLOCK = re.compile(r"\{\s*([^:{}]+):\s*([^{}]*)\}")
-_OTHER_REPORT = re.compile(r"The other report is:\s*((?:\{[^{}]*\}\s*)*)")
+# The trailing block; the last "{area: text" may be unclosed when the output hit max_new_tokens.
+_OTHER_REPORT = re.compile(r"The other report is:\s*((?:\{[^{}]*\}\s*)*(?:\{[^{}]*)?)\s*$")
+_OPEN_BLOCK = re.compile(r"\{\s*([^:{}]+):\s*([^{}]*)$")
 
 
 def expand_other_report(text: str) -> str:
     """Rewrite Reg2RG's trailing ``The other report is: {area: text}{…}`` as region headers.
 
     Every prediction in Reg2RG's released CTRG results ends with such a block (regions without a
-    mask, plus ``{other: …}``); as ``The region 0 is area: text`` headers the region parser files
-    each part under its area (an unknown area such as ``other`` keeps a lexicon region and is
-    flagged ``malformed_output``). Empty parts are dropped.
+    mask, plus ``{other: …}`` — what the model reports outside the chest regions, brain findings
+    included); as ``The region 0 is area: text`` headers the region parser files each part under its
+    area, ``other`` under the CT ``other`` section. Empty parts are dropped; a last block cut off
+    before its ``}`` is kept (see :func:`truncated_block`).
 
     >>> expand_other_report("The region 1 is lung: Clear. The other report is: {pleura: Thick.}{other: }")
     'The region 1 is lung: Clear. The region 0 is pleura: Thick.'
     """
     def headers(match: re.Match[str]) -> str:
-        parts = [f"The region 0 is {area.strip()}: {body.strip()}"
-                 for area, body in _OTHER_BLOCK.findall(match.group(1)) if body.strip()]
+        blocks = _OTHER_BLOCK.findall(match.group(1))
+        open_block = _OPEN_BLOCK.search(match.group(1))
+        if open_block:
+            blocks.append((open_block.group(1), open_block.group(2)))
+        parts = [f"The region 0 is {area.strip()}: {body.strip()}" for area, body in blocks if body.strip()]
         return " ".join(parts)
 
     return _OTHER_REPORT.sub(headers, text).strip()
+
+
+def truncated_block(text: str) -> str | None:
+    """The body of a last ``{area: text`` block left open (output cut off), else ``None``."""
+    match = _OTHER_REPORT.search(text)
+    open_block = _OPEN_BLOCK.search(match.group(1)) if match else None
+    return " ".join(open_block.group(2).split()) if open_block and open_block.group(2).strip() else None
+
+
+def _flag_truncated(findings: list[Finding], pred: str) -> list[Finding]:
+    """Flag ``malformed_output`` on the findings of an unclosed (cut-off) last block."""
+    cut = truncated_block(pred)
+    if cut is None:
+        return findings
+    return [dataclasses.replace(f, flags=tuple(dict.fromkeys((*f.flags, MALFORMED)))) if f.text in cut else f
+            for f in findings]
 
 
 def plain_reference(text: str) -> str:
@@ -85,7 +110,7 @@ def read(path: Path, *, kind: str = DEFAULT_KIND) -> ImportResult:
             continue
         prov = provenance(NAME, path, row, model_id=pick(record, ("model_id",)),
                           prompts=[str(pick(record, ("Question",)) or "")])
-        findings = parse.reg2rg_findings(expand_other_report(pred))
+        findings = _flag_truncated(parse.reg2rg_findings(expand_other_report(pred)), pred)
         gt = pick(record, GT_FIELDS)
         drafts.append(ImportedDraft(
             match_key=str(key), draft=assemble(str(key), kind, findings, None, prov),

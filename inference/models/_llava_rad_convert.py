@@ -16,6 +16,12 @@ without the CLS token. The conversion is exact:
   embeddings kept; GELU (exact) and ``eps = 1e-6`` as in timm. ``hidden_states[-2]`` without CLS is
   what LLaVA-Rad feeds the projector (``mm_vision_select_layer=-2``, ``select_feature='patch'``).
   The unused ViT pooler is written as identity/zero.
+* LayerScale (``blocks.N.ls1.gamma``/``ls2.gamma``, as in DINOv2-initialised timm ViTs): ``ViTModel``
+  has no LayerScale, but ``x + γ ⊙ (W h + b)`` equals ``x + (diag(γ) W) h + γ ⊙ b``, so ``ls1`` is folded
+  exactly into ``attn.proj`` and ``ls2`` into ``mlp.fc2``.
+* Every source key is accounted for: mapped, folded, or on :data:`IGNORED` (documented reasons);
+  anything else is a :class:`ConversionError` naming the key (a QK-norm, register tokens or a
+  ``norm_pre`` cannot be expressed by ``ViTModel`` and are refused by name).
 * Tokenizer: ``<image>`` is added (LLaVA splices image features at a sentinel id instead); its new
   embedding and ``lm_head`` rows are the mean of the existing rows.
 """
@@ -42,6 +48,17 @@ _VISION_SIMPLE = {
     "mlp.fc1.bias": "mlp.fc1.bias",
     "mlp.fc2.weight": "mlp.fc2.weight",
     "mlp.fc2.bias": "mlp.fc2.bias",
+}
+
+
+# Source keys that are read on purpose and not converted, with why (checked by name, nothing else is dropped).
+IGNORED: dict[str, str] = {
+    r"^logit_scale$": "CLIP contrastive temperature; LLaVA-Rad uses only the image trunk",
+    r"^text\.": "BiomedCLIP's PubMedBERT text tower; LLaVA-Rad uses only the image trunk",
+    r"^visual\.head\.": "open_clip's image projection head (timm_proj); LLaVA-Rad reads trunk hidden states",
+    r"^(?:visual\.trunk\.)?head\.(?:weight|bias)$": "timm classifier head (num_classes=0 in BiomedCLIP)",
+    r"^(?:visual\.trunk\.)?fc_norm\.": "timm pooled-feature norm; not on the hidden_states[-2] path",
+    r"\.rotary_emb\.inv_freq$": "Llama rotary frequencies, recomputed from config.json",
 }
 
 
@@ -113,6 +130,12 @@ def merge_lora(base: dict[str, Any], src: Path) -> tuple[int, float]:
     scale = lora_scale(cfg)
     lora = {_strip(k): v for k, v in load_state(_adapter_file(src)).items()}
     pairs = {k.split(".lora_A.")[0] for k in lora if ".lora_A." in k}
+    other = sorted(k for k in lora if ".lora_A." not in k and ".lora_B." not in k)
+    if other:
+        raise ConversionError(
+            f"{src}: adapter keys that are not LoRA A/B pairs (modules_to_save, DoRA magnitudes, "
+            f"embedding LoRA…) are not merged by this converter: {other[:5]}"
+        )
     for module in sorted(pairs):
         a = next(v for k, v in lora.items() if k.startswith(module + ".lora_A."))
         b = next((v for k, v in lora.items() if k.startswith(module + ".lora_B.")), None)
@@ -143,7 +166,10 @@ def map_non_lora(src: Path) -> dict[str, Any]:
                 raise ConversionError(f"{path}: projector layer {key!r} is not an mlp2x_gelu layer (0 or 2)")
             out[f"model.multi_modal_projector.{linear}.{rest}"] = value
         elif key.startswith("model.vision_tower."):
-            continue  # a frozen tower is not saved here; BiomedCLIP comes from --vision
+            raise ConversionError(
+                f"{path}: {key!r} is a vision-tower weight; LLaVA-Rad freezes its tower, so this converter "
+                "takes the tower only from --vision and would otherwise drop a trained one"
+            )
         else:
             out[language_key(key)] = value
     return out
@@ -154,15 +180,66 @@ def language_key(key: str) -> str:
     return key if key.startswith("lm_head.") else "model.language_model." + key.removeprefix("model.")
 
 
+def ignored_reason(key: str) -> str | None:
+    """Why ``key`` is deliberately not converted (see :data:`IGNORED`), or ``None``."""
+    return next((why for pattern, why in IGNORED.items() if re.search(pattern, key)), None)
+
+
 def _trunk(state: dict[str, Any]) -> dict[str, Any]:
-    keys = [k for k in state if "visual.trunk." in k]
+    state = {_strip(k): v for k, v in state.items()}
+    keys = [k for k in state if k.startswith("visual.trunk.")]
     if keys:
-        return {k.split("visual.trunk.", 1)[1]: state[k] for k in keys}
+        stray = sorted(k for k in state if k not in keys and ignored_reason(k) is None)
+        if stray:
+            raise ConversionError(
+                f"vision weights: keys outside visual.trunk.* that nothing maps: {stray[:5]}"
+            )
+        return {k.removeprefix("visual.trunk."): state[k] for k in keys}
     if "patch_embed.proj.weight" in state:
         return dict(state)
     raise ConversionError(
         "vision weights hold neither visual.trunk.* (open_clip) nor patch_embed.* (timm) keys"
     )
+
+
+_TOP_LEVEL = {"cls_token", "pos_embed", "patch_embed.proj.weight", "patch_embed.proj.bias",
+              "norm.weight", "norm.bias"}
+_LAYER_SCALE = {"ls1.gamma": "attn.proj", "ls2.gamma": "mlp.fc2"}
+
+
+def _fold_layer_scale(t: dict[str, Any]) -> dict[str, Any]:
+    """Fold ``blocks.N.ls1/ls2.gamma`` into ``attn.proj``/``mlp.fc2`` (exact; see module doc)."""
+    out = {k: v for k, v in t.items() if not k.endswith((".ls1.gamma", ".ls2.gamma"))}
+    for key, gamma in t.items():
+        match = _LAYER.match(key)
+        if not match or match[2] not in _LAYER_SCALE:
+            continue
+        target = f"blocks.{match[1]}.{_LAYER_SCALE[match[2]]}"
+        if target + ".weight" not in t:
+            raise ConversionError(f"vision weights: {key} has no {target}.weight to fold into")
+        g = gamma.reshape(-1).to(t[target + ".weight"].dtype)
+        out[target + ".weight"] = t[target + ".weight"] * g[:, None]
+        if target + ".bias" in t:
+            out[target + ".bias"] = t[target + ".bias"] * g
+    return out
+
+
+def _check_trunk_keys(t: dict[str, Any]) -> None:
+    """Every trunk key must be one :func:`map_vision` maps (or an ignored one); else name it."""
+    unknown = []
+    for key in t:
+        match = _LAYER.match(key)
+        rest = match[2] if match else None
+        known = key in _TOP_LEVEL or (rest is not None and (rest in _VISION_SIMPLE or rest.startswith(
+            "attn.qkv.")))
+        if not known and ignored_reason(key) is None:
+            unknown.append(key)
+    if unknown:
+        raise ConversionError(
+            f"vision weights: {len(unknown)} key(s) have no ViTModel counterpart and would be lost: "
+            f"{', '.join(sorted(unknown)[:6])} (a QK-norm, register tokens or other timm extras are not "
+            "supported; LayerScale ls1/ls2.gamma is folded)"
+        )
 
 
 def map_vision(state: dict[str, Any]) -> dict[str, Any]:
@@ -178,6 +255,8 @@ def map_vision(state: dict[str, Any]) -> dict[str, Any]:
         raise ConversionError(
             "the vision trunk has norm_pre (a CLIP-style pre-norm); only timm ViTs without it map exactly"
         )
+    t = _fold_layer_scale(t)
+    _check_trunk_keys(t)
     dim = t["cls_token"].shape[-1]
     out = {
         "embeddings.cls_token": t["cls_token"],
@@ -352,7 +431,7 @@ def convert(
 
     src, out, base = Path(src), Path(out), Path(base)
     src_cfg = _read_json(src / "config.json")
-    state = {language_key(k): v for k, v in load_state(base).items()}
+    state = {language_key(k): v for k, v in load_state(base).items() if ignored_reason(k) is None}
     state = {**state, **map_non_lora(src)}
     n_merged, scale = _merge_language(state, src)
     tokenizer = _tokenizer(src, base)

@@ -4,7 +4,10 @@ Vicuna-7B v1.5 + LoRA + ``mlp2x_gelu`` projector + BiomedCLIP-CXR ViT (518 px). 
 converted once (``radreview convert llava-rad SRC OUT --base VICUNA --vision biomedclipcxr_518.pt``)
 into a transformers Llava checkpoint that the ``hf`` generator loads (4-bit on a GPU). Prompt: one
 frontal image and "Provide a description of the findings in the radiology image given the following
-indication: …" in the Vicuna ``v1`` template (:mod:`inference.prompts`, ``cxr-plain``).
+indication: …" in ``conv_vicuna_v1`` (:mod:`inference.prompts`, ``cxr-plain``); the image is centre-cropped
+to its shorter side (open_clip's resize + centre crop, ``image_aspect_ratio`` unset = not ``pad``);
+greedy decoding, 256 new tokens (``scripts/eval.sh``: ``--temperature 0``; ``model_mimic_cxr.py``:
+``max_new_tokens=256``).
 """
 
 from __future__ import annotations
@@ -14,7 +17,8 @@ from typing import Any
 from inference.models._hf import hf_factory
 from inference.models.base import ModelAdapter
 
-_hf = hf_factory(mode="cxr-plain", grammar="prose", max_images=1, grounding=False)
+_hf = hf_factory(mode="cxr-plain", grammar="prose", max_images=1, grounding=False, preprocessing="crop",
+                 max_new_tokens=256, do_sample=False)
 
 
 def build(model: str, **options: Any) -> Any:
@@ -47,7 +51,7 @@ ADAPTER = ModelAdapter(
     factory=build,
     notes=(
         "released layout needs `radreview convert llava-rad` once",
-        "image preprocessing is CLIP resize + centre crop (LLaVA-Rad pads to square)",
+        "image: centre crop to the shorter side, then the processor's resize (open_clip eval transform)",
     ),
 )
 

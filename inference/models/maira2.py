@@ -1,8 +1,11 @@
 """``maira2``: MAIRA-2 (Bannur et al. 2024; ``microsoft/maira-2``), grounded CXR reporting.
 
-Frontal, lateral, prior frontal, indication, technique, comparison and prior report go into MAIRA-2's
-grounded prompt (``cxr-grounded``); answers ``<obj>phrase</obj><box>…</box>`` are parsed by the
-``maira2`` parser. The checkpoint ships its own model code, so loading needs ``trust_remote_code``.
+Frontal, lateral, prior frontal, indication and prior report go into MAIRA-2's grounded prompt
+(``cxr-grounded``: one user message, no system message, upstream's spacing; technique and comparison
+``N/A``); images get the processor's min-max normalisation and centre crop; up to 450 new tokens (the
+model card's grounded-reporting example); answers ``<obj>phrase<box>…</box></obj>`` are parsed by the
+``maira2`` parser and boxes mapped back with ``adjust_box_for_original_image_size``. The checkpoint
+ships its own model code, so loading needs ``trust_remote_code``.
 """
 
 from __future__ import annotations
@@ -21,7 +24,8 @@ ADAPTER = ModelAdapter(
     hub_ids=("microsoft/maira-2",),
     local_names=("maira-2",),
     install_hint="pip install 'radreview[gpu]'; MAIRA-2's remote code pins transformers (see its model card)",
-    factory=hf_factory(trust_remote_code=True, grammar="maira2", max_images=3, grounding=True),
+    factory=hf_factory(trust_remote_code=True, grammar="maira2", max_images=3, grounding=True,
+                       mode="cxr-grounded", preprocessing="maira2", max_new_tokens=450, do_sample=False),
     notes=("needs trust_remote_code (checkpoint-supplied code)",),
 )
 

@@ -1,8 +1,10 @@
 """``reg2rg``: Reg2RG (Chen et al., IEEE TMI / MICCAI 2025; github.com/zhi-xuan-chen/Reg2RG), 3D CT.
 
-One region per prompt: a global context montage plus the region's montage cut with *our* segmenter's
-mask (``ct-region``), Reg2RG's instruction verbatim, the answer ``The region i is <area>: …`` parsed
-into sections by the ``reg2rg`` parser.
+All regions in one prompt, as upstream: a global context montage plus one montage per region cut with
+*our* segmenter's mask (``ct-region``), "The region i" numbered from 0 in Reg2RG's region order,
+Reg2RG's instruction verbatim, greedy decoding with 500 new tokens (``src/Model/Reg2RG.py``
+``generate``), the answer ``The region i is <area>: …`` parsed into sections by the ``reg2rg`` parser.
+Reg2RG reads 3D volumes through a ViT-3D; a 2D transformers model reads axial montages instead.
 
 Two checkpoint layouts:
 
@@ -21,7 +23,7 @@ from typing import Any
 from inference.models._hf import hf_factory
 from inference.models.base import ModelAdapter, code_missing
 
-_hf = hf_factory(mode="ct-region", grammar="reg2rg", max_images=2)
+_hf = hf_factory(mode="ct-region", grammar="reg2rg", max_images=11, max_new_tokens=500, do_sample=False)
 INSTALL = (
     "git clone https://github.com/zhi-xuan-chen/Reg2RG && pip install -r Reg2RG/requirements.txt peft "
     "&& export PYTHONPATH=$PWD/Reg2RG/src (module Model.Reg2RG); weights: Llama-2-7b-chat-hf "
@@ -51,7 +53,7 @@ def build(model: str, **options: Any) -> Any:
 
 ADAPTER = ModelAdapter(
     name="reg2rg",
-    description="Reg2RG 7B region-guided CT report (one anatomical region per prompt, our masks)",
+    description="Reg2RG 7B region-guided CT report (all regions in one prompt, our masks)",
     needs=("Model.Reg2RG", "peft"),
     inputs=frozenset({"ct", "masks"}),
     params_billion=7.0,  # Llama-2-7b 6.74 B + ViT-3D and region encoders ~0.25 B

@@ -41,8 +41,13 @@ def get_adapter(name: str) -> ModelAdapter:
     """The adapter called ``name``.
 
     Raises:
-        KeyError: Unknown name (the message lists close matches and all names).
+        KeyError: Unknown name (the message lists close matches and all names); ``asarg`` (renamed
+            ``mask-overlay``) with why.
     """
+    if name == "asarg":
+        from inference.models.mask_overlay import ASARG_RENAMED
+
+        raise KeyError(ASARG_RENAMED)
     known = adapters()
     if name not in known:
         close = difflib.get_close_matches(name, known, n=3)

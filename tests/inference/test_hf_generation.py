@@ -93,10 +93,12 @@ def test_attention_has_one_row_per_token_over_the_image_tokens(loaded: LoadedMod
     assert len(gen.offsets) == len(gen.token_ids)
 
 
-def test_multi_image_context_prompt_has_three_image_blocks(loaded: LoadedModel, cxr_study: Study) -> None:
-    gen, _ = _run(loaded, prompts.cxr_context(cxr_study, max_images=3), n=4)
+def test_multi_image_prompts_have_one_image_block_per_image(loaded: LoadedModel, cxr_study: Study) -> None:
+    gen, _ = _run(loaded, prompts.cxr_context(cxr_study, max_images=3), n=4)  # LLM-RG4 mw: frontal + lateral
+    assert gen.n_images == 2 and gen.attention.shape[-1] == 2 * GRID
+    assert gen.prompt.count("<image>") == 2
+    gen, _ = _run(loaded, prompts.cxr_grounded(cxr_study, max_images=3), n=4)  # MAIRA-2: + prior frontal
     assert gen.n_images == 3 and gen.attention.shape[-1] == 3 * GRID
-    assert gen.prompt.count("<image>") == 3
 
 
 def test_grounded_and_mask_conditioned_prompts_run(loaded: LoadedModel, cxr_study: Study) -> None:
@@ -104,7 +106,7 @@ def test_grounded_and_mask_conditioned_prompts_run(loaded: LoadedModel, cxr_stud
     mask[40:90, 60:110] = True
     request = prompts.cxr_grounded(cxr_study, {"heart": mask}, conditioning="overlay", max_images=1)
     gen, _ = _run(loaded, request, n=4)
-    assert gen.prompt.startswith(prompts.MAIRA2_SYSTEM)
+    assert gen.prompt.startswith("USER: Given the current frontal image only")  # no system turn
     assert gen.attention.shape[-1] == GRID
 
 
@@ -250,3 +252,18 @@ def test_beam_search_sends_text_once_and_refuses_attention_maps(
         progress=events.append,
     )
     assert [e.text for e in events if e.kind == "text"] == [gen.text]
+
+
+def test_region_heat_maps_use_each_regions_image(ct_phantom) -> None:  # type: ignore[no-untyped-def]
+    from inference.generators.hf import _image_of
+
+    volume = Image(pixels=ct_phantom.pixels[::4, ::4, ::4], spacing_mm=(20.0, 9.6, 9.6), affine=np.eye(4),
+                   modality="CT", photometric="MONOCHROME2", default_window=None, source="ct",
+                   sha256="0" * 64)
+    masks = {r: ct_phantom.labels[r][::4, ::4, ::4] for r in ("heart", "esophagus")}
+    request = prompts.ct_region(Study("c", "ct", (volume,)), ["heart", "esophagus"], masks, n_slices=1,
+                                tile=32, max_images=3)
+    assert request.regions == ("esophagus", "heart")  # Reg2RG's order
+    assert [request.images[_image_of(request, r)].label for r in request.regions] == [  # type: ignore[index]
+        "ct region esophagus", "ct region heart"]
+    assert _image_of(request, "lungs") is None

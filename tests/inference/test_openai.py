@@ -169,14 +169,14 @@ def test_messages_carry_images_as_png_data_urls_in_prompt_order() -> None:
 
     request = prompts.cxr_grounded(_study())
     messages = to_openai_messages(request)
-    assert messages[0] == {"role": "system", "content": prompts.MAIRA2_SYSTEM}
-    parts = messages[1]["content"]
+    assert [m["role"] for m in messages] == ["user"]  # MAIRA-2 has no system turn
+    parts = messages[0]["content"]
     assert [p["type"] for p in parts] == ["text", "image_url", "text"]
     url = parts[1]["image_url"]["url"]
     assert url.startswith("data:image/png;base64,")
     decoded = PILImage.open(io.BytesIO(base64.b64decode(url.split(",", 1)[1])))
-    assert decoded.size == (40, 40)  # the 40x20 radiograph padded to a square
-    assert np.asarray(decoded)[:, :10].max() == 0 and np.asarray(decoded)[:, 20:30].max() == 255
+    assert decoded.size == (20, 20)  # the 20-wide, 40-high radiograph centre-cropped as MAIRA-2's processor
+    assert np.array_equal(np.asarray(decoded), request.images[0].pixels)
 
 
 def test_request_body_has_model_decoding_and_stream_flag() -> None:
@@ -197,8 +197,9 @@ def test_grounded_cxr_draft_maps_maira2_boxes_to_the_original_image(serve) -> No
         f for f in draft.findings if f.text in ("Left pleural effusion", "Heart size is normal.")
     )
     (box,) = effusion.phrases[0].grounding.boxes
-    # 40x20 image padded to 40x40 (10 columns each side): x = ((bin + .5) / 100 * 40 - 10) / 20, clipped
-    assert box == pytest.approx((0.71, 0.605, 1.0, 0.905))
+    # 20 wide x 40 high, centre-cropped to 20x20 (10 rows off the top), upstream's int() truncation:
+    # x = int(.605 * 20) / 20 = .6, y = int(.605 * 20 + 10) / 40 = .55, x1 = 18 / 20, y1 = 28 / 40
+    assert box == pytest.approx((0.6, 0.55, 0.9, 0.7))
     assert effusion.region == "pleura" and heart.region == "heart"
     assert draft.provenance.generator == "openai" and draft.provenance.device == url + "/chat/completions"
     assert "bounding boxes" in draft.provenance.prompts[0]
@@ -210,7 +211,6 @@ def _reg2rg_handler(script: Script) -> type[BaseHTTPRequestHandler]:
     """Answers each region request with that region's Reg2RG sentence."""
     import re
 
-    from inference.records import CT_REGIONS
 
     class Handler(BaseHTTPRequestHandler):
         def do_POST(self) -> None:
@@ -219,7 +219,7 @@ def _reg2rg_handler(script: Script) -> type[BaseHTTPRequestHandler]:
             prompt = " ".join(p.get("text", "") for p in body["messages"][-1]["content"])
             index = int(re.search(r"The region (\d+) is", prompt).group(1))
             raw = json.dumps(
-                _answer(f"The region {index} is {CT_REGIONS[index - 1]}: No abnormality.")
+                _answer(f"The region {index} is structure: No abnormality.")  # read by prompt position
             ).encode()
             self.send_response(200)
             self.send_header("Content-Type", "application/json")  # a server that ignores "stream"
@@ -261,7 +261,7 @@ def test_ct_region_guided_draft_points_each_region_at_its_mask(ct_phantom) -> No
         server.shutdown()
         server.server_close()
     assert len(script.requests) == 3
-    assert [s.region for s in draft.sections] == list(CT_REGIONS)
+    assert [s.region for s in draft.sections] == [*CT_REGIONS, "other"]
     for region in masks:
         (finding,) = next(s for s in draft.sections if s.region == region).findings
         assert finding.text == "No abnormality." and not finding.flags

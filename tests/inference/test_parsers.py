@@ -88,16 +88,17 @@ def test_maira2_bad_box_drops_the_box_and_flags_the_finding() -> None:
         assert f.flags == ("malformed_output",) and f.phrases[0].grounding is None
 
 
-@pytest.mark.parametrize("out", [
-    "<obj>Left effusion.<box><x1><y2><x3><y4></box> Heart normal.",  # unclosed obj
-    "Left effusion. <box><x1><y2><x3><y4></box> Heart normal.",       # box without obj
-    "<obj>Left effusion.</obj> <x1><y2> Heart normal.",              # bare coordinates
+@pytest.mark.parametrize(("out", "flagged"), [
+    ("<obj>Left effusion.<box><x1><y2><x3><y4></box> Heart normal.", 2),  # unclosed obj: box salvaged
+    ("Left effusion. <box><x1><y2><x3><y4></box> Heart normal.", 2),       # box without obj
+    ("<obj>Left effusion.</obj> <x1><y2> Heart normal.", 1),              # bare coordinates after a good obj
 ])
-def test_maira2_unbalanced_tags_degrade_to_prose(out: str) -> None:
+def test_maira2_unbalanced_tags_degrade_to_prose(out: str, flagged: int) -> None:
+    """Only the malformed stretch is flagged (issue 14: a well-formed object before it is kept)."""
     result = parse_maira2(out)
     assert result.malformed
     assert [f.text for f in result.findings] == ["Left effusion.", "Heart normal."]
-    assert all(f.flags == ("malformed_output",) for f in result.findings)
+    assert [f.flags for f in result.findings][-flagged:] == [("malformed_output",)] * flagged
 
 
 # --- Reg2RG -----------------------------------------------------------------------------------
@@ -118,14 +119,15 @@ def test_reg2rg_golden() -> None:
 def test_reg2rg_area_names_and_indices() -> None:
     assert region_of_area("Trachea and Bronchie") == "trachea and bronchi"
     assert region_of_area("breast") == "breasts"
-    assert region_of_area("xyzzy", 3) == "breasts"  # CT_REGIONS[2]
-    assert region_of_area("xyzzy", 42) is None
+    assert region_of_area("xyzzy", 1, ("heart", "breasts")) == "breasts"  # 0-based prompt position
+    assert region_of_area("xyzzy", 3) is None  # no prompt region list: no guessing
+    assert region_of_area("Other") == "other"  # Reg2RG's other report (CT "other" section)
 
 
 def test_reg2rg_unknown_region_and_missing_headers_are_flagged() -> None:
     result = parse_reg2rg("The region 42 is elsewhere: Odd text. The region 5 is heart: Normal size.")
     assert result.malformed and "unknown region 'elsewhere'" in result.problems[0]
-    assert [(f.region, f.flags) for f in result.findings] == [("lungs", ("malformed_output",)), ("heart", ())]
+    assert [(f.region, f.flags) for f in result.findings] == [("other", ("malformed_output",)), ("heart", ())]
     plain = parse_reg2rg("The heart is normal. No effusion.")
     assert plain.malformed and [f.region for f in plain.findings] == ["heart", "pleura"]
 

@@ -50,7 +50,7 @@ def test_bad_boxes_are_refused(box: tuple[float, ...]) -> None:
 
 
 def test_region_orders() -> None:
-    assert regions_for("ct") == CT_REGIONS and len(CT_REGIONS) == 10
+    assert regions_for("ct") == (*CT_REGIONS, "other") and len(CT_REGIONS) == 10  # other: issue 14
     assert regions_for("cxr")[0] == "lungs"
     with pytest.raises(ValueError, match="unknown study kind"):
         regions_for("mr")

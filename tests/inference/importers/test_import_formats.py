@@ -148,9 +148,9 @@ def test_reg2rg_result_csv() -> None:
         "the lower lobe of the right lung with a size of about 3mm x 2mm. "
         "Bilateral pleural localized hypertrophy.")
     assert first.draft.provenance.prompts[0].startswith("The global information is provided")
-    # an area that is not a CT region keeps a lexicon region and is flagged for the reviewer
+    # an area that is not a CT region ("cerebellum") goes to the CT other section, flagged for the reviewer
     assert [(f.region, f.flags) for f in second.draft.findings] == [
-        ("lungs", ("malformed_output",)), ("trachea and bronchi", ())]
+        ("trachea and bronchi", ()), ("other", ("malformed_output",))]
 
 
 def test_reg2rg_combined_report_columns_and_ct_only() -> None:
@@ -196,7 +196,8 @@ def test_maira2_raw_grounded_string_and_out_of_range_box(tmp_path: Path) -> None
     (item,) = result.drafts
     grounded = item.draft.findings[0]
     assert grounded.text == "Left lower lobe opacity"
-    assert grounded.phrases[0].grounding.boxes == ((0.105, 0.605, 0.405, 0.905),)  # type: ignore[union-attr]
+    # upstream adjust_box_for_original_image_size truncates pixels with int(): .105 * 100 → 10 → .1
+    assert grounded.phrases[0].grounding.boxes == ((0.1, 0.6, 0.4, 0.9),)  # type: ignore[union-attr]
     assert result.errors[0].row == 2 and "outside [0, 1]" in result.errors[0].reason
 
 

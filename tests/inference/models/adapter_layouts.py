@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from upstream import GEMMA3_CHAT_TEMPLATE
 
 from viewer.records import Image, Study
 
@@ -14,8 +15,14 @@ R, ALPHA = 4, 8  # LoRA rank and alpha: scale 2.0
 VISION_DIM, PATCH, GRID = 32, 8, 4  # 32 px images, 16 patches
 
 
-def timm_vision_state(seed: int = 1, layers: int = 2) -> dict[str, Any]:
-    """A random timm ViT (open_clip ``visual.trunk.*`` keys) of width 32, patch 8, 32 px."""
+def timm_vision_state(seed: int = 1, layers: int = 2, *, layer_scale: bool = False,
+                      open_clip_extras: bool = False) -> dict[str, Any]:
+    """A random timm ViT (open_clip ``visual.trunk.*`` keys) of width 32, patch 8, 32 px.
+
+    ``layer_scale`` adds timm's ``blocks.N.ls1.gamma``/``ls2.gamma`` (``timm/models/vision_transformer.py``
+    ``LayerScale``, as DINOv2-initialised ViTs have); ``open_clip_extras`` adds what a whole open_clip
+    BiomedCLIP checkpoint also holds (``logit_scale``, ``visual.head.proj.weight``, ``text.*``).
+    """
     import torch
 
     g = torch.Generator().manual_seed(seed)
@@ -48,7 +55,14 @@ def timm_vision_state(seed: int = 1, layers: int = 2) -> dict[str, Any]:
             b + "mlp.fc2.weight": rnd(d, 2 * d),
             b + "mlp.fc2.bias": rnd(d),
         }
-    return {"visual.trunk." + k: v for k, v in t.items()}
+        if layer_scale:
+            t |= {b + "ls1.gamma": 1 + rnd(d), b + "ls2.gamma": 1 + rnd(d)}
+    out = {"visual.trunk." + k: v for k, v in t.items()}
+    if open_clip_extras:
+        out |= {"logit_scale": torch.tensor(4.6), "visual.head.proj.weight": rnd(16, d),
+                "text.transformer.embeddings.word_embeddings.weight": rnd(10, 16),
+                "text.proj.0.weight": rnd(16, 16)}
+    return out
 
 
 def timm_hidden_states(state: dict[str, Any], pixels: Any) -> list[Any]:
@@ -67,9 +81,10 @@ def timm_hidden_states(state: dict[str, Any], pixels: Any) -> list[Any]:
         h = F.layer_norm(x, (VISION_DIM,), b["norm1.weight"], b["norm1.bias"], eps=1e-6)
         q, k, v = F.linear(h, b["attn.qkv.weight"], b["attn.qkv.bias"]).chunk(3, dim=-1)
         att = torch.softmax(q @ k.transpose(1, 2) / VISION_DIM**0.5, dim=-1) @ v
-        x = x + F.linear(att, b["attn.proj.weight"], b["attn.proj.bias"])
+        ls1, ls2 = b.get("ls1.gamma", 1.0), b.get("ls2.gamma", 1.0)  # timm LayerScale: x * gamma
+        x = x + ls1 * F.linear(att, b["attn.proj.weight"], b["attn.proj.bias"])
         h = F.layer_norm(x, (VISION_DIM,), b["norm2.weight"], b["norm2.bias"], eps=1e-6)
-        x = x + F.linear(
+        x = x + ls2 * F.linear(
             F.gelu(F.linear(h, b["mlp.fc1.weight"], b["mlp.fc1.bias"])),
             b["mlp.fc2.weight"],
             b["mlp.fc2.bias"],
@@ -139,7 +154,8 @@ def save_llava_rad_release(root: Path, seed: int = 0) -> dict[str, Path]:
     }
     torch.save(projector, src / "non_lora_trainables.bin")
     vision = root / "biomedclipcxr_tiny.pt"
-    torch.save({"state_dict": timm_vision_state()}, vision)
+    # the whole open_clip checkpoint as biomedclipcxr_518.pt holds it: trunk, head, text tower, logit_scale
+    torch.save({"state_dict": timm_vision_state(open_clip_extras=True)}, vision)
     return {"base": base, "src": src, "vision": vision}
 
 
@@ -170,12 +186,7 @@ GEMMA3_SPECIALS = (
     "<start_of_turn>",
     "<end_of_turn>",
 )
-GEMMA3_TEMPLATE = (
-    "{{ bos_token }}{% for message in messages %}{{ '<start_of_turn>' + message['role'] + '\\n' }}"
-    "{% for c in message['content'] %}{% if c['type'] == 'image' %}{{ '<start_of_image>' }}"
-    "{% else %}{{ c['text'] }}{% endif %}{% endfor %}{{ '<end_of_turn>\\n' }}{% endfor %}"
-    "{% if add_generation_prompt %}{{ '<start_of_turn>model\\n' }}{% endif %}"
-)
+GEMMA3_TEMPLATE = GEMMA3_CHAT_TEMPLATE  # the real Gemma 3 template (upstream.py), trims each text item
 
 
 def _gemma3_processor() -> Any:

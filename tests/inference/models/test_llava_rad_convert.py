@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 from adapter_layouts import ALPHA, R, cxr_study, save_llava_rad_release, timm_hidden_states, timm_vision_state
@@ -61,7 +62,8 @@ def test_vision_tower_reproduces_timm_hidden_states(converted: dict[str, Path]) 
     import torch
     from transformers import LlavaForConditionalGeneration
 
-    model = LlavaForConditionalGeneration.from_pretrained(converted["out"]).eval()
+    model: Any = LlavaForConditionalGeneration.from_pretrained(converted["out"])
+    model.eval()
     pixels = torch.randn(1, 3, 32, 32, generator=torch.Generator().manual_seed(3))
     with torch.no_grad():
         ours = model.model.vision_tower(pixels, output_hidden_states=True).hidden_states
@@ -75,8 +77,8 @@ def test_vision_tower_reproduces_timm_hidden_states(converted: dict[str, Path]) 
 
 
 def test_converted_checkpoint_generates_offline_through_the_adapter(
-    converted: dict[str, Path], cxr_phantom
-) -> None:  # type: ignore[no-untyped-def]
+    converted: dict[str, Path], cxr_phantom: Any
+) -> None:
     generator = get_adapter("llava-rad").build_generator(
         model=str(converted["out"]), device="cpu", attention_maps=True, max_new_tokens=6
     )
@@ -151,3 +153,75 @@ def test_random_vision_tower_for_benchmarks_has_biomedclip_cxr_geometry(
     assert (config.vision_config.image_size, config.vision_config.patch_size) == (518, 14)
     assert config.image_seq_length == 37 * 37  # 518 / 14 = 37 patches per side, CLS dropped
     assert config.vision_config.hidden_size == 32  # mm_hidden_size of the release's config.json
+
+
+def _vit_from(state: dict[str, Any]) -> Any:
+    """A transformers ``ViTModel`` loaded from :func:`conv.map_vision` output (strict: no missing keys)."""
+    from transformers import ViTConfig, ViTModel
+
+    shape: dict[str, Any] = dict(conv.vision_shape(state))
+    config = ViTConfig(**shape, hidden_act="gelu", layer_norm_eps=1e-6, qkv_bias=True)
+    model: Any = ViTModel(config)
+    model.eval()
+    mapped = {k.removeprefix("model.vision_tower."): v for k, v in conv.map_vision(state).items()}
+    model.load_state_dict(mapped, strict=True)
+    return model
+
+
+def test_layer_scale_is_folded_exactly_into_the_vit() -> None:
+    """A DINOv2-style tower with LayerScale (timm ``blocks.N.ls1/ls2.gamma``, whole open_clip checkpoint
+    layout: ``visual.trunk.*`` + ``visual.head`` + ``text.*`` + ``logit_scale``) converts with every hidden
+    state equal to timm's forward *with* the gammas; dropping them would change every state after block 0."""
+    import torch
+
+    state = timm_vision_state(seed=5, layer_scale=True, open_clip_extras=True)
+    model = _vit_from(state)
+    pixels = torch.randn(1, 3, 32, 32, generator=torch.Generator().manual_seed(4))
+    with torch.no_grad():
+        ours = model(pixels, output_hidden_states=True).hidden_states
+    theirs = timm_hidden_states(state, pixels)
+    for a, b in zip(ours, theirs, strict=True):
+        torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-5)
+    no_gamma = {k: v for k, v in state.items() if not k.endswith("gamma")}
+    assert not torch.allclose(timm_hidden_states(no_gamma, pixels)[1], theirs[1], atol=1e-3)
+
+
+@pytest.mark.parametrize(
+    ("extra", "named"),
+    [
+        ("visual.trunk.blocks.0.attn.q_norm.weight", "blocks.0.attn.q_norm.weight"),
+        ("visual.trunk.reg_token", "reg_token"),
+        ("visual.attnpool.weight", "visual.attnpool.weight"),
+    ],
+)
+def test_unmapped_vision_keys_are_refused_by_name(extra: str, named: str) -> None:
+    import torch
+
+    state = timm_vision_state() | {extra: torch.zeros(32)}
+    with pytest.raises(conv.ConversionError, match=named.replace(".", r"\.")):
+        conv.map_vision(state)
+
+
+def test_every_ignored_key_has_a_reason() -> None:
+    assert conv.ignored_reason("logit_scale") and conv.ignored_reason("text.proj.0.weight")
+    assert conv.ignored_reason("model.layers.0.self_attn.rotary_emb.inv_freq")
+    assert conv.ignored_reason("visual.trunk.blocks.0.ls1.gamma") is None  # folded, not ignored
+
+
+def test_non_lora_vision_tower_and_stray_adapter_keys_are_errors(tmp_path: Path) -> None:
+    import json
+
+    import torch
+    from safetensors.torch import save_file
+
+    torch.save({"base_model.model.model.vision_tower.vision_tower.blocks.0.norm1.weight": torch.ones(2)},
+               tmp_path / "non_lora_trainables.bin")
+    with pytest.raises(conv.ConversionError, match="vision-tower weight"):
+        conv.map_non_lora(tmp_path)
+    (tmp_path / "adapter_config.json").write_text(json.dumps({"r": 2, "lora_alpha": 4}))
+    save_file({"base_model.model.model.layers.0.mlp.up_proj.lora_A.weight": torch.ones(2, 4),
+               "base_model.model.model.layers.0.mlp.up_proj.lora_B.weight": torch.ones(4, 2),
+               "base_model.model.model.embed_tokens.modules_to_save.weight": torch.ones(3, 4)},
+              tmp_path / "adapter_model.safetensors")
+    with pytest.raises(conv.ConversionError, match="modules_to_save"):
+        conv.merge_lora({"model.layers.0.mlp.up_proj.weight": torch.zeros(4, 4)}, tmp_path)

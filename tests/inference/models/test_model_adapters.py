@@ -19,7 +19,7 @@ from inference.tiny import save_tiny_llava
 from viewer.errors import MissingExtraError
 from viewer.records import Image, Study
 
-NAMES = ["asarg", "llava-rad", "maira2", "medgemma", "reg2rg", "vividmed"]
+NAMES = ["llava-rad", "maira2", "mask-overlay", "medgemma", "reg2rg", "vividmed"]
 
 
 @pytest.fixture(scope="module")
@@ -91,7 +91,7 @@ def test_models_command_prints_one_json_object(capsys: pytest.CaptureFixture[str
     assert main(["models", "--json"]) == 0
     out = json.loads(capsys.readouterr().out)
     assert [m["name"] for m in out["models"]] == NAMES
-    llava = out["models"][1]
+    llava = out["models"][0]
     assert llava["vram_gb"] == {"none": 17.4, "8bit": 9.2, "4bit": 5.1} and llava["inputs"] == [
         "frontal",
         "indication",
@@ -104,13 +104,15 @@ def small_cxr(cxr_phantom) -> Study:  # type: ignore[no-untyped-def]
 
 
 def test_maira2_adapter_uses_the_grounded_prompt_and_parser(tiny: str, small_cxr: Study) -> None:
+    assert get_adapter("maira2").build_generator(model=tiny).params.max_new_tokens == 450  # model card
     generator = get_adapter("maira2").build_generator(
         model=tiny, device="cpu", attention_maps=False, max_new_tokens=4
     )
     assert generator.trust_remote_code and generator.grammar == "maira2"
     draft = generator.generate(small_cxr, {})
-    assert draft.provenance.prompts[0].startswith(prompts.MAIRA2_SYSTEM)
-    assert draft.provenance.generation_params["mode"] == "cxr-grounded"
+    assert draft.provenance.prompts[0].startswith("USER: Given the current frontal image only <image>\n")
+    params = draft.provenance.generation_params
+    assert params["mode"] == "cxr-grounded" and params["preprocessing"] == "maira2"
     parsed = parse_text("maira2", "<obj>Cardiomegaly.</obj><box><x10><y20><x50><y60></box>", small_cxr)
     assert parsed.findings[0].phrases[0].grounding.boxes
 
@@ -123,8 +125,14 @@ def test_medgemma_adapter_uses_the_checkpoint_chat_template(tiny: str, small_cxr
     study = dataclasses.replace(small_cxr, images=(small_cxr.primary, lateral))
     draft = generator.generate(study, {})
     prompt = draft.provenance.prompts[0]
-    assert prompt.startswith("USER: Given the current frontal image <image>\n")  # the checkpoint's template
-    assert prompt.count("<image>") == 2 and draft.provenance.generation_params["mode"] == "cxr-context"
+    assert prompt.startswith("USER: INDICATION: cough <image>\n<image>\nWrite radiological finding")
+    params = draft.provenance.generation_params
+    assert prompt.count("<image>") == 2 and params["mode"] == "cxr-context"
+    assert params["context_mode"] == "mn" and "LLM-RG4 setting mn" in draft.provenance.label
+    from app.callbacks.render import provenance_text  # what the reviewer reads above the report
+
+    line = provenance_text(draft.provenance)
+    assert " · input mn (multi-view (frontal + lateral), no prior report)" in line
 
 
 def test_vividmed_adapter_parses_p_tags(tiny: str, small_cxr: Study) -> None:
@@ -138,8 +146,8 @@ def test_vividmed_adapter_parses_p_tags(tiny: str, small_cxr: Study) -> None:
     assert [p.text for f in parsed.findings for p in f.phrases] == ["cardiomegaly", "pleural effusion"]
 
 
-def test_asarg_adapter_conditions_the_image_on_masks(tiny: str, small_cxr: Study) -> None:
-    generator = get_adapter("asarg").build_generator(
+def test_mask_overlay_adapter_conditions_the_image_on_masks(tiny: str, small_cxr: Study) -> None:
+    generator = get_adapter("mask-overlay").build_generator(
         model=tiny, device="cpu", attention_maps=False, max_new_tokens=4
     )
     heart = np.zeros(small_cxr.primary.shape, bool)
@@ -151,7 +159,17 @@ def test_asarg_adapter_conditions_the_image_on_masks(tiny: str, small_cxr: Study
     assert not np.array_equal(plain.images[0].pixels, overlaid.images[0].pixels)
 
 
-def test_reg2rg_adapter_prompts_one_region_at_a_time(tiny: str, ct_phantom) -> None:  # type: ignore[no-untyped-def]
+def test_asarg_name_is_refused_with_what_asarg_really_does() -> None:
+    """ASaRG feeds masks through pooling/convolution into the projector; the overlay is not that."""
+    from inference.registry import get_generator
+
+    with pytest.raises(KeyError, match=r"now 'mask-overlay'.*into the projector"):
+        get_adapter("asarg")
+    with pytest.raises(ModelSetupError, match="not ASaRG's technique"):
+        get_generator("asarg")
+
+
+def test_reg2rg_adapter_prompts_every_region_at_once(tiny: str, ct_phantom) -> None:  # type: ignore[no-untyped-def]
     volume = Image(
         pixels=ct_phantom.pixels[::4, ::4, ::4],
         spacing_mm=(20.0, 9.6, 9.6),
@@ -173,14 +191,15 @@ def test_reg2rg_adapter_prompts_one_region_at_a_time(tiny: str, ct_phantom) -> N
     )
     draft = generator.generate(Study("ct1", "ct", (volume,)), masks)
     assert draft.provenance.generation_params["mode"] == "ct-region"
-    assert len(draft.provenance.prompts) == 2
-    assert all(prompts.REG2RG_INSTRUCTION in p for p in draft.provenance.prompts)
+    (prompt,) = draft.provenance.prompts  # upstream: all regions in one prompt, numbered from 0
+    assert prompts.REG2RG_INSTRUCTION in prompt and prompt.count("<image>") == 3
+    assert prompt.index("The region 0 is") < prompt.index("The region 1 is")
 
 
 def test_every_plugin_module_has_a_registry_factory(tiny: str) -> None:
     import importlib
 
-    for name in ("llava_rad", "maira2", "medgemma", "reg2rg", "vividmed", "asarg"):
+    for name in ("llava_rad", "maira2", "medgemma", "reg2rg", "vividmed", "mask_overlay"):
         assert callable(importlib.import_module(f"inference.models.{name}").generator)
     built = importlib.import_module("inference.models.vividmed").generator(model=tiny, device="cpu")
     assert built.grammar == "vividmed" and built.model_id == tiny
