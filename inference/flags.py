@@ -65,7 +65,8 @@ PRIOR_PATTERNS = re.compile(
 NO_PRIOR_STATEMENT = re.compile(
     r"\b(?:no|without|none|not available)\b[^.;]{0,30}\b(?:prior|previous|comparison|earlier)\b"
     r"|\b(?:prior|previous|comparison)\b[^.;]{0,20}\b(?:not available|unavailable|none)\b", _WORD)
-NON_TEMPORAL_STABLE = re.compile(r"\b(?:hemodynamically|haemodynamically|clinically) stable\b", _WORD)
+NON_TEMPORAL_STABLE = re.compile(
+    r"\b(?:hemodynamically|haemodynamically|clinically) stable\b|\bstable[- ]appearing\b", _WORD)
 LATERAL_VIEW = re.compile(
     r"\b(?:on (?:the )?lateral|lateral (?:view|projection|radiograph|film|image|exam\w*|study)s?"
     r"|(?:pa|ap|frontal) and lateral|lateral (?:only|alone))\b", _WORD)
@@ -73,8 +74,12 @@ PROCEDURE_OR_COMMUNICATION = re.compile(
     r"\b(?:discussed with|communicated|notified|informed|paged|called|telephoned|conveyed|relayed"
     r"|read back|critical (?:result|finding)s?|dr(?:\.|\s)\s*[a-z]+|recommend\w*|follow[- ]?up"
     r"|suggest(?:s|ed)? (?:follow|correlation|further|repeat|short|ct|mri|biopsy)\w*"
-    r"|status post|s/p|post[- ]?operative\w*|post[- ]?surgical|history of|biops\w*|was performed"
-    r"|clinical correlation)\b|\bs/p\b", _WORD)
+    r"|(?:is|are|was|were) suggested|if clinically (?:indicated|warranted)|wet read|provided to"
+    r"|post[- ]?operative\w*|post[- ]?surgical|history of|biops\w*"
+    r"|thoracentesis|paracentesis|bronchoscop\w*|(?:re|ex)intubat\w*"
+    r"|clinical correlation)\b", _WORD)
+# "status post" / "s/p" is history unless what follows is surgery the image shows (docs/evaluation.md).
+STATUS_POST = re.compile(r"(?:\bstatus post\b|\bs/p\b)(?!\s+(?:median\s+)?(?:sternotomy|cabg|coronary))", _WORD)
 
 
 def mentions_prior(text: str) -> bool:
@@ -92,7 +97,7 @@ def mentions_lateral_view(text: str) -> bool:
 
 def mentions_procedure_or_communication(text: str) -> bool:
     """True for communication, recommendation, procedure or history statements."""
-    return bool(PROCEDURE_OR_COMMUNICATION.search(text))
+    return bool(PROCEDURE_OR_COMMUNICATION.search(text) or STATUS_POST.search(text))
 
 
 def is_ungrounded(finding: Finding) -> bool:
