@@ -74,6 +74,16 @@ def _pipeline() -> Any:
     return nlp
 
 
+def backend() -> str:
+    """The assertion backend and its versions, e.g. ``negspacy 1.1.0 / spaCy 3.8.18`` (for the figures)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return f"negspacy {version('negspacy')} / spaCy {version('spacy')}"
+    except PackageNotFoundError as err:  # pragma: no cover - both are install requirements
+        return f"unavailable ({err})"
+
+
 def _entity_doc(text: str, spans: Iterable[tuple[int, int]]) -> Any:
     from spacy.util import filter_spans
 
