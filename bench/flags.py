@@ -1,9 +1,10 @@
 """``radreview bench flags``: context-flag precision/recall and region accuracy on both labelled sets.
 
 Runs :func:`inference.evaluation.evaluate` on the two sets shipped in ``inference/data/`` (found through
-the package, so it works outside a source checkout): ``own`` (sentences written by the team; the rules
-were tuned on it) and ``real`` (325 radiologist-written Open-i sentences, labelled before the flagger
-was run and never tuned on). The two are reported separately: ``flags.<set>.<flag>`` and
+the package, so it works outside a source checkout): ``own`` (sentences written by the team) and ``dev``
+(160 Open-i sentences), on which the rules were tuned, and ``real`` (325 radiologist-written Open-i
+sentences, labelled before the flagger was run and never tuned on). Each set is reported separately:
+``flags.<set>.<flag>`` and
 ``flags.<set>.region_accuracy.<group>``. Each measure carries its scores and the assertion backend in
 ``params``; ``ours_s`` is the time to assign regions and flags to every sentence of the set, ``floor_s``
 the time of one bare compiled-regex search per sentence in the same run.
@@ -26,7 +27,7 @@ def _floor_s(texts: list[str]) -> float:
     return time.perf_counter() - start
 
 
-def run(quick: bool = False, sets: tuple[str, ...] = ("own", "real")) -> list[dict[str, Any]]:
+def run(quick: bool = False, sets: tuple[str, ...] = ("own", "dev", "real")) -> list[dict[str, Any]]:
     """One measure per set and flag, and per set and region-accuracy group (``all``, ``cxr``, ``ct``).
 
     Args:

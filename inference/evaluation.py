@@ -1,11 +1,14 @@
 """Measure the context flags and the sentence → region assignment on hand-labelled report sentences.
 
-Two labelled sets ship as package data in ``inference/data/`` (:data:`SETS`, :func:`load_set`), so
+Three labelled sets ship as package data in ``inference/data/`` (:data:`SETS`, :func:`load_set`), so
 ``radreview bench flags`` works outside a source checkout:
 
 ``own``
     ``labelled_sentences.json`` — 382 CXR and CT sentences written by the team in MIMIC-CXR / Open-i /
     CT-RATE style. The rules were tuned on it (its figures are optimistic).
+``dev``
+    ``dev_sentences.json`` — 160 further Open-i sentences (disjoint from ``real`` and its source
+    reports), a development set the rules were tuned on after the first real-set measurement.
 ``real``
     ``real_sentences.json`` — 325 sentences of real Open-i chest X-ray reports written by
     radiologists, labelled before the flagger was run on them and never tuned on
@@ -28,8 +31,8 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Sequence
-from importlib.resources import as_file, files
 from dataclasses import dataclass, field
+from importlib.resources import as_file, files
 from pathlib import Path
 
 import numpy as np
@@ -38,7 +41,8 @@ from inference.records import FLAGS, Finding, regions_for
 from viewer.records import Image, Study
 
 CONTEXT_FLAGS: tuple[str, ...] = tuple(f for f in FLAGS if f != "malformed_output")
-SETS: dict[str, str] = {"own": "labelled_sentences.json", "real": "real_sentences.json"}
+SETS: dict[str, str] = {"own": "labelled_sentences.json", "dev": "dev_sentences.json",
+                        "real": "real_sentences.json"}
 
 
 @dataclass(frozen=True)
@@ -119,7 +123,7 @@ class Outcome:
 
 @dataclass(frozen=True)
 class EvaluationReport:
-    """Per-flag scores, region accuracy (``all``, then ``cxr`` / ``ct`` where present) and every disagreement."""
+    """Per-flag scores, region accuracy (``all``, then ``cxr``/``ct`` where present), every disagreement."""
 
     flags: dict[str, FlagScore]
     regions: dict[str, RegionScore]

@@ -51,8 +51,8 @@ _WORD = re.IGNORECASE
 
 PRIOR_PATTERNS = re.compile(
     r"\b(?:compared (?:with|to)|comparison|unchanged|no (?:significant |interval )?change|interval\w*"
-    r"|again (?:seen|noted|demonstrated|identified)|previously|(?:prior|previous|earlier|last) "
-    r"(?:study|studies|exam\w*|film|radiograph|ct|imaging|scan)|new since"
+    r"|again (?:seen|noted|demonstrated|identified)|previously|(?:prior|previous|earlier|last|old) "
+    r"(?:study|studies|exam\w*|films?|radiographs?|ct|imaging|scans?)|old ct scans?|new since"
     r"|since (?:the )?(?:prior|previous|last)"
     r"|stable|new(?:ly)?|improv(?:ed|ing|ement)|worsen(?:ed|ing)|resolv(?:ed|ing)"
     r"|(?:has|have|had) (?:slightly |mildly |markedly |significantly )?"
@@ -64,7 +64,8 @@ PRIOR_PATTERNS = re.compile(
     r"|progress(?:ed|ion)|regress(?:ed|ion)|persist(?:s|ent|ing)?)\b", _WORD)
 NO_PRIOR_STATEMENT = re.compile(
     r"\b(?:no|without|none|not available)\b[^.;]{0,30}\b(?:prior|previous|comparison|earlier)\b"
-    r"|\b(?:prior|previous|comparison)\b[^.;]{0,20}\b(?:not available|unavailable|none)\b", _WORD)
+    r"|\b(?:prior|previous|comparison)\b[^.;]{0,40}\b(?:not available|unavailable|none|would be|could be"
+    r"|may be|if available)\b|\brecommend\w* comparison\b", _WORD)
 NON_TEMPORAL_STABLE = re.compile(
     r"\b(?:hemodynamically|haemodynamically|clinically) stable\b|\bstable[- ]appearing\b", _WORD)
 LATERAL_VIEW = re.compile(
@@ -75,11 +76,17 @@ PROCEDURE_OR_COMMUNICATION = re.compile(
     r"|read back|critical (?:result|finding)s?|dr(?:\.|\s)\s*[a-z]+|recommend\w*|follow[- ]?up"
     r"|suggest(?:s|ed)? (?:follow|correlation|further|repeat|short|ct|mri|biopsy)\w*"
     r"|(?:is|are|was|were) suggested|if clinically (?:indicated|warranted)|wet read|provided to"
-    r"|post[- ]?operative\w*|post[- ]?surgical|history of|biops\w*"
-    r"|thoracentesis|paracentesis|bronchoscop\w*|(?:re|ex)intubat\w*"
-    r"|clinical correlation)\b", _WORD)
+    r"|history of|known|biops\w*|thoracentesis|paracentesis|bronchoscop\w*|(?:re|ex)intubat\w*"
+    r"|(?:following|after) (?:\w+\s+){0,3}?(?:removal|placement|insertion|surgery|procedure)"
+    r"|clinical correlation|imaging correlation|further evaluation|to evaluate this|consider"
+    r"|(?:would|may|could|might) be (?:helpful|useful|of (?:benefit|value|use|help))|would benefit"
+    r"|(?:as|if) clinically (?:indicated|warranted|appropriate)|(?:would like )?to discuss)\b", _WORD)
 # "status post" / "s/p" is history unless what follows is surgery the image shows (docs/evaluation.md).
-STATUS_POST = re.compile(r"(?:\bstatus post\b|\bs/p\b)(?!\s+(?:median\s+)?(?:sternotomy|cabg|coronary))", _WORD)
+STATUS_POST = re.compile(
+    r"(?:\bstatus post\b|\bs/p\b)(?!\s+(?:(?:median|left|right|bilateral)\s+)*"
+    r"(?:sternotomy|cabg|coronary|\w+ (?:replacement|arthroplasty)))", _WORD)
+# A lateral view named in a recommendation is a future study, not a view of this one.
+RECOMMENDATION = re.compile(r"\b(?:recommend\w*|consider|follow[- ]?up)\b", _WORD)
 
 
 def mentions_prior(text: str) -> bool:
@@ -92,7 +99,7 @@ def mentions_prior(text: str) -> bool:
 
 def mentions_lateral_view(text: str) -> bool:
     """True when the text refers to a lateral radiograph (not lateral anatomy)."""
-    return bool(LATERAL_VIEW.search(text))
+    return bool(LATERAL_VIEW.search(text)) and not RECOMMENDATION.search(text)
 
 
 def mentions_procedure_or_communication(text: str) -> bool:

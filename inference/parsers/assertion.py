@@ -39,14 +39,16 @@ RADIOLOGY_NEGATION: dict[str, list[str]] = {
     "preceding_negations": ["resolution of", "removal of", "resolved", "no longer", "absent", "clear of"],
     "following_negations": ["resolved", "has resolved", "have resolved", "no longer", "has been removed",
                             "have been removed", "was removed", "were removed", "removed", "is not seen",
-                            "are not seen", "not identified", "absent"],
+                            "are not seen", "not identified", "absent", "not well seen", "not well-seen",
+                            "not be demonstrated", "not demonstrated"],
     "termination": [";", ":", *(f", {w}" for w in _NEW_ITEM_WORDS), *(f", and {w}" for w in _NEW_ITEM_WORDS)],
 }
 HYPOTHETICAL: dict[str, list[str]] = {
     "pseudo_negations": ["if any"],
     "preceding_negations": ["recommend", "recommended for", "recommendation", "further evaluation of",
                             "evaluation of", "to evaluate", "to assess", "to exclude", "notified of",
-                            "informed of", "follow-up of", "followup of", "history of"],
+                            "informed of", "follow-up of", "followup of", "history of", "consider", "exclude",
+                            "followup", "follow-up", "would benefit"],
     "following_negations": ["is recommended", "are recommended", "is suggested", "are suggested"],
     "termination": [";", "but", "however", "although"],
 }
@@ -63,11 +65,11 @@ def _pipeline() -> Any:
     except ImportError as err:  # pragma: no cover - both are install requirements
         raise RuntimeError(f"the context flags need spaCy and negspacy ({err}); run "
                            "`pip install -e .` to install radreview's dependencies") from err
-    negation = termset("en_clinical")
-    negation.add_patterns(RADIOLOGY_NEGATION)
+    negation = termset("en_clinical")  # type: ignore[no-untyped-call]
+    negation.add_patterns(RADIOLOGY_NEGATION)  # type: ignore[no-untyped-call]
     nlp = spacy.blank("en")
     nlp.add_pipe("sentencizer")
-    nlp.add_pipe("negex", name="negation", config={"neg_termset": negation.get_patterns(),
+    nlp.add_pipe("negex", name="negation", config={"neg_termset": negation.get_patterns(),  # type: ignore[no-untyped-call]
                                                    "ent_types": [LABEL], "extension_name": "negex"})
     nlp.add_pipe("negex", name="hypothetical", config={"neg_termset": HYPOTHETICAL, "ent_types": [LABEL],
                                                        "extension_name": "hypothetical"})

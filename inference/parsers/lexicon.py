@@ -8,7 +8,9 @@ lesion nouns ("nodule", "mass", "lesion") and lung-position adjectives ("apical"
 when no other keyword occurs: "nodule in the right thyroid lobe" → thyroid, "nodule … of the right
 breast" → breasts, "right apical pneumothorax" → pleura, while "nodule in the left upper lobe" stays
 lungs ("lobe" is a lung keyword). Surgical clips likewise sit wherever the surgery was: "Surgical clips in
-the left chest wall" → soft tissues, "Cholecystectomy clips" → other. Negation does not change the region: "No pleural effusion." is about
+the left chest wall" → soft tissues, "Cholecystectomy clips" → other — and "chest wall" only says where a
+device sits ("pacemaker in the left chest wall" → support devices), so it yields to any other keyword but
+the descriptive ones. Negation does not change the region: "No pleural effusion." is about
 the pleura.
 
 ``finding_spans(text)`` finds the finding mentions with the CheXpert labeler's mention phrases
@@ -56,7 +58,7 @@ _CXR: dict[str, tuple[str, ...]] = {
     "support devices": (r"(?:endotracheal|et|ng|nasogastric|og|orogastric|feeding|chest|enteric) tubes?",
                         r"(?:central|venous|picc|midline|arterial) (?:line|catheter)s?", r"catheters?",
                         r"pacemaker\w*", r"pacer", r"icd", r"leads?", r"ports?", r"drains?", r"stents?",
-                        r"sternotomy wires?", r"wires?", r"clips?", r"devices?", r"prosthe\w*",
+                        r"sternotomy(?: wires?)?", r"cabg", r"wires?", r"clips?", r"devices?", r"prosthe\w*",
                         r"tip\b", r"picc", r"tracheostomy(?: tube)?", r"lines? (?:and|or) tubes?",
                         r"(?:intra-aortic )?balloon pump", r"(?:ventricular )?assist device", r"lvad"),
     "airway": (r"trache\w*", r"carina\w*", r"bronch(?:us|i|ial)\b", r"main ?stem bronch\w*", r"airways?"),
@@ -69,15 +71,17 @@ _CXR: dict[str, tuple[str, ...]] = {
     "diaphragm": (r"(?:hemi)?diaphragm\w*", r"subdiaphragmatic", r"free air", r"pneumoperitoneum"),
     "bones": (r"bones?", r"bony", r"osseous", r"ribs?", r"vertebra\w*", r"spin(?:e|al)", r"clavic\w*",
               r"scapul\w*", r"fractures?", r"stern(?:um|al)", r"degenerative", r"osteo\w*", r"humer\w*",
-              r"shoulders?", r"scoliosis", r"kyphosis"),
-    "soft tissues": (r"soft tissues?", r"subcutaneous", r"breasts?", r"axilla\w*", r"chest wall", r"mastectomy",
-                     r"nipples?"),
+              r"shoulders?", r"\w*scoliosis", r"kyphosis", r"lordosis", r"spondyl\w*", r"\w*arthrit\w*",
+              r"cortical", r"cortex", r"skeletal"),
+    "soft tissues": (r"soft tissues?", r"subcutaneous", r"breasts?", r"axilla\w*", r"chest wall",
+                     r"mastectomy", r"nipples?"),
     "other": (r"abdom\w*", r"upper quadrant", r"cholecystectomy", r"bowel"),
     "lungs": (r"lungs?", r"pulmonary", r"lobes?", r"lobar", r"nodul\w*", r"consolidat\w*", r"opacit\w*",
               r"atelecta\w*", r"emphysema\w*", r"edema", r"oedema", r"infiltrat\w*", r"pneumonia",
               r"interstiti\w*", r"airspace", r"air[- ]space", r"masse?s?", r"bases?", r"basilar", r"apic\w*",
               r"zones?", r"vascular congestion", r"kerley", r"granuloma\w*", r"bronchiectasis",
-              r"hyperinflat\w*", r"hyperexpan\w*", r"scarring", r"perifissural", r"intrapulmonary"),
+              r"hyperinflat\w*", r"hyperexpan\w*", r"scarring", r"perifissural", r"intrapulmonary",
+              r"fibros\w*", r"fibrotic", r"peribronchial", r"cuffing", r"tubercul\w*"),
 }
 
 LESION_TERMS = (
@@ -97,7 +101,10 @@ EXTRA_FINDING_TERMS = (
     r"shadows?", r"crazy paving", r"secretions", r"hypertrophy", r"patulous", r"gyn(?:a)?ecomastia",
     r"cholelithiasis", r"steatosis", r"\w+megaly", r"ascites", r"metasta\w*", r"schmorl", r"hyperexpan\w*",
     r"(?:low|diminished|decreased) lung volumes?", r"\w*scoliosis", r"crowding", r"hydro(?:pneumo)?thorax",
-    r"lymph nodes?",
+    r"lymph nodes?", r"disruption", r"sutures?", r"suture material", r"callus", r"lordosis", r"sclero\w*",
+    r"(?:chronic|senescent|degenerative|arthritic|post-?surgical|post-?operative|fibrotic|emphysematous"
+    r"|inflammatory)(?: \w+)? changes?", r"chronic lung disease", r"\w*arthrit\w*", r"spondyl\w*",
+    r"tortu\w*", r"ectas\w*", r"interposition", r"replacement",
 )
 # CheXpert mentions that name anatomy, not a finding ("heart size is normal"), or a procedure.
 NEUTRAL_CHEXPERT = frozenset({"the heart", "heart size", "cardiac size", "cardiac shadow", "cardiac contour",
@@ -155,6 +162,9 @@ def positive_lesion_mentions(text: str) -> list[str]:
 # and position adjectives, and surgical clips (which sit wherever the surgery was).
 _DESCRIPTIVE = {"lungs": re.compile(r"(?:nodul\w*|masse?s?|lesions?|apic\w*)", re.IGNORECASE),
                 "support devices": re.compile(r"clips?", re.IGNORECASE)}
+# Where a device or a lesion sits rather than what it is: counts only over descriptive keywords
+# ("pacemaker in the left chest wall" → support devices, "surgical clips in the chest wall" → soft tissues).
+_WEAK_LOCATION = {"soft tissues": re.compile(r"chest wall", re.IGNORECASE)}
 
 
 @lru_cache(maxsize=4)
@@ -173,14 +183,20 @@ def region_for(sentence: str, kind: str) -> str | None:
         sentence: One sentence of report text.
         kind: ``ct`` or ``cxr`` (selects the region vocabulary of DESIGN §4).
     """
-    best: tuple[bool, int, int, str] | None = None
+    best: tuple[int, int, int, str] | None = None
     for region, pattern in _compiled(kind):
         for m in pattern.finditer(sentence):
-            descriptive = region in _DESCRIPTIVE and _DESCRIPTIVE[region].fullmatch(m.group(0)) is not None
-            key = (descriptive, m.start(), -(m.end() - m.start()), region)
+            key = (_tier(region, m.group(0)), m.start(), -(m.end() - m.start()), region)
             if best is None or key[:3] < best[:3]:
                 best = key
     return best[3] if best else None
+
+
+def _tier(region: str, keyword: str) -> int:
+    """0 for a keyword that names a region, 1 for a weak location, 2 for a descriptive keyword."""
+    if region in _DESCRIPTIVE and _DESCRIPTIVE[region].fullmatch(keyword):
+        return 2
+    return 1 if region in _WEAK_LOCATION and _WEAK_LOCATION[region].fullmatch(keyword) else 0
 
 
 def fallback_region(kind: str) -> str:

@@ -8,6 +8,8 @@ the first real-set measurement are justified on this set and the team's own set 
 Usage: ``python tests/inference/data/sample_openi_dev.py EXTRACTED_DIR`` (prints the numbered sentences and
 writes ``/tmp/dev_unlabelled.jsonl``).
 """
+from __future__ import annotations
+
 import json
 import random
 import re
@@ -15,19 +17,19 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from sample_openi import report_sentences
+import sample_openi
 
-rows = report_sentences(Path(sys.argv[1]))
+CUES = {name: cue for name, cue, _ in sample_openi.STRATA}
+PROCEDURE_CUES = CUES["procedure_communication"] + "|known|indicat|evaluat"
+STRATA = (("lateral", CUES["lateral"], 10), ("procedure_communication", PROCEDURE_CUES, 45),
+          ("devices", CUES["devices"], 25), ("prior", CUES["prior"], 20),
+          ("locationless", CUES["locationless"], 25), ("random", "", 35))
+
+rows = sample_openi.report_sentences(Path(sys.argv[1]))
 real = json.loads((Path(__file__).parents[3] / "inference" / "data" / "real_sentences.json").read_text())
 texts = {r["text"].lower() for r in real}
 reports = {r["source"]["report"] for r in real}
 left = [r for r in rows if r["text"].lower() not in texts and r["report"] not in reports]
-STRATA = (("lateral", r"\blateral\b", 10),
-  ("procedure_communication", r"discuss|\bcall|notif|communicat|\bdr\b|recommend|suggest|follow|correlat|history|status post|s/p|post[- ]?op|surg|ectomy|plasty|biops|procedure|placement|thoracentesis|cabg|intubat|\bper\b|report|clinical|patient|known|indicat|evaluat", 45),
-  ("devices", r"tube|\blines?\b|catheter|pacemaker|pacer|defibrillator|aicd|\bicd\b|wire|clip|\blead|\bport\b|stent|device|hardware|prosthe|drain|valve|fixation|screw|plate|picc|sternotomy|monitor|electrode|coil|filter|anchor|\brod", 25),
-  ("prior", r"prior|previous|compar|change|stable|unchanged|interval|\bnew\b|again|since|persist|remain|improv|increas|decreas|resolv|redemonstrat|\bold\b|chronic|earlier", 20),
-  ("locationless", r"osteopeni|scolio|kyphos|hyperinfla|hyperexpan|emphysema|copd|degenerat|spondyl|tortu|atheroscl|calcif|cardiomegaly|enlarg|hernia|edema|granulom|arthrit|deformit|elevat|low lung volume|flatten|widen|prominen|thicken|scar", 25),
-  ("random", r"", 35))
 rng = random.Random(16)
 out = []
 for name, cue, size in STRATA:
@@ -38,5 +40,7 @@ for name, cue, size in STRATA:
     left = [r for r in left if id(r) not in ids]
     out += [{**r, "stratum": name} for r in picked]
 with open("/tmp/dev_unlabelled.jsonl", "w") as f:
-    for r in out: f.write(json.dumps(r) + "\n")
-for i, r in enumerate(out, 1): print(i, r["stratum"][:4], "|", r["text"])
+    for r in out:
+        f.write(json.dumps(r) + "\n")
+for i, r in enumerate(out, 1):
+    print(i, r["stratum"][:4], "|", r["text"])
