@@ -51,7 +51,7 @@ _WORD = re.IGNORECASE
 
 PRIOR_PATTERNS = re.compile(
     r"\b(?:compared (?:with|to)|comparison|unchanged|no (?:significant |interval )?change|interval\w*"
-    r"|again (?:seen|noted|demonstrated|identified)|previously|(?:prior|previous|earlier|last|old) "
+    r"|again (?:seen|noted|demonstrated|identified)|previously|(?:prior|previous|earlier|last|old|outside) "
     r"(?:study|studies|exam\w*|films?|radiographs?|ct|imaging|scans?)|old ct scans?|new since"
     r"|since (?:the )?(?:prior|previous|last)"
     r"|stable|new(?:ly)?|improv(?:ed|ing|ement)|worsen(?:ed|ing)|resolv(?:ed|ing)"
@@ -65,7 +65,7 @@ PRIOR_PATTERNS = re.compile(
 NO_PRIOR_STATEMENT = re.compile(
     r"\b(?:no|without|none|not available)\b[^.;]{0,30}\b(?:prior|previous|comparison|earlier)\b"
     r"|\b(?:prior|previous|comparison)\b[^.;]{0,40}\b(?:not available|unavailable|none|would be|could be"
-    r"|may be|if available)\b|\brecommend\w* comparison\b", _WORD)
+    r"|may be|if available|if possible)\b|\brecommend\w* comparison\b", _WORD)
 NON_TEMPORAL_STABLE = re.compile(
     r"\b(?:hemodynamically|haemodynamically|clinically) stable\b|\bstable[- ]appearing\b", _WORD)
 LATERAL_VIEW = re.compile(
@@ -78,13 +78,14 @@ PROCEDURE_OR_COMMUNICATION = re.compile(
     r"|(?:is|are|was|were) suggested|if clinically (?:indicated|warranted)|wet read|provided to"
     r"|history of|known|biops\w*|thoracentesis|paracentesis|bronchoscop\w*|(?:re|ex)intubat\w*"
     r"|(?:following|after) (?:\w+\s+){0,3}?(?:removal|placement|insertion|surgery|procedure)"
-    r"|clinical correlation|imaging correlation|further evaluation|to evaluate this|consider"
+    r"|clinical correlation|imaging correlation|correlate|correlation with|further evaluation"
+    r"|to evaluate this|consider"
     r"|(?:would|may|could|might) be (?:helpful|useful|of (?:benefit|value|use|help))|would benefit"
     r"|(?:as|if) clinically (?:indicated|warranted|appropriate)|(?:would like )?to discuss)\b", _WORD)
 # "status post" / "s/p" is history unless what follows is surgery the image shows (docs/evaluation.md).
 STATUS_POST = re.compile(
     r"(?:\bstatus post\b|\bs/p\b)(?!\s+(?:(?:median|left|right|bilateral)\s+)*"
-    r"(?:sternotomy|cabg|coronary|\w+ (?:replacement|arthroplasty)))", _WORD)
+    r"(?:sternotomy|cabg|coronary|mastectomy|\w+ (?:replacement|arthroplasty)))", _WORD)
 # A lateral view named in a recommendation is a future study, not a view of this one.
 RECOMMENDATION = re.compile(r"\b(?:recommend\w*|consider|follow[- ]?up)\b", _WORD)
 

@@ -60,7 +60,9 @@ _CXR: dict[str, tuple[str, ...]] = {
                         r"pacemaker\w*", r"pacer", r"icd", r"leads?", r"ports?", r"drains?", r"stents?",
                         r"sternotomy(?: wires?)?", r"cabg", r"wires?", r"clips?", r"devices?", r"prosthe\w*",
                         r"tip\b", r"picc", r"tracheostomy(?: tube)?", r"lines? (?:and|or) tubes?",
-                        r"(?:intra-aortic )?balloon pump", r"(?:ventricular )?assist device", r"lvad"),
+                        r"(?:intra-aortic )?balloon pump", r"(?:ventricular )?assist device", r"lvad",
+                        r"defibrillator",
+                        r"cardiac (?:pacing leads?|pacemaker|pacer|defibrillator|device|generator|leads?)"),
     "airway": (r"trache\w*", r"carina\w*", r"bronch(?:us|i|ial)\b", r"main ?stem bronch\w*", r"airways?"),
     "pleura": (r"pleura\w*", r"effusions?", r"pneumothora\w*", r"hydro(?:pneumo)?thora\w*", r"costophrenic",
                r"fissur\w*", r"empyema", r"posterior sulcus"),
@@ -72,7 +74,7 @@ _CXR: dict[str, tuple[str, ...]] = {
     "bones": (r"bones?", r"bony", r"osseous", r"ribs?", r"vertebra\w*", r"spin(?:e|al)", r"clavic\w*",
               r"scapul\w*", r"fractures?", r"stern(?:um|al)", r"degenerative", r"osteo\w*", r"humer\w*",
               r"shoulders?", r"\w*scoliosis", r"kyphosis", r"lordosis", r"spondyl\w*", r"\w*arthrit\w*",
-              r"cortical", r"cortex", r"skeletal"),
+              r"cortical", r"cortex", r"skeletal", r"acromioclavicular"),
     "soft tissues": (r"soft tissues?", r"subcutaneous", r"breasts?", r"axilla\w*", r"chest wall",
                      r"mastectomy", r"nipples?"),
     "other": (r"abdom\w*", r"upper quadrant", r"cholecystectomy", r"bowel"),
@@ -81,7 +83,8 @@ _CXR: dict[str, tuple[str, ...]] = {
               r"interstiti\w*", r"airspace", r"air[- ]space", r"masse?s?", r"bases?", r"basilar", r"apic\w*",
               r"zones?", r"vascular congestion", r"kerley", r"granuloma\w*", r"bronchiectasis",
               r"hyperinflat\w*", r"hyperexpan\w*", r"scarring", r"perifissural", r"intrapulmonary",
-              r"fibros\w*", r"fibrotic", r"peribronchial", r"cuffing", r"tubercul\w*"),
+              r"fibros\w*", r"fibrotic", r"peribronchial", r"cuffing", r"tubercul\w*", r"copd",
+              r"obstructive (?:pulmonary|lung) disease"),
 }
 
 LESION_TERMS = (
@@ -102,9 +105,10 @@ EXTRA_FINDING_TERMS = (
     r"cholelithiasis", r"steatosis", r"\w+megaly", r"ascites", r"metasta\w*", r"schmorl", r"hyperexpan\w*",
     r"(?:low|diminished|decreased) lung volumes?", r"\w*scoliosis", r"crowding", r"hydro(?:pneumo)?thorax",
     r"lymph nodes?", r"disruption", r"sutures?", r"suture material", r"callus", r"lordosis", r"sclero\w*",
-    r"(?:chronic|senescent|degenerative|arthritic|post-?surgical|post-?operative|fibrotic|emphysematous"
+    r"(?:chronic|senescent|degenerative|arthritic|post-?surgical|post-?operative|fibrotic|emphysematous|surgical"
     r"|inflammatory)(?: \w+)? changes?", r"chronic lung disease", r"\w*arthrit\w*", r"spondyl\w*",
-    r"tortu\w*", r"ectas\w*", r"interposition", r"replacement",
+    r"tortu\w*", r"ectas\w*", r"interposition", r"replacement", r"fusion", r"distortion", r"deformit\w*",
+    r"resection", r"tips?", r"(?:chronic )?obstructive (?:pulmonary|lung) disease",
 )
 # CheXpert mentions that name anatomy, not a finding ("heart size is normal"), or a procedure.
 NEUTRAL_CHEXPERT = frozenset({"the heart", "heart size", "cardiac size", "cardiac shadow", "cardiac contour",

@@ -42,7 +42,7 @@ def test_vendored_chexpert_phrases_are_the_upstream_files() -> None:
     ("Nodule is not well seen on this study.", []),
     ("No pneumothorax; small left pleural effusion.", ["effusion"]),       # ";" ends the scope
     ("No pneumothorax, a small left effusion.", ["effusion"]),             # ", a" opens a new assertion
-    ("Right IJ central venous catheter tip in the mid SVC.", ["catheter"]),  # a device is a finding
+    ("Right IJ central venous catheter tip in the mid SVC.", ["catheter", "tip"]),  # a device is a finding
     ("Left chest wall pacemaker with leads in the right ventricle.", ["pacemaker", "leads"]),
     ("Mild thoracic dextroscoliosis.", ["dextroscoliosis"]),
     ("The cardiac silhouette is enlarged.", ["enlarged"]),
