@@ -3,7 +3,7 @@
 Two rounds, each drawn like ``sample_openi.py`` (strata weighted towards procedure/communication cues) from
 the Open-i sentences that are neither in the real (test) set nor in an earlier round, and come from no
 report that is the source of such a sentence. Round 1: seed 16, 160 sentences; round 2: seed 17, 160
-sentences. Each round was labelled by hand under the same rules before the flagger was run on it; rule
+sentences; round 3: seed 18, 120 sentences (procedure/communication and clinical-history cues, and random). Each round was labelled by hand under the same rules before the flagger was run on it; rule
 changes made after the first real-set measurement are justified on this set and the team's own set only.
 
 Usage: ``python tests/inference/data/sample_openi_dev.py EXTRACTED_DIR ROUND`` (prints the numbered
@@ -30,6 +30,7 @@ ROUNDS = {
     2: (17, (("lateral", CUES["lateral"], 10), ("procedure_communication", PROCEDURE_CUES, 50),
              ("devices", CUES["devices"], 20), ("prior", CUES["prior"], 20),
              ("locationless", CUES["locationless"], 20), ("random", "", 40))),
+    3: (18, (("procedure_communication", PROCEDURE_CUES + "|recent|given|setting", 60), ("random", "", 60))),
 }
 DATA = Path(__file__).parents[3] / "inference" / "data"
 
@@ -60,5 +61,5 @@ if __name__ == "__main__":
     with open(f"/tmp/dev{chosen_round}_unlabelled.jsonl", "w") as f:
         for row in rows:
             f.write(json.dumps(row) + "\n")
-    for i, row in enumerate(rows, 1 + 160 * (chosen_round - 1)):
+    for i, row in enumerate(rows, 1 + 160 * min(chosen_round - 1, 2)):
         print(i, row["stratum"][:4], "|", row["text"])
