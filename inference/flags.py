@@ -61,16 +61,18 @@ PRIOR_PATTERNS = re.compile(
     r"|redemonstrat\w*|remain(?:s|ed)?|similar to (?:the )?(?:prior|previous)"
     r"|(?:little|minimal|slight) change"
     r"|(?:has|have) been (?:removed|advanced|withdrawn|repositioned|pulled back|exchanged)"
-    r"|progress(?:ed|ion)|regress(?:ed|ion)|persist(?:s|ent|ing)?)\b", _WORD)
+    r"|progress(?:ed|ion)|regress(?:ed|ion)|persist(?:s|ent|ing)?|interim|developing"
+    r"|than (?:on )?(?:the )?(?:prior |previous |last )?(?:exam\w*|study|film|radiograph))\b", _WORD)
 NO_PRIOR_STATEMENT = re.compile(
     r"\b(?:no|without|none|not available)\b[^.;]{0,30}\b(?:prior|previous|comparison|earlier)\b"
     r"|\b(?:prior|previous|comparison)\b[^.;]{0,40}\b(?:not available|unavailable|none|would be|could be"
     r"|may be|if available|if possible)\b|\brecommend\w* comparison\b", _WORD)
 NON_TEMPORAL_STABLE = re.compile(
-    r"\b(?:hemodynamically|haemodynamically|clinically) stable\b|\bstable[- ]appearing\b", _WORD)
+    r"\b(?:hemodynamically|haemodynamically|clinically) stable\b|\bstable[- ]appearing\b"
+    r"|\binterval follow[- ]?up\b", _WORD)
 LATERAL_VIEW = re.compile(
     r"\b(?:on (?:the )?lateral|lateral (?:view|projection|radiograph|film|image|exam\w*|study)s?"
-    r"|(?:pa|ap|frontal) and lateral|lateral (?:only|alone))\b", _WORD)
+    r"|(?:pa|ap|frontal)\s*(?:and|/|&)\s*lateral|lateral (?:only|alone))\b", _WORD)
 PROCEDURE_OR_COMMUNICATION = re.compile(
     r"\b(?:discussed with|communicated|notified|informed|paged|called|telephoned|conveyed|relayed"
     r"|read back|critical (?:result|finding)s?|dr(?:\.|\s)\s*[a-z]+|recommend\w*|follow[- ]?up"
@@ -79,13 +81,18 @@ PROCEDURE_OR_COMMUNICATION = re.compile(
     r"|history of|known|biops\w*|thoracentesis|paracentesis|bronchoscop\w*|(?:re|ex)intubat\w*"
     r"|(?:following|after) (?:\w+\s+){0,3}?(?:removal|placement|insertion|surgery|procedure)"
     r"|clinical correlation|imaging correlation|correlate|correlation with|further evaluation"
-    r"|to evaluate this|consider"
+    r"|to evaluate this|consider|(?:would|could|to) better (?:evaluate|characteri[sz]e|assess)|notification"
+    r"|thank you|opportunity to assist|care of your patient"
+    r"|recent (?:\w+\s+)?(?:esophagram|swallow|surgery|procedure|placement|removal|insertion)"
     r"|(?:would|may|could|might) be (?:helpful|useful|of (?:benefit|value|use|help))|would benefit"
     r"|(?:as|if) clinically (?:indicated|warranted|appropriate)|(?:would like )?to discuss)\b", _WORD)
 # "status post" / "s/p" is history unless what follows is surgery the image shows (docs/evaluation.md).
 STATUS_POST = re.compile(
-    r"(?:\bstatus post\b|\bs/p\b)(?!\s+(?:(?:median|left|right|bilateral)\s+)*"
-    r"(?:sternotomy|cabg|coronary|mastectomy|\w+ (?:replacement|arthroplasty)))", _WORD)
+    r"(?:\bstatus post\b|\bs/p\b)(?!\s+(?:(?:median|left|right|bilateral|xxxx|posterior|anterior|spinal"
+    r"|cervical|lumbar|thoracic)\s+)*(?:sternotomy|cabg|coronary|mastectomy|fusion"
+    r"|\w+ (?:replacement|arthroplasty)))", _WORD)
+# A report header copied into a sentence ("History: shortness of breath") is clinical history.
+HISTORY_HEADER = re.compile(r"\b(?:clinical )?history\s*:", _WORD)
 # A lateral view named in a recommendation is a future study, not a view of this one.
 RECOMMENDATION = re.compile(r"\b(?:recommend\w*|consider|follow[- ]?up)\b", _WORD)
 
@@ -105,7 +112,7 @@ def mentions_lateral_view(text: str) -> bool:
 
 def mentions_procedure_or_communication(text: str) -> bool:
     """True for communication, recommendation, procedure or history statements."""
-    return bool(PROCEDURE_OR_COMMUNICATION.search(text) or STATUS_POST.search(text))
+    return any(p.search(text) for p in (PROCEDURE_OR_COMMUNICATION, STATUS_POST, HISTORY_HEADER))
 
 
 def is_ungrounded(finding: Finding) -> bool:

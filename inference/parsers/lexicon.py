@@ -57,7 +57,7 @@ _CT: dict[str, tuple[str, ...]] = {
 _CXR: dict[str, tuple[str, ...]] = {
     "support devices": (r"(?:endotracheal|et|ng|nasogastric|og|orogastric|feeding|chest|enteric) tubes?",
                         r"(?:central|venous|picc|midline|arterial) (?:line|catheter)s?", r"catheters?",
-                        r"pacemaker\w*", r"pacer", r"icd", r"leads?", r"ports?", r"drains?", r"stents?",
+                        r"pacemaker\w*", r"pacer", r"a?icd", r"leads?", r"ports?", r"drains?", r"stents?",
                         r"sternotomy(?: wires?)?", r"cabg", r"wires?", r"clips?", r"devices?", r"prosthe\w*",
                         r"tip\b", r"picc", r"tracheostomy(?: tube)?", r"lines? (?:and|or) tubes?",
                         r"(?:intra-aortic )?balloon pump", r"(?:ventricular )?assist device", r"lvad",
@@ -74,7 +74,8 @@ _CXR: dict[str, tuple[str, ...]] = {
     "bones": (r"bones?", r"bony", r"osseous", r"ribs?", r"vertebra\w*", r"spin(?:e|al)", r"clavic\w*",
               r"scapul\w*", r"fractures?", r"stern(?:um|al)", r"degenerative", r"osteo\w*", r"humer\w*",
               r"shoulders?", r"\w*scoliosis", r"kyphosis", r"lordosis", r"spondyl\w*", r"\w*arthrit\w*",
-              r"cortical", r"cortex", r"skeletal", r"acromioclavicular"),
+              r"cortical", r"cortex", r"skeletal", r"acromioclavicular", r"fusion",
+              r"(?:vertebro|kypho)plasty"),
     "soft tissues": (r"soft tissues?", r"subcutaneous", r"breasts?", r"axilla\w*", r"chest wall",
                      r"mastectomy", r"nipples?"),
     "other": (r"abdom\w*", r"upper quadrant", r"cholecystectomy", r"bowel"),
@@ -108,7 +109,8 @@ EXTRA_FINDING_TERMS = (
     r"(?:chronic|senescent|degenerative|arthritic|post-?surgical|post-?operative|fibrotic|emphysematous|surgical"
     r"|inflammatory)(?: \w+)? changes?", r"chronic lung disease", r"\w*arthrit\w*", r"spondyl\w*",
     r"tortu\w*", r"ectas\w*", r"interposition", r"replacement", r"fusion", r"distortion", r"deformit\w*",
-    r"resection", r"tips?", r"(?:chronic )?obstructive (?:pulmonary|lung) disease",
+    r"resection", r"tips?", r"(?:chronic )?obstructive (?:pulmonary|lung) disease", r"curvature",
+    r"\w+plasty", r"stents?", r"irregularit\w*",
 )
 # CheXpert mentions that name anatomy, not a finding ("heart size is normal"), or a procedure.
 NEUTRAL_CHEXPERT = frozenset({"the heart", "heart size", "cardiac size", "cardiac shadow", "cardiac contour",
