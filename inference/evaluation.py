@@ -7,8 +7,9 @@ Three labelled sets ship as package data in ``inference/data/`` (:data:`SETS`, :
     ``labelled_sentences.json`` — 382 CXR and CT sentences written by the team in MIMIC-CXR / Open-i /
     CT-RATE style. The rules were tuned on it (its figures are optimistic).
 ``dev``
-    ``dev_sentences.json`` — 160 further Open-i sentences (disjoint from ``real`` and its source
-    reports), a development set the rules were tuned on after the first real-set measurement.
+    ``dev_sentences.json`` — 440 further Open-i sentences in three rounds (disjoint from ``real``
+    and its source reports), a development set the rules were tuned on after the first real-set
+    measurement.
 ``real``
     ``real_sentences.json`` — 325 sentences of real Open-i chest X-ray reports written by
     radiologists, labelled before the flagger was run on them and never tuned on

@@ -99,6 +99,34 @@ def test_prior_requests_and_old_studies(text: str, expected: bool) -> None:
     assert mentions_prior(text) is expected
 
 
+@pytest.mark.parametrize(("text", "expected"), [
+    ("Dedicated rib views would better evaluate.", True),
+    ("History: cough. The heart is enlarged.", True),
+    ("Contrast from a recent swallow study in the stomach.", True),
+    ("Status post anterior cervical fusion.", False),       # visible hardware
+    ("The patient is status post XXXX sternotomy.", False),  # Open-i redaction between the words
+])
+def test_procedure_cues_of_the_fourth_round(text: str, expected: bool) -> None:
+    assert mentions_procedure_or_communication(text) is expected
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("Interim placement of a left PICC.", True),
+    ("The opacity is larger than on the previous film.", True),
+    ("Interval follow-up is recommended.", False),
+])
+def test_prior_cues_of_the_fourth_round(text: str, expected: bool) -> None:
+    assert mentions_prior(text) is expected
+
+
+def test_fourth_round_views_findings_and_regions() -> None:
+    assert mentions_lateral_view("Chest 2V frontal/lateral.")
+    assert asserted_mentions("Stent in the right upper quadrant.") == ["stent"]
+    assert asserted_mentions("If there is concern for rib fractures, obtain rib films.") == []
+    assert region_for("Stable AICD in the left chest wall.", "cxr") == "support devices"
+    assert region_for("T8 vertebroplasty.", "cxr") == "bones"
+
+
 def test_a_lateral_view_in_a_recommendation_is_a_future_study() -> None:
     assert not mentions_lateral_view("Recommend PA and lateral views when the patient can stand.")
     assert mentions_lateral_view("Opacity on the lateral view.")

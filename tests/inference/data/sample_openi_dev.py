@@ -1,9 +1,10 @@
 """How ``inference/data/dev_sentences.json`` was sampled: further Open-i sentences, a development set.
 
-Two rounds, each drawn like ``sample_openi.py`` (strata weighted towards procedure/communication cues) from
-the Open-i sentences that are neither in the real (test) set nor in an earlier round, and come from no
-report that is the source of such a sentence. Round 1: seed 16, 160 sentences; round 2: seed 17, 160
-sentences; round 3: seed 18, 120 sentences (procedure/communication and clinical-history cues, and random). Each round was labelled by hand under the same rules before the flagger was run on it; rule
+Three rounds, each drawn like ``sample_openi.py`` (strata weighted towards procedure/communication cues)
+from the Open-i sentences that are neither in the real (test) set nor in an earlier round, and come from
+no report that is the source of such a sentence. Round 1: seed 16, 160 sentences; round 2: seed 17, 160
+sentences; round 3: seed 18, 120 sentences (procedure/communication and clinical-history cues, and
+random). Each round was labelled by hand under the same rules before the flagger was run on it; rule
 changes made after the first real-set measurement are justified on this set and the team's own set only.
 
 Usage: ``python tests/inference/data/sample_openi_dev.py EXTRACTED_DIR ROUND`` (prints the numbered
