@@ -8,32 +8,40 @@ Rules (each a pure function of one finding's text and the study context):
     study/exam/film/CT…", "new since", "since the prior/previous/last", "stable", "new(ly)",
     "improved/worsened/resolved", "has increased/decreased", "increased in size",
     "progression/regression", "persistent", "redemonstrated", "remains", "similar to prior",
-    "little change", "has (slightly) decreased", "has been removed/advanced/withdrawn" — while the study
-    has no prior study and no prior report. Two ambiguities are resolved on purpose:
+    "little change", "has (slightly) decreased", "has been removed/advanced/withdrawn", "interim",
+    "developing", "than on the prior exam", "outside/old study" — while the study has no prior study
+    and no prior report. Ambiguities resolved on purpose:
 
     * Statements that *say* no prior is available ("No prior studies for comparison.",
-      "without previous imaging") are correct without a prior and are **not** flagged.
-    * "stable" is temporal ("stable nodule") except in "hemodynamically/clinically stable",
-      which are not flagged. "Stable" about a device position still implies a comparison and is.
+      "without previous imaging") or ask for one ("Comparison with prior films would be helpful",
+      "Recommend comparison with prior radiographs") are **not** flagged.
+    * "stable" is temporal ("stable nodule") except in "hemodynamically/clinically stable" and
+      "stable-appearing", which are not flagged. "Stable" about a device position still implies a
+      comparison and is. "Interval follow-up" is not a comparison.
     * "no new …" implies a comparison and is flagged; "increased opacity" (intrinsic density) is
       not, "has increased" / "increased in size" are.
 ``view_reference_mismatch``
     A CXR finding refers to a lateral view ("on the lateral", "lateral view/projection/radiograph
-    /film/image", "PA and lateral") but the study has no lateral image. Anatomical "lateral"
-    ("lateral costophrenic angle", "bilateral") does not count.
+    /film/image", "PA and lateral", "frontal/lateral") but the study has no lateral image. Anatomical
+    "lateral" ("lateral costophrenic angle", "bilateral") does not count, nor does a lateral view
+    inside a recommendation ("Recommend PA and lateral views …": a later study).
 ``procedure_or_communication``
     LLM-RG4's input-agnostic statements that an image cannot support: communication of results
-    ("discussed with", "communicated", "notified", "called", "paged", "Dr. X"), recommendations
-    ("recommend", "suggest follow-up/correlation/biopsy/CT…", "follow-up"; "suggestive of" is
-    diagnostic language and is not flagged), and procedures or
-    history ("status post", "s/p", "post-operative", "history of", "biopsy", "was performed").
-    Visible hardware ("sternotomy wires", "surgical clips") is a finding, not a procedure, and
-    is not flagged.
+    ("discussed with", "communicated", "notified", "notification", "Dr. X", "wet read", thanks to the
+    referrer), recommendations ("recommend", "consider", "suggest follow-up/…", "is suggested",
+    "further evaluation", "would be helpful", "(as/if) clinically indicated", "correlate"; "suggestive
+    of" is diagnostic language and is not flagged), procedures the image cannot show
+    ("thoracentesis", "biopsy", "bronchoscopy", "reintubation", "after … removal/placement", "recent
+    esophagram/surgery") and clinical history ("history of", "History:", "known …", "status post" /
+    "s/p"). Surgery the image shows is a finding, not history, and is not flagged: "status post
+    (median) sternotomy / CABG / mastectomy / … fusion / … replacement / … arthroplasty",
+    "postoperative/postsurgical changes", visible hardware ("sternotomy wires", "surgical clips").
 ``ungrounded``
-    The finding mentions a lesion positively (a locatable finding: nodule, mass, opacity,
-    effusion, fracture…; not negated earlier in its clause) and none of its phrases carries a
-    box, a mask or an attention map (an attention map is weak evidence, but it gives the reviewer
-    a place to check, which is what the flag asks for).
+    The finding asserts a locatable finding — a lesion, a diffuse abnormality or a device (the
+    mention vocabulary of :mod:`inference.parsers.lexicon`), not negated and not hypothetical
+    according to negspacy's NegEx (:mod:`inference.parsers.assertion`) — and none of its phrases
+    carries a box, a mask or an attention map (an attention map is weak evidence, but it gives the
+    reviewer a place to check, which is what the flag asks for).
 
 ``apply_flags`` keeps flags already on a finding (e.g. ``malformed_output`` from a parser).
 """
