@@ -1,9 +1,24 @@
 """Measure the context flags and the sentence → region assignment on hand-labelled report sentences.
 
-The labelled set (``tests/inference/data/labelled_sentences.jsonl``) holds radiology report
-sentences written by the team, each with its study kind, the region a radiologist would file it
-under (plus any other acceptable regions), a study context (prior given? lateral given?) and the
-flags expected in that context. :func:`evaluate` runs the real code — the lexicon region
+Three labelled sets ship as package data in ``inference/data/`` (:data:`SETS`, :func:`load_set`), so
+``radreview bench flags`` works outside a source checkout:
+
+``own``
+    ``labelled_sentences.json`` — 382 CXR and CT sentences written by the team in MIMIC-CXR / Open-i /
+    CT-RATE style. The rules were tuned on it (its figures are optimistic).
+``dev``
+    ``dev_sentences.json`` — 440 further Open-i sentences in three rounds (disjoint from ``real``
+    and its source reports), a development set the rules were tuned on after the first real-set
+    measurement.
+``real``
+    ``real_sentences.json`` — 325 sentences of real Open-i chest X-ray reports written by
+    radiologists, labelled before the flagger was run on them and never tuned on
+    (``inference/data/real_sentences_labelling.md``).
+
+Each sentence carries its study kind, the region a radiologist would file it under (plus any other
+acceptable regions), a study context (prior given? lateral given?) and the flags expected in that
+context. A file is a JSON array with one sentence object per line (a ``.jsonl`` file, one object per
+line, is read too). :func:`evaluate` runs the real code — the lexicon region
 assignment of :mod:`inference.parsers` and :func:`inference.flags.flags_for` on a study built with
 that context — and counts agreements.
 
@@ -18,6 +33,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from importlib.resources import as_file, files
 from pathlib import Path
 
 import numpy as np
@@ -26,6 +42,8 @@ from inference.records import FLAGS, Finding, regions_for
 from viewer.records import Image, Study
 
 CONTEXT_FLAGS: tuple[str, ...] = tuple(f for f in FLAGS if f != "malformed_output")
+SETS: dict[str, str] = {"own": "labelled_sentences.json", "dev": "dev_sentences.json",
+                        "real": "real_sentences.json"}
 
 
 @dataclass(frozen=True)
@@ -106,7 +124,7 @@ class Outcome:
 
 @dataclass(frozen=True)
 class EvaluationReport:
-    """Per-flag scores, region accuracy (``all``, ``cxr``, ``ct``) and every disagreement."""
+    """Per-flag scores, region accuracy (``all``, then ``cxr``/``ct`` where present), every disagreement."""
 
     flags: dict[str, FlagScore]
     regions: dict[str, RegionScore]
@@ -121,28 +139,68 @@ class EvaluationReport:
         return [o for o in self.outcomes if not o.region_lenient]
 
 
+def _records(path: Path) -> list[tuple[int, dict[str, object]]]:
+    """``(line number, object)`` pairs of a JSON array (one object per line) or a JSONL file."""
+    text = path.read_text(encoding="utf-8")
+    if text.lstrip().startswith("["):
+        try:
+            rows = json.loads(text)
+        except json.JSONDecodeError as err:
+            raise ValueError(f"{path}:{err.lineno}: not valid JSON ({err.msg})") from None
+        lines = [n for n, line in enumerate(text.splitlines(), start=1) if line.lstrip().startswith("{")]
+        return list(zip(lines if len(lines) == len(rows) else range(1, len(rows) + 1), rows, strict=True))
+    out = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        if line.strip():
+            try:
+                out.append((number, json.loads(line)))
+            except json.JSONDecodeError as err:
+                raise ValueError(f"{path}:{number}: not valid JSON ({err.msg})") from None
+    return out
+
+
+def load_set(name: str) -> list[LabelledSentence]:
+    """One of the shipped labelled sets by name (``own`` or ``real``, see :data:`SETS`)."""
+    if name not in SETS:
+        raise ValueError(f"unknown labelled set {name!r}; expected one of {', '.join(SETS)}")
+    with as_file(files("inference.data") / SETS[name]) as path:
+        return load_labelled(path)
+
+
 def load_labelled(path: str | Path) -> list[LabelledSentence]:
-    """Read and validate the labelled JSONL.
+    """Read and validate a labelled set (JSON array, one object per line, or JSONL).
 
     Raises:
-        ValueError: naming the line, for an unknown kind, region or flag.
+        ValueError: naming the line, for invalid JSON, a missing field, an unknown kind, region or flag.
     """
     sentences = []
-    for number, line in enumerate(Path(path).read_text(encoding="utf-8").splitlines(), start=1):
-        if not line.strip():
-            continue
-        d = json.loads(line)
-        s = LabelledSentence(
-            id=d["id"], kind=d["kind"], text=d["text"], region=d.get("region"),
-            also_acceptable=tuple(d.get("also_acceptable", ())),
-            has_prior=bool(d["context"]["has_prior"]), has_lateral=bool(d["context"]["has_lateral"]),
-            flags=tuple(d.get("flags", ())))
+    for number, d in _records(Path(path)):
+        if not isinstance(d, dict):
+            raise ValueError(f"{path}:{number}: expected a JSON object, got {type(d).__name__}")
+        try:
+            s = _sentence(d)
+        except (KeyError, TypeError) as err:
+            raise ValueError(f"{path}:{number}: missing or malformed field {err}") from None
         _validate(s, f"{path}:{number}")
         sentences.append(s)
     return sentences
 
 
+def _sentence(d: dict[str, object]) -> LabelledSentence:
+    context = d["context"]
+    if not isinstance(context, dict):
+        raise TypeError("'context'")
+    return LabelledSentence(
+        id=str(d["id"]), kind=str(d["kind"]), text=str(d["text"]),
+        region=None if d.get("region") is None else str(d["region"]),
+        also_acceptable=tuple(d.get("also_acceptable", ())),  # type: ignore[arg-type]
+        has_prior=bool(context["has_prior"]), has_lateral=bool(context["has_lateral"]),
+        flags=tuple(d.get("flags", ())))  # type: ignore[arg-type]
+
+
 def _validate(s: LabelledSentence, where: str) -> None:
+    if s.kind not in ("cxr", "ct"):
+        raise ValueError(f"{where}: kind {s.kind!r} is not 'cxr' or 'ct'")
     regions = regions_for(s.kind)
     for region in (*([s.region] if s.region else []), *s.also_acceptable):
         if region not in regions:
@@ -197,7 +255,8 @@ def evaluate(sentences: Sequence[LabelledSentence]) -> EvaluationReport:
     outcomes = tuple(judge(s) for s in sentences)
     regions = {"all": _region_score(outcomes)}
     for kind in ("cxr", "ct"):
-        regions[kind] = _region_score(o for o in outcomes if o.sentence.kind == kind)
+        if any(o.sentence.kind == kind for o in outcomes):
+            regions[kind] = _region_score(o for o in outcomes if o.sentence.kind == kind)
     return EvaluationReport({f: _flag_score(f, outcomes) for f in CONTEXT_FLAGS}, regions, outcomes)
 
 

@@ -8,32 +8,40 @@ Rules (each a pure function of one finding's text and the study context):
     study/exam/film/CT…", "new since", "since the prior/previous/last", "stable", "new(ly)",
     "improved/worsened/resolved", "has increased/decreased", "increased in size",
     "progression/regression", "persistent", "redemonstrated", "remains", "similar to prior",
-    "little change", "has (slightly) decreased", "has been removed/advanced/withdrawn" — while the study
-    has no prior study and no prior report. Two ambiguities are resolved on purpose:
+    "little change", "has (slightly) decreased", "has been removed/advanced/withdrawn", "interim",
+    "developing", "than on the prior exam", "outside/old study" — while the study has no prior study
+    and no prior report. Ambiguities resolved on purpose:
 
     * Statements that *say* no prior is available ("No prior studies for comparison.",
-      "without previous imaging") are correct without a prior and are **not** flagged.
-    * "stable" is temporal ("stable nodule") except in "hemodynamically/clinically stable",
-      which are not flagged. "Stable" about a device position still implies a comparison and is.
+      "without previous imaging") or ask for one ("Comparison with prior films would be helpful",
+      "Recommend comparison with prior radiographs") are **not** flagged.
+    * "stable" is temporal ("stable nodule") except in "hemodynamically/clinically stable" and
+      "stable-appearing", which are not flagged. "Stable" about a device position still implies a
+      comparison and is. "Interval follow-up" is not a comparison.
     * "no new …" implies a comparison and is flagged; "increased opacity" (intrinsic density) is
       not, "has increased" / "increased in size" are.
 ``view_reference_mismatch``
     A CXR finding refers to a lateral view ("on the lateral", "lateral view/projection/radiograph
-    /film/image", "PA and lateral") but the study has no lateral image. Anatomical "lateral"
-    ("lateral costophrenic angle", "bilateral") does not count.
+    /film/image", "PA and lateral", "frontal/lateral") but the study has no lateral image. Anatomical
+    "lateral" ("lateral costophrenic angle", "bilateral") does not count, nor does a lateral view
+    inside a recommendation ("Recommend PA and lateral views …": a later study).
 ``procedure_or_communication``
     LLM-RG4's input-agnostic statements that an image cannot support: communication of results
-    ("discussed with", "communicated", "notified", "called", "paged", "Dr. X"), recommendations
-    ("recommend", "suggest follow-up/correlation/biopsy/CT…", "follow-up"; "suggestive of" is
-    diagnostic language and is not flagged), and procedures or
-    history ("status post", "s/p", "post-operative", "history of", "biopsy", "was performed").
-    Visible hardware ("sternotomy wires", "surgical clips") is a finding, not a procedure, and
-    is not flagged.
+    ("discussed with", "communicated", "notified", "notification", "Dr. X", "wet read", thanks to the
+    referrer), recommendations ("recommend", "consider", "suggest follow-up/…", "is suggested",
+    "further evaluation", "would be helpful", "(as/if) clinically indicated", "correlate"; "suggestive
+    of" is diagnostic language and is not flagged), procedures the image cannot show
+    ("thoracentesis", "biopsy", "bronchoscopy", "reintubation", "after … removal/placement", "recent
+    esophagram/surgery") and clinical history ("history of", "History:", "known …", "status post" /
+    "s/p"). Surgery the image shows is a finding, not history, and is not flagged: "status post
+    (median) sternotomy / CABG / mastectomy / … fusion / … replacement / … arthroplasty",
+    "postoperative/postsurgical changes", visible hardware ("sternotomy wires", "surgical clips").
 ``ungrounded``
-    The finding mentions a lesion positively (a locatable finding: nodule, mass, opacity,
-    effusion, fracture…; not negated earlier in its clause) and none of its phrases carries a
-    box, a mask or an attention map (an attention map is weak evidence, but it gives the reviewer
-    a place to check, which is what the flag asks for).
+    The finding asserts a locatable finding — a lesion, a diffuse abnormality or a device (the
+    mention vocabulary of :mod:`inference.parsers.lexicon`), not negated and not hypothetical
+    according to negspacy's NegEx (:mod:`inference.parsers.assertion`) — and none of its phrases
+    carries a box, a mask or an attention map (an attention map is weak evidence, but it gives the
+    reviewer a place to check, which is what the flag asks for).
 
 ``apply_flags`` keeps flags already on a finding (e.g. ``malformed_output`` from a parser).
 """
@@ -51,8 +59,8 @@ _WORD = re.IGNORECASE
 
 PRIOR_PATTERNS = re.compile(
     r"\b(?:compared (?:with|to)|comparison|unchanged|no (?:significant |interval )?change|interval\w*"
-    r"|again (?:seen|noted|demonstrated|identified)|previously|(?:prior|previous|earlier|last) "
-    r"(?:study|studies|exam\w*|film|radiograph|ct|imaging|scan)|new since"
+    r"|again (?:seen|noted|demonstrated|identified)|previously|(?:prior|previous|earlier|last|old|outside) "
+    r"(?:study|studies|exam\w*|films?|radiographs?|ct|imaging|scans?)|old ct scans?|new since"
     r"|since (?:the )?(?:prior|previous|last)"
     r"|stable|new(?:ly)?|improv(?:ed|ing|ement)|worsen(?:ed|ing)|resolv(?:ed|ing)"
     r"|(?:has|have|had) (?:slightly |mildly |markedly |significantly )?"
@@ -61,20 +69,40 @@ PRIOR_PATTERNS = re.compile(
     r"|redemonstrat\w*|remain(?:s|ed)?|similar to (?:the )?(?:prior|previous)"
     r"|(?:little|minimal|slight) change"
     r"|(?:has|have) been (?:removed|advanced|withdrawn|repositioned|pulled back|exchanged)"
-    r"|progress(?:ed|ion)|regress(?:ed|ion)|persist(?:s|ent|ing)?)\b", _WORD)
+    r"|progress(?:ed|ion)|regress(?:ed|ion)|persist(?:s|ent|ing)?|interim|developing"
+    r"|than (?:on )?(?:the )?(?:prior |previous |last )?(?:exam\w*|study|film|radiograph))\b", _WORD)
 NO_PRIOR_STATEMENT = re.compile(
     r"\b(?:no|without|none|not available)\b[^.;]{0,30}\b(?:prior|previous|comparison|earlier)\b"
-    r"|\b(?:prior|previous|comparison)\b[^.;]{0,20}\b(?:not available|unavailable|none)\b", _WORD)
-NON_TEMPORAL_STABLE = re.compile(r"\b(?:hemodynamically|haemodynamically|clinically) stable\b", _WORD)
+    r"|\b(?:prior|previous|comparison)\b[^.;]{0,40}\b(?:not available|unavailable|none|would be|could be"
+    r"|may be|if available|if possible)\b|\brecommend\w* comparison\b", _WORD)
+NON_TEMPORAL_STABLE = re.compile(
+    r"\b(?:hemodynamically|haemodynamically|clinically) stable\b|\bstable[- ]appearing\b"
+    r"|\binterval follow[- ]?up\b", _WORD)
 LATERAL_VIEW = re.compile(
     r"\b(?:on (?:the )?lateral|lateral (?:view|projection|radiograph|film|image|exam\w*|study)s?"
-    r"|(?:pa|ap|frontal) and lateral|lateral (?:only|alone))\b", _WORD)
+    r"|(?:pa|ap|frontal)\s*(?:and|/|&)\s*lateral|lateral (?:only|alone))\b", _WORD)
 PROCEDURE_OR_COMMUNICATION = re.compile(
     r"\b(?:discussed with|communicated|notified|informed|paged|called|telephoned|conveyed|relayed"
     r"|read back|critical (?:result|finding)s?|dr(?:\.|\s)\s*[a-z]+|recommend\w*|follow[- ]?up"
     r"|suggest(?:s|ed)? (?:follow|correlation|further|repeat|short|ct|mri|biopsy)\w*"
-    r"|status post|s/p|post[- ]?operative\w*|post[- ]?surgical|history of|biops\w*|was performed"
-    r"|clinical correlation)\b|\bs/p\b", _WORD)
+    r"|(?:is|are|was|were) suggested|if clinically (?:indicated|warranted)|wet read|provided to"
+    r"|history of|known|biops\w*|thoracentesis|paracentesis|bronchoscop\w*|(?:re|ex)intubat\w*"
+    r"|(?:following|after) (?:\w+\s+){0,3}?(?:removal|placement|insertion|surgery|procedure)"
+    r"|clinical correlation|imaging correlation|correlate|correlation with|further evaluation"
+    r"|to evaluate this|consider|(?:would|could|to) better (?:evaluate|characteri[sz]e|assess)|notification"
+    r"|thank you|opportunity to assist|care of your patient"
+    r"|recent (?:\w+\s+)?(?:esophagram|swallow|surgery|procedure|placement|removal|insertion)"
+    r"|(?:would|may|could|might) be (?:helpful|useful|of (?:benefit|value|use|help))|would benefit"
+    r"|(?:as|if) clinically (?:indicated|warranted|appropriate)|(?:would like )?to discuss)\b", _WORD)
+# "status post" / "s/p" is history unless what follows is surgery the image shows (docs/evaluation.md).
+STATUS_POST = re.compile(
+    r"(?:\bstatus post\b|\bs/p\b)(?!\s+(?:(?:median|left|right|bilateral|xxxx|posterior|anterior|spinal"
+    r"|cervical|lumbar|thoracic)\s+)*(?:sternotomy|cabg|coronary|mastectomy|fusion"
+    r"|\w+ (?:replacement|arthroplasty)))", _WORD)
+# A report header copied into a sentence ("History: shortness of breath") is clinical history.
+HISTORY_HEADER = re.compile(r"\b(?:clinical )?history\s*:", _WORD)
+# A lateral view named in a recommendation is a future study, not a view of this one.
+RECOMMENDATION = re.compile(r"\b(?:recommend\w*|consider|follow[- ]?up)\b", _WORD)
 
 
 def mentions_prior(text: str) -> bool:
@@ -87,12 +115,12 @@ def mentions_prior(text: str) -> bool:
 
 def mentions_lateral_view(text: str) -> bool:
     """True when the text refers to a lateral radiograph (not lateral anatomy)."""
-    return bool(LATERAL_VIEW.search(text))
+    return bool(LATERAL_VIEW.search(text)) and not RECOMMENDATION.search(text)
 
 
 def mentions_procedure_or_communication(text: str) -> bool:
     """True for communication, recommendation, procedure or history statements."""
-    return bool(PROCEDURE_OR_COMMUNICATION.search(text))
+    return any(p.search(text) for p in (PROCEDURE_OR_COMMUNICATION, STATUS_POST, HISTORY_HEADER))
 
 
 def is_ungrounded(finding: Finding) -> bool:

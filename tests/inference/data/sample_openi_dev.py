@@ -1,0 +1,66 @@
+"""How ``inference/data/dev_sentences.json`` was sampled: further Open-i sentences, a development set.
+
+Three rounds, each drawn like ``sample_openi.py`` (strata weighted towards procedure/communication cues)
+from the Open-i sentences that are neither in the real (test) set nor in an earlier round, and come from
+no report that is the source of such a sentence. Round 1: seed 16, 160 sentences; round 2: seed 17, 160
+sentences; round 3: seed 18, 120 sentences (procedure/communication and clinical-history cues, and
+random). Each round was labelled by hand under the same rules before the flagger was run on it; rule
+changes made after the first real-set measurement are justified on this set and the team's own set only.
+
+Usage: ``python tests/inference/data/sample_openi_dev.py EXTRACTED_DIR ROUND`` (prints the numbered
+sentences and writes ``/tmp/dev<ROUND>_unlabelled.jsonl``).
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import re
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).parent))
+import sample_openi
+
+CUES = {name: cue for name, cue, _ in sample_openi.STRATA}
+PROCEDURE_CUES = CUES["procedure_communication"] + "|known|indicat|evaluat"
+ROUNDS = {
+    1: (16, (("lateral", CUES["lateral"], 10), ("procedure_communication", PROCEDURE_CUES, 45),
+             ("devices", CUES["devices"], 25), ("prior", CUES["prior"], 20),
+             ("locationless", CUES["locationless"], 25), ("random", "", 35))),
+    2: (17, (("lateral", CUES["lateral"], 10), ("procedure_communication", PROCEDURE_CUES, 50),
+             ("devices", CUES["devices"], 20), ("prior", CUES["prior"], 20),
+             ("locationless", CUES["locationless"], 20), ("random", "", 40))),
+    3: (18, (("procedure_communication", PROCEDURE_CUES + "|recent|given|setting", 60), ("random", "", 60))),
+}
+DATA = Path(__file__).parents[3] / "inference" / "data"
+
+
+def draw(root: Path, round_: int) -> list[dict[str, str]]:
+    """The sentences of one round (see the module docstring)."""
+    seed, strata = ROUNDS[round_]
+    used = json.loads((DATA / "real_sentences.json").read_text())
+    used += [r for r in json.loads((DATA / "dev_sentences.json").read_text()) if r.get("round", 1) < round_]
+    texts = {r["text"].lower() for r in used}
+    reports = {r["source"]["report"] for r in used}
+    left = [r for r in sample_openi.report_sentences(root)
+            if r["text"].lower() not in texts and r["report"] not in reports]
+    rng = random.Random(seed)
+    out = []
+    for name, cue, size in strata:
+        pattern = re.compile(cue, re.IGNORECASE)
+        picked = rng.sample([r for r in left if pattern.search(r["text"])], size)
+        taken = {id(r) for r in picked}
+        left = [r for r in left if id(r) not in taken]
+        out += [{**r, "stratum": name} for r in picked]
+    return out
+
+
+if __name__ == "__main__":
+    chosen_round = int(sys.argv[2])
+    rows = draw(Path(sys.argv[1]), chosen_round)
+    with open(f"/tmp/dev{chosen_round}_unlabelled.jsonl", "w") as f:
+        for row in rows:
+            f.write(json.dumps(row) + "\n")
+    for i, row in enumerate(rows, 1 + 160 * min(chosen_round - 1, 2)):
+        print(i, row["stratum"][:4], "|", row["text"])

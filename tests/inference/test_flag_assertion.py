@@ -1,0 +1,132 @@
+"""The assertion backend of the ``ungrounded`` flag: negspacy NegEx on a blank spaCy pipeline (issue 15).
+
+The finding vocabulary is the CheXpert labeler's, vendored from
+``stanfordmlgroup/chexpert-labeler@44ddeb363149aa657296237f18b5472a73c1756f:phrases/mention/*.txt``; the
+negation termset is negspacy 1.1's ``en_clinical``. The sentences below are written for these tests and are
+in none of the labelled sets.
+"""
+
+from __future__ import annotations
+
+from importlib.resources import files
+
+import pytest
+
+from inference.flags import mentions_lateral_view, mentions_prior, mentions_procedure_or_communication
+from inference.parsers.assertion import HYPOTHETICAL, RADIOLOGY_NEGATION, asserted_mentions, backend
+from inference.parsers.lexicon import finding_spans, region_for
+
+
+def test_backend_is_negspacy_on_spacy_3_8() -> None:
+    name = backend()
+    assert name.startswith("negspacy 1.1."), name
+    assert " / spaCy 3.8." in name, name
+
+
+def test_vendored_chexpert_phrases_are_the_upstream_files() -> None:
+    text = (files("inference.data") / "chexpert_mentions.txt").read_text(encoding="utf-8")
+    assert "stanfordmlgroup/chexpert-labeler@44ddeb363149aa657296237f18b5472a73c1756f" in text
+    assert "MIT License" in text
+    rows = [line.split("\t") for line in text.splitlines() if line and not line.startswith("#")]
+    assert len(rows) == 148
+    # a few lines of the upstream files, verbatim (underscores mark word boundaries there)
+    for row in (["support_devices", "pacer"], ["support_devices", "_line_"], ["support_devices", "drain_"],
+                ["lung_opacity", "opaci"], ["no_finding", "hyperinflat"], ["pneumothorax", "pneumothoraces"]):
+        assert row in rows, row
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("No evidence of pneumothorax.", []),                                   # en_clinical preceding cue
+    ("No significant change in the right pleural effusion.", ["effusion"]),  # en_clinical pseudo-negation
+    ("Pneumothorax has resolved.", []),                                     # radiology following cue
+    ("Nodule is not well seen on this study.", []),
+    ("No pneumothorax; small left pleural effusion.", ["effusion"]),       # ";" ends the scope
+    ("No pneumothorax, a small left effusion.", ["effusion"]),             # ", a" opens a new assertion
+    ("Right IJ central venous catheter tip in the mid SVC.", ["catheter", "tip"]),  # a device is a finding
+    ("Left chest wall pacemaker with leads in the right ventricle.", ["pacemaker", "leads"]),
+    ("Mild thoracic dextroscoliosis.", ["dextroscoliosis"]),
+    ("The cardiac silhouette is enlarged.", ["enlarged"]),
+    ("Heart size is normal.", []),                   # CheXpert's anatomy-only mentions are left out
+    ("History of pneumonia.", []),                   # history is not a finding on this image
+    ("Recommend CT to evaluate the nodule.", []),    # hypothetical
+    ("The clinician was notified of the pneumothorax.", []),
+])
+def test_asserted_mentions(text: str, expected: list[str]) -> None:
+    assert asserted_mentions(text) == expected
+
+
+def test_versus_is_a_negation_cue_in_the_en_termset() -> None:
+    """A known quirk of negspacy's ``en`` termset: "versus" negates what follows it. The sentence still
+    asserts its first finding, so the flag is raised."""
+    assert asserted_mentions("Pneumonia versus atelectasis in the left base.") == ["pneumonia"]
+    assert len(finding_spans("Pneumonia versus atelectasis in the left base.")) == 2
+
+
+def test_termsets_have_negspacy_shape() -> None:
+    keys = {"pseudo_negations", "preceding_negations", "following_negations", "termination"}
+    assert set(RADIOLOGY_NEGATION) == keys == set(HYPOTHETICAL)
+
+
+@pytest.mark.parametrize(("text", "cxr", "ct"), [
+    ("Left chest wall pacemaker with leads in the right ventricle.", "support devices", "heart"),
+    ("Surgical clips in the right chest wall.", "soft tissues", None),
+    ("Status post sternotomy.", "support devices", "bones"),
+    ("Skeletal structures show spondylosis.", "bones", "bones"),
+])
+def test_regions_of_the_second_round(text: str, cxr: str | None, ct: str | None) -> None:
+    assert region_for(text, "cxr") == cxr
+    assert region_for(text, "ct") == ct
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("Consider CT of the chest.", True),
+    ("A follow-up study would be helpful.", True),
+    ("No pneumothorax after chest tube removal.", True),
+    ("Correlate with known history of sarcoidosis.", True),
+    ("Stable postoperative changes.", False),          # visible surgical change
+    ("Status post right hip replacement.", False),     # visible prosthesis
+])
+def test_procedure_cues_of_the_second_round(text: str, expected: bool) -> None:
+    assert mentions_procedure_or_communication(text) is expected
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("Comparison with prior studies would be helpful.", False),  # asks for a prior
+    ("Recommend comparison with prior radiographs.", False),
+    ("Scarring was present on old CT scans.", True),
+])
+def test_prior_requests_and_old_studies(text: str, expected: bool) -> None:
+    assert mentions_prior(text) is expected
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("Dedicated rib views would better evaluate.", True),
+    ("History: cough. The heart is enlarged.", True),
+    ("Contrast from a recent swallow study in the stomach.", True),
+    ("Status post anterior cervical fusion.", False),       # visible hardware
+    ("The patient is status post XXXX sternotomy.", False),  # Open-i redaction between the words
+])
+def test_procedure_cues_of_the_fourth_round(text: str, expected: bool) -> None:
+    assert mentions_procedure_or_communication(text) is expected
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("Interim placement of a left PICC.", True),
+    ("The opacity is larger than on the previous film.", True),
+    ("Interval follow-up is recommended.", False),
+])
+def test_prior_cues_of_the_fourth_round(text: str, expected: bool) -> None:
+    assert mentions_prior(text) is expected
+
+
+def test_fourth_round_views_findings_and_regions() -> None:
+    assert mentions_lateral_view("Chest 2V frontal/lateral.")
+    assert asserted_mentions("Stent in the right upper quadrant.") == ["stent"]
+    assert asserted_mentions("If there is concern for rib fractures, obtain rib films.") == []
+    assert region_for("Stable AICD in the left chest wall.", "cxr") == "support devices"
+    assert region_for("T8 vertebroplasty.", "cxr") == "bones"
+
+
+def test_a_lateral_view_in_a_recommendation_is_a_future_study() -> None:
+    assert not mentions_lateral_view("Recommend PA and lateral views when the patient can stand.")
+    assert mentions_lateral_view("Opacity on the lateral view.")
