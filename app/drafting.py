@@ -243,3 +243,20 @@ class DraftWorker:
             return True
         thread.join(timeout)
         return not thread.is_alive()
+
+
+def start_drafting(services: Any, *, batch_size: int = 4, poll_s: float = 5.0) -> DraftWorker:
+    """Start ``serve``'s background worker: queue every new study and draft it with the server's generator.
+
+    The worker loads studies through its own :class:`app.services.Services` view (so it does not evict
+    the reviewers' cached studies) and holds ``services.generation_lock`` while generating.
+    """
+    from app.services import Services
+
+    cfg = services.generator
+    spec = GeneratorSpec(cfg.name, cfg.model or "", cfg.quantization)
+    loader = Services(repo=services.repo, data_dir=services.data_dir)
+    worker = DraftWorker(DraftQueue(services.repo), spec, loader.study, batch_size=batch_size,
+                         lock=services.generation_lock)
+    worker.start(poll_s=poll_s)
+    return worker
