@@ -49,8 +49,15 @@ def main(url: str, data: str, mode: str) -> None:
         return done
 
     queue.complete = stalling_complete  # type: ignore[method-assign]
-    worker = DraftWorker(queue, GeneratorSpec(), Services(repo=repo, data_dir=Path(data)).study,
-                         batch_size=2, generator=Stalling(), heartbeat_s=0.2, log=lambda _m: None)
+    worker = DraftWorker(
+        queue,
+        GeneratorSpec(),
+        Services(repo=repo, data_dir=Path(data)).study,
+        batch_size=2,
+        generator=Stalling(),
+        heartbeat_s=0.2,
+        log=lambda _m: None,
+    )
     worker.run()
 
 

@@ -47,8 +47,10 @@ def _corrupt_case(data: Path, case_id: str) -> None:
     (data / "studies" / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\n not really a png")
     with Repository.open(None, data) as repo:
         good = load_study(data / "studies" / "cxr.png", case_id=case_id)
-        repo.register_study(dataclasses.replace(good, images=(dataclasses.replace(good.primary, sha256="e" * 64),)),
-                            "studies/broken.png")
+        repo.register_study(
+            dataclasses.replace(good, images=(dataclasses.replace(good.primary, sha256="e" * 64),)),
+            "studies/broken.png",
+        )
 
 
 def _drafts_per_case(data: Path) -> dict[str, int]:
@@ -100,9 +102,16 @@ def _kill_mid_batch(data: Path, mode: str, marker: str) -> tuple[list[str], str]
     url = f"sqlite:///{data / 'radreview.db'}"
     with Repository.open(url, data) as repo:
         DraftQueue(repo).enqueue_undrafted(GeneratorSpec())
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(HERE.parents[1]), os.environ.get("PYTHONPATH", "")])}
-    proc = subprocess.Popen([sys.executable, str(HERE / "drafts_worker_proc.py"), url, str(data), mode],
-                            stdout=subprocess.PIPE, text=True, env=env)
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join([str(HERE.parents[1]), os.environ.get("PYTHONPATH", "")]),
+    }
+    proc = subprocess.Popen(
+        [sys.executable, str(HERE / "drafts_worker_proc.py"), url, str(data), mode],
+        stdout=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
     done: list[str] = []
     assert proc.stdout is not None
     for line in proc.stdout:
@@ -127,8 +136,13 @@ def test_a_worker_killed_mid_batch_loses_and_duplicates_nothing(data: Path, mode
         assert running == {"c2": 1, "c3": 1}  # claimed by the dead worker, lease not yet expired
         assert [j.case_id for j in queue.jobs(status="queued")] == ["c4"]
         time.sleep(1.2)  # the dead worker's lease runs out
-        worker = DraftWorker(queue, GeneratorSpec(), Services(repo=repo, data_dir=data).study, batch_size=2,
-                             log=lambda _m: None)
+        worker = DraftWorker(
+            queue,
+            GeneratorSpec(),
+            Services(repo=repo, data_dir=data).study,
+            batch_size=2,
+            log=lambda _m: None,
+        )
         tally = worker.run()
         jobs = {j.case_id: j for j in queue.jobs()}
     assert {c for c, _ in tally.done} >= {"c2", "c3", "c4"} and not tally.failed
@@ -165,5 +179,10 @@ def test_worklist_shows_queued_and_failed_jobs(data: Path) -> None:
         (job,) = queue.claim("w", GeneratorSpec("hf", "/models/m", "4bit"))
         queue.fail(job, "prompt: ValueError: no frontal image")
         cells = {r[0]: r[-1] for r in rows(Services(repo=repo, data_dir=data))}
-    assert cells == {"c0": "failed: prompt: ValueError: no frontal image", "c1": "queued", "c2": "", "c3": "",
-                     "c4": ""}
+    assert cells == {
+        "c0": "failed: prompt: ValueError: no frontal image",
+        "c1": "queued",
+        "c2": "",
+        "c3": "",
+        "c4": "",
+    }

@@ -34,19 +34,37 @@ def loaded(model_dir: Path) -> LoadedModel:
 
 def _radiograph(seed: int, shape: tuple[int, int] = (64, 80)) -> Image:
     rng = np.random.default_rng(seed)
-    return Image(pixels=(rng.random(shape) * 4000).astype(np.float32), spacing_mm=(0.7, 0.7), affine=np.eye(4),
-                 modality="DX", photometric="MONOCHROME2", default_window=None, source=f"cxr{seed}.png",
-                 sha256=f"{seed:x}" * 64, view="PA")
+    return Image(
+        pixels=(rng.random(shape) * 4000).astype(np.float32),
+        spacing_mm=(0.7, 0.7),
+        affine=np.eye(4),
+        modality="DX",
+        photometric="MONOCHROME2",
+        default_window=None,
+        source=f"cxr{seed}.png",
+        sha256=f"{seed:x}" * 64,
+        view="PA",
+    )
 
 
 def _cxr_studies(n: int = 4) -> list[Study]:
-    return [Study(f"cxr{i}", "cxr", (_radiograph(i),), indication=INDICATIONS[i % len(INDICATIONS)])
-            for i in range(n)]
+    return [
+        Study(f"cxr{i}", "cxr", (_radiograph(i),), indication=INDICATIONS[i % len(INDICATIONS)])
+        for i in range(n)
+    ]
 
 
 def _ct_study(ct_phantom: Any) -> tuple[Study, dict[str, np.ndarray]]:
-    volume = Image(pixels=ct_phantom.pixels[::4, ::4, ::4], spacing_mm=(20.0, 9.6, 9.6), affine=np.eye(4),
-                   modality="CT", photometric="MONOCHROME2", default_window=None, source="ct", sha256="0" * 64)
+    volume = Image(
+        pixels=ct_phantom.pixels[::4, ::4, ::4],
+        spacing_mm=(20.0, 9.6, 9.6),
+        affine=np.eye(4),
+        modality="CT",
+        photometric="MONOCHROME2",
+        default_window=None,
+        source="ct",
+        sha256="0" * 64,
+    )
     masks = {r: ct_phantom.labels[r][::4, ::4, ::4] for r in ("heart", "esophagus")}
     return Study("ct1", "ct", (volume,), indication="staging"), masks
 
@@ -57,11 +75,17 @@ def _heat_refs(draft: Draft) -> list[str | None]:
 
 def _without_heat_refs(draft: Draft) -> Draft:
     def strip(f: Any) -> Any:
-        phrases = tuple(dataclasses.replace(p, grounding=dataclasses.replace(p.grounding, attention_ref=None))
-                        if p.grounding else p for p in f.phrases)
+        phrases = tuple(
+            dataclasses.replace(p, grounding=dataclasses.replace(p.grounding, attention_ref=None))
+            if p.grounding
+            else p
+            for p in f.phrases
+        )
         return dataclasses.replace(f, phrases=phrases)
 
-    sections = tuple(dataclasses.replace(s, findings=tuple(strip(f) for f in s.findings)) for s in draft.sections)
+    sections = tuple(
+        dataclasses.replace(s, findings=tuple(strip(f) for f in s.findings)) for s in draft.sections
+    )
     return dataclasses.replace(draft, sections=sections, latency_s={})
 
 
@@ -87,8 +111,12 @@ def test_run_batch_equals_single_requests_tokens_and_attention(loaded: LoadedMod
     assert len({len(prompts.render(r, loaded.processor)) for r in requests}) > 1  # really padded
     assert len({s.token_ids for s in singles}) > 1  # the samples really differ
     for one, many in zip(singles, batched, strict=True):
-        assert (many.token_ids, many.text, many.offsets, many.prompt) == (one.token_ids, one.text, one.offsets,
-                                                                          one.prompt)
+        assert (many.token_ids, many.text, many.offsets, many.prompt) == (
+            one.token_ids,
+            one.text,
+            one.offsets,
+            one.prompt,
+        )
         assert many.attention is not None and one.attention is not None
         assert many.attention.shape == one.attention.shape
         np.testing.assert_allclose(many.attention, one.attention, rtol=1e-4, atol=1e-6)
@@ -98,8 +126,11 @@ def test_run_batch_cuts_each_sample_at_its_own_end_of_sequence(loaded: LoadedMod
     """A row that finished early is padded by generate; the pad and later tokens are not its answer."""
     requests = [prompts.cxr_plain(s) for s in _cxr_studies(3)]
     params = GenerationParams(max_new_tokens=40)
-    for one, many in zip([run_request(loaded, r, params, attention_maps=False) for r in requests],
-                         run_batch(loaded, requests, params, attention_maps=False), strict=True):
+    for one, many in zip(
+        [run_request(loaded, r, params, attention_maps=False) for r in requests],
+        run_batch(loaded, requests, params, attention_maps=False),
+        strict=True,
+    ):
         assert many.token_ids == one.token_ids
 
 
@@ -122,7 +153,9 @@ def test_a_bad_study_fails_alone_with_its_reason(model_dir: Path, ct_phantom: An
     ct, ct_masks = _ct_study(ct_phantom)
     cxr = _cxr_studies(2)
     results = generate_batch(generator, [cxr[0], ct, cxr[1]], [{}, ct_masks, {}], batch_size=4)
-    assert results[1] == DraftFailure("ct1", "prompt", "ValueError: prompt mode 'cxr-plain' does not fit a CT study")
+    assert results[1] == DraftFailure(
+        "ct1", "prompt", "ValueError: prompt mode 'cxr-plain' does not fit a CT study"
+    )
     _same(generator.generate(cxr[0], {}), results[0])
     _same(generator.generate(cxr[1], {}), results[2])
 
@@ -147,7 +180,9 @@ def test_a_prompt_that_breaks_the_batch_is_found_and_fails_alone(model_dir: Path
     monkeypatch.setattr(hf, "run_request", picky)
     results = generate_batch(generator, studies, [{}, {}, {}])
     assert [type(r).__name__ for r in results] == ["Draft", "Draft", "DraftFailure"]
-    assert results[2] == DraftFailure("cxr2", "generate", "RuntimeError: CUDA error: device-side assert triggered")
+    assert results[2] == DraftFailure(
+        "cxr2", "generate", "RuntimeError: CUDA error: device-side assert triggered"
+    )
 
 
 class _Flaky:
@@ -173,7 +208,9 @@ def test_draft_batch_matches_draft_study_with_the_builtin_generator(cxr_phantom:
     from inference.draft import draft_study
     from inference.registry import get_generator
 
-    image = dataclasses.replace(_radiograph(0, (8, 8)), pixels=cxr_phantom.pixels[::2, ::2].astype(np.float32))
+    image = dataclasses.replace(
+        _radiograph(0, (8, 8)), pixels=cxr_phantom.pixels[::2, ::2].astype(np.float32)
+    )
     good = Study("good", "cxr", (image,), indication="cough")
     bad = Study("bad", "cxr", (dataclasses.replace(image, pixels=np.zeros((0, 0), np.float32)),))
     generator = get_generator("builtin")

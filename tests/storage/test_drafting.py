@@ -57,7 +57,9 @@ def test_claim_takes_oldest_jobs_of_its_configuration_once(repo: Repository) -> 
     queue.enqueue("case-00", HF)
     first = queue.claim("w1", BUILTIN, 2)
     assert [(j.case_id, j.status, j.attempts, j.worker_id) for j in first] == [
-        ("case-00", "running", 1, "w1"), ("case-01", "running", 1, "w1")]
+        ("case-00", "running", 1, "w1"),
+        ("case-01", "running", 1, "w1"),
+    ]
     assert first[0].lease_until is not None and first[0].lease_until > first[0].started_at  # type: ignore[operator]
     assert [j.case_id for j in queue.claim("w2", BUILTIN, 5)] == ["case-02"]
     assert queue.claim("w3", BUILTIN, 5) == []
@@ -113,7 +115,9 @@ def test_fail_records_a_one_line_reason_and_others_go_on(repo: Repository) -> No
     assert queue.fail(bad, "cannot load the study:\n  StudyLoadError: x.dcm is not DICOM")
     assert queue.save(good, F.draft("case-01")) is not None
     assert [(j.status, j.reason) for j in queue.jobs()] == [
-        ("failed", "cannot load the study: StudyLoadError: x.dcm is not DICOM"), ("done", None)]
+        ("failed", "cannot load the study: StudyLoadError: x.dcm is not DICOM"),
+        ("done", None),
+    ]
     assert queue.retry_failed() == 1
     assert queue.get(bad.id).status == "queued" and queue.get(bad.id).attempts == 0
 
