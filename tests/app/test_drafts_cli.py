@@ -186,3 +186,21 @@ def test_worklist_shows_queued_and_failed_jobs(data: Path) -> None:
         "c3": "",
         "c4": "",
     }
+
+
+def test_ingest_can_queue_the_new_studies_for_drafting(
+    tmp_path: Path, demo_files: dict[str, Path], capsys: Any
+) -> None:
+    data = tmp_path / "data"
+    args = ["ingest", str(demo_files["cxr-png"]), "--data-dir", str(data), "--json"]
+    assert (
+        main([*args, "--queue-drafts", "--generator", "hf", "--model", "/m", "--quantization", "4bit"]) == 0
+    )
+    (case_id,) = json.loads(capsys.readouterr().out)["queued_for_drafting"]
+    assert main(args + ["--queue-drafts"]) == 0  # again, other generator: queued once more for that one
+    assert json.loads(capsys.readouterr().out)["queued_for_drafting"] == [case_id]
+    with Repository.open(None, data) as repo:
+        assert [(j.case_id, j.spec.label()) for j in DraftQueue(repo).jobs()] == [
+            (case_id, "hf · /m (4bit)"),
+            (case_id, "builtin"),
+        ]
