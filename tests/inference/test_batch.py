@@ -228,3 +228,23 @@ def test_describe_is_one_line_and_names_the_remedy_for_oom() -> None:
     assert describe(ValueError("bad\n  input")) == "ValueError: bad input"
     oom = describe(RuntimeError("CUDA out of memory. Tried to allocate 2 GiB"))
     assert oom.startswith("out of GPU memory") and "--batch-size" in oom
+
+
+@pytest.mark.gpu
+def test_batched_generation_on_cuda_in_4bit(tmp_path: Path) -> None:
+    """On the GPU: the real batched path with bitsandbytes 4-bit (left padding, per-row cut, attention)."""
+    from inference.tiny import QUANTIZABLE
+
+    path = save_tiny_llava(tmp_path / "q", QUANTIZABLE)
+    loaded = load_model(resolve_model(str(path)), quantization="4bit", device="cuda", attention_maps=True)
+    requests = [prompts.cxr_plain(s) for s in _cxr_studies(4)]
+    batched = run_batch(loaded, requests, GenerationParams(max_new_tokens=8), attention_maps=True)
+    for gen in batched:
+        assert 1 <= len(gen.token_ids) <= 8 and gen.attention is not None
+        assert gen.attention.shape == (
+            len(gen.token_ids),
+            QUANTIZABLE.text_layers,
+            QUANTIZABLE.text_heads,
+            QUANTIZABLE.image_tokens,
+        )
+        assert np.isfinite(gen.attention).all()
