@@ -400,7 +400,7 @@ def _mode_measures(
             floor,
             decode["reps"],
             bandwidth_gb_s=bandwidth / 1e9,
-            pct_of_floor=100 * floor / decode["decode_s"],
+            pct_of_floor=100 * floor / decode["decode_s"] if decode["decode_s"] > 0 else None,
             vs_bf16=(tps / bf16_tps) if bf16_tps and tps else None,
             **decode["params"],
         )
@@ -427,11 +427,11 @@ def _mode_measures(
                 f"generate.batch{n}_{shape}_{mode}",
                 step_s / n,
                 floor / n,
-                raw["decode"]["reps"],
+                raw.get("batch_reps", raw["decode"]["reps"]),
                 statistic="median s per generated token (decode step ÷ batch)",
                 batch=n,
-                tokens_per_s=n / step_s,
-                speedup_vs_batch1=(base / step_s * n) if base else None,
+                tokens_per_s=n / step_s if step_s > 0 else None,
+                speedup_vs_batch1=(base / step_s * n) if base and step_s > 0 else None,
                 device=_device_name(device),
             )
         )
@@ -627,7 +627,8 @@ def _measure_mode(
         raw["draft"] = measure_draft(loaded, model_dir, mode, draft_tokens, draft_reps)
     if batch_sizes:
         log(f"bench generate: {mode}: batches {list(batch_sizes)}")
-        raw["batches"] = measure_batches(loaded, batch_sizes, new_tokens, max(1, reps // 2))
+        raw["batch_reps"] = max(1, reps // 2)
+        raw["batches"] = measure_batches(loaded, batch_sizes, new_tokens, raw["batch_reps"])
     del loaded
     return raw
 
