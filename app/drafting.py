@@ -242,7 +242,14 @@ class DraftWorker:
         if thread is None:
             return True
         thread.join(timeout)
-        return not thread.is_alive()
+        stopped = not thread.is_alive()
+        self.log(
+            "drafts: background drafting stopped"
+            if stopped
+            else f"drafts: background drafting still busy after {timeout:.0f} s; its jobs return to "
+            "the queue when their lease expires"
+        )
+        return stopped
 
 
 def start_drafting(services: Any, *, batch_size: int = 4, poll_s: float = 5.0) -> DraftWorker:
@@ -256,7 +263,29 @@ def start_drafting(services: Any, *, batch_size: int = 4, poll_s: float = 5.0) -
     cfg = services.generator
     spec = GeneratorSpec(cfg.name, cfg.model or "", cfg.quantization)
     loader = Services(repo=services.repo, data_dir=services.data_dir)
-    worker = DraftWorker(DraftQueue(services.repo), spec, loader.study, batch_size=batch_size,
-                         lock=services.generation_lock)
+    worker = DraftWorker(
+        DraftQueue(services.repo), spec, loader.study, batch_size=batch_size, lock=services.generation_lock
+    )
     worker.start(poll_s=poll_s)
     return worker
+
+
+def stop_on_shutdown(app: Any, worker: DraftWorker, timeout: float = 30.0) -> None:
+    """Stop ``worker`` during the ASGI app's shutdown (uvicorn runs it on SIGINT/SIGTERM before exiting).
+
+    Wraps the app's lifespan, keeping whatever it already does (Gradio's start-up and shutdown).
+    """
+    import asyncio
+    from contextlib import asynccontextmanager
+
+    inner = app.router.lifespan_context
+
+    @asynccontextmanager
+    async def lifespan(asgi_app: Any) -> Any:
+        async with inner(asgi_app) as state:
+            try:
+                yield state
+            finally:
+                await asyncio.to_thread(worker.stop, timeout)
+
+    app.router.lifespan_context = lifespan

@@ -141,9 +141,10 @@ def run(args: argparse.Namespace) -> int:
     config = ServerConfig(args.host, args.port, args.root_path, args.max_upload_mb, auth)
     app = create_server(services, config, problem)
     if services is not None and getattr(args, "draft_ahead", False):
-        from app.drafting import start_drafting
+        from app.drafting import start_drafting, stop_on_shutdown
 
         services.drafting = start_drafting(services, batch_size=args.draft_batch_size)
+        stop_on_shutdown(app, services.drafting)
         print(f"drafting ahead of review with {services.generator.label()}", file=sys.stderr)
     who = (
         "login required"
@@ -153,9 +154,5 @@ def run(args: argparse.Namespace) -> int:
         else "storage unusable"
     )
     print(f"radreview on http://{args.host}:{args.port}{args.root_path or ''}/ ({who})", file=sys.stderr)
-    try:
-        uvicorn.run(app, host=args.host, port=args.port, log_level="warning", root_path=args.root_path or "")
-    finally:
-        if services is not None and services.drafting is not None:
-            services.drafting.stop()  # after the current batch; an unfinished one is re-queued later
+    uvicorn.run(app, host=args.host, port=args.port, log_level="warning", root_path=args.root_path or "")
     return 0

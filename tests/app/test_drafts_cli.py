@@ -197,10 +197,67 @@ def test_ingest_can_queue_the_new_studies_for_drafting(
         main([*args, "--queue-drafts", "--generator", "hf", "--model", "/m", "--quantization", "4bit"]) == 0
     )
     (case_id,) = json.loads(capsys.readouterr().out)["queued_for_drafting"]
-    assert main(args + ["--queue-drafts"]) == 0  # again, other generator: queued once more for that one
+    assert main([*args, "--queue-drafts"]) == 0  # again, other generator: queued once more for that one
     assert json.loads(capsys.readouterr().out)["queued_for_drafting"] == [case_id]
     with Repository.open(None, data) as repo:
         assert [(j.case_id, j.spec.label()) for j in DraftQueue(repo).jobs()] == [
             (case_id, "hf · /m (4bit)"),
             (case_id, "builtin"),
         ]
+
+
+@pytest.mark.server
+@pytest.mark.slow  # ~45 s on a loaded 2-core machine: serve start-up plus five demo drafts
+def test_serve_draft_ahead_drafts_the_demo_studies_and_stops_cleanly(tmp_path: Path) -> None:
+    """A real `radreview serve --demo --draft-ahead`: every demo study gets drafted in the background while
+    the server answers, and SIGTERM stops the worker and the server with exit 0 and no job left running."""
+    import urllib.request
+
+    from app.server import free_port
+
+    data, port = tmp_path / "data", free_port()
+    env = {
+        **os.environ,
+        "HF_HUB_OFFLINE": "1",
+        "GRADIO_TEMP_DIR": str(tmp_path / "gradio"),
+        "PYTHONPATH": os.pathsep.join([str(HERE.parents[1]), os.environ.get("PYTHONPATH", "")]),
+    }
+    log = (tmp_path / "serve.log").open("wb")
+    cmd = [
+        sys.executable,
+        "-m",
+        "app.cli",
+        "serve",
+        "--demo",
+        "--draft-ahead",
+        "--port",
+        str(port),
+        "--data-dir",
+        str(data),
+    ]
+    proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env)
+    try:
+        deadline, drafted = time.monotonic() + 120, 0
+        while time.monotonic() < deadline and drafted < 5:
+            assert proc.poll() is None, (tmp_path / "serve.log").read_text()[-2000:]
+            time.sleep(0.5)
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2) as resp:
+                    assert json.loads(resp.read())["status"] == "ok"
+            except OSError:
+                continue
+            with Repository.open(None, data) as repo:
+                drafted = repo.progress()["drafted"]
+        assert drafted == 5, (tmp_path / "serve.log").read_text()[-2000:]
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=60)
+        log.close()
+    text = (tmp_path / "serve.log").read_text()
+    # uvicorn shuts down gracefully (lifespan shutdown stops the worker), then re-raises the signal
+    assert proc.returncode in (0, -signal.SIGTERM), text[-2000:]
+    assert "drafting ahead of review with built-in, no AI model" in text and "Traceback" not in text
+    assert "drafts: background drafting stopped" in text
+    with Repository.open(None, data) as repo:
+        counts = DraftQueue(repo).counts()
+    assert counts == {"queued": 0, "running": 0, "done": 5, "failed": 0}
