@@ -140,8 +140,13 @@ class DraftWorker:
         jobs = self.queue.claim(self.worker_id, self.spec, min(n or self.batch_size, self.batch_size))
         if not jobs:
             return None
-        with _Heartbeat(self.queue, jobs, self.heartbeat_s).running():
-            return self._draft(generator, jobs)
+        try:
+            with _Heartbeat(self.queue, jobs, self.heartbeat_s).running():
+                return self._draft(generator, jobs)
+        except BaseException:  # Ctrl-C or a crash of the worker itself: hand back what it still holds
+            with contextlib.suppress(Exception):
+                self.queue.release(jobs, f"{self.worker_id} was interrupted; re-queued")
+            raise
 
     def _draft(self, generator: Any, jobs: list[DraftJob]) -> Tally:
         from inference.batch import DraftFailure, describe, draft_batch

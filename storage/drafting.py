@@ -296,6 +296,9 @@ class DraftQueue:
         )
         if case_ids is not None:
             query = query.where(_STUDIES.c.case_id.in_(list(case_ids)))
+        with self._read() as conn:  # the common case in serve's polling loop: nothing new, no write lock
+            if conn.execute(query.limit(1)).first() is None:
+                return []
         with self._write() as conn:
             added = [
                 i

@@ -261,3 +261,29 @@ def test_serve_draft_ahead_drafts_the_demo_studies_and_stops_cleanly(tmp_path: P
     with Repository.open(None, data) as repo:
         counts = DraftQueue(repo).counts()
     assert counts == {"queued": 0, "running": 0, "done": 5, "failed": 0}
+
+
+class _Interrupted:
+    name = "builtin"
+
+    def generate(self, study: Any, masks: Any, *, progress: Any = None) -> Any:
+        raise KeyboardInterrupt
+
+
+def test_an_interrupted_worker_hands_its_jobs_back(data: Path) -> None:
+    with Repository.open(None, data) as repo:
+        queue = DraftQueue(repo)
+        queue.enqueue_undrafted(GeneratorSpec())
+        worker = DraftWorker(
+            queue,
+            GeneratorSpec(),
+            Services(repo=repo, data_dir=data).study,
+            batch_size=2,
+            generator=_Interrupted(),
+            log=lambda _m: None,
+        )
+        with pytest.raises(KeyboardInterrupt):
+            worker.run()
+        jobs = queue.jobs()
+    assert [(j.status, j.attempts) for j in jobs] == [("queued", 0)] * 5
+    assert jobs[0].reason is not None and jobs[0].reason.endswith("was interrupted; re-queued")
