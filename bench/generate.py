@@ -536,6 +536,7 @@ def run(
     draft_tokens: int = DRAFT_TOKENS,
     budget_s: float | None = None,
     log: Callable[[str], None] | None = None,
+    checkpoint: Callable[[list[dict[str, Any]]], None] | None = None,
 ) -> list[dict[str, Any]]:
     """Benchmark every mode on the available device (see the module docstring).
 
@@ -546,10 +547,12 @@ def run(
         modes: Modes to measure, in order; bf16 (``none``) first gives the ``vs_bf16`` ratios.
         batch_sizes: Batch sizes of the throughput measures.
         batch_modes: Modes whose batch throughput is measured.
-        draft_tokens: Length of the draft-latency measure.
-        budget_s: Stop starting new modes once this many seconds have passed (each later mode is
-            reported as skipped with the reason).
+        draft_tokens: Length of the draft-latency measure (0: none).
+        budget_s: Start no new mode once this many seconds have passed (each later mode is reported
+            as skipped with the reason).
         log: Progress lines (default: stderr).
+        checkpoint: On CUDA, called with the measures so far after each mode (a run killed by an outer
+            time limit still leaves its finished modes behind).
     """
     import torch
 
@@ -558,10 +561,21 @@ def run(
     device = "cuda" if torch.cuda.is_available() else "cpu"
     tiny = (device == "cpu") if tiny is None else tiny
     shape = "tiny" if tiny else "llava7b"
-    new_tokens, reps = (8, 2) if quick else (32, 5)
-    draft_reps = 1 if quick else 3
+    new_tokens, reps = (8, 2) if quick else (32, 3)
+    draft_reps = 1 if quick else 2
     raw: dict[str, dict[str, Any]] = {}
     out: list[dict[str, Any]] = []
+    # On the GPU the bandwidth comes first (checkpoints need the floor); on the CPU last, so the copy
+    # buffers do not inflate the peak-RSS figures of the models.
+    bandwidth = (
+        bandwidth_bytes_per_s(device, megabytes=4096 if not quick else 512) if device == "cuda" else None
+    )
+
+    def measured() -> list[dict[str, Any]]:
+        assert bandwidth is not None
+        bf16 = raw.get("none", {}).get("decode", {}).get("params", {}).get("tokens_per_s")
+        return [m for mode, r in raw.items() for m in _mode_measures(shape, mode, r, bandwidth, bf16, device)]
+
     with tempfile.TemporaryDirectory(prefix="radreview-bench-") as tmp:
         if model_dir is None:
             log(f"bench generate: building the {shape} model on {device}")
@@ -587,22 +601,16 @@ def run(
                     batch_sizes if mode in batch_modes else (),
                     log,
                 )
-            except (
-                Exception
-            ) as exc:  # a mode that fails (a kernel missing for this GPU…) is reported, not fatal
-                out.append(
-                    skipped(
-                        name,
-                        f"failed: {type(exc).__name__}: {' '.join(str(exc).split())[:300]}",
-                        device=_device_name(device),
-                    )
-                )
+            except Exception as exc:  # a mode that fails (a kernel missing for this GPU…) is reported
+                reason = f"failed: {type(exc).__name__}: {' '.join(str(exc).split())[:300]}"
+                out.append(skipped(name, reason, device=_device_name(device)))
+                log(f"bench generate: {mode}: {reason}")
             _free(device)
-    # after the models: the copy buffers must not inflate the CPU peak-RSS figure above
-    bandwidth = bandwidth_bytes_per_s(device, megabytes=128 if quick or device == "cpu" else 4096)
-    bf16 = raw.get("none", {}).get("decode", {}).get("params", {}).get("tokens_per_s")
-    measured = [m for mode, r in raw.items() for m in _mode_measures(shape, mode, r, bandwidth, bf16, device)]
-    return measured + out
+            if checkpoint is not None and bandwidth is not None:
+                checkpoint(measured() + out)
+    if bandwidth is None:
+        bandwidth = bandwidth_bytes_per_s(device, megabytes=128)
+    return measured() + out
 
 
 def _measure_mode(
@@ -657,6 +665,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         device = "cuda" if torch.cuda.is_available() else "cpu"
         print(build_model(args.build, tiny=args.tiny or device == "cpu", device=device))
         return 0
+
+    def write(measures: list[dict[str, Any]]) -> None:
+        text = json.dumps({"measures": measures, "goals": goals(measures)}, indent=1, allow_nan=False)
+        if args.out:
+            args.out.write_text(text + "\n")
+        else:
+            print(text)
+
     measures = run(
         args.quick,
         tiny=True if args.tiny else None,
@@ -665,12 +681,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         batch_sizes=[int(n) for n in args.batch_sizes.split(",")],
         draft_tokens=args.draft_tokens,
         budget_s=args.budget_s,
+        checkpoint=write if args.out else None,
     )
-    text = json.dumps({"measures": measures, "goals": goals(measures)}, indent=1, allow_nan=False)
-    if args.out:
-        args.out.write_text(text + "\n")
-    else:
-        print(text)
+    write(measures)
     return 0
 
 
