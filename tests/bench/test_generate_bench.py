@@ -151,7 +151,8 @@ def test_the_bench_pieces_run_on_the_tiny_model(tmp_path: Path) -> None:
     model_dir = bg.build_model(tmp_path / "tiny", tiny=True, device="cpu")
     loaded = bg.load(model_dir, "none", "cpu")
     decode = bg.measure_decode(loaded, "none", new_tokens=2, reps=1)
-    assert decode["decode_s"] > 0 and decode["weights"] == bg.decoder_weight_bytes(loaded.model) > 0
+    # ≥ 0: a difference of two timings of a tiny model can come out as nothing on a loaded machine
+    assert decode["decode_s"] >= 0 and decode["weights"] == bg.decoder_weight_bytes(loaded.model) > 0
     assert (
         decode["params"]["dtype"] == "float32" and decode["params"]["peak_memory_kind"] == "process max RSS"
     )
@@ -159,7 +160,7 @@ def test_the_bench_pieces_run_on_the_tiny_model(tmp_path: Path) -> None:
     assert draft["tokens"] == 4 and draft["draft_s"] > 0
     assert loaded.model.generation_config.min_new_tokens in (None, 0)  # the forced length was undone
     batches = bg.measure_batches(loaded, (1, 2), new_tokens=2, reps=1)
-    assert set(batches) == {1, 2} and all(s > 0 for s in batches.values())
+    assert set(batches) == {1, 2} and all(s >= 0 for s in batches.values())
     names = [
         m["name"]
         for m in bg._mode_measures(
