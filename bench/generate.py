@@ -44,7 +44,7 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
@@ -261,8 +261,8 @@ def load(model_dir: Path, mode: str, device: str) -> Any:
     config = TorchAoConfig(
         quant_type=Int4WeightOnlyConfig(group_size=128, int4_packing_format="tile_packed_to_4d")
     )
-    processor = AutoProcessor.from_pretrained(model_dir, local_files_only=True)
-    model = AutoModelForImageTextToText.from_pretrained(
+    processor = cast(Any, AutoProcessor).from_pretrained(model_dir, local_files_only=True)
+    model = cast(Any, AutoModelForImageTextToText).from_pretrained(
         model_dir,
         dtype=torch.bfloat16,
         quantization_config=config,
