@@ -100,6 +100,9 @@ class Services:
         studies: Cache of loaded studies by case id.
         artefacts: Cache of masks/heat maps by content ref (and label volumes built from them).
         figures: ``viewer.cache`` LRU of rendered figures (shared, read-only figures).
+        generation_lock: Held while a model generates (interactive drafts and the background drafting
+            worker of ``serve --draft-ahead``), so one generation runs at a time.
+        drafting: The background :class:`app.drafting.DraftWorker`, when ``serve --draft-ahead`` runs one.
     """
 
     repo: Any
@@ -110,6 +113,8 @@ class Services:
     studies: LRU = field(default_factory=lambda: LRU(6))
     artefacts: LRU = field(default_factory=lambda: LRU(64))
     figures: Any = field(default_factory=lambda: _figure_cache())
+    generation_lock: Any = field(default_factory=threading.Lock)
+    drafting: Any = None
 
     def record(self, case_id: str) -> StudyRecord:
         """The worklist record of ``case_id``.

@@ -224,3 +224,44 @@ class ArtefactRow(Base):
     dtype: Mapped[str] = mapped_column(sa.String(16))
     nbytes: Mapped[int] = mapped_column(sa.BigInteger)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+DRAFT_JOB_STATUSES: tuple[str, ...] = ("queued", "running", "done", "failed")
+
+
+class DraftJobRow(Base):
+    """One study to draft ahead of review (:mod:`storage.drafting`): a mutable queue entry, not a log.
+
+    A worker claims a ``queued`` job (``running``, its id in ``worker_id``, a lease until
+    ``lease_until`` renewed by heartbeats); a job whose lease ran out is re-queued. ``draft_id`` is the
+    draft the job produced (``done``); ``reason`` says why it ``failed``.
+    """
+
+    __tablename__ = "draft_jobs"
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    case_id: Mapped[str] = mapped_column(sa.ForeignKey("studies.case_id"), index=True)
+    generator: Mapped[str] = mapped_column(sa.String(64))
+    model_id: Mapped[str] = mapped_column(sa.String(256), default="")
+    quantization: Mapped[str] = mapped_column(sa.String(16), default="none")
+    status: Mapped[str] = mapped_column(sa.String(16), default="queued")
+    reason: Mapped[str | None] = mapped_column(sa.Text)
+    attempts: Mapped[int] = mapped_column(default=0)
+    worker_id: Mapped[str | None] = mapped_column(sa.String(128))
+    lease_until: Mapped[datetime | None] = mapped_column()
+    heartbeat_at: Mapped[datetime | None] = mapped_column()
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    started_at: Mapped[datetime | None] = mapped_column()
+    finished_at: Mapped[datetime | None] = mapped_column()
+    draft_id: Mapped[str | None] = mapped_column(sa.ForeignKey("drafts.id"))
+
+    __table_args__ = (
+        sa.CheckConstraint(f"status IN ({_quoted(DRAFT_JOB_STATUSES)})", name="status"),
+        sa.CheckConstraint("attempts >= 0", name="attempts_nonnegative"),
+        sa.Index("ix_draft_jobs_status_id", "status", "id"),
+        # At most one open (queued or running) job per study and generator configuration: two
+        # enqueuers racing on the same study cannot both add one.
+        sa.Index("uq_draft_jobs_open", "case_id", "generator", "model_id", "quantization", unique=True,
+                 sqlite_where=sa.text("status IN ('queued', 'running')"),
+                 postgresql_where=sa.text("status IN ('queued', 'running')")),
+    )

@@ -31,12 +31,13 @@ def generate(services: Services, case_id: str, on_event: Callable[[Any], None] |
     cfg = services.generator
     options = {"model": cfg.model, "quantization": cfg.quantization if cfg.quantization != "none" else None}
     try:
-        draft = draft_study(
-            study,
-            generator=cfg.name,
-            progress=on_event,
-            generator_options={k: v for k, v in options.items() if v is not None},
-        )
+        with services.generation_lock:  # shared with the background drafting worker (serve --draft-ahead)
+            draft = draft_study(
+                study,
+                generator=cfg.name,
+                progress=on_event,
+                generator_options={k: v for k, v in options.items() if v is not None},
+            )
     except MissingExtraError as exc:
         raise ServiceError(str(exc)) from None
     except RuntimeError as exc:

@@ -14,7 +14,9 @@ from app.services import ServiceError, Services
 from viewer.records import Study
 
 STATUSES: tuple[str, ...] = ("all", "new", "drafted", "in_review", "signed")
-COLUMNS: tuple[str, ...] = ("case", "kind", "status", "assigned to", "indication")
+COLUMNS: tuple[str, ...] = ("case", "kind", "status", "assigned to", "indication", "draft")
+"""The last column is the drafting state: ``queued``, ``drafting… (attempt n)``, the newest draft's
+provenance (``generator · model, quantization``) or ``failed: reason`` (:mod:`storage.drafting`)."""
 UPLOAD_SUFFIXES: tuple[str, ...] = (".zip", ".nii", ".nii.gz", ".png", ".jpg", ".jpeg", ".dcm", "")
 _CASE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 
@@ -22,9 +24,14 @@ _CASE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 def rows(services: Services, status: str = "all", search: str = "") -> list[list[str]]:
     """Worklist rows (see :data:`COLUMNS`) filtered by status and a case-id substring."""
     wanted = None if status in ("", "all") else status
+    from storage.drafting import DraftQueue
+
     records = services.repo.list_studies(status=wanted, search=(search or "").strip() or None)
+    drafting = DraftQueue(services.repo).case_status()
     return [
-        [r.case_id, r.kind.upper(), r.status, r.assigned_to or "", (r.indication or "")[:80]] for r in records
+        [r.case_id, r.kind.upper(), r.status, r.assigned_to or "", (r.indication or "")[:80],
+         drafting[r.case_id].text() if r.case_id in drafting else ""]
+        for r in records
     ]
 
 

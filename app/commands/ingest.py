@@ -30,6 +30,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     p.add_argument("--drafts-format", metavar="F", help="format of --drafts (see `radreview import-drafts`)")
     p.add_argument("--match-by", choices=["id", "filename"], default="id",
                    help="match draft rows by case id or by study file name (default id)")
+    p.add_argument("--queue-drafts", action="store_true",
+                   help="queue the ingested studies for drafting ahead of review (`radreview drafts run`)")
+    p.add_argument("--generator", metavar="G", default="builtin", help="generator of --queue-drafts")
+    p.add_argument("--model", metavar="M", default="", help="model of --queue-drafts (hf/openai)")
+    p.add_argument("--quantization", metavar="Q", choices=("none", "8bit", "4bit"), default="none",
+                   help="quantization of --queue-drafts (hf)")
     p.add_argument("--json", action="store_true", help="print one JSON object on stdout")
     p.set_defaults(func=run)
 
@@ -64,6 +70,19 @@ def _import_drafts(repo: Any, args: argparse.Namespace, done: list[Any]) -> dict
     return summary_json(summary)
 
 
+def _queue_drafts(repo: Any, args: argparse.Namespace, done: list[Any]) -> list[str]:
+    """With ``--queue-drafts``: queue the ingested studies that have no draft (storage.drafting)."""
+    if not args.queue_drafts:
+        return []
+    from storage.drafting import DraftQueue, GeneratorSpec
+
+    spec = GeneratorSpec(args.generator, args.model or "", args.quantization)
+    jobs = DraftQueue(repo).enqueue_undrafted(spec, [i.record.case_id for i in done])
+    if not args.json and jobs:
+        print(f"queued {len(jobs)} for drafting with {spec.label()} (radreview drafts run)")
+    return [j.case_id for j in jobs]
+
+
 def run(args: argparse.Namespace) -> int:
     """Ingest the studies; exit 3 when any PATH could not be read (the others are still ingested)."""
     from storage.repository import Repository
@@ -73,10 +92,12 @@ def run(args: argparse.Namespace) -> int:
             repo.add_reviewer(args.assign)
         done, failed = _ingest_all(repo, args)
         drafts = _import_drafts(repo, args, done)
+        queued = _queue_drafts(repo, args, done)
     rows = [{"case_id": i.record.case_id, "kind": i.record.kind, "data_path": i.record.data_path,
              "status": i.record.status, "copied": i.copied} for i in done]
     if args.json:
-        print(json.dumps({"ingested": rows, "failed": failed, "drafts": drafts}))
+        print(json.dumps({"ingested": rows, "failed": failed, "drafts": drafts,
+                          "queued_for_drafting": queued}))
     else:
         for row in rows:
             note = "copied" if row["copied"] else "already in the data directory"

@@ -41,6 +41,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     p.add_argument("--auth-file", default=None, help="reviewers (create with `radreview user add`)")
     p.add_argument("--demo", action="store_true", help="generate and register the demo studies")
     p.add_argument("--max-upload-mb", type=int, default=1024, help="upload size cap in MiB (default 1024)")
+    p.add_argument("--draft-ahead", action="store_true",
+                   help="draft new studies in a background thread while reviewers work (the drafting queue)")
+    p.add_argument("--draft-batch-size", type=int, default=4, metavar="N",
+                   help="studies per batch of the background drafting (default 4)")
     p.set_defaults(func=run)
 
 
@@ -136,6 +140,12 @@ def run(args: argparse.Namespace) -> int:
         print(f"error: {problem} — serving an error page until fixed", file=sys.stderr)
     config = ServerConfig(args.host, args.port, args.root_path, args.max_upload_mb, auth)
     app = create_server(services, config, problem)
+    if services is not None and getattr(args, "draft_ahead", False):
+        from app.drafting import start_drafting, stop_on_shutdown
+
+        services.drafting = start_drafting(services, batch_size=args.draft_batch_size)
+        stop_on_shutdown(app, services.drafting)
+        print(f"drafting ahead of review with {services.generator.label()}", file=sys.stderr)
     who = (
         "login required"
         if auth

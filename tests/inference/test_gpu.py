@@ -42,8 +42,14 @@ def _study() -> Study:
 
 @pytest.fixture(scope="module")
 def llava_7b_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The 7B-shaped model: ``$RADREVIEW_LLAVA7B_DIR`` when set (``tools/gpu_check.sh`` builds it once for
+    the benchmark and these tests), else built here."""
+    import os
+
     import torch
 
+    if os.environ.get("RADREVIEW_LLAVA7B_DIR"):
+        return Path(os.environ["RADREVIEW_LLAVA7B_DIR"])
     path = save_tiny_llava(
         tmp_path_factory.mktemp("llava7b") / "model", LLAVA_7B, device="cuda", dtype="bfloat16"
     )

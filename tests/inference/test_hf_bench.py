@@ -50,13 +50,19 @@ def test_quick_cpu_run_measures_tiny_and_skips_quantized() -> None:
     measures = bench_generate.run(quick=True)
     assert [m["name"] for m in measures] == [
         "generate.decode_tiny_none",
+        "generate.draft120_tiny_none",
+        "generate.batch1_tiny_none",
+        "generate.batch4_tiny_none",
+        "generate.batch8_tiny_none",
         "generate.decode_tiny_8bit",
         "generate.decode_tiny_4bit",
+        "generate.decode_tiny_torchao-int4",
     ]
-    taken, *skipped = measures
-    assert taken["ours_s"] > 0 and taken["floor_s"] > 0
-    assert taken["ratio"] == pytest.approx(taken["ours_s"] / taken["floor_s"])
-    assert taken["params"]["weights_mb"] > 0 and taken["params"]["peak_memory_mb"] > 0
+    taken, skipped = measures[:5], measures[5:]
+    for m in taken:  # ≥ 0: on a loaded 2-core machine a tiny decode step can time as nothing
+        assert m["ours_s"] >= 0 and m["floor_s"] > 0
+        assert m["ratio"] == pytest.approx(m["ours_s"] / m["floor_s"])
+    assert taken[0]["params"]["weights_mb"] > 0 and taken[0]["params"]["peak_memory_mb"] > 0
     for m in skipped:
         assert m["ours_s"] is None and m["ratio"] is None and "needs a CUDA GPU" in m["params"]["skipped"]
     json.dumps(measures, allow_nan=False)  # valid JSON: no NaN/Infinity stand-ins

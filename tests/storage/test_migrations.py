@@ -17,7 +17,7 @@ from storage.records import ReviewAction
 from storage.repository import Repository
 
 _TABLES = ("reviewers", "studies", "assignments", "drafts", "draft_findings", "review_actions",
-           "signed_reports", "artefacts", "reference_reports")
+           "signed_reports", "artefacts", "reference_reports", "draft_jobs")
 
 
 def _snapshot(url: str) -> dict[str, list[tuple[object, ...]] | None]:
@@ -64,15 +64,15 @@ def test_upgrade_downgrade_upgrade_keeps_data(migrated_url: str, repo: Repositor
     before = _snapshot(db_url)
     assert len(before["review_actions"]) == 4 and len(before["signed_reports"]) == 1
     repo.close()
-    kept = {**before, "reference_reports": None}  # a downgrade past 0004 drops the references only
+    kept = {**before, "reference_reports": None, "draft_jobs": None}  # past 0004: references and jobs go
     migrate.downgrade(db_url, "0003")
     assert _snapshot(db_url) == kept
     migrate.upgrade(db_url)
-    assert _snapshot(db_url) == {**kept, "reference_reports": []}
+    assert _snapshot(db_url) == {**kept, "reference_reports": [], "draft_jobs": []}
     migrate.downgrade(db_url, "0001")  # through 0004 (table), 0003 (triggers) and 0002 (table rebuild)
     assert _snapshot(db_url) == kept
     migrate.upgrade(db_url)
-    assert _snapshot(db_url) == {**kept, "reference_reports": []}
+    assert _snapshot(db_url) == {**kept, "reference_reports": [], "draft_jobs": []}
     reopened = Repository.open(db_url, repo.data_dir)
     try:
         assert reopened.review_state("case-1") == before_state
@@ -128,8 +128,8 @@ def test_migrations_ship_inside_the_package() -> None:
     assert (root / "env.py").is_file() and (root / "script.py.mako").is_file()
     assert sorted(p.name for p in (root / "versions").glob("0*.py")) == [
         "0001_initial_schema.py", "0002_action_vocabulary.py", "0003_append_only_triggers.py",
-        "0004_reference_reports.py"]
-    assert migrate.head() == migrate.SCHEMA_REVISION == "0004"
+        "0004_reference_reports.py", "0006_draft_jobs.py"]
+    assert migrate.head() == migrate.SCHEMA_REVISION == "0006"
 
 
 def test_reference_reports_arrive_with_0004(db_url: str) -> None:
