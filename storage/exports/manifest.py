@@ -6,19 +6,12 @@ import hashlib
 import json
 from collections.abc import Mapping, Sequence
 from datetime import datetime
-from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
+from viewer.version import package_version as radreview_version
+
 MANIFEST = "manifest.json"
-
-
-def radreview_version() -> str:
-    """The installed radreview version (``0.0.0+src`` from an uninstalled tree)."""
-    try:
-        return version("radreview")
-    except PackageNotFoundError:
-        return "0.0.0+src"
 
 
 def file_sha256(path: Path) -> str:
