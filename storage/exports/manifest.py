@@ -9,9 +9,14 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from viewer.version import package_version as radreview_version
+from viewer.version import package_version
 
 MANIFEST = "manifest.json"
+
+
+def radreview_version() -> str:
+    """The installed radreview version (:func:`viewer.version.package_version`)."""
+    return package_version()
 
 
 def file_sha256(path: Path) -> str:
