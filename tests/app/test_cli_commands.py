@@ -41,6 +41,16 @@ def test_entry_point_adds_bench_and_a_stale_one_is_left_out(tmp_path: Path, monk
     assert "unknown benchmark 'nope'" in capsys.readouterr().err
 
 
+def test_version_is_the_one_lookup(capsys: pytest.CaptureFixture[str]) -> None:
+    import app
+    from viewer.version import package_version
+
+    with pytest.raises(SystemExit) as done:
+        main(["--version"])
+    assert done.value.code == 0 and capsys.readouterr().out.strip() == f"radreview {package_version()}"
+    assert app.__version__ == package_version()
+
+
 def test_app_never_imports_bench() -> None:
     upward = []
     for path in sorted((ROOT / "app").rglob("*.py")):
