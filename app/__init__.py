@@ -1,8 +1,12 @@
 """The Gradio review workspace and the ``radreview`` command line."""
 
-from importlib.metadata import PackageNotFoundError, version
+from __future__ import annotations
 
-try:
-    __version__ = version("radreview")
-except PackageNotFoundError:  # running from a source tree that is not installed
-    __version__ = "0.0.0+src"
+
+def __getattr__(name: str) -> str:
+    """``app.__version__``: the installed version, looked up on first use (:mod:`viewer.version`)."""
+    if name == "__version__":
+        from viewer.version import package_version
+
+        return package_version()
+    raise AttributeError(f"module 'app' has no attribute {name!r}")

@@ -1,7 +1,9 @@
 """radreview: review AI-drafted, grounded CXR and CT reports; every decision becomes training data.
 
 The command line (DESIGN §7). Each subcommand lives in its own module under ``app.commands`` and exposes
-``register(subparsers)`` and ``run(args) -> int``; modules are discovered, not listed here.
+``register(subparsers)`` and ``run(args) -> int``; modules are discovered, not listed here. Packages that
+sit above ``app`` (``bench``) add theirs through the ``radreview.commands`` entry point group of the
+installed distribution, so ``app`` never imports them.
 Errors become one ``error:`` line on stderr and the exit code of DESIGN §7:
 0 success, 2 usage, 3 unreadable input, 4 missing backend or extra.
 """
@@ -20,13 +22,32 @@ from types import ModuleType
 from app.errors import CliError
 
 EXIT_OK, EXIT_USAGE, EXIT_INPUT, EXIT_MISSING = 0, 2, 3, 4
+ENTRY_POINT_GROUP = "radreview.commands"
+"""Entry points ``NAME = "package.module"`` naming more sub-command modules (``register``/``run``)."""
+
+
+def _plugin_modules() -> list[ModuleType]:
+    """The sub-command modules named by installed ``radreview.commands`` entry points, by name.
+
+    A module that cannot be imported (an entry point left by an older install) is left out.
+    """
+    from importlib.metadata import entry_points
+
+    found = {ep.name: ep.value for ep in entry_points(group=ENTRY_POINT_GROUP)}
+    modules = []
+    for name in sorted(found):
+        try:
+            modules.append(importlib.import_module(found[name]))
+        except ImportError:
+            continue
+    return modules
 
 
 def _command_modules() -> list[ModuleType]:
     import app.commands as pkg
 
     names = sorted(m.name for m in pkgutil.iter_modules(pkg.__path__) if not m.name.startswith("_"))
-    return [importlib.import_module(f"app.commands.{name}") for name in names]
+    return [importlib.import_module(f"app.commands.{name}") for name in names] + _plugin_modules()
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -16,6 +16,7 @@ from typing import Any
 from inference.importers import FORMATS, ImportProblem, ImportResult, format_names, read_drafts
 from inference.importers.matching import MatchBy, apply_context, match_drafts, study_index
 from inference.records import regions_for
+from viewer.names import unknown_name
 
 StudyWithSources = tuple[Any, Sequence[str]]  # (viewer.records.Study, file names it was read from)
 
@@ -72,16 +73,8 @@ def _read(path: str | Path, fmt: str, kind: str | None) -> ImportResult:
     from app.errors import CliError
 
     if fmt not in FORMATS:
-        raise CliError(f"unknown drafts format {fmt!r}; available: {', '.join(format_names())}"
-                       + _suggestion(fmt), 2)
+        raise CliError(unknown_name("drafts format", fmt, format_names()), 2)
     return read_drafts(path, fmt, kind=kind)
-
-
-def _suggestion(fmt: str) -> str:
-    import difflib
-
-    close = difflib.get_close_matches(fmt, FORMATS, n=1, cutoff=0.5)
-    return f" (did you mean {close[0]!r}?)" if close else ""
 
 
 def import_matched(repo: Any, path: str | Path, fmt: str, candidates: Sequence[Candidate],

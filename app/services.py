@@ -8,13 +8,12 @@ from __future__ import annotations
 
 import dataclasses
 import threading
-from collections import OrderedDict
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from storage.records import StudyRecord
+from viewer.cache import LruCache
 from viewer.records import Study
 
 
@@ -39,38 +38,6 @@ class GeneratorConfig:
             return "built-in, no AI model"
         model = f" · {self.model}" if self.model else ""
         return f"{self.name}{model} · quantization {self.quantization}"
-
-
-class LRU:
-    """A small thread-safe least-recently-used cache (shared, holds no per-user data).
-
-    Args:
-        capacity: Entries kept; the least recently used is dropped beyond it.
-    """
-
-    def __init__(self, capacity: int = 8) -> None:
-        self.capacity = capacity
-        self._items: OrderedDict[Any, Any] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def get_or_create(self, key: Any, create: Callable[[], Any]) -> Any:
-        """The cached value for ``key``, computing it with ``create`` on a miss."""
-        with self._lock:
-            if key in self._items:
-                self._items.move_to_end(key)
-                return self._items[key]
-        value = create()
-        with self._lock:
-            self._items[key] = value
-            self._items.move_to_end(key)
-            while len(self._items) > self.capacity:
-                self._items.popitem(last=False)
-        return value
-
-    def drop(self, key: Any) -> None:
-        """Forget ``key`` (e.g. after its study changed)."""
-        with self._lock:
-            self._items.pop(key, None)
 
 
 def _figure_cache() -> Any:
@@ -110,8 +77,8 @@ class Services:
     generator: GeneratorConfig = field(default_factory=GeneratorConfig)
     default_reviewer: str | None = None
     max_upload_mb: int = 1024
-    studies: LRU = field(default_factory=lambda: LRU(6))
-    artefacts: LRU = field(default_factory=lambda: LRU(64))
+    studies: LruCache[Study] = field(default_factory=lambda: LruCache(max_items=6))
+    artefacts: LruCache[Any] = field(default_factory=lambda: LruCache(max_items=64))
     figures: Any = field(default_factory=lambda: _figure_cache())
     generation_lock: Any = field(default_factory=threading.Lock)
     drafting: Any = None
@@ -133,7 +100,7 @@ class Services:
 
     def study(self, case_id: str) -> Study:
         """The loaded study of ``case_id`` with its context (cached)."""
-        return self.studies.get_or_create(case_id, lambda: self._load(case_id))  # type: ignore[no-any-return]
+        return self.studies.get_or_create(case_id, lambda: self._load(case_id))
 
     def _load(self, case_id: str) -> Study:
         from viewer.io import load_study

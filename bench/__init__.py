@@ -1,1 +1,1 @@
-"""Benchmarks reachable through ``radreview bench NAME`` (DESIGN §8)."""
+"""Benchmarks reachable through ``radreview bench NAME`` or ``python -m bench NAME`` (DESIGN §8)."""

@@ -1,4 +1,4 @@
-"""Shared helpers for benchmarks: timing and the DESIGN §8 result shape."""
+"""Shared helpers for benchmarks: timing, the DESIGN §8 result shape and the headless browser."""
 
 from __future__ import annotations
 
@@ -6,6 +6,14 @@ import statistics
 import time
 from collections.abc import Callable
 from typing import Any
+
+CHROMIUM = "/usr/bin/chromium"
+"""Debian's Chromium: the browser of the UI benchmark, the e2e tests and ``tools/screenshots.py``."""
+CHROMIUM_ARGS = (
+    "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+    "--disable-sync", "--no-first-run", "--disable-quic",
+)
+"""Flags for headless Chromium on a machine with no outside network."""
 
 
 def result(name: str, ours_s: float, floor_s: float, n: int, **params: Any) -> dict[str, Any]:

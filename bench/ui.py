@@ -22,8 +22,7 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
-from bench.common import percentile, result
-from viewer.screenshot import CHROMIUM, CHROMIUM_ARGS
+from bench.common import CHROMIUM, CHROMIUM_ARGS, percentile, result
 
 CASE = "demo-ct-nifti"
 

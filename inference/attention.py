@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 import numpy as np
 import numpy.typing as npt
@@ -26,7 +26,7 @@ import numpy.typing as npt
 from inference.image_prep import ModelImage
 
 View = Literal["mean_heads", "max_layers"]
-VIEWS: tuple[str, ...] = ("mean_heads", "max_layers")
+VIEWS: tuple[str, ...] = get_args(View)
 FloatArray = npt.NDArray[np.float32]
 
 

@@ -12,18 +12,9 @@ from inference.flags import apply_flags
 from inference.protocols import Progress, RegionMask, emit_stage
 from inference.records import Draft
 from viewer.records import Study
+from viewer.version import package_version as package_version
 
 NO_SEGMENTER = "none"
-
-
-def package_version() -> str:
-    """The installed radreview version (``0.0.0+src`` from an uninstalled tree)."""
-    from importlib.metadata import PackageNotFoundError, version
-
-    try:
-        return version("radreview")
-    except PackageNotFoundError:
-        return "0.0.0+src"
 
 
 def segment_study(study: Study, segmenter: Any) -> tuple[str | None, Mapping[str, RegionMask]]:

@@ -25,7 +25,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Literal, get_args
 
 import numpy as np
 import numpy.typing as npt
@@ -36,7 +36,7 @@ if TYPE_CHECKING:
     from PIL.Image import Image as PILImageType
 
 Conditioning = Literal["none", "overlay", "channels"]
-CONDITIONINGS: tuple[str, ...] = ("none", "overlay", "channels")
+CONDITIONINGS: tuple[str, ...] = get_args(Conditioning)
 CT_WINDOW = (-400.0, 1200.0)  # centre/width of Reg2RG's [-1000, 200] HU clip
 OUTSIDE_HU = -1024.0
 PALETTE: tuple[tuple[int, int, int], ...] = (

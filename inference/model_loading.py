@@ -17,11 +17,12 @@ import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args
 
+from inference.records import Quantization
 from viewer.errors import MissingExtraError
 
-QUANTIZATIONS: tuple[str, ...] = ("none", "8bit", "4bit")
+QUANTIZATIONS: tuple[str, ...] = get_args(Quantization)
 _WEIGHT_PATTERNS = ("*.safetensors", "*.bin", "*.safetensors.index.json", "*.bin.index.json")
 _HEX40 = re.compile(r"^[0-9a-f]{40}$")
 

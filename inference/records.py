@@ -18,41 +18,19 @@ from typing import Any, Literal
 
 import numpy as np
 
+# The region vocabulary lives in viewer.regions (DESIGN §4); re-exported here for the records' users.
+from viewer.regions import CT_REGIONS as CT_REGIONS
+from viewer.regions import CT_SECTIONS as CT_SECTIONS
+from viewer.regions import CXR_REGIONS as CXR_REGIONS
+from viewer.regions import regions_for as regions_for
+
 GroundingSource = Literal["model", "segmenter", "reviewer"]
 Quantization = Literal["none", "8bit", "4bit"]
 
-CT_REGIONS: tuple[str, ...] = (
-    "abdomen", "bones", "breasts", "esophagus", "heart", "lungs",
-    "trachea and bronchi", "mediastinum", "pleura", "thyroid",
-)
-# The sections of a CT report: the anatomical regions plus ``other``, the home of what a model reports
-# outside them (Reg2RG's "The other report is: {other: …}", e.g. brain sentences in CTRG predictions).
-# ``other`` has no mask; segmenters produce CT_REGIONS only.
-CT_SECTIONS: tuple[str, ...] = (*CT_REGIONS, "other")
-CXR_REGIONS: tuple[str, ...] = (
-    "lungs", "pleura", "heart", "mediastinum", "airway", "diaphragm",
-    "bones", "soft tissues", "support devices", "other",
-)
 FLAGS: tuple[str, ...] = (
     "prior_reference_without_prior", "view_reference_mismatch",
     "procedure_or_communication", "ungrounded", "malformed_output",
 )
-
-
-def regions_for(kind: str) -> tuple[str, ...]:
-    """The region order for a study kind (DESIGN §4).
-
-    Args:
-        kind: ``ct`` or ``cxr``.
-
-    Returns:
-        The ordered region names.
-    """
-    if kind == "ct":
-        return CT_SECTIONS
-    if kind == "cxr":
-        return CXR_REGIONS
-    raise ValueError(f"unknown study kind {kind!r}; expected 'ct' or 'cxr'")
 
 
 def _check_box(box: tuple[float, ...]) -> None:

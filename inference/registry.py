@@ -10,12 +10,12 @@ True
 
 from __future__ import annotations
 
-import difflib
 import importlib
 from collections.abc import Callable
 from typing import Any, Generic, TypeVar
 
 from viewer.errors import MissingExtraError
+from viewer.names import unknown_name
 
 T = TypeVar("T")
 Factory = Callable[..., Any] | str
@@ -94,9 +94,7 @@ class Registry(Generic[T]):
             raise
 
     def _unknown_message(self, name: str) -> str:
-        close = difflib.get_close_matches(name, self._factories, n=3, cutoff=0.5)
-        hint = f"; did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
-        return f"unknown {self.kind} {name!r}{hint} (available: {', '.join(self.names())})"
+        return unknown_name(self.kind, name, self.names())
 
     def _import(self, name: str, target: str) -> Callable[..., T]:
         module_name, _, attr = target.partition(":")

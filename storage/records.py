@@ -10,16 +10,14 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Literal
+from typing import Literal, get_args
 
 from inference.records import Draft, Finding, Grounding, Section, regions_for
 
 ActionKind = Literal[
     "accept", "edit", "reject", "add", "move_box", "relink_region", "edit_mask", "regenerate", "sign",
 ]
-ACTION_KINDS: tuple[str, ...] = (
-    "accept", "edit", "reject", "add", "move_box", "relink_region", "edit_mask", "regenerate", "sign",
-)
+ACTION_KINDS: tuple[str, ...] = get_args(ActionKind)
 REASON_CODES: tuple[str, ...] = (
     "false_finding", "missed_finding", "wrong_location", "wrong_severity", "false_comparison",
     "missed_comparison", "grounding_error", "style", "other",

@@ -24,11 +24,10 @@ from __future__ import annotations
 import dataclasses
 import threading
 import uuid
-from collections import OrderedDict
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Generic, TypeVar, cast
+from typing import Any, cast
 
 import numpy as np
 import sqlalchemy as sa
@@ -61,6 +60,7 @@ from storage.records import (
 )
 from storage.review import InvalidActionError, StaleVersionError, apply_action, check_version, initial_state
 from storage.worklist import STATUSES, progress_query, study_query
+from viewer.cache import LruCache
 
 _T_ACTIONS = cast(sa.Table, ActionRow.__table__)
 _T_DRAFTS = cast(sa.Table, DraftRow.__table__)
@@ -81,27 +81,6 @@ _LOCK_REVIEW = (sa.select(_T_DRAFTS.c.id).where(_T_DRAFTS.c.id == sa.bindparam("
 
 
 _CACHE_SIZE = 1024
-_V = TypeVar("_V")
-
-
-class _Lru(Generic[_V]):
-    """A small least-recently-used map (the caller holds the repository's lock)."""
-
-    def __init__(self, size: int) -> None:
-        self._size = size
-        self._items: OrderedDict[str, _V] = OrderedDict()
-
-    def get(self, key: str) -> _V | None:
-        value = self._items.get(key)
-        if value is not None:
-            self._items.move_to_end(key)
-        return value
-
-    def put(self, key: str, value: _V) -> None:
-        self._items[key] = value
-        self._items.move_to_end(key)
-        while len(self._items) > self._size:
-            self._items.popitem(last=False)
 
 
 class _SqliteActions:
@@ -206,8 +185,8 @@ class Repository:
         self.data_dir = Path(data_dir)
         self.artefacts = ArtefactStore(self.data_dir)
         self._lock = threading.Lock()
-        self._drafts: _Lru[tuple[Draft, str]] = _Lru(_CACHE_SIZE)  # draft id -> (draft, study kind)
-        self._states: _Lru[ReviewState] = _Lru(_CACHE_SIZE)  # draft id -> committed review state
+        self._drafts: LruCache[tuple[Draft, str]] = LruCache(max_items=_CACHE_SIZE)  # id -> (draft, kind)
+        self._states: LruCache[ReviewState] = LruCache(max_items=_CACHE_SIZE)  # id -> committed state
         self._reviewers: set[str] = set()
         self._gate = WriteGate(engine.url.render_as_string(hide_password=False))
         # Connections of this view carry the WRITE option (BEGIN IMMEDIATE on SQLite) from checkout,

@@ -7,13 +7,14 @@ latest assignment event (``None`` after an unassignment).
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, get_args
 
 import sqlalchemy as sa
 
 from storage.models import ActionRow, Assignment, DraftRow, SignedReport, StudyRow
+from storage.records import StudyStatus
 
-STATUSES: tuple[str, ...] = ("new", "drafted", "in_review", "signed")
+STATUSES: tuple[str, ...] = get_args(StudyStatus)
 
 
 def status_expr() -> sa.ColumnElement[str]:

@@ -1,9 +1,11 @@
-"""Shared fixtures: offline environment, synthetic phantoms, skip rules for gpu/slow/e2e markers."""
+"""Shared fixtures: offline environment, synthetic phantoms, skip rules for gpu/slow/e2e markers, and the
+``--update-golden`` option (:mod:`tests.golden`)."""
 
 from __future__ import annotations
 
 import os
 import shutil
+import sys
 from pathlib import Path
 
 import pytest
@@ -11,6 +13,22 @@ import pytest
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
+_ROOT = str(Path(__file__).resolve().parents[1])
+if _ROOT not in sys.path:  # `tests.golden` imports under a bare `pytest` too, not only `python -m pytest`
+    sys.path.append(_ROOT)
+pytest.register_assert_rewrite("tests.golden")
+
+from tests import golden  # noqa: E402  (after the path and the assert rewriting are set up)
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    """``--update-golden`` (:mod:`tests.golden`)."""
+    golden.add_option(parser)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Refuse ``--update-golden`` under CI; otherwise remember whether golden files are rewritten."""
+    golden.configure(config)
 
 
 def _has_cuda() -> bool:
@@ -62,7 +80,7 @@ def browser():  # type: ignore[no-untyped-def]
     another is open in the same thread.
     """
     sync_api = pytest.importorskip("playwright.sync_api", reason="needs the playwright package (dev extra)")
-    from viewer.screenshot import CHROMIUM, CHROMIUM_ARGS
+    from bench.common import CHROMIUM, CHROMIUM_ARGS
 
     with sync_api.sync_playwright() as p:
         b = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=list(CHROMIUM_ARGS))

@@ -1,10 +1,13 @@
-"""A bounded LRU cache for rendered planes, so scrolling back and forth costs nothing.
+"""The one bounded LRU cache of the project, and its use for rendered planes.
 
-Keys are ``RenderKey`` records: (study sha256, plane, index, window, overlay state); values are whatever
-the caller renders (normally a plotly figure) with a size estimate in bytes. The cache evicts least
-recently used entries until the total estimated size is under ``max_mb``. It is an ordinary object:
-create one per app (or per session) and pass it in; nothing is global. It is not thread-safe by itself;
-``figure_cached`` takes a lock so concurrent Gradio callbacks can share one cache.
+:class:`LruCache` is bounded either by the estimated size of its values (``max_mb`` with ``size_of``:
+rendered figures) or by a number of entries (``max_items``: the app's loaded studies and artefacts,
+the repository's drafts and review states). It is an ordinary object: create one per app (or per
+session) and pass it in; nothing is global. Its operations take its own lock, so concurrent Gradio
+callbacks can share one.
+
+For figures, keys are ``RenderKey`` records: (study sha256, plane, index, window, overlay state); values
+are plotly figures with a size estimate in bytes, so scrolling back and forth costs nothing.
 """
 
 from __future__ import annotations
@@ -13,16 +16,21 @@ import threading
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Generic, TypeVar
-
-from viewer.overlay import Overlays
-from viewer.presets import Window
-from viewer.records import Image
+from typing import TYPE_CHECKING, Generic, TypeVar, cast
 
 if TYPE_CHECKING:
     import plotly.graph_objects as go
 
+    from viewer.overlay import Overlays
+    from viewer.presets import Window
+    from viewer.records import Image
+
 V = TypeVar("V")
+_MISSING = object()
+
+
+def _one_entry(value: object) -> int:
+    return 1
 
 
 @dataclass(frozen=True)
@@ -46,18 +54,28 @@ class CacheStats:
 
 
 class LruCache(Generic[V]):
-    """Least-recently-used cache bounded by the estimated size of its values.
+    """Least-recently-used cache bounded by the estimated size of its values, or by their number.
 
     Args:
         max_mb: Capacity in megabytes (10⁶ bytes); an entry larger than this is returned but not stored.
-        size_of: Estimated size of a value in bytes.
+        size_of: Estimated size of a value in bytes (with ``max_mb``).
+        max_items: Instead of ``max_mb``: the number of entries kept.
+
+    Raises:
+        ValueError: Neither or both bounds given, or a bound ≤ 0.
     """
 
-    def __init__(self, max_mb: float, size_of: Callable[[V], int]) -> None:
-        if max_mb <= 0:
+    def __init__(self, max_mb: float | None = None, size_of: Callable[[V], int] | None = None, *,
+                 max_items: int | None = None) -> None:
+        if (max_mb is None) == (max_items is None) or (max_mb is None) != (size_of is None):
+            raise ValueError("an LruCache takes max_mb with size_of, or max_items")
+        if max_items is not None and max_items <= 0:
+            raise ValueError(f"cache capacity max_items={max_items} must be > 0")
+        if max_mb is not None and max_mb <= 0:
             raise ValueError(f"cache capacity max_mb={max_mb} must be > 0")
-        self.max_bytes = int(max_mb * 1_000_000)
-        self._size_of = size_of
+        self.max_bytes = max_items if max_items is not None else int((max_mb or 0) * 1_000_000)
+        """The capacity in ``size_of`` units: bytes, or entries with ``max_items``."""
+        self._size_of: Callable[[V], int] = size_of or _one_entry
         self._items: OrderedDict[Hashable, tuple[V, int]] = OrderedDict()
         self._bytes = 0
         self.stats = CacheStats()
@@ -68,16 +86,20 @@ class LruCache(Generic[V]):
 
     @property
     def nbytes(self) -> int:
-        """Estimated bytes held."""
+        """Estimated bytes held (with ``max_items``: entries held)."""
         return self._bytes
 
     def get(self, key: Hashable) -> V | None:
         """The cached value (now most recently used), or ``None``."""
+        value = self._lookup(key)
+        return None if value is _MISSING else cast(V, value)
+
+    def _lookup(self, key: Hashable) -> V | object:
         with self._lock:
             entry = self._items.get(key)
             if entry is None:
                 self.stats.misses += 1
-                return None
+                return _MISSING
             self._items.move_to_end(key)
             self.stats.hits += 1
             return entry[0]
@@ -98,12 +120,13 @@ class LruCache(Generic[V]):
                 self.stats.evictions += 1
 
     def get_or_create(self, key: Hashable, create: Callable[[], V]) -> V:
-        """The cached value, or ``create()`` stored under ``key``."""
-        value = self.get(key)
-        if value is None:
-            value = create()
-            self.put(key, value)
-        return value
+        """The cached value, or ``create()`` stored under ``key`` (``create`` runs outside the lock)."""
+        value = self._lookup(key)
+        if value is _MISSING:
+            created = create()
+            self.put(key, created)
+            return created
+        return cast(V, value)
 
     def clear(self) -> None:
         """Drop everything (counters are kept)."""

@@ -1,9 +1,10 @@
 """Colour palettes for overlays: one fixed, colour-blind-safe colour per region, and a jet-like LUT.
 
 Region colours come from the Okabe–Ito palette (7 hues; its black is dropped because it vanishes on a
-dark CT background) extended with hues from Paul Tol's "light" scheme, so each study kind's ten regions
-(DESIGN §4) get ten different colours and regions that touch (heart/lungs/mediastinum/pleura) get hues
-far apart. The same region name has the same colour in every study, plane and screenshot.
+dark CT background) extended with hues from Paul Tol's "light" scheme, so each study kind's sections
+(:mod:`viewer.regions`, DESIGN §4) get different colours and regions that touch
+(heart/lungs/mediastinum/pleura) get hues far apart. The same region name has the same colour in every
+study, plane and screenshot.
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ from types import MappingProxyType
 
 import numpy as np
 import numpy.typing as npt
+
+from viewer.regions import REGION_NAMES
 
 RGB = tuple[int, int, int]
 
@@ -24,7 +27,7 @@ TOL_LIGHT: tuple[str, ...] = (
 )
 
 _REGION_HEX = {
-    # CT regions (Reg2RG order) and CXR regions share a colour where they share a name.
+    # Keyed by viewer.regions' names: CT and CXR share a colour where they share a name.
     "lungs": "#56B4E9",  # sky blue
     "heart": "#D55E00",  # vermillion
     "mediastinum": "#E69F00",  # orange
@@ -58,7 +61,7 @@ def hex_to_rgb(color: str) -> RGB:
         raise ValueError(f"colour {color!r} is not #RRGGBB") from exc
 
 
-REGION_COLORS = MappingProxyType({name: hex_to_rgb(value) for name, value in _REGION_HEX.items()})
+REGION_COLORS = MappingProxyType({name: hex_to_rgb(_REGION_HEX[name]) for name in REGION_NAMES})
 _FALLBACK = tuple(hex_to_rgb(c) for c in OKABE_ITO + TOL_LIGHT)
 
 

@@ -7,13 +7,14 @@ auto-window when the file has none (``viewer.windowing.window_for``).
 
 from __future__ import annotations
 
-import difflib
 import math
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Literal, get_args
+
+from viewer.names import unknown_name
 
 VoiFunction = Literal["LINEAR", "LINEAR_EXACT", "SIGMOID"]
-VOI_FUNCTIONS: tuple[str, ...] = ("LINEAR", "LINEAR_EXACT", "SIGMOID")
+VOI_FUNCTIONS: tuple[str, ...] = get_args(VoiFunction)
 
 
 @dataclass(frozen=True)
@@ -106,6 +107,4 @@ def get_preset(name: str) -> WindowPreset:
     for preset in PRESETS:
         if preset.name == wanted:
             return preset
-    close = difflib.get_close_matches(wanted, preset_names(), n=2, cutoff=0.5)
-    hint = f"; did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
-    raise ValueError(f"unknown window preset {name!r}{hint} (available: {', '.join(preset_names())})")
+    raise ValueError(unknown_name("window preset", name, preset_names()))

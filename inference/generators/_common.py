@@ -13,16 +13,10 @@ from inference.artefacts import content_ref
 from inference.prompts import PromptRequest
 from inference.records import Finding, Grounding, Phrase, Section, regions_for
 from viewer.records import Study
+from viewer.version import package_version as package_version
 
 _IMPRESSION = re.compile(r"\bIMPRESSIONS?\s*:", re.IGNORECASE)
 _FINDINGS = re.compile(r"^\s*FINDINGS?\s*:\s*", re.IGNORECASE)
-
-
-def package_version() -> str:
-    """The installed radreview version (``0.0.0+src`` from an uninstalled tree)."""
-    from inference.draft import package_version as version
-
-    return version()
 
 
 def split_impression(text: str) -> tuple[str, str | None]:

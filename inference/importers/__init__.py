@@ -11,7 +11,6 @@ region assignment and grounding parsers as generated ones.
 
 from __future__ import annotations
 
-import difflib
 import importlib
 from pathlib import Path
 
@@ -22,6 +21,7 @@ from inference.importers.base import (
     ImportProblem,
     ImportResult,
 )
+from viewer.names import unknown_name
 
 __all__ = ["FORMATS", "UNKNOWN_MODEL", "ImportFileError", "ImportProblem", "ImportResult", "ImportedDraft",
            "format_names", "read_drafts"]
@@ -42,9 +42,7 @@ def format_names() -> tuple[str, ...]:
 
 
 def _unknown(fmt: str) -> str:
-    close = difflib.get_close_matches(fmt, FORMATS, n=2, cutoff=0.5)
-    hint = f"; did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
-    return f"unknown drafts format {fmt!r}{hint} (available: {', '.join(format_names())})"
+    return unknown_name("drafts format", fmt, format_names())
 
 
 def read_drafts(path: str | Path, fmt: str, *, kind: str | None = None) -> ImportResult:

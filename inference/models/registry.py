@@ -6,11 +6,11 @@ Every public module (not ``base``, ``registry`` or ``_private``) must expose ``A
 
 from __future__ import annotations
 
-import difflib
 import importlib
 import pkgutil
 
 from inference.models.base import ModelAdapter
+from viewer.names import unknown_name
 
 _NOT_PLUGINS = frozenset({"base", "registry"})
 
@@ -50,7 +50,5 @@ def get_adapter(name: str) -> ModelAdapter:
         raise KeyError(ASARG_RENAMED)
     known = adapters()
     if name not in known:
-        close = difflib.get_close_matches(name, known, n=3)
-        hint = f" — did you mean {', '.join(close)}?" if close else ""
-        raise KeyError(f"unknown model adapter {name!r}{hint} (known: {', '.join(known)})")
+        raise KeyError(unknown_name("model adapter", name, known))
     return known[name]

@@ -12,7 +12,6 @@ matched to regions by the anatomy lexicon.
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -23,6 +22,7 @@ import numpy.typing as npt
 from inference.protocols import RegionMask, SegmentationResult
 from inference.records import regions_for
 from viewer.errors import MissingExtraError, StudyLoadError
+from viewer.names import unknown_name
 from viewer.records import Image
 
 Target = tuple[str, str | None]  # (region, part)
@@ -44,9 +44,7 @@ def parse_label_mapping(spec: str | Mapping[object, str], kind: str) -> dict[str
         key, value = (str(v).strip() for v in item)
         region, _, part = value.partition(":")
         if region not in valid:
-            close = difflib.get_close_matches(region, valid, n=1)
-            hint = f"; did you mean {close[0]!r}?" if close else f" (regions: {', '.join(valid)})"
-            raise ValueError(f"label {key}: unknown region {region!r}{hint}")
+            raise ValueError(f"label {key}: {unknown_name('region', region, valid)}")
         out[key] = (region, part or None)
     return out
 

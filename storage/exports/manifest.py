@@ -6,19 +6,17 @@ import hashlib
 import json
 from collections.abc import Mapping, Sequence
 from datetime import datetime
-from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
+
+from viewer.version import package_version
 
 MANIFEST = "manifest.json"
 
 
 def radreview_version() -> str:
-    """The installed radreview version (``0.0.0+src`` from an uninstalled tree)."""
-    try:
-        return version("radreview")
-    except PackageNotFoundError:
-        return "0.0.0+src"
+    """The installed radreview version (:func:`viewer.version.package_version`)."""
+    return package_version()
 
 
 def file_sha256(path: Path) -> str:

@@ -49,11 +49,9 @@ class ExportResult:
 
 def _module(fmt: str) -> Any:
     if fmt not in FORMATS:
-        import difflib
+        from viewer.names import unknown_name
 
-        close = difflib.get_close_matches(fmt, FORMATS, n=1)
-        hint = f"; did you mean {close[0]!r}?" if close else ""
-        raise UnknownFormatError(f"unknown export format {fmt!r}{hint} (available: {', '.join(FORMATS)})")
+        raise UnknownFormatError(unknown_name("export format", fmt, FORMATS))
     return importlib.import_module(f"storage.exports.{FORMATS[fmt]}")
 
 

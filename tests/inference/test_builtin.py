@@ -1,19 +1,19 @@
 """The builtin generator on the phantoms: golden drafts, grounding to the measured masks, determinism.
 
-Set ``RADREVIEW_UPDATE_GOLDEN=1`` to rewrite the golden files after an intended change (and review
-the diff: every number in them is a measurement).
+``python -m pytest --update-golden tests/inference/test_builtin.py`` rewrites the golden files after an
+intended change (refused under CI; review the diff: every number in them is a measurement).
 """
 
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 from inference.records import CT_REGIONS, CXR_REGIONS, draft_from_json, to_dict, to_json
+from tests.golden import check_golden
 from viewer.records import Image, Study
 
 GOLDEN = Path(__file__).parent / "golden"
@@ -58,12 +58,8 @@ def _normalised(draft) -> dict:  # type: ignore[no-untyped-def]
 
 def _check_golden(name: str, draft) -> None:  # type: ignore[no-untyped-def]
     json_path, text_path = GOLDEN / f"{name}.json", GOLDEN / f"{name}.txt"
-    data = _normalised(draft)
-    if os.environ.get("RADREVIEW_UPDATE_GOLDEN"):
-        json_path.write_text(json.dumps(data, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
-        text_path.write_text(draft.text + "\n", encoding="utf-8")
-    assert draft.text == text_path.read_text(encoding="utf-8").rstrip("\n")
-    assert data == json.loads(json_path.read_text(encoding="utf-8"))
+    check_golden(text_path, draft.text + "\n")
+    check_golden(json_path, json.dumps(_normalised(draft), indent=1, ensure_ascii=False) + "\n")
 
 
 def test_ct_golden(ct_draft) -> None:  # type: ignore[no-untyped-def]

@@ -100,13 +100,11 @@ def _content(items: object, depth: int = 0) -> list[list[object]]:
 
 def _golden(name: str, summary: object) -> None:
     import json
-    import os
 
-    path = Path(__file__).parent / "golden" / name
+    from tests.golden import check_golden
+
     text = json.dumps(summary, indent=1, ensure_ascii=False) + "\n"
-    if os.environ.get("RADREVIEW_UPDATE_GOLDEN"):
-        path.write_text(text, encoding="utf-8")
-    assert text == path.read_text(encoding="utf-8"), f"{name} changed; RADREVIEW_UPDATE_GOLDEN=1 to accept"
+    check_golden(Path(__file__).parent / "golden" / name, text)
 
 
 def test_sr_golden(tmp_path: Path) -> None:

@@ -12,6 +12,7 @@ from export_cases import all_cases, case_a, case_b, case_c, case_d
 
 from storage.exports import FORMATS, ExportFilter, UnknownFormatError, export
 from storage.exports.maira2 import decode_coord, encode_coord, to_square_crop
+from tests.golden import check_golden
 
 GOLDEN = Path(__file__).parent / "golden"
 CREATED = datetime(2026, 2, 1, 12, 0, tzinfo=UTC)
@@ -20,11 +21,7 @@ JSON_FORMATS = {"llava": "llava.jsonl", "sft": "sft.jsonl", "dpo": "dpo.jsonl", 
 
 
 def _check_golden(produced: Path, name: str) -> None:
-    golden = GOLDEN / name
-    if os.environ.get("RADREVIEW_UPDATE_GOLDEN"):
-        golden.write_bytes(produced.read_bytes())
-    assert produced.read_text(encoding="utf-8") == golden.read_text(encoding="utf-8"), \
-        f"{produced} differs from {golden}; set RADREVIEW_UPDATE_GOLDEN=1 to accept a deliberate change"
+    check_golden(GOLDEN / name, produced.read_text(encoding="utf-8"))
 
 
 @pytest.mark.parametrize("fmt", sorted(JSON_FORMATS))

@@ -303,10 +303,11 @@ def test_case_mismatch_is_refused(repo: Repository, drafted: str) -> None:
         repo.review_state("case-2", drafted)
 
 
-def test_caches_are_bounded() -> None:
-    from storage.repository import _Lru
+def test_caches_are_bounded(repo: Repository) -> None:
+    from viewer.cache import LruCache
 
-    lru: _Lru[int] = _Lru(2)
+    assert repo._drafts.max_bytes == repo._states.max_bytes == 1024  # entries
+    lru: LruCache[int] = LruCache(max_items=2)  # the same cache at a small size
     lru.put("a", 1)
     lru.put("b", 2)
     assert lru.get("a") == 1  # "a" is now the most recent

@@ -48,6 +48,25 @@ def test_oversized_values_are_returned_but_not_stored() -> None:
 def test_bad_capacity_is_refused() -> None:
     with pytest.raises(ValueError, match="max_mb=0"):
         LruCache(max_mb=0, size_of=len)
+    with pytest.raises(ValueError, match="max_items=0"):
+        LruCache(max_items=0)
+    with pytest.raises(ValueError, match="max_mb with size_of, or max_items"):
+        LruCache(max_mb=1.0, size_of=len, max_items=3)
+    with pytest.raises(ValueError, match="max_mb with size_of, or max_items"):
+        LruCache(max_mb=1.0)
+
+
+def test_lru_bounded_by_entries_keeps_the_most_recent() -> None:
+    cache: LruCache[int | None] = LruCache(max_items=2)
+    for key, value in (("a", 1), ("b", None), ("c", 3)):
+        cache.put(key, value)
+    assert len(cache) == 2 and cache.get("a") is None and cache.stats.evictions == 1
+    calls: list[str] = []
+    assert cache.get_or_create("b", lambda: calls.append("b")) is None  # a stored None is a hit
+    assert calls == [] and cache.stats.hits == 1
+    cache.put("d", 4)  # "b" was used last: "c" goes
+    assert cache.get("c") is None and cache.get("b") is None and cache.get("d") == 4
+    assert len(cache) == 2
 
 
 def test_figure_cache_hits_on_repeat(volume: Image) -> None:

@@ -1,5 +1,5 @@
 """Figures: one PNG image trace, box shapes with hover text, readout, scale bar, labels, JSON size;
-the PNG encoder; worklist thumbnails."""
+the PNG encoder."""
 
 from __future__ import annotations
 
@@ -18,7 +18,6 @@ from viewer.planes import extract_plane, spl_affine
 from viewer.png import encode_png_bytes
 from viewer.presets import Window
 from viewer.records import Image
-from viewer.thumbnail import thumbnail_array, thumbnail_png
 from viewer.windowing import display_window
 
 NODULE_BOX = (0.70, 0.35, 0.55, 0.85, 0.50, 0.95)
@@ -177,41 +176,6 @@ def test_png_encoder_round_trips_gray_and_rgb() -> None:
         assert decoded.shape == shape and (decoded == pixels).all()
     with pytest.raises(ValueError, match="uint8"):
         encode_png_bytes(np.zeros((4, 4), np.float32))  # type: ignore[arg-type]
-
-
-def test_ct_thumbnail_is_the_middle_axial_slice(ct_phantom: Phantom) -> None:
-    p = ct_phantom
-    image = Image(
-        pixels=p.pixels,
-        spacing_mm=p.spacing_mm,
-        affine=spl_affine(p.spacing_mm),
-        modality="CT",
-        photometric="MONOCHROME2",
-        default_window=None,
-        source="ct",
-        sha256="f",
-    )
-    thumb = thumbnail_array(image, 64)
-    assert thumb.shape == (64, 64) and thumb.dtype == np.uint8
-    assert thumb.std() > 10  # not blank
-
-
-def test_cxr_thumbnail_png_keeps_aspect() -> None:
-    p = cxr_phantom(shape=(300, 200))
-    image = Image(
-        pixels=p.pixels,
-        spacing_mm=p.spacing_mm,
-        affine=np.eye(4),
-        modality="DX",
-        photometric="MONOCHROME2",
-        default_window=None,
-        source="cxr",
-        sha256="g",
-    )
-    decoded = PILImage.open(io.BytesIO(thumbnail_png(image, 96)))
-    assert decoded.size == (64, 96)
-    with pytest.raises(ValueError, match="max_side=0"):
-        thumbnail_png(image, 0)
 
 
 @pytest.mark.e2e

@@ -1,9 +1,10 @@
-"""Browser screenshots of viewer figures (headless Chromium), and a demo run over the demo studies.
+"""Developer tool: browser screenshots of viewer figures over the demo studies (headless Chromium).
 
-``python -m viewer.screenshot OUT_DIR`` writes the demo studies (``viewer.demo``), loads them through
-``viewer.io``, draws the phantom's ground-truth regions, a heat map and a box on each, and saves one
-Chromium screenshot per study and plane: what a reviewer would see, for checking orientation by eye.
-Needs Debian's ``/usr/bin/chromium``; the HTML embeds plotly.js, so nothing is fetched.
+``python tools/screenshots.py [OUT_DIR]`` (default ``test-artifacts/viewer``) writes the demo studies
+(``viewer.demo``), loads them through ``viewer.io``, draws the phantom's ground-truth regions, a heat map
+and a box on each, and saves one Chromium screenshot per study and plane: what a reviewer would see, for
+checking orientation by eye. Needs radreview installed with the ``bench`` package (``pip install -e .``)
+and Debian's ``/usr/bin/chromium``; the HTML embeds plotly.js, so nothing is fetched.
 """
 
 from __future__ import annotations
@@ -17,17 +18,12 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import numpy.typing as npt
 
+from bench.common import CHROMIUM, CHROMIUM_ARGS
+
 if TYPE_CHECKING:
     import plotly.graph_objects as go
 
     from viewer.overlay import Overlays
-
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = (
-    "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-    "--disable-sync", "--no-first-run", "--disable-quic",
-)
-"""Flags for headless Chromium on a machine with no outside network (shared by tests and benchmarks)."""
 
 
 def chromium_screenshot(fig: go.Figure, out_png: str | Path, size: tuple[int, int] = (640, 640),
@@ -44,7 +40,7 @@ def chromium_screenshot(fig: go.Figure, out_png: str | Path, size: tuple[int, in
         html = Path(tmp) / "figure.html"
         fig.update_layout(width=size[0] - 16, height=size[1] - 16)  # the page body has an 8 px margin
         fig.write_html(html, include_plotlyjs=True, full_html=True)
-        command = [chromium, "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars",
+        command = [chromium, "--headless", *CHROMIUM_ARGS, "--hide-scrollbars",
                    f"--user-data-dir={tmp}/profile", f"--screenshot={out}",
                    f"--window-size={size[0]},{size[1]}", "--virtual-time-budget=4000", html.as_uri()]
         done = subprocess.run(command, capture_output=True, text=True, timeout=120, check=False)
