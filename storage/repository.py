@@ -316,7 +316,7 @@ class Repository:
                 conn, _T_STUDIES, case_id=study.case_id, kind=study.kind,
                 source_sha256s=[i.sha256 for i in study.images],
                 data_path=data_path, indication=study.indication, prior_report=study.prior_report,
-                prior_case_id=prior, meta=safe_meta(study.primary.meta), created_at=utcnow())
+                prior_case_id=prior, meta=_study_meta(study), created_at=utcnow())
             record = self._study(conn, study.case_id)
         assert record is not None
         return record
@@ -699,6 +699,17 @@ def _insert_ignore(conn: Connection, table: Any, **values: Any) -> None:
 
     dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
     conn.execute(dialect.insert(table).values(**values).on_conflict_do_nothing())
+
+
+def _study_meta(study: Any) -> dict[str, str]:
+    """The non-PHI meta of a study, with ``Rows``/``Columns`` of a 2D primary image (exports map boxes on
+    non-square images with them) even where the reader did not record them (PNG, JPEG)."""
+    meta = safe_meta(study.primary.meta)
+    shape = tuple(np.shape(study.primary.pixels))
+    if len(shape) == 2:
+        meta.setdefault("Rows", str(int(shape[0])))
+        meta.setdefault("Columns", str(int(shape[1])))
+    return meta
 
 
 def _check_relative(data_path: str) -> None:

@@ -228,8 +228,9 @@ def _regenerate(state: ReviewState, a: ReviewAction, drafts: Mapping[str, Draft]
         raise InvalidActionError(f"regenerate refers to unknown draft {a.new_draft_id!r}")
     new_draft = drafts[a.new_draft_id]
     regions = {a.region} if a.region else {s.region for s in new_draft.sections}
+    # findings the reviewer acted on (decided, relinked, re-grounded: version > 0) are never replaced
     kept = tuple(s for s in state.findings
-                 if s.finding.region not in regions or s.decided)
+                 if s.finding.region not in regions or s.decided or s.version > 0)
     fresh = tuple(FindingState(finding=f, original=f) for f in new_draft.findings if f.region in regions)
     clash = {s.finding.id for s in kept} & {s.finding.id for s in fresh}
     if clash:
@@ -304,3 +305,26 @@ def check_version(state: ReviewState, action: ReviewAction) -> None:
         raise StaleVersionError(
             f"{what} changed since you opened it (your version {action.base_version}, now {current}, "
             f"last change by {last}); reload to see it before deciding")
+
+
+def corrected_region_masks(state: ReviewState, region_refs: Mapping[str, str]) -> dict[str, str]:
+    """The reviewer's corrections of whole-region masks: region → the mask ref that replaced it.
+
+    Only an ``edit_mask`` action that replaced the region's own mask (its ``before_grounding.mask_ref``
+    is ``region_refs[region]``, the segmenter's mask of that region) counts; a finding's lesion mask
+    (a nodule) or a moved box is never taken for a region mask. The latest correction wins.
+
+    Args:
+        state: The review state.
+        region_refs: Content ref of each region's segmenter mask.
+    """
+    by_ref = {ref: region for region, ref in region_refs.items()}
+    found: dict[str, str] = {}
+    for action in state.actions:
+        before = action.before_grounding.mask_ref if action.before_grounding else None
+        after = action.after_grounding.mask_ref if action.after_grounding else None
+        region = by_ref.get(before or "")
+        if action.kind == "edit_mask" and region is not None and after:
+            found[region] = after
+            by_ref[after] = region  # a second correction replaces the first
+    return found

@@ -6,8 +6,10 @@ Fixed ids, hashes and timestamps so golden files are byte-stable.
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 from inference.records import Draft, Finding, Grounding, Phrase, Provenance, Section
+from storage.exports.common import SourceResolver
 from storage.records import IMPRESSION_ID, ReviewAction, ReviewedCase, StudyRecord
 from storage.review import apply_actions
 
@@ -72,8 +74,10 @@ def case_a() -> ReviewedCase:
                 after_text="Left lower lobe nodule.", reason="wrong_location"),
         _action("case-a", "sign", 6),
     ]
-    study = StudyRecord("case-a", "cxr", "signed", (SHA_A, SHA_A_LAT), "studies/case-a", indication="Cough.",
-                        meta={"Rows": "200", "Columns": "100"})
+    study = StudyRecord("case-a", "cxr", "signed", (SHA_A, SHA_A_LAT), "studies/case-a.dcm",
+                        indication="Cough, John Smith MRN 12345.",
+                        meta={"Rows": "200", "Columns": "100", "ViewPosition": "PA",
+                              "lateral_path": "studies/case-a-lat.png"})
     return _case(study, draft, acts)
 
 
@@ -111,3 +115,20 @@ def case_d() -> ReviewedCase:
 def all_cases() -> list[ReviewedCase]:
     """The four cases, in registration order."""
     return [case_a(), case_b(), case_c(), case_d()]
+
+
+def write_sources(folder: Path) -> SourceResolver:
+    """Real source files for the CXR cases (case-a: a 200×100 DX DICOM + a PNG lateral; case-b and
+    case-d: a 64×64 PNG) and a resolver in the shape of ``data_dir_resolver`` (frontal first, lateral
+    last). CT cases have none here (the regions tests inject their volume)."""
+    import numpy as np
+    from dicom_phi import write_cxr
+    from PIL import Image
+
+    frontal = write_cxr(folder / "case-a.dcm", rows=200, cols=100)
+    lateral = folder / "case-a-lat.png"
+    Image.fromarray(np.tile(np.arange(50, dtype=np.uint8) * 5, (50, 1))).save(lateral)
+    square = folder / "case-b.png"
+    Image.fromarray(np.full((64, 64), 100, dtype=np.uint8)).save(square)
+    files = {"case-a": [frontal, lateral], "case-b": [square], "case-d": [square]}
+    return lambda study: files.get(study.case_id, [])

@@ -165,4 +165,5 @@ def test_register_study_keeps_only_allow_listed_meta(tmp_path) -> None:  # type:
                         "AcquisitionPlane": "CORONAL"})
     repo = Repository.open(f"sqlite:///{tmp_path}/db.sqlite", tmp_path)
     record = repo.register_study(Study(case_id="c1", kind="cxr", images=(image,)), "studies/c1")
-    assert dict(record.meta) == {"Modality": "DX", "AcquisitionPlane": "CORONAL"}
+    # Rows/Columns of the 2D image are recorded even when the reader did not (exports map boxes with them)
+    assert dict(record.meta) == {"Modality": "DX", "AcquisitionPlane": "CORONAL", "Rows": "4", "Columns": "4"}

@@ -45,7 +45,7 @@ def test_register_is_idempotent_and_checks_paths(repo: Repository) -> None:
     again = repo.register_study(F.study(indication="other"), "studies/elsewhere")
     assert again == first and again.indication == "cough" and again.status == "new"
     assert first.source_sha256s == (F.study().images[0].sha256,)
-    assert first.meta == {"StudyInstanceUID": "1.2.826.0.1.6"}
+    assert first.meta == {"StudyInstanceUID": "1.2.826.0.1.6", "Rows": "4", "Columns": "4"}
     assert first.created_at is not None and first.created_at.tzinfo is UTC
     with pytest.raises(ValueError, match="already registered as 'cxr'"):
         repo.register_study(F.study(kind="ct"), "x")
