@@ -26,7 +26,7 @@ from typing import Any
 
 import numpy as np
 
-from storage.exports.common import ExportContext, FormatOutput, SkipCase, provenance, signed_report
+from storage.exports.common import ExportContext, FormatOutput, SkipCase, provenance
 from storage.records import ReviewedCase
 
 CSV_NAME = "radgenome.csv"
@@ -62,7 +62,9 @@ def _sentences(case: ReviewedCase, only_region: str | None) -> list[tuple[str, s
 
 
 def _whole(case: ReviewedCase) -> str:
-    return " ".join(line.split(": ", 1)[1] for line in signed_report(case).splitlines() if ": " in line)
+    """The whole-report sentence: all kept findings in region order (RadGenome's whole-report rows hold
+    the findings, not the impression)."""
+    return " ".join(s.text for s in case.state.reviewed_sections() if s.findings)
 
 
 def build(case: ReviewedCase, ctx: ExportContext) -> list[dict[str, str]]:

@@ -129,6 +129,6 @@ def write_sources(folder: Path) -> SourceResolver:
     lateral = folder / "case-a-lat.png"
     Image.fromarray(np.tile(np.arange(50, dtype=np.uint8) * 5, (50, 1))).save(lateral)
     square = folder / "case-b.png"
-    Image.fromarray(np.full((64, 64), 100, dtype=np.uint8)).save(square)
+    Image.fromarray(np.tile(np.arange(64, dtype=np.uint8) * 3, (64, 1))).save(square)
     files = {"case-a": [frontal, lateral], "case-b": [square], "case-d": [square]}
     return lambda study: files.get(study.case_id, [])
