@@ -78,3 +78,16 @@ def test_cli_filters_and_errors(data_dir: Path, tmp_path: Path, capsys: pytest.C
     with pytest.raises(SystemExit) as exc:
         main(["export", "--format", "sft", "--out", str(tmp_path / "o"), "--since", "yesterday"])
     assert exc.value.code == 2
+
+
+def test_cli_refuses_a_non_empty_folder_and_drops_free_text(data_dir: Path, tmp_path: Path,
+                                                             capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "llava"
+    assert main(["export", "--format", "llava", "--out", str(out), "--data-dir", str(data_dir),
+                 "--free-text", "drop"]) == 0
+    record = json.loads((out / "llava.json").read_text())[0]
+    assert "Indication" not in record["conversations"][0]["value"]
+    assert (out / record["image"]).is_file()  # LLaVA opens image_folder/image: the export folder
+    capsys.readouterr()
+    code = main(["export", "--format", "llava", "--out", str(out), "--data-dir", str(data_dir)])
+    assert code == 2 and "is not empty" in capsys.readouterr().err
