@@ -76,7 +76,7 @@ def test_db_commands(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None
     assert main(["db", "upgrade", "--data-dir", str(data)]) == 0
     assert f"revision {migrate.head()}" in capsys.readouterr().out
     assert main(["db", "downgrade", "--data-dir", str(data)]) == 0
-    assert "revision 0003;" in capsys.readouterr().out
+    assert "revision 0004;" in capsys.readouterr().out  # one step below the head (0005)
     assert main(["db", "downgrade", "base", "--data-dir", str(data)]) == 0
     assert "base (empty)" in capsys.readouterr().out
     assert main(["db", "current", "--db", f"sqlite:///{data / 'radreview.db'}"]) == 0
