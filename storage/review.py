@@ -28,6 +28,7 @@ _REGROUND_REASONS = frozenset({"wrong_location", "grounding_error"})
 _NORMAL = re.compile(r"^\s*(no|there is no|there are no|without)\b|\b(normal|unremarkable|clear|"
                      r"within normal limits|not enlarged|intact)\b", re.IGNORECASE)
 _NO_FINDING_IMPRESSION = {"cxr": "No acute cardiopulmonary abnormality.", "ct": "No acute abnormality."}
+_BAD_NUMBER = re.compile(r"\bnan\b|\binf\b|\b0(?:\.0+)? ?(?:mL|ml|cm3|cc)\b", re.IGNORECASE)
 _CONTENT_KINDS = frozenset({"edit", "reject", "add", "relink_region", "regenerate"})
 
 
@@ -52,6 +53,11 @@ def initial_state(draft: Draft, draft_id: str, kind: str) -> ReviewState:
     findings = tuple(FindingState(finding=f, original=f) for f in draft.findings)
     return ReviewState(case_id=draft.case_id, draft_id=draft_id, kind=kind, findings=findings,
                        impression=draft.impression, impression_original=draft.impression)
+
+
+def unusable_measurement(text: str) -> bool:
+    """True when a text states a NaN, infinite or zero-volume measurement ("0 mL", "nan HU")."""
+    return _BAD_NUMBER.search(text) is not None
 
 
 def location_words(text: str) -> frozenset[str]:

@@ -4,7 +4,6 @@ uploaded label map) and regenerate one section with the reviewer-corrected masks
 from __future__ import annotations
 
 import dataclasses
-import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -125,12 +124,11 @@ def _region_correction(services: Services, state: ReviewState, base: Any,
     return {region: mask}
 
 
-_BAD_NUMBER = re.compile(r"\bnan\b|\binf\b|\b0(?:\.0+)? ?(?:mL|ml|cm3|cc)\b", re.IGNORECASE)
-
-
 def unusable_measurements(draft: Any, region: str) -> list[str]:
     """The regenerated findings of ``region`` that state a NaN, infinite or zero-volume measurement."""
-    return [f.text for f in draft.findings if f.region == region and _BAD_NUMBER.search(f.text)]
+    from storage.review import unusable_measurement
+
+    return [f.text for f in draft.findings if f.region == region and unusable_measurement(f.text)]
 
 
 def _renamed(draft: Any, suffix: str) -> Any:

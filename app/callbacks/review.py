@@ -22,7 +22,7 @@ from storage.records import (
     ReviewAction,
     ReviewState,
 )
-from storage.review import default_grounding, propose_impression
+from storage.review import default_grounding, propose_impression, unusable_measurement
 
 __all__ = [
     "Decision", "add_finding", "decide", "decide_impression", "default_grounding", "move_box",
@@ -358,6 +358,12 @@ def sign(services: Services, reviewer: str, case_id: str) -> ReviewState:
         raise ServiceError(
             f"cannot sign: the impression is {state.impression_status} — accept or edit it "
             "(or regenerate it from the reviewed findings, then accept) first"
+        )
+    bad = [f.text for s in state.reviewed_sections() for f in s.findings if unusable_measurement(f.text)]
+    if bad:
+        raise ServiceError(
+            f"cannot sign: {len(bad)} kept finding(s) state a NaN or zero-volume measurement "
+            f"({bad[0]!r}); edit or reject them first"
         )
     return _commit(services, _action(state, reviewer, "sign", Decision(), base_version=state.version))
 

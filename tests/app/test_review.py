@@ -254,3 +254,16 @@ def test_impression_of_a_normal_cxr_proposal() -> None:
     from storage.review import propose_impression
 
     assert propose_impression(state) == "No acute cardiopulmonary abnormality."
+
+
+def test_a_nan_or_zero_volume_measurement_cannot_be_signed(drafted) -> None:
+    review.decide(drafted, "alice", "ct1", "f2", "edit", review.Decision("other"),
+                  text="Right lung volume 0 mL, mean attenuation nan HU.")
+    for fid in ("f1", "f3", "f4"):
+        review.decide(drafted, "alice", "ct1", fid, "accept", review.Decision())
+    review.decide_impression(drafted, "alice", "ct1", "accept", review.Decision())
+    with pytest.raises(ServiceError, match="NaN or zero-volume"):
+        review.sign(drafted, "alice", "ct1")
+    review.decide(drafted, "alice", "ct1", "f2", "reject", review.Decision("false_finding"))
+    review.decide_impression(drafted, "alice", "ct1", "accept", review.Decision())  # reopened by the reject
+    assert review.sign(drafted, "alice", "ct1").signed
