@@ -313,3 +313,25 @@ def test_sr_and_seg_validate_and_read_back_on_a_sparse_source(tmp_path: Path) ->
 def test_unsigned_cases_never_become_sr(tmp_path: Path) -> None:
     result = export("dicom-sr", [case_c()], tmp_path, filters=ExportFilter(signed_only=False))
     assert result.counts["records"] == 0
+
+
+def test_a_real_monochrome1_cr_chest_renders_as_a_reader_sees_it(tmp_path: Path) -> None:
+    """pydicom-data's RG1_UNCR.dcm: a real CR chest, MONOCHROME1, 1955 rows × 1841 columns, window
+    15000 — rendered as the viewer displays it (inverted), and its Rows/Columns drive MAIRA-2's boxes."""
+    data_store = pytest.importorskip("data_store", reason="pydicom-data is not installed")
+    from PIL import Image
+
+    from storage.exports.images import render_png
+    from viewer.io import load_study
+    from viewer.windowing import display_window
+
+    src = Path(data_store.__file__).parent / "data" / "RG1_UNCR.dcm"
+    if not src.is_file():
+        pytest.skip("RG1_UNCR.dcm is not in this pydicom-data")
+    assert render_png(src, tmp_path / "cr.png") == (1955, 1841)
+    shown = np.asarray(Image.open(tmp_path / "cr.png"))
+    image = load_study(src).primary
+    np.testing.assert_array_equal(shown, display_window(image))
+    raw = image.pixels
+    darkest, brightest = np.unravel_index(np.argmin(raw), raw.shape), np.unravel_index(np.argmax(raw), raw.shape)
+    assert shown[darkest] > shown[brightest]  # MONOCHROME1: the lowest value is shown white
