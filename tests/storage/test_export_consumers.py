@@ -333,5 +333,6 @@ def test_a_real_monochrome1_cr_chest_renders_as_a_reader_sees_it(tmp_path: Path)
     image = load_study(src).primary
     np.testing.assert_array_equal(shown, display_window(image))
     raw = image.pixels
-    darkest, brightest = np.unravel_index(np.argmin(raw), raw.shape), np.unravel_index(np.argmax(raw), raw.shape)
+    darkest = np.unravel_index(np.argmin(raw), raw.shape)
+    brightest = np.unravel_index(np.argmax(raw), raw.shape)
     assert shown[darkest] > shown[brightest]  # MONOCHROME1: the lowest value is shown white
