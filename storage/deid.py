@@ -252,13 +252,16 @@ _TEXT_RULES: tuple[tuple[str, str], ...] = (
     # names after a title: Dr. Jane Doe, Mr Smith
     (rf"\b{_TITLES}\s+[A-Z][a-zA-Z'-]+(?:\s+[A-Z][a-zA-Z'-]+)?", "[NAME]"),
     # two or three capitalised words in a row not at a sentence start: John Smith, Mary Ann Jones
-    (r"(?<![.!?:]\s)(?<!^)\b[A-Z][a-z'-]+(?:\s+[A-Z][a-z'-]+){1,2}\b", "[NAME]"),
+    (r"(?<![.!?]\s)(?<!^)\b[A-Z][a-z'-]+(?:\s+[A-Z][a-z'-]+){1,2}\b", "[NAME]"),
 )
 _COMPILED = tuple((re.compile(p), r) for p, r in _TEXT_RULES)
 _CLINICAL_CAPITALISED = frozenset({
     "Chest", "Pain", "Cough", "Fever", "Shortness", "Breath", "History", "Follow", "Up", "Left", "Right",
     "Lower", "Upper", "Lobe", "Rule", "Out", "Pneumonia", "Covid", "COVID", "Trauma", "Status", "Post",
     "CT", "CXR", "PA", "AP", "Lateral", "Emergency", "Department", "Intensive", "Care", "Unit",
+    "Heart", "Failure", "Lung", "Lungs", "Cancer", "Nodule", "Mass", "Screening", "Preop", "Postop", "Acute",
+    "Chronic", "Known", "Suspected", "Query", "Assess", "Evaluate", "Evaluation", "Clear", "Normal", "Prior",
+    "Indication", "Comparison", "Findings", "Impression", "Technique", "Stable", "Interval", "No",
 })
 
 
@@ -273,7 +276,8 @@ def scrub_text(text: str) -> str:
     Rules, in order: labelled identifiers (MRN, accession, patient id, NHS/SSN numbers), e-mail addresses,
     dates (ISO, numeric, with month names), phone numbers, any run of 5+ digits, a title followed by
     capitalised words (Dr. Jane Doe), and two or three capitalised words in a row that are not at a
-    sentence start and are not common clinical words (John Smith).
+    sentence start (a colon does not start one: "Indication: John Smith") and are not common clinical
+    words (John Smith).
 
     Limits (see docs/exports.md): a single capitalised name at the start of a sentence or a lower-case
     name is not caught; ages, places and institution names are not removed; numbers of 4 digits or fewer

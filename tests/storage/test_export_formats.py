@@ -254,3 +254,17 @@ def test_copy_images_strips_raster_metadata(tmp_path: Path) -> None:
     assert entry["copied"] and entry["source_sha256"] == "c" * 64 and len(entry["sha256"]) == 64
     with pytest.raises(ValueError, match="--data-dir"):
         export("llava", [case_b()], tmp_path / "o2", copy_images=True)
+
+
+def test_maira2_names_the_prior_frontal_and_keeps_the_prior_report(tmp_path: Path, resolver) -> None:  # type: ignore[no-untyped-def]
+    base = case_b()
+    study = dataclasses.replace(base.study, prior_case_id="case-a",
+                                prior_report="Prior: Jane Roe, clear lungs.")
+    case = dataclasses.replace(base, study=study)
+    priors = {"case-a": case_a().study}
+    result = export("maira2", [case], tmp_path, image_resolver=resolver, study_lookup=priors.get,
+                    created_at=CREATED)
+    (row,) = _rows(result.files[0])
+    assert row["images"]["prior_frontal"] == "images/case-b/prior_frontal.png"
+    assert (tmp_path / row["images"]["prior_frontal"]).is_file()
+    assert row["prior_report"] == "Prior: [NAME], clear lungs." and row["comparison"]
