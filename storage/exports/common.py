@@ -40,8 +40,8 @@ class ExportContext:
 
     Attributes:
         out_dir: The export folder (exists).
-        images: Per case id, the image references written into records (paths relative to
-            ``out_dir``: ``images/<case_id>/<sha256>[suffix]``).
+        images: Per case id, the source-file references listed in the manifest (paths relative to
+            ``out_dir``: ``images/<case_id>/<sha256>[suffix]``; files exist only with image copying).
         source_files: Source files of a study (needed by DICOM SR/SEG), or ``None``.
         artefact_loader: Loads a stored mask/heat map by content reference, or ``None``.
         created_at: Timestamp written into DICOM outputs and the manifest.
@@ -201,14 +201,6 @@ def rendered_images(case: ReviewedCase, ctx: ExportContext) -> list[str]:
     """The rendered current images in order (frontal, then lateral when present)."""
     found = rendered(case, ctx)
     return [found[r] for r in ("current_frontal", "current_lateral") if found.get(r)]
-
-
-def images_of(case: ReviewedCase, ctx: ExportContext) -> list[str]:
-    """Image references of a case; skips it when it has none."""
-    images = list(ctx.images.get(case.study.case_id, ()))
-    if not images:
-        raise SkipCase("no source image recorded for the study (source_sha256s is empty)")
-    return images
 
 
 def dumps(record: Mapping[str, Any]) -> str:
