@@ -86,3 +86,22 @@ def test_unusable_measurements_are_named() -> None:
         Provenance("builtin", "built-in"))
     bad = ["Right lung volume 0 mL, mean attenuation nan HU."]
     assert grounding.unusable_measurements(draft, "lungs") == bad
+
+
+def test_builtin_says_nothing_about_an_empty_lung_mask(services) -> None:
+    """The regenerate bug: a lesion-sized 'lung' mask left the right lung part empty, and the built-in
+    generator wrote "Right lung volume 0 mL, mean attenuation nan HU … No solid lung nodule"."""
+    from inference.generators.builtin import BuiltinGenerator
+    from inference.protocols import RegionMask
+
+    study = services.study("ct1")
+    shape = study.primary.shape
+    left = np.zeros(shape, dtype=bool)
+    left[20:30, 50:90, 100:140] = True
+    empty = np.zeros(shape, dtype=bool)
+    masks = {"lungs": RegionMask("lungs", left, parts={"right": empty, "left": left}),
+             "thyroid": RegionMask("thyroid", empty)}
+    draft = BuiltinGenerator().generate(study, masks)
+    texts = [f.text for f in draft.findings]
+    assert not any("nan" in t or " 0 mL" in t for t in texts), texts
+    assert not any(t.startswith("No solid lung nodule") for t in texts)  # nothing was searched
