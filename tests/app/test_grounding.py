@@ -41,16 +41,15 @@ def test_replace_mask_from_upload_then_regenerate_section(drafted, tmp_path: Pat
 
 
 def _draft_on_segmenter_lungs(services):  # type: ignore[no-untyped-def]
-    """A CT draft whose lung statement is grounded to the default segmenter's own lung mask."""
-    from conftest import hand_draft
-
+    """The hand-made CT draft again, its lung statement grounded to the default segmenter's own lung mask
+    (saved as the newest draft, which the review follows while nothing is recorded)."""
     from inference.artefacts import content_ref
     from inference.records import Finding, Grounding, Phrase, Section
     from inference.registry import get_segmenter
 
     base = get_segmenter("threshold-ct").segment(services.study("ct1").primary)
     lungs = np.ascontiguousarray(np.asarray(base.masks["lungs"].mask, dtype=bool))
-    draft = hand_draft("ct1", lungs.shape)
+    draft = services.repo.latest_draft("ct1")[1]
     grounded = Grounding(mask_ref=content_ref(lungs), source="segmenter")
     statement = Finding("f2", "lungs", "The lungs are otherwise clear.", (Phrase("lungs", (4, 9), grounded),))
     sections = tuple(Section(s.region, tuple(statement if f.id == "f2" else f for f in s.findings))
@@ -62,7 +61,8 @@ def _draft_on_segmenter_lungs(services):  # type: ignore[no-untyped-def]
     return lungs
 
 
-def test_regenerate_uses_only_the_corrected_region_mask_and_keeps_touched_findings(services) -> None:
+def test_regenerate_uses_only_the_corrected_region_mask_and_keeps_touched_findings(drafted) -> None:
+    services = drafted
     lungs = _draft_on_segmenter_lungs(services)
     # a moved nodule box and a relinked effusion must not become region masks nor disappear
     review.move_box(services, "alice", "ct1", "f1", (0.1, 0.1, 0.1, 0.2, 0.2, 0.2))
