@@ -15,6 +15,7 @@
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
@@ -221,3 +222,85 @@ def assert_no_phi(paths: Iterable[Path], markers: Iterable[str]) -> None:
         for marker in wanted:
             if marker.encode() in blob or marker.encode("utf-16-le") in blob:
                 raise PhiLeakError(f"{path}: contains the identifying string {marker!r}")
+
+
+# -- free text ----------------------------------------------------------------------------------------
+
+FREE_TEXT_POLICIES: tuple[str, ...] = ("deid", "drop")
+"""What an export does with free text (indication, prior report, comments): ``deid`` runs
+:func:`scrub_text`; ``drop`` leaves the fields out entirely."""
+
+_TITLES = r"(?:Dr|Mr|Mrs|Ms|Miss|Prof|Sr|Sra|Herr|Frau)\.?"
+_TEXT_RULES: tuple[tuple[str, str], ...] = (
+    # identifiers introduced by their label: MRN 12345, ID: A-778, accession #99812, NHS no. 943 476 5919
+    (r"(?i)\b(?:MRN|MR#|medical record(?: number| no\.?)?|patient id|pid|accession(?: number| no\.?)?|acc|"
+     r"NHS(?: number| no\.?)?|SSN|hospital number|case number)\b\s*[:#]?\s*[A-Z0-9][A-Z0-9\- ]{2,}[0-9]",
+     "[ID]"),
+    # e-mail addresses
+    (r"\b[\w.+-]+@[\w-]+\.[\w.-]+\b", "[EMAIL]"),
+    # dates: 2024-03-01, 01/03/2024, 1.3.24, 3 March 2024, March 3, 2024
+    (r"\b\d{4}-\d{1,2}-\d{1,2}\b|\b\d{1,2}[/.]\d{1,2}[/.]\d{2,4}\b", "[DATE]"),
+    (r"(?i)\b\d{1,2}(?:st|nd|rd|th)?\s+(?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*\.?"
+     r"(?:,?\s+\d{2,4})?\b", "[DATE]"),
+    (r"(?i)\b(?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*\.?\s+\d{1,2}(?:st|nd|rd|th)?"
+     r"(?:,?\s+\d{4})?\b", "[DATE]"),
+    # phone numbers: +44 20 7946 0958, (555) 123-4567, 555-123-4567
+    (r"(?<!\w)(?:\+\d{1,3}[\s.-]?)?(?:\(\d{2,4}\)[\s.-]?)?\d{3,4}[\s.-]\d{3,4}(?:[\s.-]\d{2,4})?(?!\w)",
+     "[PHONE]"),
+    # any remaining long digit run (MRN-like numbers without a label)
+    (r"\b\d{5,}\b", "[ID]"),
+    # names after a title: Dr. Jane Doe, Mr Smith
+    (rf"\b{_TITLES}\s+[A-Z][a-zA-Z'-]+(?:\s+[A-Z][a-zA-Z'-]+)?", "[NAME]"),
+    # two or three capitalised words in a row not at a sentence start: John Smith, Mary Ann Jones
+    (r"(?<![.!?]\s)(?<!^)\b[A-Z][a-z'-]+(?:\s+[A-Z][a-z'-]+){1,2}\b", "[NAME]"),
+)
+_COMPILED = tuple((re.compile(p), r) for p, r in _TEXT_RULES)
+_CLINICAL_CAPITALISED = frozenset({
+    "Chest", "Pain", "Cough", "Fever", "Shortness", "Breath", "History", "Follow", "Up", "Left", "Right",
+    "Lower", "Upper", "Lobe", "Rule", "Out", "Pneumonia", "Covid", "COVID", "Trauma", "Status", "Post",
+    "CT", "CXR", "PA", "AP", "Lateral", "Emergency", "Department", "Intensive", "Care", "Unit",
+    "Heart", "Failure", "Lung", "Lungs", "Cancer", "Nodule", "Mass", "Screening", "Preop", "Postop", "Acute",
+    "Chronic", "Known", "Suspected", "Query", "Assess", "Evaluate", "Evaluation", "Clear", "Normal", "Prior",
+    "Indication", "Comparison", "Findings", "Impression", "Technique", "Stable", "Interval", "No",
+})
+
+
+def _is_name(match: str) -> bool:
+    return not any(word in _CLINICAL_CAPITALISED for word in match.split())
+
+
+def scrub_text(text: str) -> str:
+    """Free text with identifying spans replaced by ``[ID]``, ``[DATE]``, ``[PHONE]``, ``[EMAIL]``,
+    ``[NAME]``.
+
+    Rules, in order: labelled identifiers (MRN, accession, patient id, NHS/SSN numbers), e-mail addresses,
+    dates (ISO, numeric, with month names), phone numbers, any run of 5+ digits, a title followed by
+    capitalised words (Dr. Jane Doe), and two or three capitalised words in a row that are not at a
+    sentence start (a colon does not start one: "Indication: John Smith") and are not common clinical
+    words (John Smith).
+
+    Limits (see docs/exports.md): a single capitalised name at the start of a sentence or a lower-case
+    name is not caught; ages, places and institution names are not removed; numbers of 4 digits or fewer
+    stay (they are usually measurements). Use the ``drop`` free-text policy when that is not enough.
+    """
+    out = text
+    for pattern, replacement in _COMPILED:
+        if replacement == "[NAME]":
+            out = pattern.sub(lambda m: "[NAME]" if _is_name(m.group(0)) else m.group(0), out)
+        else:
+            out = pattern.sub(replacement, out)
+    return out
+
+
+def free_text(text: str | None, policy: str) -> str | None:
+    """Apply an export's free-text policy (:data:`FREE_TEXT_POLICIES`) to one field.
+
+    Raises:
+        ValueError: unknown policy.
+    """
+    if policy not in FREE_TEXT_POLICIES:
+        raise ValueError(f"unknown free-text policy {policy!r}; "
+                         f"expected one of {', '.join(FREE_TEXT_POLICIES)}")
+    if text is None or policy == "drop" or not text.strip():
+        return None
+    return scrub_text(text.strip())

@@ -51,6 +51,7 @@ from storage.models import (
     utcnow,
 )
 from storage.records import (
+    IMPRESSION_ID,
     ReferenceReport,
     ReviewAction,
     ReviewedCase,
@@ -163,8 +164,17 @@ def _validated(state: ReviewState, action: ReviewAction,
     except KeyError as exc:
         raise InvalidActionError(str(exc).strip("'\"")) from None
     new_state = apply_action(state, action, regen_drafts)
-    version = new_state.state_of(action.finding_id).version if action.finding_id else None
+    version = _finding_version(new_state, action.finding_id)
     return new_state, rows.action_values(action, seq=state.version, finding_version=version)
+
+
+def _finding_version(state: ReviewState, finding_id: str | None) -> int | None:
+    """The version of the finding (or the impression) an action touched, ``None`` for case actions."""
+    if not finding_id:
+        return None
+    if finding_id == IMPRESSION_ID:
+        return state.impression_version
+    return state.state_of(finding_id).version
 
 
 def _below(max_seq: int | None, version: int) -> bool:
@@ -285,7 +295,7 @@ class Repository:
                 conn, _T_STUDIES, case_id=study.case_id, kind=study.kind,
                 source_sha256s=[i.sha256 for i in study.images],
                 data_path=data_path, indication=study.indication, prior_report=study.prior_report,
-                prior_case_id=prior, meta=safe_meta(study.primary.meta), created_at=utcnow())
+                prior_case_id=prior, meta=_study_meta(study), created_at=utcnow())
             record = self._study(conn, study.case_id)
         assert record is not None
         return record
@@ -668,6 +678,17 @@ def _insert_ignore(conn: Connection, table: Any, **values: Any) -> None:
 
     dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
     conn.execute(dialect.insert(table).values(**values).on_conflict_do_nothing())
+
+
+def _study_meta(study: Any) -> dict[str, str]:
+    """The non-PHI meta of a study, with ``Rows``/``Columns`` of a 2D primary image (exports map boxes on
+    non-square images with them) even where the reader did not record them (PNG, JPEG)."""
+    meta = safe_meta(study.primary.meta)
+    shape = tuple(np.shape(study.primary.pixels))
+    if len(shape) == 2:
+        meta.setdefault("Rows", str(int(shape[0])))
+        meta.setdefault("Columns", str(int(shape[1])))
+    return meta
 
 
 def _check_relative(data_path: str) -> None:

@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import shutil
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
+from typing import Any
+
+import numpy as np
 
 from app.services import ServiceError, Services
 
@@ -23,6 +27,7 @@ class ExportRequest:
     model: str = ""
     include_unsigned: bool = False
     copy_images: bool = False
+    free_text: str = "deid"
 
 
 def formats() -> tuple[str, ...]:
@@ -30,6 +35,47 @@ def formats() -> tuple[str, ...]:
     from storage.exports import FORMATS
 
     return tuple(FORMATS)
+
+
+def lookup(repo: Any) -> Callable[[str], Any]:
+    """A study lookup by case id for the exports (``None`` for an unknown case)."""
+    from storage.repository import NotFoundError
+
+    def find(case_id: str) -> Any:
+        try:
+            return repo.get_study(case_id)
+        except NotFoundError:
+            return None
+
+    return find
+
+
+def region_masks(data_dir: Path, load_artefact: Callable[[str], np.ndarray]) -> Callable[[Any], Any]:
+    """The ``regions`` export's volume + region-mask source: the study's CT volume, the default segmenter's
+    region masks, and the reviewer's corrected region masks in their place
+    (:func:`storage.review.corrected_region_masks`)."""
+
+    def masks_of(case: Any) -> tuple[Any, dict[str, np.ndarray]]:
+        from inference.artefacts import content_ref
+        from inference.registry import default_segmenter, get_segmenter
+        from storage.review import corrected_region_masks
+        from viewer.errors import StudyLoadError
+        from viewer.io import load_study
+
+        try:
+            image = load_study(Path(data_dir) / case.study.data_path, case_id=case.study.case_id).primary
+        except StudyLoadError as exc:
+            raise ValueError(str(exc)) from None
+        found = get_segmenter(default_segmenter(case.study.kind)).segment(image).masks
+        masks = {r: np.ascontiguousarray(np.asarray(m.mask, dtype=bool)) for r, m in found.items()}
+        corrected = corrected_region_masks(case.state, {r: content_ref(m) for r, m in masks.items()})
+        for region, ref in corrected.items():
+            mask = np.asarray(load_artefact(ref), dtype=bool)
+            if mask.shape == masks[region].shape:
+                masks[region] = mask
+        return image, masks
+
+    return masks_of
 
 
 def _day(text: str, what: str) -> date | None:
@@ -76,6 +122,9 @@ def run_export(
             copy_images=request.copy_images,
             image_resolver=data_dir_resolver(services.data_dir),
             artefact_loader=services.repo.load_artefact,
+            free_text=request.free_text,
+            study_lookup=lookup(services.repo),
+            region_masks=region_masks(services.data_dir, services.repo.load_artefact),
         )
     except UnknownFormatError as exc:
         raise ServiceError(str(exc)) from None

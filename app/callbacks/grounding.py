@@ -64,7 +64,7 @@ def uploaded_mask(services: Services, case_id: str, path: str) -> np.ndarray:
             f"{Path(path).name} has shape {labels.shape}; the study image has {shape} "
             "(resample the label map to the image grid)"
         )
-    mask = labels.pixels != 0
+    mask = np.asarray(labels.pixels != 0, dtype=bool)
     if not mask.any():
         raise ServiceError(f"{Path(path).name} has no non-zero voxel")
     return mask
@@ -106,16 +106,29 @@ class CorrectedSegmenter:
         return SegmentationResult(self.name, masks, f"{self.base} + reviewer corrections", result.shape)
 
 
-def _corrected_masks(services: Services, state: ReviewState, shape: tuple[int, ...]) -> dict[str, np.ndarray]:
-    masks: dict[str, np.ndarray] = {}
-    for fs in state.findings:
-        for phrase in fs.finding.phrases:
-            g = phrase.grounding
-            if g is not None and g.source == "reviewer" and g.mask_ref:
-                mask = np.asarray(services.artefact(g.mask_ref), dtype=bool)
-                if mask.shape == shape:
-                    masks[fs.finding.region] = mask
-    return masks
+def _region_correction(services: Services, state: ReviewState, base: Any,
+                       region: str) -> dict[str, np.ndarray]:
+    """The reviewer's corrected mask of ``region`` only (:func:`storage.review.corrected_region_masks`)."""
+    from inference.artefacts import content_ref
+    from storage.review import corrected_region_masks
+
+    refs = {r: content_ref(np.ascontiguousarray(np.asarray(m.mask, dtype=bool)))
+            for r, m in base.masks.items()}
+    corrected = corrected_region_masks(state, refs)
+    if region not in corrected:
+        return {}
+    mask = np.asarray(services.artefact(corrected[region]), dtype=bool)
+    if mask.shape != tuple(base.shape) or not mask.any():
+        raise ServiceError(f"the corrected {region} mask has shape {mask.shape} or is empty; the study "
+                           f"image has {tuple(base.shape)} — correct the mask again")
+    return {region: mask}
+
+
+def unusable_measurements(draft: Any, region: str) -> list[str]:
+    """The regenerated findings of ``region`` that state a NaN, infinite or zero-volume measurement."""
+    from storage.review import unusable_measurement
+
+    return [f.text for f in draft.findings if f.region == region and unusable_measurement(f.text)]
 
 
 def _renamed(draft: Any, suffix: str) -> Any:
@@ -129,23 +142,38 @@ def _renamed(draft: Any, suffix: str) -> Any:
 
 
 def regenerate_section(services: Services, reviewer: str, case_id: str, region: str) -> ReviewState:
-    """Redraft ``region`` with the reviewer-corrected masks as segmentation input.
+    """Redraft ``region`` as a proposal, with the reviewer's corrected mask *of that region* as input.
 
-    Decided findings of the region are kept; its pending ones are replaced by the new draft's.
+    Only a correction of the region's own mask is used (never a lesion mask or a moved box); the new
+    findings arrive pending, for the reviewer to decide. Findings the reviewer already acted on (decided,
+    relinked, re-grounded) are kept.
+
+    Raises:
+        ServiceError: unknown region, failed generation, or a regenerated measurement that is NaN,
+            infinite or a zero volume (refused instead of proposed).
     """
     from inference.draft import draft_study
-    from inference.registry import default_segmenter
+    from inference.records import regions_for
+    from inference.registry import default_segmenter, get_segmenter
 
     state = review.require_state(services, case_id)
+    if region not in regions_for(state.kind):
+        raise ServiceError(f"region {region!r} is not a {state.kind.upper()} region")
     study = services.study(case_id)
-    corrected = _corrected_masks(services, state, study.primary.shape)
-    segmenter = CorrectedSegmenter(default_segmenter(study.kind), corrected)
+    base_name = default_segmenter(study.kind)
+    base = get_segmenter(base_name).segment(study.primary)
+    corrected = _region_correction(services, state, base, region)
+    segmenter = CorrectedSegmenter(base_name, corrected)
     cfg = services.generator
     options = {"model": cfg.model} if cfg.model else {}
     try:
         draft = draft_study(study, generator=cfg.name, segmenter=segmenter, generator_options=options)
     except (ValueError, RuntimeError, OSError) as exc:
         raise ServiceError(f"regeneration failed: {exc}") from None
+    bad = unusable_measurements(draft, region)
+    if bad:
+        raise ServiceError(f"regeneration refused: the {region} section came back with unusable "
+                           f"measurements ({'; '.join(bad)}); check the {region} mask and try again")
     draft = _renamed(draft, f"~r{state.version}")
     new_id = services.repo.save_draft(draft)
     action = ReviewAction(
@@ -156,6 +184,6 @@ def regenerate_section(services: Services, reviewer: str, case_id: str, region: 
         region=region,
         new_draft_id=new_id,
         base_version=state.version,
-        comment=f"with {len(corrected)} corrected mask(s)",
+        comment=f"with the corrected {region} mask" if corrected else "with the segmenter's masks",
     )
     return review._commit(services, action)

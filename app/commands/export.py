@@ -27,7 +27,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
                               description="Write one export format plus manifest.json into --out.")
     p.add_argument("--format", required=True, choices=list(FORMATS), metavar="F",
                    help=f"one of: {', '.join(FORMATS)}")
-    p.add_argument("--out", required=True, type=Path, help="export folder (created)")
+    p.add_argument("--out", required=True, type=Path, help="export folder (new, or an empty folder)")
     p.add_argument("--db", default=None, help="database URL (default sqlite:///<data-dir>/radreview.db)")
     p.add_argument("--data-dir", type=Path, default=Path(DEFAULT_DATA_DIR),
                    help=f"where studies and artefacts live (default ./{DEFAULT_DATA_DIR})")
@@ -36,16 +36,23 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     p.add_argument("--until", type=_when, help="only cases signed on/before this date (UTC, inclusive)")
     p.add_argument("--region", help="only cases with findings in this region (regions format: only it)")
     p.add_argument("--model", help="only drafts from this model id or generator name")
-    p.add_argument("--all", action="store_true", help="include unsigned cases (default: signed only)")
+    p.add_argument("--all", action="store_true",
+                   help="include unsigned cases (default: signed only); their records say \"signed\": false "
+                        "and their pending findings and undecided impression are left out of targets")
     p.add_argument("--copy-images", action="store_true", help="copy de-identified source images into --out")
+    p.add_argument("--free-text", choices=["deid", "drop"], default="deid",
+                   help="indication/prior report: 'deid' replaces names, ID numbers, dates and phone numbers "
+                        "(default); 'drop' leaves free text out")
     p.add_argument("--json", action="store_true", help="print the counts as one JSON object")
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
     """Open the repository, export and print a one-line summary."""
+    from app.callbacks.export import lookup, region_masks
     from storage.exports import ExportFilter, export
     from storage.exports.images import data_dir_resolver
+    from storage.exports.registry import NonEmptyFolderError
     from storage.repository import Repository
 
     if not args.data_dir.is_dir():
@@ -57,7 +64,11 @@ def run(args: argparse.Namespace) -> int:
             result = export(args.format, repo.reviewed_cases(signed_only=not args.all), args.out,
                             filters=filters, copy_images=args.copy_images,
                             image_resolver=data_dir_resolver(args.data_dir),
-                            artefact_loader=repo.load_artefact)
+                            artefact_loader=repo.load_artefact, free_text=args.free_text,
+                            study_lookup=lookup(repo),
+                            region_masks=region_masks(args.data_dir, repo.load_artefact))
+        except NonEmptyFolderError as exc:
+            raise CliError(str(exc), 2) from None
         except (ValueError, FileNotFoundError) as exc:
             raise CliError(str(exc), 3) from None
     if args.json:

@@ -208,11 +208,13 @@ def _ct_heart(w: _Writer, spacing: tuple[float, ...], masks: Mapping[str, Region
 def _ct_lungs(w: _Writer, hu: np.ndarray, spacing: tuple[float, ...],
               masks: Mapping[str, RegionMask]) -> None:
     right, left = _mask(masks, "lungs", "right"), _mask(masks, "lungs", "left")
-    if right is None or left is None:
-        return
+    if right is None or left is None or not (right.any() and left.any()):
+        return  # an empty lung mask measures nothing: no "0 mL, nan HU" statement, no nodule claim
     for side, lung in (("Right", right), ("Left", left)):
-        w.add("lungs", f"{side} lung volume {measure.volume_ml(lung, spacing):.0f} mL, mean attenuation "
-              f"{_fmt_hu(measure.mean_value(hu, lung))} HU.", {f"{side} lung": lung})
+        volume, mean = measure.volume_ml(lung, spacing), measure.mean_value(hu, lung)
+        if volume > 0 and np.isfinite(mean):
+            w.add("lungs", f"{side} lung volume {volume:.0f} mL, mean attenuation {_fmt_hu(mean)} HU.",
+                  {f"{side} lung": lung})
     nodules = measure.solid_nodules_ct(hu, right, left, spacing)  # type: ignore[arg-type]
     if not nodules:
         w.add("lungs", f"No solid lung nodule of {measure.MIN_NODULE_DIAMETER_MM:.0f} mm or more.")
@@ -247,6 +249,8 @@ def _ct_pleura(w: _Writer, spacing: tuple[float, ...], masks: Mapping[str, Regio
 
 def _ct_thyroid(w: _Writer, hu: np.ndarray, masks: Mapping[str, RegionMask]) -> None:
     thyroid = _mask(masks, "thyroid")
+    if thyroid is not None and not thyroid.any():
+        return  # an empty mask: nothing measured, nothing said
     if thyroid is None:
         if "body" in masks:
             w.add("thyroid", "Thyroid not identified in the imaged field.")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -12,13 +13,21 @@ from typing import Any
 import numpy as np
 
 from inference.records import Finding
+from storage.deid import free_text
 from storage.records import ReviewedCase, StudyRecord
+
+SCHEMA_VERSION = "2"
+"""Version of the export record layout (bumped when a field changes meaning); in every manifest and record."""
 
 CHANGING_ACTIONS = frozenset({"edit", "reject", "add", "move_box", "relink_region", "edit_mask"})
 """Actions that change the draft; a case with none of them was accepted unchanged."""
 
 ArtefactLoader = Callable[[str], np.ndarray]
 SourceResolver = Callable[[StudyRecord], Sequence[Path]]
+StudyLookup = Callable[[str], StudyRecord | None]
+RegionMasks = Callable[[ReviewedCase], tuple[Any, Mapping[str, np.ndarray]]]
+"""For the ``regions`` format: a case's CT volume (a ``viewer.records.Image``) and its region masks
+(DESIGN §4 CT region → boolean array on the volume's grid), reviewer corrections applied."""
 
 
 class SkipCase(Exception):
@@ -31,12 +40,17 @@ class ExportContext:
 
     Attributes:
         out_dir: The export folder (exists).
-        images: Per case id, the image references written into records (paths relative to
-            ``out_dir``: ``images/<case_id>/<sha256>[suffix]``).
+        images: Per case id, the source-file references listed in the manifest (paths relative to
+            ``out_dir``: ``images/<case_id>/<sha256>[suffix]``; files exist only with image copying).
         source_files: Source files of a study (needed by DICOM SR/SEG), or ``None``.
         artefact_loader: Loads a stored mask/heat map by content reference, or ``None``.
         created_at: Timestamp written into DICOM outputs and the manifest.
         region: The region filter, for formats that write per-region records.
+        renders: Per case id, the PNGs rendered for 2D formats (see
+            :func:`storage.exports.images.render_roles`): role → path relative to ``out_dir``, plus
+            ``rows``/``columns`` of the current frontal image.
+        free_text: ``deid`` (scrub identifying spans) or ``drop`` (leave free text out).
+        region_masks: Volume + region masks of a CT case (the ``regions`` format), or ``None``.
     """
 
     out_dir: Path
@@ -45,6 +59,9 @@ class ExportContext:
     artefact_loader: ArtefactLoader | None = None
     created_at: datetime | None = None
     region: str | None = None
+    renders: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    free_text: str = "deid"
+    region_masks: RegionMasks | None = None
 
 
 @dataclass
@@ -61,21 +78,67 @@ def study_label(kind: str) -> str:
     return {"cxr": "chest X-ray", "ct": "chest CT"}.get(kind, f"{kind} study")
 
 
-def prompt_text(case: ReviewedCase) -> str:
-    """The instruction given with the images: task, indication and prior report when known."""
+def indication(case: ReviewedCase, policy: str = "deid") -> str | None:
+    """The study's indication after the free-text policy (``None`` when absent or dropped)."""
+    return free_text(case.study.indication, policy)
+
+
+def prior_report(case: ReviewedCase, policy: str = "deid") -> str | None:
+    """The prior report after the free-text policy (``None`` when absent or dropped)."""
+    return free_text(case.study.prior_report, policy)
+
+
+def prompt_text(case: ReviewedCase, policy: str = "deid") -> str:
+    """The instruction given with the images: task, indication and prior report when known.
+
+    Free text passes :func:`storage.deid.free_text` with ``policy`` (``deid`` or ``drop``).
+    """
     study = case.study
     parts = [f"Write the radiology report for this {study_label(study.kind)}: findings by region, "
              f"then the impression."]
-    indication = (study.indication or "").strip().rstrip(".") or "not given"
-    parts.append(f"Indication: {indication}.")
-    if study.prior_report:
-        parts.append(f"Prior report: {study.prior_report.strip()}")
+    if policy != "drop":
+        reason = (indication(case, policy) or "").rstrip(".") or "not given"
+        parts.append(f"Indication: {reason}.")
+    prior = prior_report(case, policy)
+    if prior:
+        parts.append(f"Prior report: {prior}")
     return " ".join(parts)
 
 
 def signed_report(case: ReviewedCase) -> str:
-    """The reviewer-final report text (derived from the actions)."""
-    return case.state.current_text()
+    """The report as the reviewer decided it: accepted, edited and added findings and a decided
+    impression; pending findings and an undecided impression are left out (they matter for ``--all``)."""
+    return case.state.reviewed_text()
+
+
+def study_key(case: ReviewedCase) -> str:
+    """What makes two cases the same study: its StudyInstanceUID, else the hash of its source files."""
+    uid = (case.study.meta or {}).get("StudyInstanceUID")
+    if uid:
+        return f"uid:{uid}"
+    if case.study.source_sha256s:
+        return "sha256:" + hashlib.sha256(",".join(sorted(case.study.source_sha256s)).encode()).hexdigest()
+    return f"case:{case.study.case_id}"
+
+
+def prompt_sha256(case: ReviewedCase) -> str | None:
+    """sha256 of the draft's prompt(s) joined by newlines (``None`` when the generator used none)."""
+    prompts = case.draft.provenance.prompts
+    return hashlib.sha256("\n".join(prompts).encode()).hexdigest() if prompts else None
+
+
+def provenance(case: ReviewedCase) -> dict[str, Any]:
+    """Where a record comes from: schema, draft, model, prompt, reviewers and signature."""
+    prov, state = case.draft.provenance, case.state
+    return {
+        "schema_version": SCHEMA_VERSION, "case_id": case.study.case_id, "study_key": study_key(case),
+        "draft_id": state.draft_id, "generator": prov.generator, "model_id": prov.model_id,
+        "model_revision": prov.model_revision, "quantization": prov.quantization,
+        "prompt_sha256": prompt_sha256(case),
+        "reviewers": sorted({a.reviewer for a in state.actions}),
+        "signed": state.signed, "signed_by": state.signed_by,
+        "signed_at": state.signed_at.isoformat() if state.signed_at else None,
+    }
 
 
 def draft_report(case: ReviewedCase) -> str:
@@ -88,10 +151,10 @@ def reviewer_changed(case: ReviewedCase) -> bool:
     return any(a.kind in CHANGING_ACTIONS for a in case.state.actions)
 
 
-def user_message(case: ReviewedCase, n_images: int) -> dict[str, Any]:
+def user_message(case: ReviewedCase, n_images: int, policy: str = "deid") -> dict[str, Any]:
     """A TRL conversational user turn: one ``{"type": "image"}`` per image, then the prompt text."""
     content: list[dict[str, Any]] = [{"type": "image"} for _ in range(n_images)]
-    content.append({"type": "text", "text": prompt_text(case)})
+    content.append({"type": "text", "text": prompt_text(case, policy)})
     return {"role": "user", "content": content}
 
 
@@ -113,16 +176,31 @@ def boxes_2d(finding: Finding) -> list[tuple[float, ...]]:
 
 
 def kept_findings(case: ReviewedCase) -> list[Finding]:
-    """Reviewer-final findings (rejected ones dropped) in DESIGN §4 region order."""
-    return [f for section in case.state.sections() for f in section.findings]
+    """The findings the reviewer kept (accepted, edited, added) in DESIGN §4 region order; rejected
+    and still-pending findings are left out."""
+    return [f for section in case.state.reviewed_sections() for f in section.findings]
 
 
-def images_of(case: ReviewedCase, ctx: ExportContext) -> list[str]:
-    """Image references of a case; skips it when it has none."""
-    images = list(ctx.images.get(case.study.case_id, ()))
-    if not images:
-        raise SkipCase("no source image recorded for the study (source_sha256s is empty)")
-    return images
+def require_2d(case: ReviewedCase, fmt: str) -> None:
+    """CT volumes stay out of 2D image formats (use ``regions`` for CT)."""
+    if case.study.kind != "cxr":
+        raise SkipCase(f"{fmt} trains on 2D images; this is a {case.study.kind} volume "
+                       "(CT goes to the regions format)")
+
+
+def rendered(case: ReviewedCase, ctx: ExportContext) -> Mapping[str, Any]:
+    """The PNGs rendered for a case (role → path), or :class:`SkipCase` when none could be rendered."""
+    found = ctx.renders.get(case.study.case_id)
+    if not found or not found.get("current_frontal"):
+        raise SkipCase("no source image could be rendered (give the data directory; sources must be "
+                       "DICOM, PNG or JPEG)")
+    return found
+
+
+def rendered_images(case: ReviewedCase, ctx: ExportContext) -> list[str]:
+    """The rendered current images in order (frontal, then lateral when present)."""
+    found = rendered(case, ctx)
+    return [found[r] for r in ("current_frontal", "current_lateral") if found.get(r)]
 
 
 def dumps(record: Mapping[str, Any]) -> str:

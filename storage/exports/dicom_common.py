@@ -46,8 +46,38 @@ def source_datasets(case: ReviewedCase, ctx: ExportContext) -> list[Any]:
     kinds = sorted({sniff_kind(f) for f in files} - {"dicom"})
     if kinds:
         raise SkipCase(f"DICOM SR/SEG need DICOM sources; this study's images are {', '.join(kinds)}")
-    return [scrub_dataset(pydicom.dcmread(f, stop_before_pixels=True), case.study.case_id)
+    return [fill_type2(scrub_dataset(pydicom.dcmread(f, stop_before_pixels=True), case.study.case_id))
             for f in files]
+
+
+TYPE2_PATIENT_STUDY: tuple[str, ...] = (
+    "PatientName", "PatientID", "PatientBirthDate", "PatientSex", "StudyDate", "StudyTime",
+    "ReferringPhysicianName", "StudyID", "AccessionNumber", "SeriesNumber", "InstanceNumber",
+)
+"""Type 2 attributes of the Patient, General Study, General Series and General Image modules that
+derived SR/SEG objects copy from their sources (PS3.3 C.7.1.1, C.7.2.1, C.7.3.1, C.7.6.1)."""
+
+
+def fill_type2(ds: Any) -> Any:
+    """Give a source dataset the Type 2 attributes it lacks, empty, as PS3.5 7.4.5 allows ("present,
+    zero length" when unknown), and ``PatientOrientation`` (Type 2C, required for projection images
+    without a frame of reference) empty on 2D images. Changes and returns ``ds``."""
+    for keyword in TYPE2_PATIENT_STUDY:
+        if keyword not in ds:
+            setattr(ds, keyword, None)
+    if "ImageOrientationPatient" not in ds and "PatientOrientation" not in ds:
+        ds.PatientOrientation = None
+    return ds
+
+
+UTF8 = "ISO_IR 192"
+"""SpecificCharacterSet of every derived object: UTF-8, so "−850 HU" (U+2212) and accents survive."""
+
+
+def utf8(ds: Any) -> Any:
+    """Declare UTF-8 (:data:`UTF8`) on a dataset about to be written. Changes and returns ``ds``."""
+    ds.SpecificCharacterSet = UTF8
+    return ds
 
 
 def series_number(case: ReviewedCase) -> int:
@@ -80,7 +110,7 @@ def write_per_case(cases: Sequence[ReviewedCase], ctx: ExportContext, folder_nam
             continue
         folder.mkdir(exist_ok=True)
         path = folder / f"{case.study.case_id}.dcm"
-        dataset.save_as(path, enforce_file_format=True)
+        utf8(dataset).save_as(path, enforce_file_format=True)
         out.files.append(path)
         out.records += 1
     return out

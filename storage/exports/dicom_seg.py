@@ -18,6 +18,7 @@ import numpy as np
 
 from storage.exports.common import ExportContext, FormatOutput, SkipCase, kept_findings
 from storage.exports.dicom_common import (
+    UTF8,
     derived_uid,
     require_highdicom,
     series_number,
@@ -127,13 +128,26 @@ def build_seg(case: ReviewedCase, ctx: ExportContext) -> Any:
     ordered, frames = _frames(source_datasets(case, ctx), masks)
     when = (ctx.created_at or datetime.now(UTC)).isoformat()
     cid = case.study.case_id
-    return hd.seg.Segmentation(
+    projection = "ImageOrientationPatient" not in ordered[0]
+    seg = hd.seg.Segmentation(
         source_images=ordered, pixel_array=frames, segmentation_type=hd.seg.SegmentationTypeValues.BINARY,
         segment_descriptions=_descriptions(hd, case, [label for label, _ in masks]),
         series_instance_uid=derived_uid(cid, "seg-series", when), series_number=series_number(case) + 1,
         sop_instance_uid=derived_uid(cid, "seg", when), instance_number=1, manufacturer="radreview",
         manufacturer_model_name="radreview", software_versions=radreview_version(), device_serial_number="0",
-        series_description="radreview reviewed masks")
+        series_description="radreview reviewed masks", specific_character_set=UTF8,
+        pixel_measures=_projection_measures(hd, ordered[0]) if projection else None)
+    if projection and "PatientOrientation" not in seg:  # Type 2C for images without a frame of reference
+        seg.PatientOrientation = ordered[0].get("PatientOrientation") or None
+    return seg
+
+
+def _projection_measures(hd: Any, source: Any) -> Any:
+    """Pixel measures of a projection image: its (imager) pixel spacing and, as the macro requires a
+    slice thickness (Type 1C) that a radiograph does not have, the source's or a nominal 1 mm."""
+    spacing = source.get("PixelSpacing") or source.get("ImagerPixelSpacing") or [1.0, 1.0]
+    thickness = float(source.get("SliceThickness") or 1.0)
+    return hd.PixelMeasuresSequence(pixel_spacing=[float(v) for v in spacing], slice_thickness=thickness)
 
 
 def write(cases: Sequence[ReviewedCase], ctx: ExportContext) -> FormatOutput:

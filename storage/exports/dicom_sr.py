@@ -5,7 +5,10 @@ its region and whose content holds the finding text (``TEXT`` item, concept DCM 
 A finding with 2D boxes becomes one planar ROI group (TID 1410) per box: a closed ``POLYLINE``
 rectangle in pixel coordinates of the referenced source image. The SR references the source
 Study/Series/SOP Instance UIDs (PS3.15 Retain UIDs Option); the patient module is copied from the
-de-identified sources, so it carries the pseudonymous case id only. Files: ``sr/<case_id>.dcm``.
+de-identified sources, so it carries the pseudonymous case id only (Type 2 attributes the source lacks
+are present and empty). The signer is the verifying observer (``VerificationFlag`` VERIFIED,
+``CompletionFlag`` COMPLETE), the reviewed impression is a TEXT item (DCM 121073 "Impression") of the
+root container, and the character set is UTF-8 (``ISO_IR 192``). Files: ``sr/<case_id>.dcm``.
 """
 
 from __future__ import annotations
@@ -14,8 +17,11 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
+from pydicom.sr.coding import Code
+
 from storage.exports.common import ExportContext, FormatOutput, SkipCase, boxes_2d, kept_findings
 from storage.exports.dicom_common import (
+    UTF8,
     derived_uid,
     require_highdicom,
     series_number,
@@ -24,6 +30,7 @@ from storage.exports.dicom_common import (
 )
 from storage.records import ReviewedCase
 
+IMPRESSION = Code("121073", "DCM", "Impression")
 _PROCEDURE = {"ct": ("24627-2", "LN", "CT Chest"), "cxr": ("36643-5", "LN", "XR Chest")}
 
 
@@ -73,33 +80,43 @@ def _groups(hd: Any, case: ReviewedCase, sources: list[Any]) -> list[Any]:
     return groups
 
 
+def _oriented(ds: Any) -> bool:
+    """True when a projection image states its PatientOrientation (the image library entry needs it)."""
+    return bool(ds.get("PatientOrientation"))
+
+
 def build_sr(case: ReviewedCase, ctx: ExportContext) -> Any:
     """The highdicom ``Comprehensive3DSR`` of a case.
 
     Raises:
         SkipCase: not signed, or no DICOM sources.
     """
-    from pydicom.sr.coding import Code
-
     hd = require_highdicom("DICOM SR export")
     if not case.state.signed:
         raise SkipCase("not signed: a DICOM SR holds final reports only")
     sources = source_datasets(case, ctx)
+    signer = f"{case.state.signed_by or 'reviewer'}^"
     observer = hd.sr.ObserverContext(
         observer_type=hd.sr.CodedConcept("121006", "DCM", "Person"),
-        observer_identifying_attributes=hd.sr.PersonObserverIdentifyingAttributes(
-            name=f"{case.state.signed_by or 'reviewer'}^"))
+        observer_identifying_attributes=hd.sr.PersonObserverIdentifyingAttributes(name=signer))
     report = hd.sr.MeasurementReport(
         observation_context=hd.sr.ObservationContext(observer_person_context=observer),
         procedure_reported=Code(*_PROCEDURE.get(case.study.kind, _PROCEDURE["ct"])),
         imaging_measurements=_groups(hd, case, sources),
-        referenced_images=sources[:1] if case.study.kind == "cxr" else None)
+        referenced_images=sources[:1] if case.study.kind == "cxr" and _oriented(sources[0]) else None)
+    impression = case.state.reviewed_impression()
+    if impression:
+        report[0].ContentSequence.append(hd.sr.TextContentItem(
+            name=IMPRESSION, value=impression[:1024],
+            relationship_type=hd.sr.RelationshipTypeValues.CONTAINS))
     when = ctx.created_at or datetime.now(UTC)
     cid = case.study.case_id
     return hd.sr.Comprehensive3DSR(
         evidence=sources, content=report, series_instance_uid=derived_uid(cid, "sr-series", when.isoformat()),
         series_number=series_number(case), sop_instance_uid=derived_uid(cid, "sr", when.isoformat()),
-        instance_number=1, manufacturer="radreview", is_complete=True, series_description="radreview report")
+        instance_number=1, manufacturer="radreview", is_complete=True, is_final=True, is_verified=True,
+        verifying_observer_name=signer, verifying_organization="radreview",
+        series_description="radreview report", specific_character_set=UTF8)
 
 
 def write(cases: Sequence[ReviewedCase], ctx: ExportContext) -> FormatOutput:

@@ -1,10 +1,13 @@
-"""``dpo``: TRL ``DPOTrainer`` conversational vision preference pairs (DESIGN §6).
+"""``dpo``: TRL ``DPOTrainer`` conversational vision preference pairs, as an ``imagefolder`` dataset.
 
-``{"images", "prompt": [user turn], "chosen": [assistant turn: signed report], "rejected": [assistant
-turn: draft]}``, one JSON object per line. A pair exists only where the reviewer changed the draft
-(edit, reject, add, move_box, relink_region, edit_mask); accept-only cases give none. A change that
-leaves the plain text identical (a moved box only) gives no pair either — DPO on two identical
-completions carries no signal — and is listed in the manifest.
+``metadata.jsonl`` beside the rendered PNGs: ``{"file_names", "prompt": [user turn], "chosen":
+[assistant turn: the reviewed report], "rejected": [assistant turn: the draft], "provenance"}``; loaded
+with ``datasets.load_dataset("imagefolder", data_dir=<export>)`` (``file_names`` → an ``images``
+column of PIL images, as TRL's ``DataCollatorForVisionPreference`` takes). A pair exists only where the
+reviewer changed the draft (edit, reject, add, move_box, relink_region, edit_mask, impression edit);
+accept-only cases give none. A change that leaves the plain text identical (a moved box only) gives
+no pair either — DPO on two identical completions carries no signal — and is listed in the manifest.
+Chest X-rays only; CT volumes are skipped.
 """
 
 from __future__ import annotations
@@ -18,29 +21,34 @@ from storage.exports.common import (
     SkipCase,
     assistant_message,
     draft_report,
-    images_of,
     jsonl_export,
+    provenance,
+    rendered_images,
+    require_2d,
     reviewer_changed,
     signed_report,
     user_message,
 )
 from storage.records import ReviewedCase
 
-FILENAME = "dpo.jsonl"
+FILENAME = "metadata.jsonl"
+NEEDS_PNG = True
 
 
 def build(case: ReviewedCase, ctx: ExportContext) -> list[dict[str, Any]]:
     """The preference pair of a case, or :class:`SkipCase` when the reviewer changed nothing."""
+    require_2d(case, "dpo")
     if not reviewer_changed(case):
         raise SkipCase("accepted unchanged: no preference pair")
     chosen, rejected = signed_report(case), draft_report(case)
     if chosen == rejected:
         raise SkipCase("only the grounding changed: chosen and rejected texts are identical")
-    images = images_of(case, ctx)
-    return [{"images": images, "prompt": [user_message(case, len(images))],
-             "chosen": [assistant_message(chosen)], "rejected": [assistant_message(rejected)]}]
+    images = rendered_images(case, ctx)
+    return [{"file_names": images, "prompt": [user_message(case, len(images), ctx.free_text)],
+             "chosen": [assistant_message(chosen)], "rejected": [assistant_message(rejected)],
+             "provenance": provenance(case)}]
 
 
 def write(cases: Sequence[ReviewedCase], ctx: ExportContext) -> FormatOutput:
-    """Write ``dpo.jsonl``."""
+    """Write ``metadata.jsonl``."""
     return jsonl_export(FILENAME, cases, ctx, build)

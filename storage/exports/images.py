@@ -150,3 +150,76 @@ def data_dir_resolver(data_dir: Path) -> SourceResolver:
         return files + (_files_under(root / lateral) if lateral else [])
 
     return resolve
+
+
+def render_png(src: Path, dst: Path) -> tuple[int, int]:
+    """Render one 2D source image to an 8-bit grayscale PNG through the display pipeline.
+
+    The reader applies the modality LUT; :func:`viewer.windowing.display_window` applies the file's VOI
+    LUT or window (or the viewer's default) and inverts MONOCHROME1 — what a reader sees on screen. The
+    PNG carries pixels only (no text chunks).
+
+    Returns:
+        ``(rows, columns)`` of the image.
+
+    Raises:
+        ValueError: the source is not a single 2D image, or its DICOM says BurnedInAnnotation YES.
+    """
+    from PIL import Image as PILImage
+
+    from viewer.io import load_study
+    from viewer.windowing import display_window
+
+    if sniff_kind(src) == "dicom":
+        import pydicom
+
+        head = pydicom.dcmread(src, stop_before_pixels=True, force=True)
+        if str(head.get("BurnedInAnnotation", "")).upper() == "YES":
+            raise ValueError(f"{src.name}: BurnedInAnnotation is YES — text burned into the pixels cannot be "
+                             "removed; it is not rendered into training images")
+    image = load_study(src).primary
+    if image.pixels.ndim != 2:
+        raise ValueError(f"{src.name}: a {image.pixels.ndim}D image is not a 2D radiograph")
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    # zlib level 1: lossless like the default 6, ~4.7× faster to write and ~17% larger on a 1955×1841 CR
+    PILImage.fromarray(display_window(image), mode="L").save(dst, format="PNG", compress_level=1)
+    rows, cols = image.pixels.shape
+    return int(rows), int(cols)
+
+
+def _frontal_lateral(study: StudyRecord, resolver: SourceResolver) -> tuple[Path | None, Path | None]:
+    files = list(resolver(study))
+    if not files:
+        return None, None
+    lateral = files[-1] if study.meta.get("lateral_path") and len(files) > 1 else None
+    return files[0], lateral
+
+
+def render_roles(study: StudyRecord, out_dir: Path, resolver: SourceResolver | None,
+                 prior: StudyRecord | None = None) -> dict[str, Any]:
+    """Render a CXR study's images as role-named PNGs under ``images/<case_id>/``.
+
+    Roles follow MAIRA-2's processor: ``current_frontal``, ``current_lateral`` and ``prior_frontal``
+    (``None`` when the study has no such image). ``rows``/``columns`` are those of the current frontal.
+
+    Raises:
+        ValueError: a source cannot be rendered (names the file and why).
+    """
+    roles: dict[str, Any] = {"current_frontal": None, "current_lateral": None, "prior_frontal": None,
+                             "rows": None, "columns": None}
+    if resolver is None:
+        return roles
+    frontal, lateral = _frontal_lateral(study, resolver)
+    base = f"images/{study.case_id}"
+    if frontal is not None:
+        roles["rows"], roles["columns"] = render_png(frontal, out_dir / base / "current_frontal.png")
+        roles["current_frontal"] = f"{base}/current_frontal.png"
+    if lateral is not None:
+        render_png(lateral, out_dir / base / "current_lateral.png")
+        roles["current_lateral"] = f"{base}/current_lateral.png"
+    has_prior = prior is not None and prior.kind == "cxr"
+    prior_frontal = _frontal_lateral(prior, resolver)[0] if prior is not None and has_prior else None
+    if prior_frontal is not None:
+        render_png(prior_frontal, out_dir / base / "prior_frontal.png")
+        roles["prior_frontal"] = f"{base}/prior_frontal.png"
+    return roles

@@ -6,12 +6,20 @@ each finding is ``<obj>text</obj>`` or, when grounded, ``<obj>text<box><x..><y..
 (DESIGN §6 writes ``<obj>…</obj><box>…</box>``; the file follows the processor, which asserts its
 layout; :func:`grounded_sequence` can produce either.)
 
+Each record holds the keyword arguments of MAIRA-2's ``Maira2Processor.format_and_preprocess_reporting_input``
+(``processing_maira2.py``; public mirror ``johannes2moll/maira_rrg@f8c7a71:processing_maira2.py``):
+``images`` by role (``current_frontal``, ``current_lateral``, ``prior_frontal``: PNGs rendered through
+the display pipeline, relative to the export folder, ``null`` when absent), ``indication``,
+``technique``, ``comparison``, ``prior_report`` (free text after the export's policy), ``get_grounding``
+and ``assistant_text`` (the grounded sequence), plus ``image_size`` (rows/columns of the current
+frontal) and ``provenance``.
+
 Coordinates use 100 bins. MAIRA-2 decodes a bin ``b`` as ``(b + 0.5) / 100``; we encode a
 normalised coordinate ``v`` as ``min(99, max(0, floor(v * 100)))``, so ``encode(decode(b)) == b``
-for every bin and ``|decode(encode(v)) - v| <= 0.005``. MAIRA-2 sees a centre-cropped square; when
-the study meta carries ``Rows``/``Columns`` the box is mapped from the original image into that square
-(the inverse of the processor's ``adjust_box_for_original_image_size``), otherwise it is written in the
-original-image frame. Only CXR (2D) cases are written; CT cases are skipped.
+for every bin and ``|decode(encode(v)) - v| <= 0.005``. MAIRA-2 sees a centre-cropped square: every box is
+mapped from the original image into that square with the rendered image's size (the inverse of the
+processor's ``adjust_box_for_original_image_size``; ``box_frame: square_crop``). Only CXR (2D) cases
+are written; CT cases are skipped.
 """
 
 from __future__ import annotations
@@ -25,15 +33,19 @@ from storage.exports.common import (
     FormatOutput,
     SkipCase,
     boxes_2d,
-    images_of,
+    indication,
     jsonl_export,
     kept_findings,
-    prompt_text,
+    prior_report,
+    provenance,
+    rendered,
 )
 from storage.records import ReviewedCase
 
 FILENAME = "maira2.jsonl"
+NEEDS_PNG = True
 NUM_BINS = 100
+ROLES = ("current_frontal", "current_lateral", "prior_frontal")
 
 
 def encode_coord(value: float, bins: int = NUM_BINS) -> int:
@@ -69,24 +81,18 @@ def box_tokens(box: Sequence[float]) -> str:
     return f"<box><x{x0}><y{y0}><x{x1}><y{y1}></box>"
 
 
-def _image_size(case: ReviewedCase) -> tuple[int, int] | None:
-    meta = case.study.meta
-    try:
-        return int(meta["Columns"]), int(meta["Rows"])
-    except (KeyError, ValueError):
-        return None
-
-
-def grounded_sequence(case: ReviewedCase, *, boxes_inside: bool = True) -> str:
-    """The reviewer-final findings as a MAIRA-2 grounded sequence.
+def grounded_sequence(case: ReviewedCase, *, boxes_inside: bool = True,
+                      size: tuple[int, int] | None = None) -> str:
+    """The reviewer-kept findings as a MAIRA-2 grounded sequence.
 
     Args:
         case: The reviewed case.
         boxes_inside: ``True`` (MAIRA-2's processor): ``<obj>text<box>…</box></obj>``; ``False``:
             DESIGN §6's written form ``<obj>text</obj><box>…</box>``, which
             ``inference.parsers.maira2.parse_maira2`` reads.
+        size: ``(width, height)`` of the current frontal image: boxes are mapped into the processor's
+            centre-cropped square; ``None`` keeps them in the original-image frame.
     """
-    size = _image_size(case)
     parts = []
     for finding in kept_findings(case):
         boxes = boxes_2d(finding)
@@ -98,14 +104,34 @@ def grounded_sequence(case: ReviewedCase, *, boxes_inside: bool = True) -> str:
     return "".join(parts)
 
 
+def technique(case: ReviewedCase) -> str | None:
+    """The technique section from the study's coded attributes (view positions), or ``None``."""
+    view = (case.study.meta or {}).get("ViewPosition", "").strip()
+    lateral = bool((case.study.meta or {}).get("lateral_path"))
+    if not view and not lateral:
+        return None
+    views = [v for v in (view, "lateral" if lateral else "") if v]
+    return f"{' and '.join(views)} view{'s' if len(views) > 1 else ''} of the chest."
+
+
 def build(case: ReviewedCase, ctx: ExportContext) -> list[dict[str, Any]]:
-    """The MAIRA-2 grounded-reporting record of a CXR case."""
+    """The MAIRA-2 grounded-reporting record of a CXR case (see the module docstring)."""
     if case.study.kind != "cxr":
         raise SkipCase(f"MAIRA-2 grounded reporting is for chest X-rays; this is a {case.study.kind} study")
-    images = images_of(case, ctx)
-    return [{"id": case.study.case_id, "images": images, "prompt": prompt_text(case),
-             "target": grounded_sequence(case),
-             "box_frame": "square_crop" if _image_size(case) else "original"}]
+    roles = rendered(case, ctx)
+    size = (int(roles["columns"]), int(roles["rows"]))
+    has_prior = roles.get("prior_frontal") is not None
+    return [{"id": case.study.case_id,
+             "images": {r: roles.get(r) for r in ROLES},
+             "indication": indication(case, ctx.free_text),
+             "technique": technique(case),
+             "comparison": "Prior frontal chest X-ray." if has_prior else None,
+             "prior_report": prior_report(case, ctx.free_text) if has_prior else None,
+             "get_grounding": True,
+             "assistant_text": grounded_sequence(case, size=size),
+             "image_size": {"rows": size[1], "columns": size[0]},
+             "box_frame": "square_crop",
+             "provenance": provenance(case)}]
 
 
 def write(cases: Sequence[ReviewedCase], ctx: ExportContext) -> FormatOutput:

@@ -2,8 +2,12 @@
 
 ``[{"example_id", "prediction": [{"text", "boxes": [{"x_min", "y_min", "x_max", "y_max"}] | null}],
 "target": [...]}]``: ``prediction`` holds the drafted findings, ``target`` the reviewer-final ones
-with their (possibly corrected) boxes. Boxes are normalised to the original image (RadFact's
-convention). Only 2D boxes are written; 3D (CT) groundings appear as ``null``.
+with their (possibly corrected) boxes; pending and rejected findings are not targets. Boxes are
+normalised to the original image (RadFact's convention). Each example also carries ``provenance``,
+which RadFact's loader ignores (``get_candidates_and_references_from_json`` in
+``microsoft/RadFact@72463ac:src/radfact/cli/run_radfact.py`` reads ``example_id``/``prediction``/``target``
+and parses each list with ``GroundedPhraseList.from_list_of_dicts``). RadFact grounds phrases on 2D
+images: CT cases are skipped (their boxes are 3D).
 """
 
 from __future__ import annotations
@@ -13,7 +17,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from inference.records import Finding
-from storage.exports.common import ExportContext, FormatOutput, boxes_2d, kept_findings
+from storage.exports.common import ExportContext, FormatOutput, boxes_2d, kept_findings, provenance
 from storage.records import ReviewedCase
 
 FILENAME = "radfact.json"
@@ -30,12 +34,22 @@ def build(case: ReviewedCase) -> dict[str, Any]:
     """The RadFact example of a case."""
     return {"example_id": case.study.case_id,
             "prediction": [sentence(f) for f in case.draft.findings],
-            "target": [sentence(f) for f in kept_findings(case)]}
+            "target": [sentence(f) for f in kept_findings(case)],
+            "provenance": provenance(case)}
 
 
 def write(cases: Sequence[ReviewedCase], ctx: ExportContext) -> FormatOutput:
-    """Write ``radfact.json`` (a JSON list, indented for review)."""
-    examples = [build(case) for case in cases]
+    """Write ``radfact.json`` (a JSON list, indented for review); CT cases are skipped."""
+    out = FormatOutput()
+    examples = []
+    for case in cases:
+        if case.study.kind != "cxr":
+            out.skipped.append((case.study.case_id, "RadFact grounds phrases on 2D images; this is a "
+                                f"{case.study.kind} volume with 3D boxes"))
+            continue
+        examples.append(build(case))
     path = ctx.out_dir / FILENAME
     path.write_text(json.dumps(examples, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
-    return FormatOutput(files=[path], records=len(examples))
+    out.files.append(path)
+    out.records = len(examples)
+    return out

@@ -1,8 +1,12 @@
-"""``sft``: TRL ``SFTTrainer`` conversational vision records, one JSON object per line (DESIGN §6).
+"""``sft``: TRL ``SFTTrainer`` conversational vision records, as a Hugging Face ``imagefolder`` dataset.
 
-``{"images": [...], "messages": [{"role": "user", "content": [{"type": "image"}, …, {"type": "text",
-"text": prompt}]}, {"role": "assistant", "content": [{"type": "text", "text": signed}]}]}`` — one
-``{"type": "image"}`` placeholder per entry of ``images``, in the same order.
+``metadata.jsonl`` (one JSON object per line) beside the rendered PNGs: ``{"file_names": [...],
+"messages": [{"role": "user", "content": [{"type": "image"}, …, {"type": "text", "text": prompt}]},
+{"role": "assistant", "content": [{"type": "text", "text": signed}]}], "provenance"}`` — one
+``{"type": "image"}`` placeholder per image, in the same order. ``datasets.load_dataset("imagefolder",
+data_dir=<export>)`` resolves ``file_names`` relative to the metadata file and yields an ``images``
+column of PIL images, which is what TRL's ``DataCollatorForVisionLanguageModeling`` takes. Chest X-rays
+only (PNG renders through the display pipeline); CT volumes are skipped.
 """
 
 from __future__ import annotations
@@ -14,23 +18,29 @@ from storage.exports.common import (
     ExportContext,
     FormatOutput,
     assistant_message,
-    images_of,
     jsonl_export,
+    provenance,
+    rendered_images,
+    require_2d,
     signed_report,
     user_message,
 )
 from storage.records import ReviewedCase
 
-FILENAME = "sft.jsonl"
+FILENAME = "metadata.jsonl"
+NEEDS_PNG = True
 
 
 def build(case: ReviewedCase, ctx: ExportContext) -> list[dict[str, Any]]:
     """The single SFT record of a case."""
-    images = images_of(case, ctx)
-    return [{"images": images,
-             "messages": [user_message(case, len(images)), assistant_message(signed_report(case))]}]
+    require_2d(case, "sft")
+    images = rendered_images(case, ctx)
+    return [{"file_names": images,
+             "messages": [user_message(case, len(images), ctx.free_text),
+                          assistant_message(signed_report(case))],
+             "provenance": provenance(case)}]
 
 
 def write(cases: Sequence[ReviewedCase], ctx: ExportContext) -> FormatOutput:
-    """Write ``sft.jsonl``."""
+    """Write ``metadata.jsonl``."""
     return jsonl_export(FILENAME, cases, ctx, build)

@@ -128,19 +128,26 @@ def test_healthz_and_error_page(services, tmp_path: Path) -> None:
     assert "not usable" in (check_data_dir(blocker / "sub") or "")
 
 
-def test_export_callback_writes_dpo_and_zip(drafted, tmp_path: Path) -> None:
+def test_export_callback_writes_reg2rg_regions_and_zip(drafted, tmp_path: Path) -> None:
     from app.callbacks import export as export_cb
 
     for fid in ("f1", "f4"):
         review.decide(drafted, "alice", "ct1", fid, "accept", review.Decision())
     review.decide(drafted, "alice", "ct1", "f2", "edit", review.Decision("style"), text="Lungs clear.")
     review.decide(drafted, "alice", "ct1", "f3", "reject", review.Decision("false_finding"))
+    review.decide_impression(drafted, "alice", "ct1", "accept", review.Decision())
     review.sign(drafted, "alice", "ct1")
-    folder, archive, summary = export_cb.run_export(drafted, export_cb.ExportRequest("dpo"), tmp_path)
-    lines = [json.loads(x) for f in folder.glob("*.jsonl") for x in f.read_text().splitlines()]
-    assert len(lines) == 1 and "Lungs clear." in json.dumps(lines[0]["chosen"])
+    folder, archive, summary = export_cb.run_export(drafted, export_cb.ExportRequest("regions"), tmp_path)
+    import csv
+
+    rows = list(csv.DictReader((folder / "radgenome.csv").open(encoding="utf-8")))
+    by_region = {r["Anatomy"]: r["Sentence"] for r in rows}
+    assert set(by_region) == {"heart", "lung", ""}  # the rejected pleural finding is not a target
+    assert by_region["lung"] == "A 12 mm nodule in the left upper lobe. Lungs clear."
+    assert (folder / "volumes/ct1/ct1/ct1.nii.gz").is_file()
+    assert sorted(p.name for p in (folder / "masks/seg_ct1").iterdir()) == ["heart.nii.gz", "lung.nii.gz"]
     assert archive.suffix == ".zip" and archive.parent.parent == tmp_path
-    assert "1 record(s)" in summary
+    assert "3 record(s)" in summary
     with pytest.raises(ServiceError, match="not a date"):
         export_cb.run_export(drafted, export_cb.ExportRequest("dpo", since="yesterday"), tmp_path)
 

@@ -14,7 +14,7 @@ from inference.artefacts import content_ref
 from inference.records import Draft, Finding, Grounding, Phrase, Provenance, Section
 from storage.deid import BASIC_PROFILE, PhiLeakError, assert_no_phi, phi_strings, safe_meta, scrub_dataset
 from storage.exports import FORMATS, ExportFilter, export
-from storage.records import ReviewAction, ReviewedCase, StudyRecord
+from storage.records import IMPRESSION_ID, ReviewAction, ReviewedCase, StudyRecord
 from storage.review import apply_actions
 
 ALL_MARKERS = [*MARKERS.values(), PRIVATE_MARKER]
@@ -87,7 +87,8 @@ def _reviewed(case_id: str, kind: str, path: Path, mask: np.ndarray, box: tuple[
     t = datetime(2026, 1, 1, tzinfo=UTC)
     actions = [ReviewAction("edit", case_id, "d1", "ana", finding_id="f1",
                             after_text="Opacity at the left base.",
-                            reason="wrong_location", acted_at=t),
+                            reason="wrong_location", grounding="keep", acted_at=t),
+               ReviewAction("accept", case_id, "d1", "ana", finding_id=IMPRESSION_ID, acted_at=t),
                ReviewAction("sign", case_id, "d1", "ana", acted_at=t)]
     record = StudyRecord(case_id, study.kind, "signed", tuple(i.sha256 for i in study.images),
                          path.name, indication="Cough", meta=safe_meta(study.primary.meta))
@@ -164,4 +165,28 @@ def test_register_study_keeps_only_allow_listed_meta(tmp_path) -> None:  # type:
                         "AcquisitionPlane": "CORONAL"})
     repo = Repository.open(f"sqlite:///{tmp_path}/db.sqlite", tmp_path)
     record = repo.register_study(Study(case_id="c1", kind="cxr", images=(image,)), "studies/c1")
-    assert dict(record.meta) == {"Modality": "DX", "AcquisitionPlane": "CORONAL"}
+    # Rows/Columns of the 2D image are recorded even when the reader did not (exports map boxes with them)
+    assert dict(record.meta) == {"Modality": "DX", "AcquisitionPlane": "CORONAL", "Rows": "4", "Columns": "4"}
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("Cough, John Smith MRN 12345", "Cough, [NAME] [ID]"),
+    ("Seen by Dr. Jane Doe on 03/04/2024, call 555-123-4567.", "Seen by [NAME] on [DATE], call [PHONE]."),
+    ("Prior CT 2024-01-02 accession #889912, mary@example.org", "Prior CT [DATE] [ID], [EMAIL]"),
+    ("Fever since 3 March 2024, patient Anna Maria Lopez", "Fever since [DATE], patient [NAME]"),
+    ("Indication: Chest Pain, Left Lower Lobe", "Indication: Chest Pain, Left Lower Lobe"),
+    ("Nodule 12 mm, follow-up in 3 months", "Nodule 12 mm, follow-up in 3 months"),
+])
+def test_scrub_text_replaces_identifying_spans(text: str, expected: str) -> None:
+    from storage.deid import scrub_text
+
+    assert scrub_text(text) == expected
+
+
+def test_scrub_text_limits_are_as_documented() -> None:
+    from storage.deid import free_text, scrub_text
+
+    assert scrub_text("Smith has a cough.") == "Smith has a cough."  # one name at a sentence start: missed
+    assert free_text("Smith has a cough.", "drop") is None  # what to use when that is not enough
+    with pytest.raises(ValueError, match="free-text policy"):
+        free_text("x", "keep")

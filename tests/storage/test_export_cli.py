@@ -13,7 +13,7 @@ from app.cli import main
 from inference.artefacts import content_ref
 from inference.records import Draft, Finding, Grounding, Phrase, Provenance, Section
 from storage.deid import assert_no_phi
-from storage.records import ReviewAction
+from storage.records import IMPRESSION_ID, ReviewAction
 
 
 def _populate(data: Path) -> None:
@@ -36,9 +36,11 @@ def _populate(data: Path) -> None:
         draft_id = repo.save_draft(draft)
         for action in (
             ReviewAction("edit", "case-cli", draft_id, "ana", finding_id="f1",
-                         after_text="Nodule in the right lower lobe.", reason="wrong_location"),
+                         after_text="Nodule in the right lower lobe.", reason="wrong_location",
+                         grounding="keep"),
             ReviewAction("accept", "case-cli", draft_id, "ana", finding_id="f2"),
-            ReviewAction("sign", "case-cli", draft_id, "ana", base_version=2),
+            ReviewAction("accept", "case-cli", draft_id, "ana", finding_id=IMPRESSION_ID),
+            ReviewAction("sign", "case-cli", draft_id, "ana", base_version=3),
         ):
             repo.record_action(action)
 
@@ -76,3 +78,16 @@ def test_cli_filters_and_errors(data_dir: Path, tmp_path: Path, capsys: pytest.C
     with pytest.raises(SystemExit) as exc:
         main(["export", "--format", "sft", "--out", str(tmp_path / "o"), "--since", "yesterday"])
     assert exc.value.code == 2
+
+
+def test_cli_refuses_a_non_empty_folder_and_drops_free_text(data_dir: Path, tmp_path: Path,
+                                                             capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "llava"
+    assert main(["export", "--format", "llava", "--out", str(out), "--data-dir", str(data_dir),
+                 "--free-text", "drop"]) == 0
+    record = json.loads((out / "llava.json").read_text())[0]
+    assert "Indication" not in record["conversations"][0]["value"]
+    assert (out / record["image"]).is_file()  # LLaVA opens image_folder/image: the export folder
+    capsys.readouterr()
+    code = main(["export", "--format", "llava", "--out", str(out), "--data-dir", str(data_dir)])
+    assert code == 2 and "is not empty" in capsys.readouterr().err
