@@ -15,8 +15,8 @@ from export_cases import all_cases, case_a, case_b, case_c, case_d, write_source
 
 from storage.exports import FORMATS, ExportFilter, UnknownFormatError, export
 from storage.exports.maira2 import decode_coord, encode_coord, to_square_crop
-from tests.golden import check_golden
 from storage.exports.registry import NonEmptyFolderError
+from tests.golden import check_golden
 
 GOLDEN = Path(__file__).parent / "golden"
 CREATED = datetime(2026, 2, 1, 12, 0, tzinfo=UTC)
