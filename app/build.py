@@ -401,33 +401,18 @@ def _ordered(view: view_h.ReviewView) -> tuple[Any, ...]:
 
 
 def _wire_impression(wire: Wiring, c: dict[str, Any]) -> None:
-    """The impression row (issue 13): accept / edit / regenerate from the reviewed findings."""
-    impression = getattr(review_h, "impression_decision", None)
-    if impression is None:
-        for name in ("imp_accept", "imp_edit", "imp_regen"):
-            c[name].interactive = False
-        return
-    wire.review(
-        c["imp_accept"].click,
-        impression,
-        ["sess", "impression"],
-        api_name="accept_impression",
-        fixed={"kind": "accept"},
-    )
-    wire.review(
-        c["imp_edit"].click,
-        impression,
-        ["sess", "impression"],
-        api_name="edit_impression",
-        fixed={"kind": "edit"},
-    )
+    """The impression row (issue 13): accept / edit (with the action bar's reason) / regenerate it from
+    the reviewed findings; signing needs it accepted or edited."""
+    imp_in = ["sess", "impression", "reason", "significant", "comment"]
+    for name, kind in (("imp_accept", "accept"), ("imp_edit", "edit")):
+        wire.review(
+            c[name].click, review_h.impression_decision, imp_in, api_name=f"{kind}_impression", fixed={"kind": kind}
+        )
     wire.review(
         c["imp_regen"].click,
-        getattr(review_h, "regenerate_impression"),  # noqa: B009 - until issue 13's API lands
+        review_h.regenerate_impression,
         ["sess"],
         api_name="regenerate_impression",
-        concurrency_limit=1,
-        concurrency_id="generate",
     )
 
 

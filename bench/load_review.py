@@ -224,14 +224,23 @@ def _serve(root: Path, data: Path) -> tuple[Any, str]:
     raise RuntimeError(f"radreview serve not healthy in 90 s: {log.read_text()[-2000:]}")
 
 
-def _api(client: Any, *names: str) -> str:
+def _api(client: Any, *names: str, required: bool = True) -> str:
     """The first of ``names`` the server offers (the endpoint names changed with the one-screen layout:
     ``/accept`` now, ``/decide`` before), so the same command measures before and after."""
     offered = set(client.view_api(print_info=False, return_format="dict")["named_endpoints"])
     for name in names:
         if name in offered:
             return name
+    if not required:
+        return ""
     raise RuntimeError(f"the server offers none of {names}; it has {sorted(offered)}")
+
+
+def _args(client: Any, api: str, **values: Any) -> dict[str, Any]:
+    """``values`` restricted to the parameters ``api`` takes (``grounding`` and ``seq`` are new)."""
+    params = client.view_api(print_info=False, return_format="dict")["named_endpoints"][api]["parameters"]
+    names = {p["parameter_name"] for p in params}
+    return {k: v for k, v in values.items() if k in names}
 
 
 def _http_reviewer(
@@ -241,24 +250,43 @@ def _http_reviewer(
 
     client = Client(url, verbose=False)  # one Gradio session = one reviewer's browser tab
     accept, opener = _api(client, "/accept", "/decide"), _api(client, "/open_case")
+    impression = _api(client, "/accept_impression", required=False)  # signing needs it (issue 13)
+    values = _args(client, accept, seq="0", text="", reason=None, significant=False, comment="", grounding=None)
     for case_id in cases:
         if time.monotonic() > deadline:
             return
         try:
-            client.predict(case_id, api_name=opener)
+            client.predict(case_id=case_id, api_name=opener)
             for i in range(findings):  # the server selects the next pending finding after each one
                 start = time.perf_counter()
-                client.predict(text="", reason=None, significant=False, comment="", api_name=accept)
+                client.predict(**values, api_name=accept)
                 log.ack(case_id, f"#{i}", "accept", time.perf_counter() - start)
                 start = time.perf_counter()  # the floor: an empty callback, same session, same load
-                client.predict("0", api_name="/ping")
+                client.predict(counter="0", api_name="/ping")
                 floor.ack(case_id, f"#{i}", "ping", time.perf_counter() - start)
+            if impression:
+                args = _args(client, impression, seq="0", text="", reason=None, significant=False, comment="")
+                start = time.perf_counter()
+                client.predict(**args, api_name=impression)
+                log.ack(case_id, "@impression", "accept_impression", time.perf_counter() - start)
             start = time.perf_counter()
             client.predict(api_name="/sign")
             log.ack(case_id, "", "sign", time.perf_counter() - start)
         except Exception as exc:  # recorded and reported; the load goes on
             with log.lock:
                 log.errors.append(f"{case_id}: {type(exc).__name__}: {exc}")
+
+
+def _stop(proc: Any) -> None:
+    """SIGTERM the server; SIGKILL it when it has not exited 30 s later (an open client stream)."""
+    import subprocess
+
+    proc.terminate()
+    try:
+        proc.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(timeout=30)
 
 
 def run_http_load(config: LoadConfig = LoadConfig(), root: Path | None = None) -> dict[str, Any]:
@@ -290,8 +318,7 @@ def run_http_load(config: LoadConfig = LoadConfig(), root: Path | None = None) -
                 t.join()
             seconds = time.perf_counter() - start
         finally:
-            proc.terminate()
-            proc.wait(timeout=30)
+            _stop(proc)
         stored = _stored(base / "rr.db")
         accepts = [t for t, a in zip(log.latencies, log.acked, strict=True) if a[2] == "accept"]
         acked = {c: sum(1 for a in log.acked if a[0] == c) for c in {a[0] for a in log.acked}}

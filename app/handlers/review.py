@@ -182,7 +182,32 @@ def refresh(services: Services, sess: Session) -> v.ReviewView:
     return v.panel(services, sess)
 
 
-def impression_status(state: Any) -> str:
-    """The impression's status line."""
-    status = getattr(state, "impression_status", None) if state is not None else None
-    return f"impression: {status}" if status else ""
+def impression_decision(
+    services: Services,
+    sess: Session,
+    text: str,
+    reason: str | None,
+    significant: bool,
+    comment: str,
+    request: gr.Request,
+    *,
+    kind: str,
+) -> v.ReviewView:
+    """Accept the impression, or save its edited text (``kind``, bound at wiring; an edit needs the
+    reason code chosen in the action bar). Signing needs the impression decided."""
+    try:
+        reviewer = reviewer_of(services, request)
+        decision = review.Decision(reason or None, bool(significant), comment or "", sess.shown_at)
+        review.decide_impression(services, reviewer, sess.case_id, kind, decision, text)
+    except ServiceError as exc:
+        return v.ReviewView(impression_status=v._message_html(str(exc), "error"))
+    return v.panel(services, sess, impression=True, note="impression saved" if kind == "edit" else "")
+
+
+def regenerate_impression(services: Services, sess: Session, request: gr.Request) -> v.ReviewView:
+    """Propose an impression from the reviewed findings (accept or edit it next)."""
+    try:
+        review.regenerate_impression(services, reviewer_of(services, request), sess.case_id)
+    except ServiceError as exc:
+        return v.ReviewView(impression_status=v._message_html(str(exc), "error"))
+    return v.panel(services, sess, impression=True)

@@ -163,6 +163,7 @@ def panel(
     reset: bool = False,
     view: dict[str, Any] | None = None,
     note: str = "",
+    impression: bool = False,
 ) -> ReviewView:
     """The report panel for the stored state of ``sess``'s case, plus the viewer-state text.
 
@@ -174,6 +175,7 @@ def panel(
             Without it, what the reviewer typed is left alone.
         view: Plane/slice/phrase for the viewer (address bar, phrase jump), passed to the bridge.
         note: A confirmation for the message line.
+        impression: Refill the impression text box (after an impression action) even without ``reset``.
     """
     if not sess.case_id:
         return ReviewView(
@@ -201,7 +203,10 @@ def panel(
         viewer_state=viewer_state_text(services, sess, view),
         query=view_query(sess),
         message=_message_html(note, "ok"),
+        impression_status=impression_line(state),
     )
+    if impression or reset:
+        out = out.but(impression=state.impression or "" if state else "")
     if not reset:
         return out
     text = state.state_of(selected).finding.text if state and selected else ""
@@ -213,8 +218,22 @@ def panel(
         grounding="keep",
         edit=gr.update(interactive=False),
         reject=gr.update(interactive=False),
-        impression=state.impression if state else "",
     )
+
+
+def impression_line(state: Any) -> str:
+    """The impression's status beside its buttons (signing needs it accepted or edited)."""
+    if state is None:
+        return ""
+    status = str(getattr(state, "impression_status", "pending"))
+    hint = {
+        "pending": "pending — accept or edit it before signing",
+        "proposed": "proposed from the reviewed findings — accept or edit it",
+        "accepted": "accepted",
+        "edited": "edited",
+    }.get(status, status)
+    kind = "ok" if status in ("accepted", "edited") else "hint"
+    return _message_html(f"impression {hint}", kind)
 
 
 def full(services: Services, sess: Session, view: dict[str, Any] | None = None, note: str = "") -> ReviewView:
