@@ -20,7 +20,7 @@ from storage.engine import WRITE, create_engine, is_sqlite
 if TYPE_CHECKING:
     from alembic.config import Config
 
-SCHEMA_REVISION = "0004"
+SCHEMA_REVISION = "0005"
 """The newest revision shipped (a test checks it is Alembic's head). Lets :func:`is_current` answer
 without importing Alembic, which is most of a repository's start-up time."""
 

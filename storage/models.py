@@ -9,7 +9,9 @@ Tables and their guarantees (see docs/storage.md):
 * ``drafts`` — immutable drafts: the exact ``to_json`` text, provenance JSON, generator and model id
   (indexed for export filters), latencies.
 * ``draft_findings`` — the findings as drafted (immutable; for querying by region / model).
-* ``review_actions`` — the append-only log. ``seq`` numbers the actions of one review (one draft)
+* ``review_actions`` — the append-only log (impression decisions use the reserved finding id
+  ``@impression``; ``grounding`` records an edit's keep/drop/reground choice). ``seq`` numbers the
+  actions of one review (one draft)
   densely from 0; ``UNIQUE(draft_id, seq)`` makes two writers that both read the review at version N
   unable to both append action N — the optimistic lock enforced by the database itself.
 * ``signed_reports`` — the text and sections of a report at the moment it was signed (one per sign
@@ -174,6 +176,7 @@ class ActionRow(Base):
     shown_at: Mapped[datetime | None] = mapped_column()
     acted_at: Mapped[datetime] = mapped_column()
     new_draft_id: Mapped[str | None] = mapped_column(sa.ForeignKey("drafts.id"))
+    grounding: Mapped[str | None] = mapped_column(sa.String(16))
 
     __table_args__ = (
         sa.UniqueConstraint("draft_id", "seq"),

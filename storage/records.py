@@ -26,6 +26,12 @@ REASON_CODES: tuple[str, ...] = (
 )
 StudyStatus = Literal["new", "drafted", "in_review", "signed"]
 FindingStatus = Literal["pending", "accepted", "edited", "rejected", "added"]
+ImpressionStatus = Literal["pending", "accepted", "edited", "proposed"]
+GroundingChoice = Literal["keep", "drop", "reground"]
+GROUNDING_CHOICES: tuple[str, ...] = ("keep", "drop", "reground")
+IMPRESSION_ID = "@impression"
+"""The reserved ``finding_id`` of impression actions (``accept``/``edit`` of the impression, and the
+``regenerate`` action that proposes a new one). Draft finding ids starting with ``@`` are refused."""
 
 
 @dataclass(frozen=True)
@@ -52,7 +58,15 @@ class ReviewAction:
         base_version: The finding's version the reviewer saw (optimistic lock): the number of actions
             already applied to that finding. For ``sign`` it is the case's action count.
         new_draft_id: For ``regenerate``: the draft holding the regenerated section(s).
+        grounding: For ``edit``: what the reviewer chose to do with the finding's grounding —
+            ``keep`` (boxes and masks stay, re-attached to the new text), ``drop`` (removed) or
+            ``reground`` (removed now; the reviewer draws a new box next). ``None`` on rows written
+            before revision 0005: replayed with :func:`storage.review.default_grounding`.
         id: Assigned by storage (monotonic per database).
+
+    Impression actions use ``finding_id == IMPRESSION_ID``: ``accept`` (the current impression is
+    right), ``edit`` (``after_text`` replaces it) and ``regenerate`` with the proposal in ``after_text``
+    (built from the reviewed findings; still to be accepted or edited).
     """
 
     kind: ActionKind
@@ -73,6 +87,7 @@ class ReviewAction:
     acted_at: datetime | None = None
     base_version: int = 0
     new_draft_id: str | None = None
+    grounding: GroundingChoice | None = None
     id: int | None = None
 
     def __post_init__(self) -> None:
@@ -88,6 +103,11 @@ class ReviewAction:
             raise ValueError(f"a {self.kind!r} action needs a finding_id")
         if self.kind in ("edit", "add") and not (self.after_text or "").strip():
             raise ValueError(f"a {self.kind!r} action needs the new text (after_text)")
+        if self.grounding is not None and (self.kind != "edit" or self.grounding not in GROUNDING_CHOICES):
+            raise ValueError(f"grounding choice {self.grounding!r} is only for an 'edit' action and must be "
+                             f"one of {', '.join(GROUNDING_CHOICES)}")
+        if self.finding_id == IMPRESSION_ID and self.kind not in ("accept", "edit", "regenerate"):
+            raise ValueError(f"the impression can be accepted, edited or regenerated, not {self.kind!r}-ed")
 
 
 @dataclass(frozen=True)
@@ -126,6 +146,9 @@ class ReviewState:
     findings: tuple[FindingState, ...]
     actions: tuple[ReviewAction, ...] = ()
     impression: str | None = None
+    impression_status: ImpressionStatus = "pending"
+    impression_version: int = 0
+    impression_original: str | None = None
     signed_by: str | None = None
     signed_at: datetime | None = None
 
@@ -136,8 +159,18 @@ class ReviewState:
 
     @property
     def all_decided(self) -> bool:
-        """True when no finding is still pending (required to sign)."""
+        """True when no finding is still pending."""
         return all(f.decided for f in self.findings)
+
+    @property
+    def impression_decided(self) -> bool:
+        """True once the reviewer accepted or edited the impression (a proposal is not a decision)."""
+        return self.impression_status in ("accepted", "edited")
+
+    @property
+    def ready_to_sign(self) -> bool:
+        """Every finding and the impression decided (what ``sign`` requires)."""
+        return self.all_decided and self.impression_decided
 
     @property
     def version(self) -> int:
@@ -166,6 +199,27 @@ class ReviewState:
         lines = [f"{s.region.upper()}: {s.text}" for s in self.sections() if s.findings]
         if self.impression:
             lines.append(f"IMPRESSION: {self.impression}")
+        return "\n".join(lines)
+
+    def reviewed_sections(self) -> tuple[Section, ...]:
+        """Only what the reviewer decided to keep: accepted, edited and added findings per region."""
+        kept = [s.finding for s in self.findings if s.status in ("accepted", "edited", "added")]
+        return tuple(Section(region, tuple(f for f in kept if f.region == region))
+                     for region in regions_for(self.kind))
+
+    def reviewed_impression(self) -> str | None:
+        """The impression when the reviewer accepted or edited it, else ``None``."""
+        return self.impression if self.impression_decided else None
+
+    def reviewed_text(self) -> str:
+        """The report as the reviewer decided it: pending findings and an undecided impression left out.
+
+        For a signed case this equals :meth:`current_text` (signing needs everything decided).
+        """
+        lines = [f"{s.region.upper()}: {s.text}" for s in self.reviewed_sections() if s.findings]
+        impression = self.reviewed_impression()
+        if impression:
+            lines.append(f"IMPRESSION: {impression}")
         return "\n".join(lines)
 
 

@@ -52,6 +52,7 @@ from storage.models import (
     utcnow,
 )
 from storage.records import (
+    IMPRESSION_ID,
     ReferenceReport,
     ReviewAction,
     ReviewedCase,
@@ -184,8 +185,17 @@ def _validated(state: ReviewState, action: ReviewAction,
     except KeyError as exc:
         raise InvalidActionError(str(exc).strip("'\"")) from None
     new_state = apply_action(state, action, regen_drafts)
-    version = new_state.state_of(action.finding_id).version if action.finding_id else None
+    version = _finding_version(new_state, action.finding_id)
     return new_state, rows.action_values(action, seq=state.version, finding_version=version)
+
+
+def _finding_version(state: ReviewState, finding_id: str | None) -> int | None:
+    """The version of the finding (or the impression) an action touched, ``None`` for case actions."""
+    if not finding_id:
+        return None
+    if finding_id == IMPRESSION_ID:
+        return state.impression_version
+    return state.state_of(finding_id).version
 
 
 def _below(max_seq: int | None, version: int) -> bool:

@@ -26,6 +26,7 @@ def action_values(action: ReviewAction, *, seq: int, finding_version: int | None
         "region": action.region, "reason": action.reason,
         "clinically_significant": action.clinically_significant, "comment": action.comment,
         "shown_at": action.shown_at, "acted_at": action.acted_at, "new_draft_id": action.new_draft_id,
+        "grounding": action.grounding,
     }
 
 
@@ -38,7 +39,8 @@ def action_from_row(row: Mapping[Any, Any]) -> ReviewAction:
         after_grounding=grounding_from_dict(row["after_grounding"]), region=row["region"],
         reason=row["reason"], clinically_significant=bool(row["clinically_significant"]),
         comment=row["comment"] or "", shown_at=row["shown_at"], acted_at=row["acted_at"],
-        base_version=row["base_version"], new_draft_id=row["new_draft_id"], id=row["id"],
+        base_version=row["base_version"], new_draft_id=row["new_draft_id"],
+        grounding=row.get("grounding"), id=row["id"],
     )
 
 

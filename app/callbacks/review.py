@@ -1,4 +1,4 @@
-"""Review actions: accept / edit / reject / add / move box / relink / replace mask / sign.
+"""Review actions: accept / edit / reject / add / move box / relink / replace mask / impression / sign.
 
 Every function appends one :class:`storage.records.ReviewAction` through the repository (which commits
 before returning) and returns the state re-derived from storage, so what the UI shows is what is stored.
@@ -10,11 +10,24 @@ import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
 from app.services import ServiceError, Services
 from inference.records import Grounding, regions_for
-from storage.records import REASON_CODES, ReviewAction, ReviewState
+from storage.records import (
+    GROUNDING_CHOICES,
+    IMPRESSION_ID,
+    REASON_CODES,
+    ActionKind,
+    ReviewAction,
+    ReviewState,
+)
+from storage.review import default_grounding, propose_impression
+
+__all__ = [
+    "Decision", "add_finding", "decide", "decide_impression", "default_grounding", "move_box",
+    "regenerate_impression", "relink", "replace_mask", "review_state", "sign",
+]
 
 
 @dataclass(frozen=True)
@@ -100,9 +113,9 @@ def _action(state: ReviewState, reviewer: str, kind: str, decision: Decision, **
         raise ServiceError(f"choose a reason code to {kind} ({', '.join(REASON_CODES)})")
     try:
         return ReviewAction(
-            kind=kind,
+            kind=cast(ActionKind, kind),
             case_id=state.case_id,
-            draft_id=state.draft_id,  # type: ignore[arg-type]
+            draft_id=state.draft_id,
             reviewer=reviewer,
             reason=reason,
             clinically_significant=decision.significant,
@@ -122,6 +135,7 @@ def decide(
     kind: str,
     decision: Decision,
     text: str | None = None,
+    grounding: str | None = None,
 ) -> ReviewState:
     """Accept, edit or reject one finding.
 
@@ -133,29 +147,86 @@ def decide(
         kind: ``accept``, ``edit`` or ``reject``.
         decision: Reason code, significance, comment, shown time.
         text: The new text for ``edit``.
+        grounding: For ``edit``, the reviewer's choice for the finding's boxes and masks: ``keep``,
+            ``drop`` or ``reground`` (dropped now; the reviewer draws a new box next with
+            :func:`move_box`). ``None`` applies :func:`default_grounding` (drop when the reason is
+            ``wrong_location``/``grounding_error`` or the edit changes laterality or location words,
+            keep otherwise). The stored action records the choice actually applied.
 
     Returns:
         The review state after the action was committed.
 
     Raises:
-        ServiceError: no finding selected, missing reason, unchanged edit, stale version, signed case.
+        ServiceError: no finding selected, missing reason, unchanged edit, unknown grounding choice,
+            stale version, signed case.
     """
     if kind not in ("accept", "edit", "reject"):
         raise ServiceError(f"unknown decision {kind!r}")
     if not finding_id:
         raise ServiceError("select a finding first (j/k or click one in the report)")
+    if grounding is not None and (kind != "edit" or grounding not in GROUNDING_CHOICES):
+        raise ServiceError(f"grounding choice {grounding!r} applies to an edit only and must be one of "
+                           f"{', '.join(GROUNDING_CHOICES)}")
     state = require_state(services, case_id)
-    try:
-        current = state.state_of(finding_id)
-    except KeyError as exc:
-        raise ServiceError(str(exc).strip("'\"")) from None
+    current = _finding_state(state, finding_id)
     fields: dict[str, Any] = {"finding_id": finding_id, "base_version": current.version}
     if kind == "edit":
         new = (text or "").strip()
         if not new or new == current.finding.text:
             raise ServiceError("edit the text first (the finding text is unchanged)")
-        fields.update(before_text=current.finding.text, after_text=new)
+        choice = grounding or default_grounding(decision.reason, current.finding.text, new)
+        fields.update(before_text=current.finding.text, after_text=new, grounding=choice)
     return _commit(services, _action(state, reviewer, kind, decision, **fields))
+
+
+def decide_impression(
+    services: Services,
+    reviewer: str,
+    case_id: str,
+    kind: str,
+    decision: Decision,
+    text: str | None = None,
+) -> ReviewState:
+    """Accept or edit the impression (the current text: the draft's, an edit or a proposal).
+
+    Args:
+        services: Injected services.
+        reviewer: Login of the reviewer acting.
+        case_id: The open case.
+        kind: ``accept`` or ``edit``.
+        decision: Reason code (required for ``edit``), significance, comment, shown time.
+        text: The new impression for ``edit``.
+
+    Returns:
+        The review state after the action was committed (``impression_status`` ``accepted`` or
+        ``edited``).
+
+    Raises:
+        ServiceError: unknown kind, missing reason, unchanged edit, stale version, signed case.
+    """
+    if kind not in ("accept", "edit"):
+        raise ServiceError(f"unknown impression decision {kind!r}; accept or edit it")
+    state = require_state(services, case_id)
+    fields: dict[str, Any] = {"finding_id": IMPRESSION_ID, "base_version": state.impression_version}
+    if kind == "edit":
+        new = (text or "").strip()
+        if not new or new == (state.impression or ""):
+            raise ServiceError("edit the impression first (its text is unchanged)")
+        fields.update(before_text=state.impression, after_text=new)
+    return _commit(services, _action(state, reviewer, kind, decision, **fields))
+
+
+def regenerate_impression(services: Services, reviewer: str, case_id: str) -> ReviewState:
+    """Propose an impression built from the reviewed findings (rejected out, edited text in).
+
+    The proposal replaces the impression's text with status ``proposed``: the reviewer still accepts
+    or edits it (:func:`decide_impression`) before signing. See :func:`storage.review.propose_impression`.
+    """
+    state = require_state(services, case_id)
+    proposal = propose_impression(state)
+    action = _action(state, reviewer, "regenerate", Decision(), finding_id=IMPRESSION_ID,
+                     before_text=state.impression, after_text=proposal, base_version=state.version)
+    return _commit(services, action)
 
 
 def add_finding(
@@ -275,13 +346,18 @@ def _reground(services: Services, reviewer: str, case_id: str, finding_id: str, 
 
 
 def sign(services: Services, reviewer: str, case_id: str) -> ReviewState:
-    """Sign the report: every finding must be decided; the signed report is final."""
+    """Sign the report: every finding and the impression must be decided; the signed report is final."""
     state = require_state(services, case_id)
     pending = [s.finding.id for s in state.findings if not s.decided]
     if pending:
         raise ServiceError(
             f"cannot sign: {len(pending)} finding(s) still pending — decide each "
             "(accept a / edit e / reject r) first"
+        )
+    if not state.impression_decided:
+        raise ServiceError(
+            f"cannot sign: the impression is {state.impression_status} — accept or edit it "
+            "(or regenerate it from the reviewed findings, then accept) first"
         )
     return _commit(services, _action(state, reviewer, "sign", Decision(), base_version=state.version))
 
@@ -304,5 +380,5 @@ def first_pending(state: ReviewState | None, after: str | None = None) -> str | 
     start = ids.index(after) + 1 if after in ids else 0
     for fs in list(state.findings[start:]) + list(state.findings[:start]):
         if not fs.decided:
-            return fs.finding.id  # type: ignore[no-any-return]
+            return fs.finding.id
     return after if after in ids else (ids[0] if ids else None)

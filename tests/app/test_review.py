@@ -75,6 +75,9 @@ def test_sign_requires_every_finding_decided_then_is_final(drafted) -> None:
     for fid in ("f1", "f2", "f4"):
         review.decide(drafted, "alice", "ct1", fid, "accept", review.Decision())
     review.decide(drafted, "alice", "ct1", "f3", "reject", review.Decision("false_finding"))
+    with pytest.raises(ServiceError, match="impression is pending"):
+        review.sign(drafted, "alice", "ct1")
+    review.decide_impression(drafted, "alice", "ct1", "accept", review.Decision())
     state = review.sign(drafted, "alice", "ct1")
     assert state.signed and state.signed_by == "alice"
     assert drafted.repo.get_study("ct1").status == "signed"
@@ -126,3 +129,128 @@ def test_diff_html_marks_word_changes() -> None:
     assert render.diff_html("a small effusion", "a large effusion") == (
         'a <del class="rr-del">small</del> <ins class="rr-ins">large</ins> effusion'
     )
+
+
+# -- grounding after an edit: the reviewer's choice, recorded -------------------------------------------
+
+NODULE_BOX = (0.70, 0.40, 0.75, 0.80, 0.50, 0.85)
+
+
+@pytest.mark.parametrize(("reason", "before", "after", "expected"), [
+    ("wrong_severity", "A 12 mm nodule in the left upper lobe.", "A 14 mm nodule in the left upper lobe.",
+     "keep"),
+    ("style", "Small right pleural effusion.", "Small pleural effusion on the right.", "keep"),
+    ("wrong_location", "A 12 mm nodule.", "A 12 mm nodule, as before.", "drop"),
+    ("grounding_error", "x", "y", "drop"),
+    ("wrong_severity", "Nodule in the left upper zone.", "Nodule in the left lower zone.", "drop"),
+    ("other", "Right pleural effusion.", "Left pleural effusion.", "drop"),
+    ("style", "Fracture of the 7th rib.", "Fracture of the 8th rib.", "drop"),
+    (None, "Mild cardiomegaly.", "Moderate cardiomegaly.", "keep"),
+])
+def test_default_grounding_rule(reason: str | None, before: str, after: str, expected: str) -> None:
+    assert review.default_grounding(reason, before, after) == expected
+
+
+def test_edit_keeps_the_box_on_request_even_when_the_phrase_words_change(drafted) -> None:
+    # "12 mm nodule" (the boxed phrase) becomes "14 mm nodule": the box is not silently lost.
+    state = review.decide(drafted, "alice", "ct1", "f1", "edit", REASONED,
+                          text="A 14 mm nodule in the left upper lobe.", grounding="keep")
+    phrases = state.state_of("f1").finding.phrases
+    assert [(p.text, p.span, p.grounding.boxes) for p in phrases] == [
+        ("A 14 mm nodule in the left upper lobe.", (0, 38), (NODULE_BOX,))]
+    assert drafted.repo.review_state("ct1").actions[-1].grounding == "keep"
+
+
+def test_edit_that_moves_the_finding_drops_the_stale_box_by_default(drafted) -> None:
+    state = review.decide(drafted, "alice", "ct1", "f1", "edit", review.Decision("wrong_location"),
+                          text="A 12 mm nodule in the left lower lobe.")
+    assert state.state_of("f1").finding.phrases == ()
+    assert drafted.repo.review_state("ct1").actions[-1].grounding == "drop"
+
+
+def test_explicit_drop_wins_over_surviving_words(drafted) -> None:
+    # Only severity words change (default: keep), but the reviewer said drop: no stale box is kept.
+    state = review.decide(drafted, "alice", "ct1", "f3", "edit", review.Decision("wrong_severity"),
+                          text="Moderate right pleural effusion.", grounding="drop")
+    assert state.state_of("f3").finding.phrases == ()
+
+
+def test_reground_drops_now_and_the_drawn_box_grounds_the_whole_finding(drafted) -> None:
+    review.decide(drafted, "alice", "ct1", "f1", "edit", review.Decision("wrong_location"),
+                  text="A 12 mm nodule in the right lower lobe.", grounding="reground")
+    box = (0.1, 0.6, 0.2, 0.2, 0.7, 0.3)
+    state = review.move_box(drafted, "alice", "ct1", "f1", box)
+    phrases = state.state_of("f1").finding.phrases
+    assert [(p.text, p.grounding.boxes, p.grounding.source) for p in phrases] == [
+        ("A 12 mm nodule in the right lower lobe.", (box,), "reviewer")]
+    assert [a.grounding for a in state.actions] == ["reground", None]
+
+
+def test_grounding_choice_is_checked(drafted) -> None:
+    with pytest.raises(ServiceError, match="must be one of keep, drop, reground"):
+        review.decide(drafted, "alice", "ct1", "f1", "edit", REASONED, text="Other.", grounding="move")
+    with pytest.raises(ServiceError, match="applies to an edit only"):
+        review.decide(drafted, "alice", "ct1", "f1", "accept", review.Decision(), grounding="keep")
+    assert drafted.repo.review_state("ct1").version == 0
+
+
+# -- the impression: reviewable, and required before signing ------------------------------------------
+
+def test_impression_accept_and_edit_are_stored_and_reloaded(drafted) -> None:
+    state = drafted.repo.review_state("ct1")
+    assert (state.impression, state.impression_status) == ("Left upper lobe nodule.", "pending")
+    with pytest.raises(ServiceError, match="reason code"):
+        review.decide_impression(drafted, "alice", "ct1", "edit", review.Decision(), text="No nodule.")
+    with pytest.raises(ServiceError, match="unchanged"):
+        review.decide_impression(drafted, "alice", "ct1", "edit", REASONED, text="Left upper lobe nodule.")
+    review.decide_impression(drafted, "alice", "ct1", "edit", REASONED, text="Left lower lobe nodule.")
+    reread = drafted.repo.review_state("ct1")
+    assert (reread.impression, reread.impression_status, reread.impression_version) == (
+        "Left lower lobe nodule.", "edited", 1)
+    assert reread.impression_original == "Left upper lobe nodule."
+    action = reread.actions[-1]
+    assert (action.kind, action.finding_id, action.before_text) == ("edit", "@impression",
+                                                                    "Left upper lobe nodule.")
+    accepted = review.decide_impression(drafted, "alice", "ct1", "accept", review.Decision())
+    assert accepted.impression_status == "edited"  # accepting one's own edit keeps it an edit
+
+
+def test_regenerated_impression_is_a_proposal_from_the_reviewed_findings(drafted) -> None:
+    review.decide(drafted, "alice", "ct1", "f3", "reject", review.Decision("false_finding"))
+    review.decide(drafted, "alice", "ct1", "f1", "edit", review.Decision("wrong_location"),
+                  text="A 12 mm nodule in the left lower lobe.")
+    state = review.regenerate_impression(drafted, "alice", "ct1")
+    # report order heart, lungs (f1 edited; f2 "otherwise clear" is a normal statement), pleura rejected
+    assert state.impression == ("Heart size unchanged compared with prior. "
+                                "A 12 mm nodule in the left lower lobe.")
+    assert state.impression_status == "proposed" and not state.impression_decided
+    review.decide(drafted, "alice", "ct1", "f2", "accept", review.Decision())
+    review.decide(drafted, "alice", "ct1", "f4", "accept", review.Decision())
+    with pytest.raises(ServiceError, match="impression is proposed"):
+        review.sign(drafted, "alice", "ct1")
+    review.decide_impression(drafted, "alice", "ct1", "accept", review.Decision())
+    signed = review.sign(drafted, "alice", "ct1")
+    assert "Right pleural effusion" not in signed.current_text()
+    assert signed.current_text().endswith("IMPRESSION: Heart size unchanged compared with prior. "
+                                          "A 12 mm nodule in the left lower lobe.")
+
+
+def test_changing_a_finding_after_the_impression_was_decided_reopens_it(drafted) -> None:
+    review.decide_impression(drafted, "alice", "ct1", "accept", review.Decision())
+    state = review.decide(drafted, "alice", "ct1", "f2", "accept", review.Decision())
+    assert state.impression_status == "accepted"  # accepting a finding changes no content
+    state = review.decide(drafted, "alice", "ct1", "f1", "reject", review.Decision("false_finding"))
+    assert state.impression_status == "pending" and state.impression == "Left upper lobe nodule."
+
+
+def test_impression_of_a_normal_cxr_proposal() -> None:
+    from inference.records import Finding
+    from storage.records import FindingState, ReviewState
+
+    state = ReviewState("c", "d", "cxr", (
+        FindingState(Finding("a", "lungs", "The lungs are clear."), status="accepted"),
+        FindingState(Finding("b", "pleura", "Right pleural effusion."), status="rejected"),
+        FindingState(Finding("c", "heart", "No cardiomegaly."), status="accepted")))
+    from storage.review import propose_impression
+
+    assert propose_impression(state) == "No acute cardiopulmonary abnormality."

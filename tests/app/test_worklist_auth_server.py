@@ -135,6 +135,7 @@ def test_export_callback_writes_dpo_and_zip(drafted, tmp_path: Path) -> None:
         review.decide(drafted, "alice", "ct1", fid, "accept", review.Decision())
     review.decide(drafted, "alice", "ct1", "f2", "edit", review.Decision("style"), text="Lungs clear.")
     review.decide(drafted, "alice", "ct1", "f3", "reject", review.Decision("false_finding"))
+    review.decide_impression(drafted, "alice", "ct1", "accept", review.Decision())
     review.sign(drafted, "alice", "ct1")
     folder, archive, summary = export_cb.run_export(drafted, export_cb.ExportRequest("dpo"), tmp_path)
     lines = [json.loads(x) for f in folder.glob("*.jsonl") for x in f.read_text().splitlines()]

@@ -34,6 +34,8 @@ def burst(svc, review) -> None:  # type: ignore[no-untyped-def]
             else:
                 review.decide(svc, "alice", record.case_id, fid, "accept", review.Decision())
                 _say(f"ACK {record.case_id} {fid} accept")
+        review.decide_impression(svc, "alice", record.case_id, "accept", review.Decision())
+        _say(f"ACK {record.case_id} @impression accept")
         review.sign(svc, "alice", record.case_id)
         _say(f"ACK {record.case_id} - sign")
 

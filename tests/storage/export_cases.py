@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from inference.records import Draft, Finding, Grounding, Phrase, Provenance, Section
-from storage.records import ReviewAction, ReviewedCase, StudyRecord
+from storage.records import IMPRESSION_ID, ReviewAction, ReviewedCase, StudyRecord
 from storage.review import apply_actions
 
 T0 = datetime(2026, 1, 2, 9, 0, 0, tzinfo=UTC)
@@ -68,6 +68,8 @@ def case_a() -> ReviewedCase:
         _action("case-a", "add", 5, 40, finding_id="r1", region="bones", after_text="Old left rib fracture.",
                 reason="missed_finding", after_grounding=Grounding(boxes=((0.7, 0.4, 0.8, 0.5),),
                                                                    source="reviewer")),
+        _action("case-a", "edit", 5, 15, finding_id=IMPRESSION_ID, before_text=draft.impression,
+                after_text="Left lower lobe nodule.", reason="wrong_location"),
         _action("case-a", "sign", 6),
     ]
     study = StudyRecord("case-a", "cxr", "signed", (SHA_A, SHA_A_LAT), "studies/case-a", indication="Cough.",
@@ -80,6 +82,7 @@ def case_b() -> ReviewedCase:
     draft = cxr_draft("case-b", model="microsoft/maira-2", generator="hf")
     acts = [_action("case-b", "accept", 60 * 24 * 3 + i, 8, finding_id=f, reviewer="ben")
             for i, f in enumerate(("f1", "f2", "f3"), start=1)]
+    acts.append(_action("case-b", "accept", 60 * 24 * 3 + 4, 4, finding_id=IMPRESSION_ID, reviewer="ben"))
     acts.append(_action("case-b", "sign", 60 * 24 * 3 + 4, reviewer="ben"))
     study = StudyRecord("case-b", "cxr", "signed", (SHA_B,), "studies/case-b", indication=None)
     return _case(study, draft, acts)
@@ -92,6 +95,7 @@ def case_c() -> ReviewedCase:
             _action("case-c", "edit", 60 * 24 + 2, 18, finding_id="f2",
                     before_text="No pericardial effusion.", after_text="No pericardial effusion is seen.",
                     reason="style"),
+            _action("case-c", "accept", 60 * 24 + 3, 3, finding_id=IMPRESSION_ID),
             _action("case-c", "sign", 60 * 24 + 3)]
     study = StudyRecord("case-c", "ct", "signed", (SHA_C,), "studies/case-c", indication="Fever.")
     return _case(study, draft, acts)

@@ -14,7 +14,7 @@ from inference.artefacts import content_ref
 from inference.records import Draft, Finding, Grounding, Phrase, Provenance, Section
 from storage.deid import BASIC_PROFILE, PhiLeakError, assert_no_phi, phi_strings, safe_meta, scrub_dataset
 from storage.exports import FORMATS, ExportFilter, export
-from storage.records import ReviewAction, ReviewedCase, StudyRecord
+from storage.records import IMPRESSION_ID, ReviewAction, ReviewedCase, StudyRecord
 from storage.review import apply_actions
 
 ALL_MARKERS = [*MARKERS.values(), PRIVATE_MARKER]
@@ -87,7 +87,8 @@ def _reviewed(case_id: str, kind: str, path: Path, mask: np.ndarray, box: tuple[
     t = datetime(2026, 1, 1, tzinfo=UTC)
     actions = [ReviewAction("edit", case_id, "d1", "ana", finding_id="f1",
                             after_text="Opacity at the left base.",
-                            reason="wrong_location", acted_at=t),
+                            reason="wrong_location", grounding="keep", acted_at=t),
+               ReviewAction("accept", case_id, "d1", "ana", finding_id=IMPRESSION_ID, acted_at=t),
                ReviewAction("sign", case_id, "d1", "ana", acted_at=t)]
     record = StudyRecord(case_id, study.kind, "signed", tuple(i.sha256 for i in study.images),
                          path.name, indication="Cough", meta=safe_meta(study.primary.meta))

@@ -13,7 +13,7 @@ from app.cli import main
 from inference.artefacts import content_ref
 from inference.records import Draft, Finding, Grounding, Phrase, Provenance, Section
 from storage.deid import assert_no_phi
-from storage.records import ReviewAction
+from storage.records import IMPRESSION_ID, ReviewAction
 
 
 def _populate(data: Path) -> None:
@@ -36,9 +36,11 @@ def _populate(data: Path) -> None:
         draft_id = repo.save_draft(draft)
         for action in (
             ReviewAction("edit", "case-cli", draft_id, "ana", finding_id="f1",
-                         after_text="Nodule in the right lower lobe.", reason="wrong_location"),
+                         after_text="Nodule in the right lower lobe.", reason="wrong_location",
+                         grounding="keep"),
             ReviewAction("accept", "case-cli", draft_id, "ana", finding_id="f2"),
-            ReviewAction("sign", "case-cli", draft_id, "ana", base_version=2),
+            ReviewAction("accept", "case-cli", draft_id, "ana", finding_id=IMPRESSION_ID),
+            ReviewAction("sign", "case-cli", draft_id, "ana", base_version=3),
         ):
             repo.record_action(action)
 

@@ -162,7 +162,7 @@ def test_dpo_box_only_change_gives_no_pair(tmp_path: Path) -> None:
     from export_cases import cxr_draft
 
     from inference.records import Grounding
-    from storage.records import ReviewAction
+    from storage.records import IMPRESSION_ID, ReviewAction
     from storage.review import apply_actions
 
     draft = cxr_draft("case-m")
@@ -170,7 +170,7 @@ def test_dpo_box_only_change_gives_no_pair(tmp_path: Path) -> None:
     acts = [ReviewAction("move_box", "case-m", "d", "ana", finding_id="f1", phrase_index=0, acted_at=t,
                          after_grounding=Grounding(boxes=((0.5, 0.2, 0.7, 0.3),), source="reviewer")),
             *[ReviewAction("accept", "case-m", "d", "ana", finding_id=f, acted_at=t)
-              for f in ("f1", "f2", "f3")],
+              for f in ("f1", "f2", "f3", IMPRESSION_ID)],
             ReviewAction("sign", "case-m", "d", "ana", acted_at=t)]
     base = case_b()
     case = dataclasses.replace(base, study=dataclasses.replace(base.study, case_id="case-m"), draft=draft,

@@ -47,7 +47,7 @@ def test_fast_insert_is_byte_identical_to_sqlalchemy(sqlite_repo: Repository, tm
     fast, reference = _raw_rows(tmp_path / "radreview.db")
     assert fast[0] == stored.id and fast[3] == 0 and reference[3] == 1  # id, seq
     assert fast[1:3] + fast[4:] == reference[1:3] + reference[4:]
-    assert fast[-3:-1] == ("2026-01-02 03:04:05.000000", "2026-01-02 03:04:06.000250")
+    assert fast[-4:-2] == ("2026-01-02 03:04:05.000000", "2026-01-02 03:04:06.000250")  # shown, acted
     assert "null" in fast and '{"boxes": [[0.1, 0.2, 0.3, 0.4]], "mask_ref": null, ' in str(fast)
     assert sqlite_repo.review_state("case-1").actions[0] == stored
 

@@ -13,7 +13,7 @@ from alembic.runtime.migration import MigrationContext
 from storage import migrate
 from storage.engine import create_engine
 from storage.models import Base
-from storage.records import ReviewAction
+from storage.records import IMPRESSION_ID, ReviewAction
 from storage.repository import Repository
 
 _TABLES = ("reviewers", "studies", "assignments", "drafts", "draft_findings", "review_actions",
@@ -24,11 +24,19 @@ def _snapshot(url: str) -> dict[str, list[tuple[object, ...]] | None]:
     engine = create_engine(url)
     try:
         with engine.connect() as conn:
-            present = set(sa.inspect(conn).get_table_names())
-            return {t: sorted(tuple(map(repr, r)) for r in conn.execute(sa.text(f"SELECT * FROM {t}")))
+            inspector = sa.inspect(conn)
+            present = set(inspector.get_table_names())
+            return {t: sorted(tuple(map(repr, r))
+                              for r in conn.execute(sa.text(f"SELECT {_columns(inspector, t)} FROM {t}")))
                     if t in present else None for t in _TABLES}
     finally:
         engine.dispose()
+
+
+def _columns(inspector: sa.Inspector, table: str) -> str:
+    """The columns every revision from 0001 has (0005's ``review_actions.grounding`` is checked apart)."""
+    return ", ".join(c["name"] for c in inspector.get_columns(table)
+                     if (table, c["name"]) != ("review_actions", "grounding"))
 
 
 def _populate(repo: Repository) -> str:
@@ -41,7 +49,8 @@ def _populate(repo: Repository) -> str:
     for kind, fid, extra in (("edit", "f1", edit), ("reject", "f2", reject), ("accept", "f3", {})):
         repo.record_action(ReviewAction(kind, "case-1", draft_id, "ana", finding_id=fid,  # type: ignore[arg-type]
                                         **extra))
-    repo.record_action(ReviewAction("sign", "case-1", draft_id, "ana", base_version=3))
+    repo.record_action(ReviewAction("accept", "case-1", draft_id, "ana", finding_id=IMPRESSION_ID))
+    repo.record_action(ReviewAction("sign", "case-1", draft_id, "ana", base_version=4))
     repo.save_reference("case-1", "FINDINGS: No effusion.", ("gt.csv", "reg2rg", 1))
     return draft_id
 
@@ -62,7 +71,7 @@ def test_upgrade_downgrade_upgrade_keeps_data(migrated_url: str, repo: Repositor
     draft_id = _populate(repo)
     before_state = repo.review_state("case-1")
     before = _snapshot(db_url)
-    assert len(before["review_actions"]) == 4 and len(before["signed_reports"]) == 1
+    assert len(before["review_actions"]) == 5 and len(before["signed_reports"]) == 1
     repo.close()
     kept = {**before, "reference_reports": None}  # a downgrade past 0004 drops the references only
     migrate.downgrade(db_url, "0003")
@@ -107,7 +116,7 @@ def test_review_log_is_append_only(repo: Repository) -> None:
         with pytest.raises(sa.exc.DBAPIError, match="append-only"), repo.engine.begin() as conn:
             conn.exec_driver_sql(statement)
     with repo.engine.connect() as conn:
-        assert conn.exec_driver_sql("SELECT count(*) FROM review_actions").scalar() == 4
+        assert conn.exec_driver_sql("SELECT count(*) FROM review_actions").scalar() == 5
 
 
 def test_downgrade_to_base_and_back(db_url: str) -> None:
@@ -128,8 +137,8 @@ def test_migrations_ship_inside_the_package() -> None:
     assert (root / "env.py").is_file() and (root / "script.py.mako").is_file()
     assert sorted(p.name for p in (root / "versions").glob("0*.py")) == [
         "0001_initial_schema.py", "0002_action_vocabulary.py", "0003_append_only_triggers.py",
-        "0004_reference_reports.py"]
-    assert migrate.head() == migrate.SCHEMA_REVISION == "0004"
+        "0004_reference_reports.py", "0005_edit_grounding_choice.py"]
+    assert migrate.head() == migrate.SCHEMA_REVISION == "0005"
 
 
 def test_reference_reports_arrive_with_0004(db_url: str) -> None:
@@ -145,3 +154,18 @@ def test_reference_reports_arrive_with_0004(db_url: str) -> None:
                            "created_at"]
     finally:
         engine.dispose()
+
+
+def test_edit_grounding_choice_arrives_with_0005_and_keeps_the_triggers(db_url: str, tmp_path: Path) -> None:
+    migrate.upgrade(db_url, "0004")
+    repo = Repository.open(db_url, tmp_path / "data")  # upgrades 0004 -> 0005
+    repo.add_reviewer("ana")
+    try:
+        _populate(repo)
+        with repo.engine.connect() as conn:
+            columns = [c["name"] for c in sa.inspect(conn).get_columns("review_actions")]
+        assert columns[-1] == "grounding"
+        with pytest.raises(sa.exc.DBAPIError, match="append-only"), repo.engine.begin() as conn:
+            conn.exec_driver_sql("UPDATE review_actions SET grounding = 'keep'")
+    finally:
+        repo.close()

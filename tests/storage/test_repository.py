@@ -15,7 +15,7 @@ from inference.artefacts import content_ref
 from inference.records import Draft, Finding, Grounding, Provenance, Section
 from storage.engine import WRITE
 from storage.models import ArtefactRow
-from storage.records import ReviewAction
+from storage.records import IMPRESSION_ID, ReviewAction
 from storage.repository import NotFoundError, Repository
 from storage.review import InvalidActionError, StaleVersionError
 
@@ -73,7 +73,8 @@ def test_status_follows_drafts_and_actions(repo: Repository) -> None:
     for fid in ("f1", "f2", "f3"):
         repo.record_action(_a("accept", d1, finding_id=fid))
     assert repo.get_study("case-1").status == "in_review"
-    repo.record_action(_a("sign", d1, base_version=3))
+    repo.record_action(_a("accept", d1, finding_id=IMPRESSION_ID))
+    repo.record_action(_a("sign", d1, base_version=4))
     assert repo.progress() == {"new": 1, "drafted": 1, "in_review": 0, "signed": 1}
     assert [s.case_id for s in repo.list_studies(status="signed")] == ["case-1"]
     with pytest.raises(ValueError, match="unknown status"):
@@ -262,7 +263,8 @@ def test_sign_snapshots_the_report(repo: Repository, drafted: str) -> None:
                           after_text="A 6 mm nodule in the left lower lobe.", reason="wrong_location"))
     repo.record_action(_a("reject", drafted, finding_id="f2", reason="false_finding"))
     repo.record_action(_a("accept", drafted, finding_id="f3"))
-    sign = repo.record_action(_a("sign", drafted, base_version=3))
+    repo.record_action(_a("accept", drafted, finding_id=IMPRESSION_ID))
+    sign = repo.record_action(_a("sign", drafted, base_version=4))
     with repo.engine.connect() as conn:
         row = conn.execute(sa.text("SELECT action_id, reviewer, text FROM signed_reports")).one()
     assert row.action_id == sign.id and row.reviewer == "ana"
@@ -271,7 +273,7 @@ def test_sign_snapshots_the_report(repo: Repository, drafted: str) -> None:
     with pytest.raises(InvalidActionError, match="signed"):
         repo.record_action(_a("accept", drafted, finding_id="f1", base_version=1))
     cases = list(repo.reviewed_cases())
-    assert [(c.study.case_id, c.state.signed_by, c.state.version) for c in cases] == [("case-1", "ana", 4)]
+    assert [(c.study.case_id, c.state.signed_by, c.state.version) for c in cases] == [("case-1", "ana", 5)]
     assert cases[0].draft == F.draft()
 
 

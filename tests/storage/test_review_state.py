@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from inference.records import Draft, Finding, Grounding, Phrase, Provenance, Section
-from storage.records import ReviewAction
+from storage.records import IMPRESSION_ID, ReviewAction
 from storage.review import InvalidActionError, StaleVersionError, apply_actions, check_version, initial_state
 
 
@@ -33,13 +33,16 @@ def test_actions_derive_state_without_touching_draft() -> None:
         _a("accept", finding_id="f3"),
         _a("add", finding_id="r1", region="bones", after_text="Old left rib fracture.",
            reason="missed_finding"),
+        _a("accept", finding_id=IMPRESSION_ID),
         _a("sign"),
     ]
     state = apply_actions(draft, "d1", "cxr", actions)
     assert [s.status for s in state.findings] == ["edited", "rejected", "accepted", "added"]
     f1 = state.state_of("f1")
     assert f1.version == 2 and f1.original == draft.findings[0]
-    assert f1.finding.phrases[0].span == (2, 13) and f1.finding.phrases[0].grounding == box
+    # wrong_location dropped the model's box (default rule); the reviewer's box grounds the whole finding
+    assert f1.finding.phrases[0].span == (0, 37) and f1.finding.phrases[0].grounding == box
+    assert state.actions[0].grounding is None  # a row from before revision 0005: the rule is replayed
     assert state.signed and state.signed_by == "ana"
     assert "LUNGS: A 6 mm nodule in the left lower lobe." in state.current_text()
     assert "effusion" not in state.current_text() and "BONES: Old left rib fracture." in state.current_text()
@@ -55,9 +58,38 @@ def test_sign_refused_while_pending() -> None:
 def test_unknown_finding_and_signed_case_are_refused() -> None:
     with pytest.raises(InvalidActionError, match="nope"):
         apply_actions(_draft(), "d1", "cxr", [_a("accept", finding_id="nope")])
-    done = [_a("accept", finding_id=f) for f in ("f1", "f2", "f3")] + [_a("sign")]
+    done = [_a("accept", finding_id=f) for f in ("f1", "f2", "f3", IMPRESSION_ID)] + [_a("sign")]
     with pytest.raises(InvalidActionError, match="signed"):
         apply_actions(_draft(), "d1", "cxr", [*done, _a("accept", finding_id="f1")])
+
+
+def test_sign_refused_while_the_impression_is_undecided() -> None:
+    decided = [_a("accept", finding_id=f) for f in ("f1", "f2", "f3")]
+    with pytest.raises(InvalidActionError, match="impression is pending"):
+        apply_actions(_draft(), "d1", "cxr", [*decided, _a("sign")])
+    proposed = _a("regenerate", finding_id=IMPRESSION_ID, after_text="Nodule.")
+    with pytest.raises(InvalidActionError, match="impression is proposed"):
+        apply_actions(_draft(), "d1", "cxr", [*decided, proposed, _a("sign")])
+    state = apply_actions(_draft(), "d1", "cxr", [*decided, proposed, _a("accept", finding_id=IMPRESSION_ID),
+                                                  _a("sign")])
+    assert state.signed and state.impression_status == "accepted"
+
+
+def test_impression_actions_are_versioned_and_only_accept_edit_regenerate() -> None:
+    state = apply_actions(_draft(), "d1", "cxr", [_a("accept", finding_id=IMPRESSION_ID)])
+    check_version(state, _a("edit", finding_id=IMPRESSION_ID, after_text="X.", reason="style",
+                            base_version=1))
+    with pytest.raises(StaleVersionError, match="impression"):
+        check_version(state, _a("edit", finding_id=IMPRESSION_ID, after_text="X.", reason="style"))
+    with pytest.raises(ValueError, match="not 'reject'-ed"):
+        _a("reject", finding_id=IMPRESSION_ID, reason="style")
+
+
+def test_a_draft_using_the_reserved_id_is_refused() -> None:
+    bad = Draft("c1", (Section("lungs", (Finding(IMPRESSION_ID, "lungs", "x"),)),), None,
+                Provenance("builtin", "built-in"))
+    with pytest.raises(InvalidActionError, match="reserved"):
+        initial_state(bad, "d1", "cxr")
 
 
 def test_stale_version_is_caught() -> None:
