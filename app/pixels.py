@@ -323,6 +323,8 @@ def mount_pixel_routes(api: Any, services: Services, cache: LRU | None = None) -
                           "tools/test.sh and tools/demo.sh do it)"}, status_code=404)
         return Response(path.read_bytes(), media_type=_ASSETS[name], headers={"Cache-Control": "no-cache"})
 
+    for fn in (pixels, labels, heat, asset):  # the annotations are strings here (postponed evaluation)
+        fn.__annotations__.update({"return": Response} | ({"request": Request} if fn is not asset else {}))
     api.add_api_route(API_PREFIX + "/pixels/{case_id}/{index}/{chunk}", pixels, methods=["GET"])
     api.add_api_route(API_PREFIX + "/labels/{case_id}/{key}", labels, methods=["GET"])
     api.add_api_route(API_PREFIX + "/heat/{case_id}/{ref}", heat, methods=["GET"])
