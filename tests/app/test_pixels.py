@@ -142,9 +142,10 @@ def test_heat_map_scaled_once(client: Any, drafted: Any) -> None:
     from storage.records import ReviewAction
 
     g = dataclasses.replace(fs.finding.phrases[0].grounding, attention_ref=ref)
-    review._commit(drafted, ReviewAction(kind="move_box", case_id="ct1", draft_id=state.draft_id, reviewer="alice",
-                                         finding_id="f1", phrase_index=0, after_grounding=g,
-                                         reason="grounding_error", base_version=fs.version))
+    action = ReviewAction(kind="move_box", case_id="ct1", draft_id=state.draft_id, reviewer="alice",
+                          finding_id="f1", phrase_index=0, after_grounding=g, reason="grounding_error",
+                          base_version=fs.version)
+    review._commit(drafted, action)
     resp = client.get(f"/rr-api/heat/ct1/{ref}")
     assert resp.status_code == 200
     got = np.frombuffer(zlib.decompress(zlib.compress(resp.content)), dtype=np.uint8).reshape(shape)
