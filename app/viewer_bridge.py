@@ -31,7 +31,7 @@ image, 3D ``[x0, y0, z0, x1, y1, z1]`` of the canonical SPL volume, x ↔ axis 2
   overwritten. A phrase that had no grounding gets an empty reviewer grounding.
 
 Wiring (what the workspace calls): ``wire(gr, services, components, inputs, outputs, refresh)`` attaches
-``handler(event_text, *input_values, request)`` to ``event_btn.click`` with ``[event] + inputs`` as inputs
+``handler(request, event_text, *input_values)`` to ``event_btn.click`` with ``[event] + inputs`` as inputs
 and ``outputs`` as outputs; after storing the event (or showing ``gr.Warning`` with the reason when it
 could not be stored) it returns ``refresh(*input_values)``, which must return the values for ``outputs``
 (among them the new :func:`viewer_state` text for ``components["state"]``). The reviewer is the logged-in
@@ -407,7 +407,8 @@ def wire(
     """
     from app.services import ServiceError
 
-    def on_event(event_text: str, *values: Any, request: Any = None) -> Any:
+    def on_event(request: Any, event_text: str, *values: Any) -> Any:
+        # ``request`` first: Gradio inserts a gr.Request argument at its position in the signature
         try:
             handle_event(services, _reviewer(services, request), parse_event(event_text))
         except (BridgeError, ServiceError) as exc:
@@ -419,3 +420,30 @@ def wire(
         on_event, [components["event"], *inputs], list(outputs), queue=True, trigger_mode="multiple",
         show_progress="hidden",
     )
+
+
+def standalone_app(services: Any, auth: list[tuple[str, str]] | None = None) -> Any:
+    """A FastAPI app with the pixel routes and a bare page holding only the viewer, a case box
+    (``#rr-t-case``), a finding box (``#rr-t-finding``) and an open button (``#rr-t-open``) — for the
+    viewer's browser tests and ``radreview bench ui``, independent of the workspace layout."""
+    import gradio as gr
+    from fastapi import FastAPI
+
+    from app.pixels import mount_pixel_routes
+
+    api = FastAPI(docs_url=None, redoc_url=None, openapi_url=None)
+    mount_pixel_routes(api, services)
+
+    def refresh(case_id: str, finding_id: str) -> str:
+        return viewer_state(services, case_id.strip(), finding_id.strip() or None)
+
+    with gr.Blocks(title="radreview viewer") as blocks:
+        with gr.Row():
+            case = gr.Textbox(label="case", elem_id="rr-t-case", scale=2)
+            finding = gr.Textbox(label="finding", elem_id="rr-t-finding", scale=2)
+            open_btn = gr.Button("open", elem_id="rr-t-open", scale=0)
+        comps = viewer_components(gr)
+        open_btn.click(refresh, [case, finding], [comps["state"]], show_progress="hidden")
+        wire(gr, services, comps, [case, finding], [comps["state"]], refresh)
+    blocks.queue(default_concurrency_limit=8)
+    return gr.mount_gradio_app(api, blocks, path="/", auth=auth, head=viewer_head(), footer_links=[])

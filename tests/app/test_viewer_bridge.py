@@ -132,9 +132,9 @@ def test_wire_stores_then_refreshes(drafted: Any) -> None:
         case = gr.State("ct1")
         wire(gr, drafted, comps, [case], [comps["state"]], refresh)
     fn = next(f for f in blocks.fns.values() if f.name == "on_event").fn
-    out = fn(json.dumps({"type": "move_box", "case": "ct1", "finding": "f1", "phrase": 0,
-                         "box": [0.1, 0.2, 0.3, 0.4, 0.5, 0.6]}), "ct1", request=None)
+    out = fn(None, json.dumps({"type": "move_box", "case": "ct1", "finding": "f1", "phrase": 0,
+                               "box": [0.1, 0.2, 0.3, 0.4, 0.5, 0.6]}), "ct1")
     assert calls == [("ct1",)] and json.loads(out)["case"] == "ct1"
     assert _state(drafted).actions[-1].reviewer == "alice"  # the default reviewer without login
-    fn("not json", "ct1", request=None)  # refused with a warning, view still refreshed
+    fn(None, "not json", "ct1")  # refused with a warning, view still refreshed
     assert len(calls) == 2
