@@ -9,7 +9,6 @@ Theme, CSS and the keyboard script are passed at launch/mount time (Gradio 6): s
 
 from __future__ import annotations
 
-import contextlib
 import inspect
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -381,15 +380,14 @@ def _wire(
     c["ping"].click(ping, c["pong"], c["pong"], api_name="ping")  # empty round trip: the benchmarks' floor
 
     viewer = {k.removeprefix("viewer_"): comp for k, comp in c.items() if k.startswith("viewer_")}
-    with contextlib.suppress(NotImplementedError):  # the stub, until the client-side viewer lands
-        viewer_bridge.wire(
-            gr,
-            services,
-            viewer,
-            [c["sess"]],
-            wire.review_out,
-            lambda sess: _ordered(review_h.refresh(services, sess)),
-        )
+    viewer_bridge.wire(
+        gr,
+        services,
+        viewer,
+        [c["sess"]],
+        wire.review_out,
+        lambda sess: _ordered(review_h.refresh(services, sess)),
+    )
 
 
 def _ordered(view: view_h.ReviewView) -> tuple[Any, ...]:
@@ -406,7 +404,11 @@ def _wire_impression(wire: Wiring, c: dict[str, Any]) -> None:
     imp_in = ["sess", "impression", "reason", "significant", "comment"]
     for name, kind in (("imp_accept", "accept"), ("imp_edit", "edit")):
         wire.review(
-            c[name].click, review_h.impression_decision, imp_in, api_name=f"{kind}_impression", fixed={"kind": kind}
+            c[name].click,
+            review_h.impression_decision,
+            imp_in,
+            api_name=f"{kind}_impression",
+            fixed={"kind": kind},
         )
     wire.review(
         c["imp_regen"].click,

@@ -254,7 +254,9 @@ def _http_reviewer(
     client = Client(url, verbose=False)  # one Gradio session = one reviewer's browser tab
     accept, opener = _api(client, "/accept", "/decide"), _api(client, "/open_case")
     impression = _api(client, "/accept_impression", required=False)  # signing needs it (issue 13)
-    values = _args(client, accept, seq="0", text="", reason=None, significant=False, comment="", grounding=None)
+    values = _args(
+        client, accept, seq="0", text="", reason=None, significant=False, comment="", grounding=None
+    )
     for case_id in cases:
         if time.monotonic() > deadline:
             return

@@ -6,7 +6,6 @@ a stale version) returns :func:`app.handlers.view.message`: only the line beside
 so the image, the typed text and the chosen reason stay. Nothing here raises for a user error.
 """
 
-from typing import Any
 
 import gradio as gr
 
@@ -82,29 +81,8 @@ def grounding_hint(services: Services, sess: Session, reason: str | None, text: 
     if state is None or pick_finding(state, sess.selected) is None:
         return v.ReviewView()
     before = state.state_of(sess.selected).finding.text
-    rule = default_grounding(reason, before, text or before)
+    rule = review.default_grounding(reason, before, text or before)
     return v.ReviewView(grounding=gr.update(label=f"box on edit (default: {rule})"))
-
-
-def default_grounding(reason: str | None, before: str, after: str) -> str:
-    """``review.default_grounding`` (issue 13's rule); ``keep`` until that API is merged."""
-    rule = getattr(review, "default_grounding", None)
-    return str(rule(reason, before, after)) if rule is not None else "keep"
-
-
-def _decide(
-    services: Services,
-    reviewer: str,
-    sess: Session,
-    kind: str,
-    decision: Any,
-    text: str,
-    grounding: str | None,
-) -> Any:
-    import inspect
-
-    extra = {"grounding": grounding} if "grounding" in inspect.signature(review.decide).parameters else {}
-    return review.decide(services, reviewer, sess.case_id, sess.selected or "", kind, decision, text, **extra)
 
 
 def decide(
@@ -125,8 +103,9 @@ def decide(
     try:
         reviewer = reviewer_of(services, request)
         decision = review.Decision(reason or None, bool(significant), comment or "", sess.shown_at)
-        state = _decide(
-            services, reviewer, sess, kind, decision, text, (grounding or None) if kind == "edit" else None
+        choice = (grounding or None) if kind == "edit" else None
+        state = review.decide(
+            services, reviewer, sess.case_id, sess.selected or "", kind, decision, text, grounding=choice
         )
     except ServiceError as exc:
         return v.message(str(exc))

@@ -11,7 +11,6 @@ action sends only ``message`` (the image, the typed text and the chosen reason s
 """
 
 import dataclasses
-import json
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
@@ -112,14 +111,10 @@ def _message_html(text: str, kind: str = "info") -> str:
 
 
 def viewer_state_text(services: Services, sess: Session, view: dict[str, Any] | None = None) -> str:
-    """:func:`app.viewer_bridge.viewer_state` for this session; a minimal JSON while the bridge is a
-    stub (``NotImplementedError``), so the workspace runs before the client-side viewer lands."""
+    """:func:`app.viewer_bridge.viewer_state` for this session (``""`` when no case is open)."""
     if not sess.case_id:
         return ""
-    try:
-        return viewer_bridge.viewer_state(services, sess.case_id, sess.selected, view)
-    except NotImplementedError:
-        return json.dumps({"case": sess.case_id, "selected": sess.selected, "view": view or {}})
+    return viewer_bridge.viewer_state(services, sess.case_id, sess.selected, view)
 
 
 def view_query(sess: Session) -> str:
