@@ -181,7 +181,13 @@ def viewer_state(
         return ""
     study = services.study(case_id)
     state = review_state(services, case_id)
-    images = [image_entry(services, case_id, i, im, study.kind) for i, im in enumerate(study.images)]
+    images = [  # cached: the presets' auto window is a percentile over every pixel (ms per decision)
+        services.artefacts.get_or_create(
+            ("viewer-entry", case_id, i, im.sha256),
+            lambda i=i, im=im: image_entry(services, case_id, i, im, study.kind),
+        )
+        for i, im in enumerate(study.images)
+    ]
     refs = mask_refs(state)
     names = label_names(refs)
     labels = None
