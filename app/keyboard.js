@@ -85,6 +85,7 @@
     pump();
   }
   window.__radreviewSend = send;  // for tests and the viewer script
+  window.__radreviewIdle = function () { return !busy && !queue.length; };
 
   function reasonFirst() {
     hint("choose a reason code first — Reject and Save edit need one");
