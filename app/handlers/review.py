@@ -15,7 +15,7 @@ from app.handlers.common import Session, reviewer_of
 from app.services import ServiceError, Services
 from storage.records import ReviewState
 
-REASON_NEEDED = "choose a reason code to save an edit or reject"
+REASON_NEEDED = v.REASON_NEEDED
 
 
 def pick_finding(state: ReviewState | None, finding_id: str | None) -> str | None:

@@ -24,6 +24,7 @@ from app.handlers.common import KEEP, Session
 from app.services import Services
 from inference.records import regions_for
 
+REASON_NEEDED = "choose a reason code to save an edit or reject"
 GROUNDING_CHOICES: tuple[tuple[str, str], ...] = (
     ("keep box", "keep"),
     ("drop box", "drop"),
@@ -197,7 +198,7 @@ def panel(
         signed=signed,
         viewer_state=viewer_state_text(services, sess, view),
         query=view_query(sess),
-        message=_message_html(note, "ok"),
+        message=_message_html(note, "ok") if note else KEEP,
         impression_status=impression_line(state),
     )
     if impression or reset:
@@ -206,6 +207,7 @@ def panel(
         return out
     text = state.state_of(selected).finding.text if state and selected else ""
     return out.but(
+        message=_message_html(note, "ok") if note else _message_html(REASON_NEEDED if selected else "", "hint"),
         text=text,
         reason=gr.update(value=None),
         significant=False,
