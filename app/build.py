@@ -113,7 +113,7 @@ def _tool_tabs(gr: Any) -> dict[str, Any]:
             c["impression"] = gr.Textbox(
                 show_label=False, lines=2, max_lines=3, elem_id="rr-impression", placeholder="impression"
             )
-            with gr.Row(equal_height=True):
+            with gr.Row(equal_height=False):
                 c["imp_accept"] = gr.Button("Accept impression", elem_id="rr-imp-accept", min_width=80, size="sm")
                 c["imp_edit"] = gr.Button("Save impression", elem_id="rr-imp-edit", min_width=80, size="sm")
                 c["imp_regen"] = gr.Button("Regenerate from findings", elem_id="rr-imp-regen", min_width=80, size="sm")

@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import re
 import time
+from pathlib import Path
 from typing import Any
 
 VIEWPORT = {"width": 1920, "height": 1080}
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "e2e"
 # Every review action of the Review tab (the tool tabs' contents are checked after opening the tab).
 ACTIONS = (
     "#rr-report",
@@ -99,9 +101,9 @@ def selected(page: Any) -> str | None:
     return page.get_attribute("#rr-report .rr-finding.rr-selected", "data-finding")
 
 
-def click_row(page: Any, index: int) -> str:
-    """Click the ``index``-th finding row; returns its id once it is the selection."""
-    row = page.locator("#rr-report .rr-finding").nth(index)
+def click_row(page: Any, index: int, rows: str = "#rr-report .rr-finding") -> str:
+    """Click the ``index``-th finding row (of ``rows``); returns its id once it is the selection."""
+    row = page.locator(rows).nth(index)
     fid = row.get_attribute("data-finding")
     row.click()
     page.wait_for_function(
@@ -109,6 +111,10 @@ def click_row(page: Any, index: int) -> str:
     )
     idle(page)
     return str(fid)
+
+
+def click_first_pending(page: Any) -> str:
+    return click_row(page, 0, "#rr-report .rr-finding.rr-pending")
 
 
 def choose_reason(page: Any, reason: str) -> None:
@@ -143,12 +149,19 @@ def accept_impression(page: Any) -> None:
 def assert_one_screen(page: Any, selectors: tuple[str, ...] = ACTIONS) -> None:
     """The page does not scroll, and every selector's box lies inside the 1920×1080 viewport."""
     height, inner = page.evaluate("() => [document.scrollingElement.scrollHeight, innerHeight]")
-    assert height <= inner, f"the page scrolls: {height} px tall in a {inner} px window"
+    problems = [f"the page scrolls: {height} px tall in a {inner} px window"] if height > inner else []
     for sel in selectors:
         box = page.locator(sel).first.bounding_box()
-        assert box is not None, f"{sel} is not shown"
+        if box is None:
+            problems.append(f"{sel} is not shown")
+            continue
         inside = box["x"] >= 0 and box["y"] >= 0 and box["x"] + box["width"] <= VIEWPORT["width"] + 0.5
-        assert inside and box["y"] + box["height"] <= VIEWPORT["height"] + 0.5, f"{sel} is off screen: {box}"
+        if not (inside and box["y"] + box["height"] <= VIEWPORT["height"] + 0.5):
+            problems.append(f"{sel} is off screen: {box}")
+    if problems:
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / "off-screen.png"), full_page=True)  # to look at
+    assert not problems, problems
 
 
 def assert_all_actions_on_screen(page: Any) -> None:

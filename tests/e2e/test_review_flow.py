@@ -20,6 +20,7 @@ from review_steps import (
     assert_all_actions_on_screen,
     assert_one_screen,
     choose_reason,
+    click_first_pending,
     click_row,
     decided,
     generate,
@@ -99,7 +100,8 @@ def test_review_a_demo_ct_from_draft_to_dpo_export(server, page, creds, shot) ->
     page.fill("#rr-add-text textarea, #rr-add-text input", MISSED)
     page.click("#rr-add")
     wait_decided(page, 4)
-    page.click("#rr-significant input")  # a checkbox had the focus last: the keys still work
+    click_first_pending(page)  # the added finding is selected (decided already): go on from a pending one
+    page.click("#rr-grounding label:has-text('keep box')")  # a radio had the focus last: keys still work
     pending = total + 1 - 4
     for _ in range(pending):
         page.keyboard.press("a")
