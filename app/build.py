@@ -114,9 +114,13 @@ def _tool_tabs(gr: Any) -> dict[str, Any]:
                 show_label=False, lines=2, max_lines=3, elem_id="rr-impression", placeholder="impression"
             )
             with gr.Row(equal_height=False):
-                c["imp_accept"] = gr.Button("Accept impression", elem_id="rr-imp-accept", min_width=80, size="sm")
+                c["imp_accept"] = gr.Button(
+                    "Accept impression", elem_id="rr-imp-accept", min_width=80, size="sm"
+                )
                 c["imp_edit"] = gr.Button("Save impression", elem_id="rr-imp-edit", min_width=80, size="sm")
-                c["imp_regen"] = gr.Button("Regenerate from findings", elem_id="rr-imp-regen", min_width=80, size="sm")
+                c["imp_regen"] = gr.Button(
+                    "Regenerate from findings", elem_id="rr-imp-regen", min_width=80, size="sm"
+                )
                 c["impression_status"] = gr.HTML("", elem_id="rr-imp-status")
         with gr.Tab("Add missed", id="add", elem_id="rr-tab-add"):
             with gr.Row(equal_height=True):

@@ -6,7 +6,6 @@ a stale version) returns :func:`app.handlers.view.message`: only the line beside
 so the image, the typed text and the chosen reason stay. Nothing here raises for a user error.
 """
 
-
 import gradio as gr
 
 from app.callbacks import review

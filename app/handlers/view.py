@@ -207,7 +207,9 @@ def panel(
         return out
     text = state.state_of(selected).finding.text if state and selected else ""
     return out.but(
-        message=_message_html(note, "ok") if note else _message_html(REASON_NEEDED if selected else "", "hint"),
+        message=_message_html(note, "ok")
+        if note
+        else _message_html(REASON_NEEDED if selected else "", "hint"),
         text=text,
         reason=gr.update(value=None),
         significant=False,

@@ -26,6 +26,7 @@ ACTIONS = (
     "#rr-generate",
     "#rr-viewer",
 )
+SIGNED = ("#rr-report", "#rr-signed", "#rr-message", "#rr-sign", "#rr-next-case", "#rr-viewer")
 TOOL_TABS = {
     "Impression": ("#rr-impression", "#rr-imp-accept", "#rr-imp-edit", "#rr-imp-regen"),
     "Add missed": ("#rr-add-region", "#rr-add-text", "#rr-add"),
@@ -147,9 +148,14 @@ def accept_impression(page: Any) -> None:
 
 
 def assert_one_screen(page: Any, selectors: tuple[str, ...] = ACTIONS) -> None:
-    """The page does not scroll, and every selector's box lies inside the 1920×1080 viewport."""
-    height, inner = page.evaluate("() => [document.scrollingElement.scrollHeight, innerHeight]")
+    """The page does not scroll (either way), and every selector's box lies inside the 1920×1080 viewport."""
+    height, inner, width, inner_w = page.evaluate(
+        "() => { const s = document.scrollingElement;"
+        " return [s.scrollHeight, innerHeight, s.scrollWidth, innerWidth]; }"
+    )
     problems = [f"the page scrolls: {height} px tall in a {inner} px window"] if height > inner else []
+    if width > inner_w:
+        problems.append(f"the page scrolls sideways: {width} px wide in a {inner_w} px window")
     for sel in selectors:
         box = page.locator(sel).first.bounding_box()
         if box is None:

@@ -16,6 +16,7 @@ from urllib.parse import parse_qs, urlparse
 
 import pytest
 from review_steps import (
+    SIGNED,
     accept_impression,
     assert_all_actions_on_screen,
     assert_one_screen,
@@ -112,7 +113,7 @@ def test_review_a_demo_ct_from_draft_to_dpo_export(server, page, creds, shot) ->
     page.keyboard.press("Control+Enter")
     page.wait_for_selector("#rr-signed .rr-signed")
     idle(page)
-    assert_one_screen(page)
+    assert_one_screen(page, SIGNED)
     shot(page, "05-signed")
     assert MISSED in page.inner_text("#rr-signed")
 

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 from review_steps import (
+    SIGNED,
     accept_impression,
     assert_all_actions_on_screen,
     assert_one_screen,
@@ -61,7 +62,7 @@ def _review_to_signature(page, shot, prefix: str) -> int:  # type: ignore[no-unt
     page.click("#rr-sign")
     page.wait_for_selector("#rr-signed .rr-signed")
     idle(page)
-    assert_one_screen(page)
+    assert_one_screen(page, SIGNED)
     shot(page, f"{prefix}-03-signed")
     assert EDITED in page.inner_text("#rr-signed")
     return total
