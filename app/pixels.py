@@ -62,6 +62,17 @@ class StoredArray:
     vmax: float
 
 
+def _exact(values: npt.NDArray[Any], dtype: str) -> npt.NDArray[Any] | None:
+    """``values`` as ``dtype`` when that conversion is exact (no fraction, no overflow, no NaN)."""
+    info = np.iinfo(dtype)
+    converted = values.astype(dtype)
+    if np.issubdtype(values.dtype, np.integer):
+        ok = values.size == 0 or (info.min <= int(values.min()) and int(values.max()) <= info.max)
+    else:
+        ok = bool(np.array_equal(converted.astype(values.dtype), values))
+    return converted if ok else None
+
+
 def stored_array(pixels: npt.NDArray[Any]) -> StoredArray:
     """The smallest exact dtype for modality values: int16/uint16 when every value is an integer in
     range (CT HU, most CR/DX), else float32.
@@ -70,20 +81,18 @@ def stored_array(pixels: npt.NDArray[Any]) -> StoredArray:
         pixels: 2D or 3D values after the modality LUT (``Image.pixels``).
     """
     values = pixels if pixels.ndim == 3 else pixels[np.newaxis]
-    finite = np.isfinite(values)
-    vmin = float(values[finite].min()) if finite.any() else 0.0
-    vmax = float(values[finite].max()) if finite.any() else 0.0
-    integral = bool(finite.all()) and (
-        np.issubdtype(values.dtype, np.integer) or bool(np.all(np.equal(np.floor(values), values)))
-    )
-    if integral and vmin >= -32768 and vmax <= 32767:
-        dtype = "int16"
-    elif integral and vmin >= 0 and vmax <= 65535:
-        dtype = "uint16"
-    else:
-        dtype = "float32"
-    array = np.ascontiguousarray(values.astype(np.dtype(dtype).newbyteorder("<"), copy=False))
-    return StoredArray(array, dtype, vmin, vmax)
+    sample = values.reshape(-1)[:: max(1, values.size // 4096)]
+    integral = np.issubdtype(values.dtype, np.integer) or bool(np.array_equal(np.rint(sample), sample))
+    for dtype in ("int16", "uint16") if integral else ():
+        exact = _exact(values, dtype)
+        if exact is not None:
+            array = np.ascontiguousarray(exact.astype(np.dtype(dtype).newbyteorder("<"), copy=False))
+            vmin, vmax = (float(array.min()), float(array.max())) if array.size else (0.0, 0.0)
+            return StoredArray(array, dtype, vmin, vmax)
+    array = np.ascontiguousarray(values.astype("<f4"))
+    finite = array[np.isfinite(array)]
+    vmin, vmax = (float(finite.min()), float(finite.max())) if finite.size else (0.0, 0.0)
+    return StoredArray(array, "float32", vmin, vmax)
 
 
 def gzip_bytes(data: bytes, level: int = GZIP_LEVEL) -> bytes:

@@ -57,7 +57,8 @@ export class Viewer {
     this.base = { key: "", canvas: document.createElement("canvas"), data: null, pix: null };
     this.over = { key: "", canvas: document.createElement("canvas"), data: null, pix: null, any: false };
     this.lut = { key: "", table: null, offset: 0 };
-    this.stats = { paints: [], firstPaint: null, caseSetAt: null, bytes: 0, steps: 0 };
+    this.stats = { paints: [], firstPaint: null, firstPaintAt: null, caseSetAt: null, steps: 0,
+      latency: { slice: [], wl: [], overlay: [] }, input: null, stepTimes: [] };
     this.frame = 0;
     this.urlTimer = 0;
     this.appliedView = "";
@@ -177,7 +178,7 @@ export class Viewer {
     this.strokes = [];
     this.base.key = this.over.key = "";
     this.stats.caseSetAt = performance.now();
-    this.stats.firstPaint = null;
+    this.stats.firstPaint = this.stats.firstPaintAt = null;
     s.images.forEach((img, n) => { this.wl[n] = { c: img.window.center, w: img.window.width, name: img.window.name }; });
     const img = s.images[0];
     this.plane = img.ndim === 3 ? "axial" : "image";
@@ -363,9 +364,20 @@ export class Viewer {
     this.invalidate();
   }
 
-  step(d) {
+  /** Remember when an input asked for a repaint (input → painted latency, for `radreview bench ui`). */
+  mark(kind, at = performance.now()) {
+    if (!this.stats.input) this.stats.input = { kind, at };
+  }
+
+  step(d, at) {
     this.stats.steps++;
-    this.setSlice(this.slice() + d);
+    const before = this.slice();
+    this.setSlice(before + d);
+    if (this.slice() !== before) {
+      this.mark("slice", at);
+      this.stats.stepTimes.push(at ?? performance.now());
+      if (this.stats.stepTimes.length > 500) this.stats.stepTimes.shift();
+    }
   }
 
   toggleCine() {
@@ -384,7 +396,8 @@ export class Viewer {
     this.invalidate();
   }
 
-  toggleOverlays() {
+  toggleOverlays(at) {
+    this.mark("overlay", at);
     this.show.overlays = !this.show.overlays;
     const box = this.bar.querySelector("[data-show=overlays]");
     if (box) box.checked = this.show.overlays;
@@ -428,7 +441,7 @@ export class Viewer {
     if ((e.ctrlKey || e.metaKey) && !e.altKey && (k === "z" || k === "Z")) { this.undo(); return true; }
     if (e.ctrlKey || e.metaKey || e.altKey) return false;
     const steps = { ArrowUp: 1, ArrowDown: -1, PageUp: 10, PageDown: -10 };
-    if (k in steps) { this.step(steps[k]); return true; }
+    if (k in steps) { this.step(steps[k], e.timeStamp); return true; }
     if (k === "Home") { this.setSlice(0); return true; }
     if (k === "End") { this.setSlice(this.sliceCount() - 1); return true; }
     if (e.repeat) return false;
@@ -439,7 +452,7 @@ export class Viewer {
       this.measure = null; this.setTool("probe"); return true;
     }
     if (k === "w") { this.nextPreset(); return true; }
-    if (k === "o") { this.toggleOverlays(); return true; }
+    if (k === "o") { this.toggleOverlays(e.timeStamp); return true; }
     if (k === "c") { this.toggleCine(); return true; }
     if (k === "0") { this.resetView(); return true; }
     if (k === "x") { this.erase = !this.erase; this.setNote(this.erase ? "brush erases (x)" : ""); return true; }
@@ -498,7 +511,7 @@ export class Viewer {
       this.zoomAt(p.sx, p.sy, e.deltaY < 0 ? 1.15 : 1 / 1.15);
       return;
     }
-    if (e.deltaY !== 0) this.step(e.deltaY < 0 ? 1 : -1);
+    if (e.deltaY !== 0) this.step(e.deltaY < 0 ? 1 : -1, e.timeStamp);
   }
 
   zoomAt(sx, sy, factor) {
@@ -555,6 +568,7 @@ export class Viewer {
     if (d && d.kind === "wl") {
       const img = this.image();
       const sens = Math.max(0.1, (img.range[1] - img.range[0]) / 1024);
+      this.mark("wl", e.timeStamp);
       this.setWindow(d.c + (e.clientY - d.y) * sens, d.w + (e.clientX - d.x) * sens, "drag");
     } else if (d && (d.kind === "pan" || d.kind === "probe")) {
       if (d.kind === "probe" && !d.moved && Math.hypot(e.clientX - d.x, e.clientY - d.y) < 4) { /* click */ }
@@ -744,8 +758,9 @@ export class Viewer {
     if (img.dtype === "float32") { this.lut = { key, table: null, offset: 0 }; return this.lut; }
     const offset = img.dtype === "int16" ? 32768 : 0;
     const table = this.lut.table && this.lut.table.length === 65536 ? this.lut.table : new Uint32Array(65536);
-    // display bytes are constant outside [c - w/2 - 1, c + w/2 + 1]: fill runs, compute the ramp
-    for (let n = 0; n < 65536; n++) {
+    // only the image's own value range is ever looked up (a CT: ~4k entries, not 65k)
+    const lo = Math.max(0, Math.floor(img.range[0]) + offset), hi = Math.min(65535, Math.ceil(img.range[1]) + offset);
+    for (let n = lo; n <= hi; n++) {
       const y = windowByte(n - offset, wl.c, wl.w, img.invert);
       table[n] = 0xff000000 | (y << 16) | (y << 8) | y;
     }
@@ -870,7 +885,15 @@ export class Viewer {
     this.drawInfo(img, P, index);
     const shown = P.plane === "axial" || P.plane === "image" ? l.loaded[k] : l.nLoaded > 0;
     if (shown && this.stats.firstPaint === null && this.stats.caseSetAt !== null) {
-      this.stats.firstPaint = performance.now() - this.stats.caseSetAt;
+      this.stats.firstPaintAt = performance.now();
+      this.stats.firstPaint = this.stats.firstPaintAt - this.stats.caseSetAt;
+    }
+    const input = this.stats.input;
+    if (input && (input.kind !== "slice" || newSlice)) {
+      const list = this.stats.latency[input.kind];
+      list.push(performance.now() - input.at);
+      if (list.length > 2000) list.shift();
+      this.stats.input = null;
     }
     if (newSlice && shown) {
       this.stats.paints.push(performance.now() - t0);
@@ -998,7 +1021,8 @@ export class Viewer {
       measureMm: this.measure ? this.measure.mm : null, probed: this.probed || null,
       zoom: (this.views[this.plane] || { zoom: 1 }).zoom, overlays: this.show.overlays,
       labels: this.labels ? this.labels.key : null, pending: this.bridge.busy || this.bridge.queue.length > 0,
-      firstPaintMs: this.stats.firstPaint, paints: this.stats.paints.slice(), steps: this.stats.steps,
+      firstPaintMs: this.stats.firstPaint, firstPaintAt: this.stats.firstPaintAt, paints: this.stats.paints.slice(),
+      steps: this.stats.steps, latency: this.stats.latency, stepTimes: this.stats.stepTimes.slice(), drawn: this.stats.lastDraw || null,
       transform: img ? this.transform(this.info()) : null, info: img ? this.info() : null,
     };
   }
