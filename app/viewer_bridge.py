@@ -134,6 +134,7 @@ def image_entry(services: Any, case_id: str, index: int, image: Any, kind: str) 
         "chunk": CHUNK_SLICES,
         "chunks": chunk_count(shape[0]),
         "url": f"{API_PREFIX.lstrip('/')}/pixels/{case_id}/{index}/",
+        "slice_url": f"{API_PREFIX.lstrip('/')}/slice/{case_id}/{index}/",
     }
 
 

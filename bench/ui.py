@@ -113,7 +113,7 @@ _HOLD = """async ([presses, gap]) => {
 }"""
 _ALL_LOADED = "() => { const s = rrViewer.snapshot(); return s.loaded === s.slices && s.labels !== null; }"
 _BYTES = """() => performance.getEntriesByType('resource')
-  .filter((e) => e.name.includes('/rr-api/pixels/'))
+  .filter((e) => e.name.includes('/rr-api/pixels/') || e.name.includes('/rr-api/slice/'))
   .reduce((a, e) => a + (e.encodedBodySize || e.transferSize || 0), 0)"""
 
 
