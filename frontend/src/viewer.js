@@ -1015,7 +1015,7 @@ export class Viewer {
   snapshot() {
     const img = this.image(), l = this.loader();
     return {
-      case: this.s ? this.s.case : null, plane: this.plane, slice: img ? this.slice() : null,
+      case: this.s ? this.s.case : null, selected: this.s ? this.s.selected : null, plane: this.plane, slice: img ? this.slice() : null,
       cursor: this.cursor.slice(), tool: this.tool, window: this.wl[this.imageIndex] || null,
       loaded: l ? l.nLoaded : 0, slices: l ? l.loaded.length : 0, bytes: [...this.loaders.values()].reduce((a, x) => a + x.bytes, 0),
       measureMm: this.measure ? this.measure.mm : null, probed: this.probed || null,

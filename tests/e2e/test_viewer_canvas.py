@@ -291,7 +291,7 @@ def test_box_drag_and_brush_stroke_are_stored_and_undone(view: Any, viewer_serve
     # brush on the masked finding f2, slice 25, along row i = 100 from j = 30 to 60, radius 5 mm = 10 px
     view.fill("#rr-t-finding textarea, #rr-t-finding input", "f2")
     view.click("#rr-t-open")
-    view.wait_for_function("() => !rrViewer.snapshot().pending")
+    view.wait_for_function("() => rrViewer.snapshot().selected === 'f2' && !rrViewer.snapshot().pending")
     view.keyboard.press("g")
     for _ in range(snap(view)["slice"], 25):
         view.keyboard.press("ArrowUp")
