@@ -283,6 +283,9 @@ export class Viewer {
     if (!wl) return;
     if (document.activeElement !== this.cInput) this.cInput.value = fmt(wl.c);
     if (document.activeElement !== this.wInput) this.wInput.value = fmt(wl.w);
+    const img = this.image();
+    const n = img ? img.presets.findIndex((p) => p.name === wl.name && p.center === wl.c && p.width === wl.w) : -1;
+    this.presetSel.value = String(n);
   }
 
   applyPreset(n) {
@@ -290,7 +293,6 @@ export class Viewer {
     const p = img && img.presets[n];
     if (!p) return;
     this.wl[this.imageIndex] = { c: p.center, w: p.width, name: p.name };
-    this.presetSel.value = String(n);
     this.showWindow();
     this.invalidate();
   }
@@ -312,7 +314,6 @@ export class Viewer {
 
   setWindow(c, w, name = "manual") {
     this.wl[this.imageIndex] = { c, w: Math.max(1, w), name };
-    this.presetSel.value = "-1";
     this.showWindow();
     this.invalidate();
   }
