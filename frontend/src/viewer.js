@@ -73,7 +73,10 @@ export class Viewer {
         onclick: () => this.setTool(name) }, label);
     const check = (name, label, title) => {
       const box = el("input", { type: "checkbox", "data-show": name, onchange: (e) => {
-        this.show[name] = e.target.checked; this.invalidate(); } });
+        this.show[name] = e.target.checked;
+        if (name === "heat") this.refreshHeat();
+        this.mark("overlay");
+        this.invalidate(); } });
       box.checked = this.show[name];
       return el("label", { class: "rr-vw-check", title }, box, label);
     };
