@@ -58,7 +58,7 @@ export class Viewer {
     this.over = { key: "", canvas: document.createElement("canvas"), data: null, pix: null, any: false };
     this.lut = { key: "", table: null, offset: 0 };
     this.stats = { paints: [], firstPaint: null, firstPaintAt: null, caseSetAt: null, steps: 0,
-      latency: { slice: [], wl: [], overlay: [] }, input: null, stepTimes: [] };
+      latency: { slice: [], wl: [], overlay: [] }, input: null, stepTimes: [], painted: [] };
     this.frame = 0;
     this.urlTimer = 0;
     this.appliedView = "";
@@ -126,7 +126,13 @@ export class Viewer {
     c.addEventListener("pointerleave", () => { this.hover = null; this.updateReadout(); this.invalidate(); });
     c.addEventListener("contextmenu", (e) => e.preventDefault());
     c.addEventListener("wheel", (e) => this.onWheel(e), { passive: false });
-    new ResizeObserver(() => this.invalidate()).observe(this.stage);
+    this.stageSize = { w: 1, h: 1 };
+    // the stage size comes from the observer, so a paint never forces a layout of the page
+    new ResizeObserver((entries) => {
+      const r = entries[entries.length - 1].contentRect;
+      this.stageSize = { w: r.width, h: r.height };
+      this.invalidate();
+    }).observe(this.stage);
     this.setTool("probe");
   }
 
@@ -134,6 +140,8 @@ export class Viewer {
     // Gradio re-rendered the host: move the built DOM into the new one (data stays).
     this.root = root;
     root.replaceChildren(this.canvas.closest(".rr-vw"));
+    const r = this.stage.getBoundingClientRect();
+    this.stageSize = { w: r.width, h: r.height };
     this.invalidate();
   }
 
@@ -855,7 +863,7 @@ export class Viewer {
 
   draw() {
     const t0 = performance.now();
-    const stage = this.stage.getBoundingClientRect();
+    const stage = { width: this.stageSize.w, height: this.stageSize.h };
     const dpr = window.devicePixelRatio || 1;
     const w = Math.max(1, Math.round(stage.width * dpr)), h = Math.max(1, Math.round(stage.height * dpr));
     if (this.canvas.width !== w || this.canvas.height !== h) { this.canvas.width = w; this.canvas.height = h; }
@@ -902,6 +910,8 @@ export class Viewer {
     if (newSlice && shown) {
       this.stats.paints.push(performance.now() - t0);
       if (this.stats.paints.length > 1000) this.stats.paints.shift();
+      this.stats.painted.push(index);
+      if (this.stats.painted.length > 1000) this.stats.painted.shift();
     }
     this.stats.lastDraw = { plane: P.plane, slice: index, at: performance.now(), ms: performance.now() - t0 };
   }
@@ -1026,7 +1036,7 @@ export class Viewer {
       zoom: (this.views[this.plane] || { zoom: 1 }).zoom, overlays: this.show.overlays,
       labels: this.labels ? this.labels.key : null, pending: this.bridge.busy || this.bridge.queue.length > 0,
       firstPaintMs: this.stats.firstPaint, firstPaintAt: this.stats.firstPaintAt, paints: this.stats.paints.slice(),
-      steps: this.stats.steps, latency: this.stats.latency, stepTimes: this.stats.stepTimes.slice(), drawn: this.stats.lastDraw || null,
+      steps: this.stats.steps, latency: this.stats.latency, stepTimes: this.stats.stepTimes.slice(), painted: this.stats.painted.slice(), drawn: this.stats.lastDraw || null,
       transform: img ? this.transform(this.info()) : null, info: img ? this.info() : null,
     };
   }
