@@ -362,7 +362,8 @@ def test_planes_keep_the_focus_point_and_reference_lines_move(view: Any) -> None
     assert pixel(view, 12, 19) == by_hand(400, 400, 801) != line_px
     assert pixel(view, 8, 19) == by_hand(400, 400, 801)
     assert pixel(view, 8, 18) == by_hand(420, 400, 801)  # slice 21 one row up (superior)
-    assert s["info"]["nu"] * s["info"]["su"] == pytest.approx(64.0) and s["info"]["nv"] * s["info"]["sv"] == 80.0
+    info = s["info"]
+    assert info["nu"] * info["su"] == pytest.approx(64.0) and info["nv"] * info["sv"] == 80.0  # mm
     assert s["transform"]["pu"] / s["info"]["su"] == pytest.approx(s["transform"]["pv"] / s["info"]["sv"])
     view.keyboard.press("3")
     assert (snap(view)["plane"], snap(view)["slice"]) == ("sagittal", 12)
@@ -413,3 +414,34 @@ def test_a_2k_monochrome1_cr_windows_right(view: Any) -> None:
     view.mouse.up()
     assert snap(view)["measureMm"] == pytest.approx(45.0, abs=0.5)
     view.screenshot(path=str(ARTIFACTS / "viewer-05-cr2k.png"))
+
+
+def test_zoom_and_pan_persist_while_scrolling_cine_and_reset(view: Any) -> None:
+    open_case(view)
+    x, y = screen(view, 64, 64)
+    view.mouse.move(x, y)
+    view.keyboard.down("Control")
+    view.mouse.wheel(0, -100)
+    view.mouse.wheel(0, -100)
+    view.keyboard.up("Control")
+    zoom = snap(view)["zoom"]
+    assert zoom == pytest.approx(1.15**2)
+    # the point under the pointer stays put while zooming
+    assert screen(view, 64, 64) == pytest.approx((x, y), abs=1.0)
+    view.mouse.down(button="middle")
+    view.mouse.move(x + 50, y + 30, steps=3)
+    view.mouse.up(button="middle")
+    moved = screen(view, 64, 64)
+    assert moved == pytest.approx((x + 50, y + 30), abs=1.5)
+    for _ in range(3):
+        view.keyboard.press("ArrowUp")
+    assert snap(view)["slice"] == 23 and snap(view)["zoom"] == zoom  # kept while scrolling
+    assert screen(view, 64, 64) == pytest.approx(moved, abs=0.5)
+    view.keyboard.press("w")
+    assert snap(view)["zoom"] == zoom  # and while changing the window
+    view.keyboard.press("c")  # cine at 15 slices/s
+    time.sleep(0.5)
+    view.keyboard.press("c")
+    assert snap(view)["slice"] != 23
+    view.keyboard.press("0")
+    assert snap(view)["zoom"] == 1
