@@ -12,6 +12,8 @@ Routes (all relative to the app root; the viewer gets them from :func:`app.viewe
   uint16/int16 for integral radiographs, float32 otherwise; see :func:`stored_array`), gzip-encoded
   (``Content-Encoding: gzip``: the browser inflates it). A radiograph is one chunk of one slice. The
   viewer asks for the chunk holding the visible slice first, then the others outward from it.
+- ``GET /rr-api/slice/{case}/{image}/{k}`` — one slice, gzip level 1: the viewer's very first paint (the
+  only bytes sent twice: one slice of the study).
 - ``GET /rr-api/labels/{case}/{key}`` — the current masks of the case's findings as one uint8 label map
   (0 background, ``n`` = the ``n``-th region of the state's ``labels.names``), gzip-encoded; ``key`` is a
   hash of the mask refs so a changed mask gets a new URL and an unchanged one comes from the cache.
@@ -62,6 +64,17 @@ class StoredArray:
     vmax: float
 
 
+def _exact(values: npt.NDArray[Any], dtype: str) -> npt.NDArray[Any] | None:
+    """``values`` as ``dtype`` when that conversion is exact (no fraction, no overflow, no NaN)."""
+    info = np.iinfo(dtype)
+    converted = values.astype(dtype)
+    if np.issubdtype(values.dtype, np.integer):
+        ok = values.size == 0 or (info.min <= int(values.min()) and int(values.max()) <= info.max)
+    else:
+        ok = bool(np.array_equal(converted, values))  # elementwise int → float compare, no NaN passes
+    return converted if ok else None
+
+
 def stored_array(pixels: npt.NDArray[Any]) -> StoredArray:
     """The smallest exact dtype for modality values: int16/uint16 when every value is an integer in
     range (CT HU, most CR/DX), else float32.
@@ -70,20 +83,18 @@ def stored_array(pixels: npt.NDArray[Any]) -> StoredArray:
         pixels: 2D or 3D values after the modality LUT (``Image.pixels``).
     """
     values = pixels if pixels.ndim == 3 else pixels[np.newaxis]
-    finite = np.isfinite(values)
-    vmin = float(values[finite].min()) if finite.any() else 0.0
-    vmax = float(values[finite].max()) if finite.any() else 0.0
-    integral = bool(finite.all()) and (
-        np.issubdtype(values.dtype, np.integer) or bool(np.all(np.equal(np.floor(values), values)))
-    )
-    if integral and vmin >= -32768 and vmax <= 32767:
-        dtype = "int16"
-    elif integral and vmin >= 0 and vmax <= 65535:
-        dtype = "uint16"
-    else:
-        dtype = "float32"
-    array = np.ascontiguousarray(values.astype(np.dtype(dtype).newbyteorder("<"), copy=False))
-    return StoredArray(array, dtype, vmin, vmax)
+    sample = values.reshape(-1)[:: max(1, values.size // 4096)]
+    integral = np.issubdtype(values.dtype, np.integer) or bool(np.array_equal(np.rint(sample), sample))
+    for dtype in ("int16", "uint16") if integral else ():
+        exact = _exact(values, dtype)
+        if exact is not None:
+            array = np.ascontiguousarray(exact.astype(np.dtype(dtype).newbyteorder("<"), copy=False))
+            vmin, vmax = (float(array.min()), float(array.max())) if array.size else (0.0, 0.0)
+            return StoredArray(array, dtype, vmin, vmax)
+    array = np.ascontiguousarray(values.astype("<f4"))
+    finite = array[np.isfinite(array)]
+    vmin, vmax = (float(finite.min()), float(finite.max())) if finite.size else (0.0, 0.0)
+    return StoredArray(array, "float32", vmin, vmax)
 
 
 def gzip_bytes(data: bytes, level: int = GZIP_LEVEL) -> bytes:
@@ -165,6 +176,17 @@ def pixel_chunk(services: Services, cache: LRU, case_id: str, index: int, chunk:
         return gzip_bytes(np.ascontiguousarray(part).tobytes())
 
     return cache.get_or_create(("px", image.sha256, chunk), build)  # type: ignore[no-any-return]
+
+
+def pixel_slice(services: Services, cache: LRU, case_id: str, index: int, k: int) -> bytes:
+    """The gzip bytes (level 1: fast) of one axial slice, for the first paint before its chunk lands."""
+    image = image_of(load_study(services, case_id), index)
+    stored = stored_for(services, image)
+    if not 0 <= k < stored.array.shape[0]:
+        raise PixelError(404, f"slice {k} is outside 0..{stored.array.shape[0] - 1}")
+    return cache.get_or_create(  # type: ignore[no-any-return]
+        ("px1", image.sha256, k), lambda: gzip_bytes(np.ascontiguousarray(stored.array[k]).tobytes(), 1)
+    )
 
 
 def mask_refs(state: Any) -> list[tuple[str, str]]:
@@ -307,6 +329,9 @@ def mount_pixel_routes(api: Any, services: Services, cache: LRU | None = None) -
     def pixels(request: Request, case_id: str, index: int, chunk: int) -> Response:
         return answer(request, lambda: pixel_chunk(services, chunks, case_id, index, chunk), "pixels")
 
+    def one_slice(request: Request, case_id: str, index: int, k: int) -> Response:
+        return answer(request, lambda: pixel_slice(services, chunks, case_id, index, k), "slice")
+
     def labels(request: Request, case_id: str, key: str) -> Response:
         return answer(request, lambda: labels_bytes(services, chunks, case_id, key), "labels")
 
@@ -323,8 +348,9 @@ def mount_pixel_routes(api: Any, services: Services, cache: LRU | None = None) -
                           "tools/test.sh and tools/demo.sh do it)"}, status_code=404)
         return Response(path.read_bytes(), media_type=_ASSETS[name], headers={"Cache-Control": "no-cache"})
 
-    for fn in (pixels, labels, heat, asset):  # the annotations are strings here (postponed evaluation)
+    for fn in (pixels, one_slice, labels, heat, asset):  # annotations are strings here (postponed evaluation)
         fn.__annotations__.update({"return": Response} | ({"request": Request} if fn is not asset else {}))
+    api.add_api_route(API_PREFIX + "/slice/{case_id}/{index}/{k}", one_slice, methods=["GET"])
     api.add_api_route(API_PREFIX + "/pixels/{case_id}/{index}/{chunk}", pixels, methods=["GET"])
     api.add_api_route(API_PREFIX + "/labels/{case_id}/{key}", labels, methods=["GET"])
     api.add_api_route(API_PREFIX + "/heat/{case_id}/{ref}", heat, methods=["GET"])

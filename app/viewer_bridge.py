@@ -134,6 +134,7 @@ def image_entry(services: Any, case_id: str, index: int, image: Any, kind: str) 
         "chunk": CHUNK_SLICES,
         "chunks": chunk_count(shape[0]),
         "url": f"{API_PREFIX.lstrip('/')}/pixels/{case_id}/{index}/",
+        "slice_url": f"{API_PREFIX.lstrip('/')}/slice/{case_id}/{index}/",
     }
 
 
@@ -171,7 +172,10 @@ def viewer_state(
         case_id: The open case, or ``""``.
         selected: The selected finding id, if any.
         view: ``{"plane", "slice", "phrase"}`` requested by the address bar or a jump-to-finding, if any
-            (``slice`` is the 0-based index along the plane's normal, in array order).
+            (``slice`` is the 0-based index along the plane's normal, in array order). The viewer applies
+            it when it differs from the last one it applied, so pass it on page load (restore) or an
+            explicit jump only — not on every refresh, or a late refresh would pull a scrolling reader
+            back. Selecting another finding jumps to its ``focus`` by itself.
     """
     from app.callbacks.review import review_state
     from app.pixels import API_PREFIX, label_names, labels_key, mask_refs

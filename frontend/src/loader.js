@@ -24,10 +24,29 @@ export class VolumeLoader {
 
   get complete() { return this.nLoaded === this.loaded.length; }
 
-  /** Prioritise the chunk holding slice `k` (and go on loading the rest). */
+  /** Prioritise the chunk holding slice `k` (and go on loading the rest). The very first call also
+   * fetches slice `k` alone (fast to compress and send) so the first paint does not wait for its chunk. */
   want(k) {
     this.focus = Math.floor(k / this.img.chunk);
+    if (!this.started && this.img.slice_url && this.img.chunks > 1) this.fetchSlice(k);
+    this.started = true;
     this.pump();
+  }
+
+  async fetchSlice(k) {
+    try {
+      const resp = await fetch(this.img.slice_url + k, { credentials: "same-origin" });
+      if (!resp.ok || this.closed || this.loaded[k]) return;
+      const buf = await resp.arrayBuffer();
+      if (this.loaded[k]) return;
+      this.data.set(new (this.data.constructor)(buf), k * this.sliceSize);
+      this.loaded[k] = 1;
+      this.nLoaded++;
+      this.bytes += buf.byteLength;
+      this.onChunk(k, k + 1);
+    } catch (err) {
+      this.errors.push(String(err)); // its chunk brings it anyway
+    }
   }
 
   next() {
@@ -61,6 +80,7 @@ export class VolumeLoader {
       this.data.set(values, k0 * this.sliceSize);
       const k1 = k0 + values.length / this.sliceSize;
       for (let k = k0; k < k1; k++) if (!this.loaded[k]) { this.loaded[k] = 1; this.nLoaded++; }
+      // (a slice fetched alone earlier is overwritten with the same values)
       this.bytes += buf.byteLength;
       this.state[c] = 2;
       this.onChunk(k0, k1);

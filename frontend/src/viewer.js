@@ -57,7 +57,8 @@ export class Viewer {
     this.base = { key: "", canvas: document.createElement("canvas"), data: null, pix: null };
     this.over = { key: "", canvas: document.createElement("canvas"), data: null, pix: null, any: false };
     this.lut = { key: "", table: null, offset: 0 };
-    this.stats = { paints: [], firstPaint: null, caseSetAt: null, bytes: 0, steps: 0 };
+    this.stats = { paints: [], firstPaint: null, firstPaintAt: null, caseSetAt: null, steps: 0,
+      latency: { slice: [], wl: [], overlay: [] }, input: null, stepTimes: [], painted: [] };
     this.frame = 0;
     this.urlTimer = 0;
     this.appliedView = "";
@@ -72,7 +73,10 @@ export class Viewer {
         onclick: () => this.setTool(name) }, label);
     const check = (name, label, title) => {
       const box = el("input", { type: "checkbox", "data-show": name, onchange: (e) => {
-        this.show[name] = e.target.checked; this.invalidate(); } });
+        this.show[name] = e.target.checked;
+        if (name === "heat") this.refreshHeat();
+        this.mark("overlay");
+        this.invalidate(); } });
       box.checked = this.show[name];
       return el("label", { class: "rr-vw-check", title }, box, label);
     };
@@ -122,7 +126,13 @@ export class Viewer {
     c.addEventListener("pointerleave", () => { this.hover = null; this.updateReadout(); this.invalidate(); });
     c.addEventListener("contextmenu", (e) => e.preventDefault());
     c.addEventListener("wheel", (e) => this.onWheel(e), { passive: false });
-    new ResizeObserver(() => this.invalidate()).observe(this.stage);
+    this.stageSize = { w: 1, h: 1 };
+    // the stage size comes from the observer, so a paint never forces a layout of the page
+    new ResizeObserver((entries) => {
+      const r = entries[entries.length - 1].contentRect;
+      this.stageSize = { w: r.width, h: r.height };
+      this.invalidate();
+    }).observe(this.stage);
     this.setTool("probe");
   }
 
@@ -130,6 +140,8 @@ export class Viewer {
     // Gradio re-rendered the host: move the built DOM into the new one (data stays).
     this.root = root;
     root.replaceChildren(this.canvas.closest(".rr-vw"));
+    const r = this.stage.getBoundingClientRect();
+    this.stageSize = { w: r.width, h: r.height };
     this.invalidate();
   }
 
@@ -177,7 +189,7 @@ export class Viewer {
     this.strokes = [];
     this.base.key = this.over.key = "";
     this.stats.caseSetAt = performance.now();
-    this.stats.firstPaint = null;
+    this.stats.firstPaint = this.stats.firstPaintAt = null;
     s.images.forEach((img, n) => { this.wl[n] = { c: img.window.center, w: img.window.width, name: img.window.name }; });
     const img = s.images[0];
     this.plane = img.ndim === 3 ? "axial" : "image";
@@ -282,6 +294,9 @@ export class Viewer {
     if (!wl) return;
     if (document.activeElement !== this.cInput) this.cInput.value = fmt(wl.c);
     if (document.activeElement !== this.wInput) this.wInput.value = fmt(wl.w);
+    const img = this.image();
+    const n = img ? img.presets.findIndex((p) => p.name === wl.name && p.center === wl.c && p.width === wl.w) : -1;
+    this.presetSel.value = String(n);
   }
 
   applyPreset(n) {
@@ -289,7 +304,6 @@ export class Viewer {
     const p = img && img.presets[n];
     if (!p) return;
     this.wl[this.imageIndex] = { c: p.center, w: p.width, name: p.name };
-    this.presetSel.value = String(n);
     this.showWindow();
     this.invalidate();
   }
@@ -311,7 +325,6 @@ export class Viewer {
 
   setWindow(c, w, name = "manual") {
     this.wl[this.imageIndex] = { c, w: Math.max(1, w), name };
-    this.presetSel.value = "-1";
     this.showWindow();
     this.invalidate();
   }
@@ -363,9 +376,20 @@ export class Viewer {
     this.invalidate();
   }
 
-  step(d) {
+  /** Remember when an input asked for a repaint (input → painted latency, for `radreview bench ui`). */
+  mark(kind, at = performance.now()) {
+    if (!this.stats.input) this.stats.input = { kind, at };
+  }
+
+  step(d, at) {
     this.stats.steps++;
-    this.setSlice(this.slice() + d);
+    const before = this.slice();
+    this.setSlice(before + d);
+    if (this.slice() !== before) {
+      this.mark("slice", at);
+      this.stats.stepTimes.push(at ?? performance.now());
+      if (this.stats.stepTimes.length > 500) this.stats.stepTimes.shift();
+    }
   }
 
   toggleCine() {
@@ -384,7 +408,8 @@ export class Viewer {
     this.invalidate();
   }
 
-  toggleOverlays() {
+  toggleOverlays(at) {
+    this.mark("overlay", at);
     this.show.overlays = !this.show.overlays;
     const box = this.bar.querySelector("[data-show=overlays]");
     if (box) box.checked = this.show.overlays;
@@ -428,7 +453,7 @@ export class Viewer {
     if ((e.ctrlKey || e.metaKey) && !e.altKey && (k === "z" || k === "Z")) { this.undo(); return true; }
     if (e.ctrlKey || e.metaKey || e.altKey) return false;
     const steps = { ArrowUp: 1, ArrowDown: -1, PageUp: 10, PageDown: -10 };
-    if (k in steps) { this.step(steps[k]); return true; }
+    if (k in steps) { this.step(steps[k], e.timeStamp); return true; }
     if (k === "Home") { this.setSlice(0); return true; }
     if (k === "End") { this.setSlice(this.sliceCount() - 1); return true; }
     if (e.repeat) return false;
@@ -439,7 +464,7 @@ export class Viewer {
       this.measure = null; this.setTool("probe"); return true;
     }
     if (k === "w") { this.nextPreset(); return true; }
-    if (k === "o") { this.toggleOverlays(); return true; }
+    if (k === "o") { this.toggleOverlays(e.timeStamp); return true; }
     if (k === "c") { this.toggleCine(); return true; }
     if (k === "0") { this.resetView(); return true; }
     if (k === "x") { this.erase = !this.erase; this.setNote(this.erase ? "brush erases (x)" : ""); return true; }
@@ -498,7 +523,7 @@ export class Viewer {
       this.zoomAt(p.sx, p.sy, e.deltaY < 0 ? 1.15 : 1 / 1.15);
       return;
     }
-    if (e.deltaY !== 0) this.step(e.deltaY < 0 ? 1 : -1);
+    if (e.deltaY !== 0) this.step(e.deltaY < 0 ? 1 : -1, e.timeStamp);
   }
 
   zoomAt(sx, sy, factor) {
@@ -555,6 +580,7 @@ export class Viewer {
     if (d && d.kind === "wl") {
       const img = this.image();
       const sens = Math.max(0.1, (img.range[1] - img.range[0]) / 1024);
+      this.mark("wl", e.timeStamp);
       this.setWindow(d.c + (e.clientY - d.y) * sens, d.w + (e.clientX - d.x) * sens, "drag");
     } else if (d && (d.kind === "pan" || d.kind === "probe")) {
       if (d.kind === "probe" && !d.moved && Math.hypot(e.clientX - d.x, e.clientY - d.y) < 4) { /* click */ }
@@ -744,8 +770,9 @@ export class Viewer {
     if (img.dtype === "float32") { this.lut = { key, table: null, offset: 0 }; return this.lut; }
     const offset = img.dtype === "int16" ? 32768 : 0;
     const table = this.lut.table && this.lut.table.length === 65536 ? this.lut.table : new Uint32Array(65536);
-    // display bytes are constant outside [c - w/2 - 1, c + w/2 + 1]: fill runs, compute the ramp
-    for (let n = 0; n < 65536; n++) {
+    // only the image's own value range is ever looked up (a CT: ~4k entries, not 65k)
+    const lo = Math.max(0, Math.floor(img.range[0]) + offset), hi = Math.min(65535, Math.ceil(img.range[1]) + offset);
+    for (let n = lo; n <= hi; n++) {
       const y = windowByte(n - offset, wl.c, wl.w, img.invert);
       table[n] = 0xff000000 | (y << 16) | (y << 8) | y;
     }
@@ -836,7 +863,7 @@ export class Viewer {
 
   draw() {
     const t0 = performance.now();
-    const stage = this.stage.getBoundingClientRect();
+    const stage = { width: this.stageSize.w, height: this.stageSize.h };
     const dpr = window.devicePixelRatio || 1;
     const w = Math.max(1, Math.round(stage.width * dpr)), h = Math.max(1, Math.round(stage.height * dpr));
     if (this.canvas.width !== w || this.canvas.height !== h) { this.canvas.width = w; this.canvas.height = h; }
@@ -870,11 +897,21 @@ export class Viewer {
     this.drawInfo(img, P, index);
     const shown = P.plane === "axial" || P.plane === "image" ? l.loaded[k] : l.nLoaded > 0;
     if (shown && this.stats.firstPaint === null && this.stats.caseSetAt !== null) {
-      this.stats.firstPaint = performance.now() - this.stats.caseSetAt;
+      this.stats.firstPaintAt = performance.now();
+      this.stats.firstPaint = this.stats.firstPaintAt - this.stats.caseSetAt;
+    }
+    const input = this.stats.input;
+    if (input && (input.kind !== "slice" || newSlice)) {
+      const list = this.stats.latency[input.kind];
+      list.push(performance.now() - input.at);
+      if (list.length > 2000) list.shift();
+      this.stats.input = null;
     }
     if (newSlice && shown) {
       this.stats.paints.push(performance.now() - t0);
       if (this.stats.paints.length > 1000) this.stats.paints.shift();
+      this.stats.painted.push(index);
+      if (this.stats.painted.length > 1000) this.stats.painted.shift();
     }
     this.stats.lastDraw = { plane: P.plane, slice: index, at: performance.now(), ms: performance.now() - t0 };
   }
@@ -992,13 +1029,14 @@ export class Viewer {
   snapshot() {
     const img = this.image(), l = this.loader();
     return {
-      case: this.s ? this.s.case : null, plane: this.plane, slice: img ? this.slice() : null,
+      case: this.s ? this.s.case : null, selected: this.s ? this.s.selected : null, plane: this.plane, slice: img ? this.slice() : null,
       cursor: this.cursor.slice(), tool: this.tool, window: this.wl[this.imageIndex] || null,
       loaded: l ? l.nLoaded : 0, slices: l ? l.loaded.length : 0, bytes: [...this.loaders.values()].reduce((a, x) => a + x.bytes, 0),
       measureMm: this.measure ? this.measure.mm : null, probed: this.probed || null,
       zoom: (this.views[this.plane] || { zoom: 1 }).zoom, overlays: this.show.overlays,
       labels: this.labels ? this.labels.key : null, pending: this.bridge.busy || this.bridge.queue.length > 0,
-      firstPaintMs: this.stats.firstPaint, paints: this.stats.paints.slice(), steps: this.stats.steps,
+      firstPaintMs: this.stats.firstPaint, firstPaintAt: this.stats.firstPaintAt, paints: this.stats.paints.slice(),
+      steps: this.stats.steps, latency: this.stats.latency, stepTimes: this.stats.stepTimes.slice(), painted: this.stats.painted.slice(), drawn: this.stats.lastDraw || null,
       transform: img ? this.transform(this.info()) : null, info: img ? this.info() : null,
     };
   }

@@ -98,6 +98,17 @@ def test_chunk_bytes_values_and_size(client: Any, drafted: Any) -> None:
     assert total_wire <= 1.1 * floor, (total_wire, floor)
 
 
+def test_single_slice_route(client: Any, drafted: Any) -> None:
+    _login(client)
+    image = drafted.study("ct1").primary
+    k = image.shape[0] // 2
+    resp = client.get(f"/rr-api/slice/ct1/0/{k}")
+    assert resp.status_code == 200 and resp.headers["content-encoding"] == "gzip"
+    got = np.frombuffer(resp.content, dtype="<i2").reshape(image.shape[1:])
+    np.testing.assert_array_equal(got, image.pixels[k].astype(np.int16))
+    assert client.get(f"/rr-api/slice/ct1/0/{image.shape[0]}").status_code == 404
+
+
 def test_radiograph_is_one_chunk(client: Any, drafted: Any) -> None:
     _login(client)
     image = drafted.study("cxr1").primary

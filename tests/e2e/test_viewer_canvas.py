@@ -51,6 +51,27 @@ def _draft(case_id: str) -> Any:
     return Draft(case_id, sections, None, prov, artefacts={ref: mask})
 
 
+CR_SHAPE = (2000, 1800)
+
+
+def write_cr(path: Path) -> None:
+    """A 2k 16-bit MONOCHROME1 CR with window C 15000 / W 30000: background 30000, a 0 block at rows
+    100–299, cols 100–399, a 10000 block at rows 1000–1199, cols 1000–1299; pixel spacing 0.15 mm."""
+    from viewer.demo import _CR_SOP, _dataset, _pixels, _uid
+
+    values = np.full(CR_SHAPE, 30000, dtype=np.uint16)
+    values[100:300, 100:400] = 0
+    values[1000:1200, 1000:1300] = 10000
+    ds = _dataset(_CR_SOP, _uid("CR", "e2e-2k"), "CR", "cxr")
+    ds.SeriesInstanceUID, ds.SeriesNumber, ds.InstanceNumber = _uid("CR", "e2e-series"), 1, 1
+    ds.ViewPosition, ds.PatientOrientation = "PA", ["L", "F"]
+    ds.ImagerPixelSpacing = [0.15, 0.15]
+    ds.WindowCenter, ds.WindowWidth = 15000, 30000
+    ds.RescaleIntercept, ds.RescaleSlope, ds.RescaleType = 0, 1, "US"
+    _pixels(ds, values, 16, "MONOCHROME1")
+    ds.save_as(path, enforce_file_format=True)
+
+
 @pytest.fixture(scope="module")
 def viewer_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Any]]:
     """The bare viewer page on a free loopback port with one login, and its services."""
@@ -74,6 +95,9 @@ def viewer_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[st
     repo = Repository.open(f"sqlite:///{root / 'rr.db'}", data)
     services = Services(repo=repo, data_dir=data)
     register(services, load_study(path, case_id="ph1"), path)
+    cr = data / "studies" / "cr.dcm"
+    write_cr(cr)
+    register(services, load_study(cr, case_id="cr1"), cr)
     repo.add_reviewer(USER)
     repo.save_draft(_draft("ph1"))
     np.testing.assert_array_equal(services.study("ph1").primary.pixels, phantom())  # the reader agrees
@@ -107,12 +131,12 @@ def view(browser, viewer_server):  # type: ignore[no-untyped-def]
     context.close()
 
 
-def open_case(page: Any, finding: str = "") -> None:
-    page.fill("#rr-t-case textarea, #rr-t-case input", "ph1")
+def open_case(page: Any, finding: str = "", case: str = "ph1") -> None:
+    page.fill("#rr-t-case textarea, #rr-t-case input", case)
     page.fill("#rr-t-finding textarea, #rr-t-finding input", finding)
     page.click("#rr-t-open")
-    page.wait_for_function("() => { const s = window.rrViewer && rrViewer.snapshot();"
-                           " return s && s.case === 'ph1' && s.loaded === s.slices && s.slices > 0; }")
+    page.wait_for_function("(c) => { const s = window.rrViewer && rrViewer.snapshot();"
+                           " return s && s.case === c && s.loaded === s.slices && s.slices > 0; }", arg=case)
 
 
 def snap(page: Any) -> dict[str, Any]:
@@ -291,7 +315,7 @@ def test_box_drag_and_brush_stroke_are_stored_and_undone(view: Any, viewer_serve
     # brush on the masked finding f2, slice 25, along row i = 100 from j = 30 to 60, radius 5 mm = 10 px
     view.fill("#rr-t-finding textarea, #rr-t-finding input", "f2")
     view.click("#rr-t-open")
-    view.wait_for_function("() => !rrViewer.snapshot().pending")
+    view.wait_for_function("() => rrViewer.snapshot().selected === 'f2' && !rrViewer.snapshot().pending")
     view.keyboard.press("g")
     for _ in range(snap(view)["slice"], 25):
         view.keyboard.press("ArrowUp")
@@ -338,7 +362,8 @@ def test_planes_keep_the_focus_point_and_reference_lines_move(view: Any) -> None
     assert pixel(view, 12, 19) == by_hand(400, 400, 801) != line_px
     assert pixel(view, 8, 19) == by_hand(400, 400, 801)
     assert pixel(view, 8, 18) == by_hand(420, 400, 801)  # slice 21 one row up (superior)
-    assert s["info"]["nu"] * s["info"]["su"] == pytest.approx(64.0) and s["info"]["nv"] * s["info"]["sv"] == 80.0
+    info = s["info"]
+    assert info["nu"] * info["su"] == pytest.approx(64.0) and info["nv"] * info["sv"] == 80.0  # mm
     assert s["transform"]["pu"] / s["info"]["su"] == pytest.approx(s["transform"]["pv"] / s["info"]["sv"])
     view.keyboard.press("3")
     assert (snap(view)["plane"], snap(view)["slice"]) == ("sagittal", 12)
@@ -356,3 +381,67 @@ def test_pixel_route_answers_401_without_session(viewer_server: Any) -> None:
     with pytest.raises(urllib.error.HTTPError) as err:
         urllib.request.urlopen(url + "/rr-api/pixels/ph1/0/0", timeout=10)
     assert err.value.code == 401
+
+
+def test_a_2k_monochrome1_cr_windows_right(view: Any) -> None:
+    open_case(view, case="cr1")
+    s = snap(view)
+    assert (s["plane"], s["window"]["c"], s["window"]["w"]) == ("image", 15000, 30000)
+    assert s["info"]["nu"] == 1800 and s["info"]["nv"] == 2000
+    # MONOCHROME1: displayed = 255 − LINEAR(x); x = 30000 → 255 − 255 = 0, x = 0 → 255 − 0 = 255,
+    # x = 10000 → ((10000 − 14999.5)/29999 + .5)·255 = 85.0 → 85 → 255 − 85 = 170
+    assert pixel(view, 900, 600) == 255 - by_hand(30000, 15000, 30000) == 0
+    assert pixel(view, 250, 200) == 255 - by_hand(0, 15000, 30000) == 255
+    assert pixel(view, 1150, 1100) == 255 - by_hand(10000, 15000, 30000) == 170
+    # the W/L inputs span the image's own values (0…30000), not CT's
+    assert view.get_attribute(".rr-vw-num[title='window width']", "max") == "60000"
+    # a right-button drag moves W/L by (30000 − 0)/1024 ≈ 29.3 per px: the image does not go flat grey
+    x, y = screen(view, 900, 1000)
+    view.mouse.move(x, y)
+    view.mouse.down(button="right")
+    view.mouse.move(x + 40, y + 20, steps=4)
+    view.mouse.up(button="right")
+    w = snap(view)["window"]
+    assert w["w"] == pytest.approx(30000 + 40 * 30000 / 1024, abs=1) and w["c"] == pytest.approx(
+        15000 + 20 * 30000 / 1024, abs=1)
+    assert pixel(view, 1150, 1100) == 255 - by_hand(10000, w["c"], w["w"])
+    # the ruler in mm on the 0 block's width: 300 px × 0.15 mm = 45 mm
+    view.keyboard.press("m")
+    a, b = screen(view, 100, 200), screen(view, 400, 200)
+    view.mouse.move(*a)
+    view.mouse.down()
+    view.mouse.move(*b, steps=5)
+    view.mouse.up()
+    assert snap(view)["measureMm"] == pytest.approx(45.0, abs=0.5)
+    view.screenshot(path=str(ARTIFACTS / "viewer-05-cr2k.png"))
+
+
+def test_zoom_and_pan_persist_while_scrolling_cine_and_reset(view: Any) -> None:
+    open_case(view)
+    x, y = screen(view, 64, 64)
+    view.mouse.move(x, y)
+    view.keyboard.down("Control")
+    view.mouse.wheel(0, -100)
+    view.mouse.wheel(0, -100)
+    view.keyboard.up("Control")
+    zoom = snap(view)["zoom"]
+    assert zoom == pytest.approx(1.15**2)
+    # the point under the pointer stays put while zooming
+    assert screen(view, 64, 64) == pytest.approx((x, y), abs=1.0)
+    view.mouse.down(button="middle")
+    view.mouse.move(x + 50, y + 30, steps=3)
+    view.mouse.up(button="middle")
+    moved = screen(view, 64, 64)
+    assert moved == pytest.approx((x + 50, y + 30), abs=1.5)
+    for _ in range(3):
+        view.keyboard.press("ArrowUp")
+    assert snap(view)["slice"] == 23 and snap(view)["zoom"] == zoom  # kept while scrolling
+    assert screen(view, 64, 64) == pytest.approx(moved, abs=0.5)
+    view.keyboard.press("w")
+    assert snap(view)["zoom"] == zoom  # and while changing the window
+    view.keyboard.press("c")  # cine at 15 slices/s
+    time.sleep(0.5)
+    view.keyboard.press("c")
+    assert snap(view)["slice"] != 23
+    view.keyboard.press("0")
+    assert snap(view)["zoom"] == 1
