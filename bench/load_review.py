@@ -370,7 +370,53 @@ def run_http(reviewers: int = 8, findings: int = 6) -> dict[str, Any]:
     )
 
 
-if __name__ == "__main__":  # python -m bench.load_review: the HTTP decision measure alone
+def decision_cost(n: int = 12) -> dict[str, Any]:
+    """Server work per accept in-process, without HTTP: the Review handler on the drafted demo CT plus
+    the JSON of the updates it sends (median of ``n``), and the size of those updates.
+
+    Returns:
+        ``{"median_ms", "bytes", "n"}``.
+    """
+    import json
+    import statistics
+
+    import gradio as gr
+
+    from app.callbacks.worklist import register
+    from app.handlers import review as rv
+    from app.handlers import worklist as wl
+    from app.services import Services
+    from inference.draft import draft_study
+    from storage.repository import Repository
+    from viewer.demo import make_demo_studies
+    from viewer.io import load_study
+
+    with tempfile.TemporaryDirectory(prefix="radreview-decision-") as tmp:
+        data = Path(tmp) / "data"
+        (data / "studies").mkdir(parents=True)
+        path = make_demo_studies(data / "demo")["ct-nifti"]
+        repo = Repository.open(f"sqlite:///{Path(tmp) / 'rr.db'}", data)
+        svc = Services(repo=repo, data_dir=data, default_reviewer="r0")
+        repo.add_reviewer("r0")
+        register(svc, load_study(path, case_id="ct"), path)
+        repo.save_draft(draft_study(svc.study("ct"), generator="builtin"))
+        request = gr.Request(username="r0")
+        sess = wl.open_case(svc, "ct", request).sess
+        times, sizes = [], []
+        for _ in range(n):
+            start = time.perf_counter()
+            out = rv.decide(svc, sess, "", None, False, "", None, request, kind="accept")
+            sent = out.updates().items()
+            body = json.dumps({k: v if isinstance(v, str | dict) else str(v) for k, v in sent})
+            times.append(time.perf_counter() - start)
+            sizes.append(len(body))
+            sess = out.sess
+        repo.close()
+    return {"median_ms": statistics.median(times) * 1000, "bytes": int(statistics.median(sizes)), "n": n}
+
+
+if __name__ == "__main__":  # python -m bench.load_review: the HTTP decision measure and the server cost
     import json
 
     print(json.dumps(run_http()))
+    print(json.dumps(decision_cost()))
