@@ -1,21 +1,31 @@
-"""The review workspace layout: ``build_app(services) -> gr.Blocks`` (thin; logic is in callbacks).
+"""The review workspace layout: ``build_app(services) -> gr.Blocks`` (thin; logic is in handlers).
 
+One screen: the client-side viewer (:mod:`app.viewer_bridge`) on the left at full height, the
+region-structured report with its action bar on the right, every review action visible without
+scrolling the page at 1920×1080. Components live in one dict keyed by name; those names are the fields
+of :class:`app.handlers.view.ReviewView`, so handlers return named updates, never positional tuples.
 Theme, CSS and the keyboard script are passed at launch/mount time (Gradio 6): see :func:`assets`.
 """
 
 from __future__ import annotations
 
+import inspect
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from app import handlers as h
-from app.callbacks import viewer as view_cb
-from app.callbacks import worklist as wl
-from app.handlers import bind as partial
+from app import viewer_bridge
+from app.handlers import generate as generate_h
+from app.handlers import grounding as grounding_h
+from app.handlers import review as review_h
+from app.handlers import view as view_h
+from app.handlers import worklist as worklist_h
+from app.handlers.common import Session, bind, ping, user_errors
 from app.services import Services
 from storage.records import REASON_CODES
 
 _HERE = Path(__file__).parent
+REVIEW_EVENT = {"show_progress": "hidden"}  # a decision must not blank the panel while it runs
 
 
 def assets() -> dict[str, str]:
@@ -25,6 +35,8 @@ def assets() -> dict[str, str]:
 
 
 def _worklist_tab(gr: Any, services: Services) -> dict[str, Any]:
+    from app.callbacks import worklist as wl
+
     c: dict[str, Any] = {}
     with gr.Row():
         c["progress"] = gr.Markdown(elem_id="rr-progress")
@@ -52,80 +64,126 @@ def _worklist_tab(gr: Any, services: Services) -> dict[str, Any]:
     return c
 
 
-def _viewer_column(gr: Any) -> dict[str, Any]:
+def _action_bar(gr: Any) -> dict[str, Any]:
+    """The selected finding's editor and its decisions (accept / edit with reason / reject)."""
     c: dict[str, Any] = {}
-    with gr.Row():
-        c["plane"] = gr.Radio(
-            ["axial", "coronal", "sagittal"], value="axial", label="plane", elem_id="rr-plane"
+    with gr.Group(elem_id="rr-actions"):
+        c["text"] = gr.Textbox(
+            label="selected finding (e edits; Save edit needs a reason)",
+            lines=2,
+            max_lines=4,
+            elem_id="rr-text",
         )
-        c["preset"] = gr.Dropdown([], label="W/L preset (w)", elem_id="rr-preset", allow_custom_value=True)
-        c["center"] = gr.Slider(-1200, 3000, value=40, step=1, label="level (center)", elem_id="rr-center")
-        c["width"] = gr.Slider(1, 4000, value=400, step=1, label="window (width)", elem_id="rr-width")
-    c["image"] = gr.Radio(["frontal"], value="frontal", label="image", visible=False, elem_id="rr-image")
-    c["plot"] = gr.Plot(elem_id="rr-plot", show_label=False)
-    c["slice"] = gr.Slider(0, 1, value=0, step=1, label="slice (↑/↓)", elem_id="rr-slice")
-    with gr.Row():
-        c["seg"] = gr.Checkbox(True, label="segmentation", elem_id="rr-seg")
-        c["attention"] = gr.Checkbox(False, label="attention", elem_id="rr-attention")
-        c["boxes"] = gr.Checkbox(True, label="boxes", elem_id="rr-boxes")
-        c["opacity"] = gr.Slider(0, 1, value=0.35, step=0.05, label="overlay opacity", elem_id="rr-opacity")
-    c["click"] = gr.Textbox(elem_id="rr-click", elem_classes=["rr-hidden"], show_label=False)
-    c["url"] = gr.Textbox(elem_id="rr-url", elem_classes=["rr-hidden"], show_label=False)
-    c["readout"] = gr.Textbox(
-        label="value at last click", interactive=False, max_lines=1, elem_id="rr-readout"
-    )
-    gr.Markdown(
-        "Hover or click for pixel values. To move a box: select a finding, click two opposite corners.",
-        elem_classes=["rr-hint"],
-    )
+        with gr.Row(equal_height=True):
+            c["reason"] = gr.Dropdown(
+                list(REASON_CODES), value=None, label="reason code", elem_id="rr-reason", scale=3
+            )
+            c["grounding"] = gr.Radio(
+                [(label, value) for label, value in view_h.GROUNDING_CHOICES],
+                value=None,
+                label="box on edit (default: keep)",
+                elem_id="rr-grounding",
+                scale=4,
+            )
+            c["significant"] = gr.Checkbox(
+                False, label="clinically significant", elem_id="rr-significant", scale=2
+            )
+        c["comment"] = gr.Textbox(
+            label="comment",
+            show_label=False,
+            placeholder="comment (optional)",
+            max_lines=1,
+            elem_id="rr-comment",
+        )
+    with gr.Row(elem_id="rr-decide-row", equal_height=True):
+        c["accept"] = gr.Button("Accept (a)", variant="primary", elem_id="rr-accept", scale=1, min_width=90)
+        c["edit"] = gr.Button("Save edit", elem_id="rr-edit", interactive=False, scale=1, min_width=90)
+        c["reject"] = gr.Button(
+            "Reject (r)", variant="stop", elem_id="rr-reject", interactive=False, scale=1, min_width=90
+        )
+        c["message"] = gr.HTML("", elem_id="rr-message", scale=3)
     return c
 
 
-def _report_column(gr: Any, services: Services) -> dict[str, Any]:
+def _tool_tabs(gr: Any) -> dict[str, Any]:
+    """Impression, add missed, grounding tools: tabs of a fixed height under the action bar."""
     c: dict[str, Any] = {}
-    with gr.Row():
-        c["generate"] = gr.Button(f"Generate draft ({services.generator.label()})", elem_id="rr-generate")
-        c["gen_status"] = gr.Markdown(elem_id="rr-gen-status")
-    c["stream"] = gr.Textbox(
-        label="draft text (streamed)", lines=3, max_lines=8, interactive=False, elem_id="rr-stream"
-    )
-    c["report"] = gr.HTML(elem_id="rr-report")
-    c["findings"] = gr.Radio([], label="findings (j/k)", elem_id="rr-findings")
-    c["phrase"] = gr.Dropdown(
-        [], label="grounded phrase (jump to it; boxes you draw go to it)", elem_id="rr-phrase"
-    )
-    c["text"] = gr.Textbox(label="finding text (e to edit)", lines=2, elem_id="rr-text")
-    with gr.Row():
-        c["reason"] = gr.Dropdown(list(REASON_CODES), value=None, label="reason code", elem_id="rr-reason")
-        c["significant"] = gr.Checkbox(False, label="clinically significant", elem_id="rr-significant")
-    c["comment"] = gr.Textbox(label="comment", elem_id="rr-comment")
-    with gr.Row():
-        c["accept"] = gr.Button("Accept (a)", variant="primary", elem_id="rr-accept")
-        c["edit"] = gr.Button("Save edit (e)", elem_id="rr-edit")
-        c["reject"] = gr.Button("Reject (r)", variant="stop", elem_id="rr-reject")
-    with gr.Accordion("Grounding: relink, replace mask, regenerate section", open=False):
-        with gr.Row():
-            c["relink_region"] = gr.Dropdown([], label="move finding to region", elem_id="rr-relink-region")
-            c["relink"] = gr.Button("Relink", elem_id="rr-relink")
-        with gr.Row():
-            c["segmenter"] = gr.Dropdown(_segmenters(), value="threshold-ct", label="segmenter")
-            c["mask_seg"] = gr.Button("Replace mask from segmenter", elem_id="rr-mask-seg")
-        with gr.Row():
-            c["mask_file"] = gr.File(label="label map (same grid)", type="filepath")
-            c["mask_up"] = gr.Button("Replace mask from file", elem_id="rr-mask-file")
-        c["regenerate"] = gr.Button("Regenerate this section (uses corrected masks)", elem_id="rr-regenerate")
-    with gr.Accordion("Add missed finding", open=False, elem_id="rr-add-acc"):
-        with gr.Row():
-            c["add_region"] = gr.Dropdown([], label="section", elem_id="rr-add-region")
-            c["add_reason"] = gr.Dropdown(list(REASON_CODES), value="missed_finding", label="reason")
-            c["add_sig"] = gr.Checkbox(False, label="clinically significant")
-        c["add_text"] = gr.Textbox(label="missed finding", elem_id="rr-add-text")
-        c["add"] = gr.Button("Add finding", elem_id="rr-add")
-    with gr.Row():
-        c["sign"] = gr.Button("Sign report (ctrl+enter)", variant="primary", elem_id="rr-sign")
-        c["next_case"] = gr.Button("Next case ▶", elem_id="rr-next-case")
-    c["signed"] = gr.HTML(elem_id="rr-signed")
-    c["section_region"] = c["add_region"]  # placeholder for per-section tools (regenerate)
+    with gr.Tabs(elem_id="rr-tools"):
+        with gr.Tab("Impression", id="impression", elem_id="rr-tab-impression"):
+            c["impression"] = gr.Textbox(
+                show_label=False, lines=2, max_lines=3, elem_id="rr-impression", placeholder="impression"
+            )
+            with gr.Row(equal_height=False):
+                c["imp_accept"] = gr.Button(
+                    "Accept impression", elem_id="rr-imp-accept", min_width=80, size="sm"
+                )
+                c["imp_edit"] = gr.Button("Save impression", elem_id="rr-imp-edit", min_width=80, size="sm")
+                c["imp_regen"] = gr.Button(
+                    "Regenerate from findings", elem_id="rr-imp-regen", min_width=80, size="sm"
+                )
+                c["impression_status"] = gr.HTML("", elem_id="rr-imp-status")
+        with gr.Tab("Add missed", id="add", elem_id="rr-tab-add"):
+            with gr.Row(equal_height=True):
+                c["add_region"] = gr.Dropdown([], label="section", elem_id="rr-add-region", scale=2)
+                c["add_reason"] = gr.Dropdown(
+                    list(REASON_CODES),
+                    value="missed_finding",
+                    label="reason",
+                    scale=2,
+                    elem_id="rr-add-reason",
+                )
+                c["add_sig"] = gr.Checkbox(False, label="significant", scale=1)
+            with gr.Row(equal_height=True):
+                c["add_text"] = gr.Textbox(
+                    show_label=False,
+                    placeholder="missed finding",
+                    elem_id="rr-add-text",
+                    scale=4,
+                    max_lines=2,
+                )
+                c["add"] = gr.Button("Add finding", elem_id="rr-add", scale=1, min_width=90)
+        with gr.Tab("Grounding", id="grounding", elem_id="rr-tab-grounding"):
+            with gr.Row(equal_height=True):
+                c["phrase"] = gr.Dropdown(
+                    [], label="phrase (the box tool draws for it)", elem_id="rr-phrase", scale=3
+                )
+                c["relink_region"] = gr.Dropdown(
+                    [], label="move to section", elem_id="rr-relink-region", scale=2
+                )
+                c["relink"] = gr.Button("Relink", elem_id="rr-relink", scale=1, min_width=70)
+            with gr.Row(equal_height=True):
+                c["segmenter"] = gr.Dropdown(_segmenters(), value="threshold-ct", label="segmenter", scale=2)
+                c["mask_seg"] = gr.Button("Mask from segmenter", elem_id="rr-mask-seg", scale=1, min_width=80)
+                c["mask_file"] = gr.UploadButton(
+                    "Mask from file…", elem_id="rr-mask-file", scale=1, min_width=80
+                )
+                c["regenerate"] = gr.Button(
+                    "Regenerate section", elem_id="rr-regenerate", scale=1, min_width=80
+                )
+    return c
+
+
+def _review_tab(gr: Any, services: Services) -> dict[str, Any]:
+    c: dict[str, Any] = {}
+    with gr.Row(elem_id="rr-review", equal_height=False):
+        with gr.Column(scale=3, elem_id="rr-viewer-col", min_width=600):
+            c.update({f"viewer_{k}": comp for k, comp in viewer_bridge.viewer_components(gr).items()})
+        with gr.Column(scale=2, elem_id="rr-side", min_width=480):
+            with gr.Row(elem_id="rr-head-row", equal_height=True):
+                c["header"] = gr.Markdown("### Open a case from the worklist", elem_id="rr-header")
+                with gr.Column(scale=0, min_width=150, elem_id="rr-gen-col"):
+                    c["generate"] = gr.Button("Generate draft", elem_id="rr-generate", size="sm")
+                    c["gen_status"] = gr.Markdown(
+                        f"<span title='the generator'>{services.generator.label()}</span>",
+                        elem_id="rr-gen-status",
+                    )
+            c["report"] = gr.HTML(elem_id="rr-report")
+            c["signed"] = gr.HTML(elem_id="rr-signed")
+            c.update(_action_bar(gr))
+            c.update(_tool_tabs(gr))
+            with gr.Row(elem_id="rr-sign-row", equal_height=True):
+                c["sign"] = gr.Button("Sign report (ctrl+enter)", variant="primary", elem_id="rr-sign")
+                c["next_case"] = gr.Button("Next case ▶ (n)", elem_id="rr-next-case")
     return c
 
 
@@ -135,11 +193,19 @@ def _segmenters() -> list[str]:
     return [n for n in segmenter_names() if n != "upload"]
 
 
-def _key_buttons(gr: Any) -> dict[str, Any]:
-    names = ("next", "prev", "up", "down", "cycle", "overlays", "ping")
+def _hidden(gr: Any) -> dict[str, Any]:
+    """Plumbing the page script uses: row selection, j/k, the key sequence/ack pair, the ping floor,
+    the address query."""
     with gr.Row(elem_classes=["rr-hidden"]):
-        return {n: gr.Button(n, elem_id=f"rr-key-{n}") for n in names} | {
-            "clickbtn": gr.Button("click", elem_id="rr-click-btn"),
+        return {
+            "select": gr.Textbox("", elem_id="rr-select", show_label=False),
+            "select_btn": gr.Button("select", elem_id="rr-select-btn"),
+            "key_next": gr.Button("next", elem_id="rr-key-next"),
+            "key_prev": gr.Button("prev", elem_id="rr-key-prev"),
+            "seq": gr.Textbox("0", elem_id="rr-seq", show_label=False),
+            "ack": gr.Textbox("0", elem_id="rr-ack", show_label=False),
+            "query": gr.Textbox("", elem_id="rr-url", show_label=False),
+            "ping": gr.Button("ping", elem_id="rr-key-ping"),
             "pong": gr.Textbox("0", elem_id="rr-pong", show_label=False),
         }
 
@@ -155,165 +221,219 @@ def build_app(services: Services) -> Any:
     """
     import gradio as gr
 
-    with gr.Blocks(title="radreview") as demo:
-        sess = gr.State(h.Session())
-        params = gr.State(view_cb.ViewParams())
+    with gr.Blocks(title="radreview", fill_width=True) as demo:
+        c: dict[str, Any] = {"sess": gr.State(Session())}
         with gr.Tabs(elem_id="rr-tabs") as tabs:
             with gr.Tab("Worklist", id="worklist"):
                 w = _worklist_tab(gr, services)
-            with gr.Tab("Review", id="review"):
-                header = gr.Markdown("### Open a case from the worklist", elem_id="rr-header")
-                with gr.Row(equal_height=False):
-                    with gr.Column(scale=3):
-                        v = _viewer_column(gr)
-                    with gr.Column(scale=2, elem_id="rr-report-col"):
-                        r = _report_column(gr, services)
-                keys = _key_buttons(gr)
+            with gr.Tab("Review", id="review", elem_id="rr-review-tab"):
+                c.update(_review_tab(gr, services))
             extra = _extra_tabs(gr, services)
+        c["tabs"] = tabs
+        c.update(_hidden(gr))
         gr.HTML(_HELP, elem_id="rr-help-holder")
-        _wire(gr, services, demo, tabs, sess, params, header, w, v, r, keys, extra)
+        _wire(gr, services, demo, c, w, extra)
     return demo
 
 
 def _extra_tabs(gr: Any, services: Services) -> dict[str, Any]:
-    try:
-        from app.build_tabs import export_dashboard_tabs
-    except ImportError:
-        return {}
-    return export_dashboard_tabs(gr, services)  # type: ignore[no-any-return]
+    from app.build_tabs import export_dashboard_tabs
+
+    return export_dashboard_tabs(gr, services)
+
+
+class Wiring:
+    """Connects handlers to components by name: binds ``services``, applies
+    :func:`app.handlers.common.user_errors`, turns a returned :class:`~app.handlers.view.ReviewView`
+    into ``{component: update}`` and, for review events, echoes the page script's key sequence number
+    into ``#rr-ack`` so the script sends the next key press only once this one is answered."""
+
+    def __init__(self, gr: Any, services: Services, components: dict[str, Any]) -> None:
+        self.gr, self.services, self.c = gr, services, components
+        self.review_out = [components[name] for name in view_h.FIELDS]
+
+    def handler(self, fn: Callable[..., Any], ack: bool = True, **fixed: Any) -> Callable[..., Any]:
+        """``fn`` bound, made safe and adapted to return ``{component: update}`` (see class doc)."""
+        safe = user_errors(bind(fn, self.services, **fixed))
+        c = self.c
+
+        def convert(result: Any, seq: str) -> Any:
+            updates = result.updates() if isinstance(result, view_h.ReviewView) else result
+            out = {c[name]: value for name, value in updates.items()}
+            if ack:
+                out[c["ack"]] = seq
+            return out
+
+        if inspect.isgeneratorfunction(fn):
+
+            def adapted(seq: str, *args: Any, **kwargs: Any) -> Any:
+                for result in safe(*args, **kwargs):
+                    yield convert(result, seq)
+        else:
+
+            def adapted(seq: str, *args: Any, **kwargs: Any) -> Any:
+                return convert(safe(*args, **kwargs), seq)
+
+        first = inspect.Parameter("seq", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=str)
+        signature = inspect.signature(safe)
+        adapted.__signature__ = signature.replace(  # type: ignore[attr-defined]
+            parameters=[first, *signature.parameters.values()]
+        )
+        adapted.__annotations__ = {"seq": str, **safe.__annotations__}
+        name = str(fixed.get("kind") or getattr(fn, "__name__", "callback"))
+        adapted.__name__ = adapted.__qualname__ = name
+        return adapted
+
+    def review(self, trigger: Any, fn: Callable[..., Any], inputs: Sequence[str], **kwargs: Any) -> Any:
+        """``trigger(handler, [seq, *inputs], review outputs + ack)`` for a review-view handler."""
+        fixed = kwargs.pop("fixed", {})
+        return trigger(
+            self.handler(fn, **fixed),
+            [self.c["seq"], *(self.c[name] for name in inputs)],
+            [*self.review_out, self.c["ack"]],
+            **{**REVIEW_EVENT, **kwargs},
+        )
 
 
 def _wire(
-    gr: Any,
-    services: Services,
-    demo: Any,
-    tabs: Any,
-    sess: Any,
-    params: Any,
-    header: Any,
-    w: dict[str, Any],
-    v: dict[str, Any],
-    r: dict[str, Any],
-    keys: dict[str, Any],
-    extra: dict[str, Any],
+    gr: Any, services: Services, demo: Any, c: dict[str, Any], w: dict[str, Any], extra: dict[str, Any]
 ) -> None:
-    review_out = [
-        sess,
-        params,
-        header,
-        v["plot"],
-        v["slice"],
-        r["report"],
-        r["findings"],
-        r["text"],
-        r["signed"],
-        v["center"],
-        v["width"],
-        r["reason"],
-        r["significant"],
-        r["comment"],
-        r["phrase"],
-        v["url"],
-    ]
-    open_out = [
-        *review_out,
-        v["preset"],
-        v["plane"],
-        r["add_region"],
-        r["relink_region"],
-        tabs,
-        v["image"],
-    ]
-    view_out = [
-        params,
-        v["plot"],
-        v["slice"],
-        v["center"],
-        v["width"],
-        v["seg"],
-        v["attention"],
-        v["boxes"],
-        v["preset"],
-        v["plane"],
-        v["url"],
-    ]
-    decision_in = [sess, params, r["text"], r["reason"], r["significant"], r["comment"]]
+    wire = Wiring(gr, services, {**c, **{f"wl_{k}": comp for k, comp in w.items()}})
     s = services
-
-    list_fn = partial(h.worklist_view, s)
+    list_fn = user_errors(bind(worklist_h.worklist_view, s))
+    listing = ([w["status"], w["search"]], [w["table"], w["progress"]])
     for trigger in (demo.load, w["refresh"].click, w["status"].change, w["search"].submit):
-        trigger(list_fn, [w["status"], w["search"]], [w["table"], w["progress"]])
-    w["table"].select(h.table_select, None, w["case"]).then(partial(h.open_case, s), w["case"], open_out)
-    demo.load(partial(h.restore, s), [sess, params], open_out)
-    w["open"].click(partial(h.open_case, s), w["case"], open_out)
-    w["case"].submit(partial(h.open_case, s), w["case"], open_out)
-    w["next"].click(partial(h.next_case, s), sess, open_out)
-    r["next_case"].click(partial(h.next_case, s), sess, open_out).then(
-        list_fn, [w["status"], w["search"]], [w["table"], w["progress"]]
-    )
-    w["upload"].click(
-        partial(h.upload, s),
-        [w["file"], w["up_case"], w["indication"], w["prior_case"], w["prior_report"], w["lateral"]],
-        open_out,
-    )
+        trigger(list_fn, *listing)
 
-    r["generate"].click(
-        partial(h.generate, s),
-        [sess, params],
-        [r["gen_status"], r["stream"], *review_out],
+    opening = {"show_progress": "full"}
+    w["table"].select(worklist_h.table_select, None, w["case"]).then(
+        wire.handler(worklist_h.open_case), [c["seq"], w["case"]], [*wire.review_out, c["ack"]]
+    )
+    wire.review(demo.load, worklist_h.restore, [], api_name="restore", **opening)
+    wire.review(w["open"].click, worklist_h.open_case, ["wl_case"], api_name="open_case", **opening)
+    wire.review(w["case"].submit, worklist_h.open_case, ["wl_case"], api_visibility="private", **opening)
+    wire.review(w["next"].click, worklist_h.next_case, ["sess"], api_name="next_unreviewed", **opening)
+    wire.review(c["next_case"].click, worklist_h.next_case, ["sess"], api_name="next_case").then(
+        list_fn, *listing
+    )
+    upload_in = ["wl_file", "wl_up_case", "wl_indication", "wl_prior_case", "wl_prior_report", "wl_lateral"]
+    wire.review(w["upload"].click, worklist_h.upload, upload_in, api_name="upload", **opening)
+
+    wire.review(
+        c["generate"].click,
+        generate_h.generate,
+        ["sess"],
+        api_name="generate",
         concurrency_limit=1,
         concurrency_id="generate",
+        show_progress="minimal",
     )
-    r["findings"].input(partial(h.select_finding, s), [sess, params, r["findings"]], review_out)
-    keys["next"].click(partial(h.step_finding, s, step=1), [sess, params], review_out)
-    keys["prev"].click(partial(h.step_finding, s, step=-1), [sess, params], review_out)
+    wire.review(c["select_btn"].click, review_h.select_finding, ["sess", "select"], api_name="select_finding")
+    wire.review(
+        c["key_next"].click, review_h.step_finding, ["sess"], api_name="next_finding", fixed={"step": 1}
+    )
+    wire.review(
+        c["key_prev"].click, review_h.step_finding, ["sess"], api_name="prev_finding", fixed={"step": -1}
+    )
+    decision_in = ["sess", "text", "reason", "significant", "comment", "grounding"]
     for kind in ("accept", "edit", "reject"):
-        r[kind].click(partial(h.decide, s, kind), decision_in, review_out)
-    r["add"].click(
-        partial(h.add_finding, s),
-        [sess, params, r["add_region"], r["add_text"], r["add_reason"], r["add_sig"]],
-        review_out,
+        wire.review(c[kind].click, review_h.decide, decision_in, api_name=kind, fixed={"kind": kind})
+    wire.review(
+        c["add"].click,
+        review_h.add_finding,
+        ["sess", "add_region", "add_text", "add_reason", "add_sig"],
+        api_name="add_finding",
     )
-    r["relink"].click(partial(h.relink, s), [sess, params, r["relink_region"]], review_out)
-    r["sign"].click(partial(h.sign, s), [sess, params], review_out)
-    r["mask_seg"].click(partial(h.mask_from_segmenter, s), [sess, params, r["segmenter"]], review_out)
-    r["mask_up"].click(partial(h.mask_from_file, s), [sess, params, r["mask_file"]], review_out)
-    r["regenerate"].click(
-        partial(h.regenerate_section, s),
-        [sess, params],
-        review_out,
+    wire.review(c["relink"].click, review_h.relink, ["sess", "relink_region"], api_name="relink")
+    wire.review(c["sign"].click, review_h.sign, ["sess"], api_name="sign")
+    wire.review(c["phrase"].input, review_h.select_phrase, ["sess", "phrase"], api_name="select_phrase")
+    wire.review(
+        c["mask_seg"].click, grounding_h.mask_from_segmenter, ["sess", "segmenter"], api_visibility="private"
+    )
+    wire.review(
+        c["mask_file"].upload, grounding_h.mask_from_file, ["sess", "mask_file"], api_visibility="private"
+    )
+    wire.review(
+        c["regenerate"].click,
+        grounding_h.regenerate_section,
+        ["sess"],
+        api_name="regenerate_section",
         concurrency_limit=1,
         concurrency_id="generate",
     )
-    keys["clickbtn"].click(partial(h.plot_click, s), [sess, params, v["click"], r["phrase"]], review_out)
-    r["phrase"].input(partial(h.select_phrase, s), [sess, params, r["phrase"]], review_out)
-    keys["clickbtn"].click(partial(h.click_readout, s), [sess, params, v["click"]], v["readout"])
+    _wire_impression(wire, c)
 
-    for name in ("slice", "center", "width", "opacity"):
-        v[name].release(
-            partial(h.set_view, s, name), [sess, params, v[name]], view_out, trigger_mode="always_last"
+    c["reason"].change(
+        wire.handler(lambda _s, reason: review_h.buttons(reason), ack=False),
+        [c["seq"], c["reason"]],
+        [c["edit"], c["reject"], c["message"]],
+        queue=False,
+        show_progress="hidden",
+        api_visibility="private",
+    )
+    hint_in = [c["seq"], c["sess"], c["reason"], c["text"]]
+    for trigger in (c["reason"].change, c["text"].blur):
+        trigger(
+            wire.handler(review_h.grounding_hint, ack=False),
+            hint_in,
+            [c["grounding"]],
+            queue=False,
+            show_progress="hidden",
+            api_visibility="private",
         )
-    for name in ("plane", "preset", "seg", "attention", "boxes", "image"):
-        v[name].input(partial(h.set_view, s, name), [sess, params, v[name]], view_out)
-    keys["ping"].click(h.ping, keys["pong"], keys["pong"])  # empty round trip: the UI benchmark's floor
-    for key in ("up", "down", "cycle", "overlays"):
-        keys[key].click(
-            partial(h.set_view, s, key), [sess, params, keys[key]], view_out, trigger_mode="always_last"
+    c["ping"].click(ping, c["pong"], c["pong"], api_name="ping")  # empty round trip: the benchmarks' floor
+
+    viewer = {k.removeprefix("viewer_"): comp for k, comp in c.items() if k.startswith("viewer_")}
+    viewer_bridge.wire(
+        gr,
+        services,
+        viewer,
+        [c["sess"]],
+        wire.review_out,
+        lambda sess: _ordered(review_h.refresh(services, sess)),
+    )
+
+
+def _ordered(view: view_h.ReviewView) -> tuple[Any, ...]:
+    """A view as a tuple in :data:`app.handlers.view.FIELDS` order (``gr.skip()`` for ``KEEP``)."""
+    import gradio as gr
+
+    updates = view.updates()
+    return tuple(updates.get(name, gr.skip()) for name in view_h.FIELDS)
+
+
+def _wire_impression(wire: Wiring, c: dict[str, Any]) -> None:
+    """The impression row (issue 13): accept / edit (with the action bar's reason) / regenerate it from
+    the reviewed findings; signing needs it accepted or edited."""
+    imp_in = ["sess", "impression", "reason", "significant", "comment"]
+    for name, kind in (("imp_accept", "accept"), ("imp_edit", "edit")):
+        wire.review(
+            c[name].click,
+            review_h.impression_decision,
+            imp_in,
+            api_name=f"{kind}_impression",
+            fixed={"kind": kind},
         )
+    wire.review(
+        c["imp_regen"].click,
+        review_h.regenerate_impression,
+        ["sess"],
+        api_name="regenerate_impression",
+    )
 
 
 _HELP = """
 <div id="rr-help" class="rr-help" hidden>
 <h3>Keyboard</h3>
 <table>
-<tr><td><kbd>j</kbd> / <kbd>k</kbd></td><td>next / previous finding</td></tr>
-<tr><td><kbd>a</kbd></td><td>accept finding</td></tr>
-<tr><td><kbd>e</kbd></td><td>edit finding text (then Save edit)</td></tr>
-<tr><td><kbd>r</kbd></td><td>reject finding (pick a reason code first)</td></tr>
-<tr><td><kbd>o</kbd></td><td>toggle overlays</td></tr>
-<tr><td><kbd>w</kbd></td><td>next window preset</td></tr>
-<tr><td><kbd>↑</kbd> / <kbd>↓</kbd></td><td>slice up / down</td></tr>
-<tr><td><kbd>ctrl</kbd>+<kbd>enter</kbd></td><td>sign report</td></tr>
-<tr><td><kbd>?</kbd></td><td>this help (Esc closes)</td></tr>
+<tr><td><kbd>j</kbd> / <kbd>k</kbd></td><td>next / previous finding (or click its row)</td></tr>
+<tr><td><kbd>a</kbd></td><td>accept the finding</td></tr>
+<tr><td><kbd>e</kbd></td><td>edit its text (cursor at the end), then choose a reason and Save edit</td></tr>
+<tr><td><kbd>r</kbd></td><td>reject (choose a reason code first)</td></tr>
+<tr><td><kbd>n</kbd></td><td>next case</td></tr>
+<tr><td><kbd>ctrl</kbd>+<kbd>enter</kbd></td><td>sign the report (also while typing)</td></tr>
+<tr><td><kbd>Esc</kbd></td><td>leave a text field / close this help</td></tr>
+<tr><td><kbd>?</kbd></td><td>this help</td></tr>
+<tr><td colspan="2">Image: the viewer's keys (arrows, w, o, tools) — see its toolbar.</td></tr>
 </table></div>
 """

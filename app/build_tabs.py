@@ -10,7 +10,8 @@ from app.services import Services
 
 def export_dashboard_tabs(gr: Any, services: Services) -> dict[str, Any]:
     """Build both tabs inside the current ``gr.Tabs`` and return their components."""
-    from app import handlers as h
+    from app.handlers import bind, user_errors
+    from app.handlers import export as h
     from inference.records import CT_REGIONS, CXR_REGIONS
 
     c: dict[str, Any] = {}
@@ -44,14 +45,14 @@ def export_dashboard_tabs(gr: Any, services: Services) -> dict[str, Any]:
             c["edit_distance"] = gr.Plot(show_label=False)
             c["references"] = gr.Plot(show_label=False)
     c["run"].click(
-        h.bind(h.export, services),
+        user_errors(bind(h.export, services)),
         [c[k] for k in ("fmt", "reviewer", "since", "until", "region", "model", "unsigned", "copy")],
         [c["summary"], c["file"]],
         concurrency_limit=1,
         concurrency_id="export",
     )
     c["dash_refresh"].click(
-        h.bind(h.dashboard, services),
+        user_errors(bind(h.dashboard, services)),
         None,
         [c["by_region"], c["by_model"], c["reasons"], c["seconds"], c["edit_distance"], c["references"],
          c["dash_summary"]],

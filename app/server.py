@@ -112,8 +112,14 @@ def create_server(services: Services | None, config: ServerConfig, problem: str 
 
         return api
 
+    from app.pixels import mount_pixel_routes
+    from app.viewer_bridge import viewer_head
+
+    mount_pixel_routes(api, services)  # before Gradio: /rr-api/* and /rr-viewer/* behind the same login
     blocks = build_app(services).queue(default_concurrency_limit=8, max_size=256)
     auth = config.auth.verify if config.auth is not None else None
+    page = assets()
+    page["head"] = page.get("head", "") + viewer_head()
     return gr.mount_gradio_app(
         api,
         blocks,
@@ -126,7 +132,7 @@ def create_server(services: Services | None, config: ServerConfig, problem: str 
         blocked_paths=[str(services.data_dir)],
         show_error=True,
         footer_links=[],
-        **assets(),
+        **page,
     )
 
 

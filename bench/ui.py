@@ -1,166 +1,388 @@
-"""``radreview bench ui``: browser round trips (Chromium over loopback) of the review workspace.
+"""``radreview bench ui``: the client-side viewer in headless Chromium over loopback, with same-run floors.
 
-Measures, in one run against one ``radreview serve --demo`` server, the time from a key/click in the
-page until the page shows the result:
+One run builds a synthetic 300×512×512 CT (int16 HU with noise, a lungs mask and a box: every overlay
+kind drawn), serves the viewer's bare page (:func:`app.viewer_bridge.standalone_app`, login on, the real
+pixel routes) and a bare Gradio app in threads, and drives both from one Chromium page at 1920×1080.
 
-* ``ui.slice_scroll``: ↑ key → the slice number shown has changed (new figure rendered);
-* ``ui.overlay_toggle``: segmentation checkbox → the image in the plot has changed;
-* floor: an empty Gradio callback (hidden button → counter + 1) → the new value is shown.
+Measures (DESIGN §8 records; latencies are input event → the viewer's repaint finished, read from the
+viewer's own counters: ``rrViewer.snapshot()``):
 
-p50 and p95 over ``n`` repetitions each; the DESIGN §8 record carries the p95 as ``ours_s`` and the
-floor's p95 as ``floor_s`` (goal: ratio ≤ 2).
+* ``ui.held_scroll`` — 60 ArrowUp presses 30 ms apart (CDP key events, auto-repeat style): seconds per
+  slice shown (``slices_per_s`` and ``lost`` presses in params); floor: the 30 ms press interval.
+* ``ui.slice_step`` — ArrowUp → new slice painted, p95; floor A: a bare Gradio app's button → counter
+  round trip in the same browser, p95.
+* ``ui.slice_paint`` — one slice repaint (window LUT, put, scale to the canvas, overlays, boxes), p95;
+  floor B: repainting one pre-windowed 512² slice on the same canvas (put + scaled draw), p95.
+* ``ui.wl_drag`` — right-button drag (60 moves 16 ms apart) → repaint, p95; floor B.
+* ``ui.overlay_toggle`` — ``o`` → repaint, p95; floor B.
+* ``ui.first_slice`` — open button clicked → first slice painted, on a server that has not read the
+  study yet (``cold``, the figure) and again from a fresh page (``warm`` server, in params); floor A.
+* ``ui.bytes_per_study`` — compressed bytes of every pixel chunk of the study (``ours_s`` holds bytes);
+  floor: the whole int16 volume gzip-compressed at level 6 in one piece.
+* ``ui.empty_callback`` — floor A itself.
 """
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
+import contextlib
+import gzip
+import importlib
 import tempfile
+import threading
 import time
-import urllib.request
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from bench.common import CHROMIUM, CHROMIUM_ARGS, percentile, result
 
-CASE = "demo-ct-nifti"
+CASE = "bench-ct"
+USER, PASSWORD = "bench", "bench-pass-1"
+FULL_SHAPE, QUICK_SHAPE = (300, 512, 512), (80, 256, 256)
+SPACING = (1.0, 0.7, 0.7)
+PRESSES, PRESS_GAP_S = 60, 0.030
+_FRAME_FLOOR = "B: request → pre-windowed slice repainted on the next frame, p95"
+BROWSER = "chromium headless (Debian), 1920×1080, loopback"
 
 # Click an element, then resolve with the elapsed ms once `changed()` is true (checked every frame).
-_ROUND_TRIP = """async ([clickId, probe]) => {
+_ROUND_TRIP = """async ([sel, probe]) => {
   const read = new Function(probe);
   const before = read();
   const t0 = performance.now();
-  const el = document.getElementById(clickId);
-  (el.tagName === 'BUTTON' || el.tagName === 'INPUT' ? el : el.querySelector('input,button')).click();
+  const el = document.querySelector(sel);
+  (el.tagName === 'BUTTON' ? el : el.querySelector('button')).click();
   return await new Promise((resolve, reject) => {
-    const limit = t0 + 20000;
     const check = () => {
       const now = performance.now();
-      if (read() !== before) { resolve(now - t0); }
-      else if (now > limit) { reject(new Error('no change after 20 s: ' + clickId)); }
-      else { requestAnimationFrame(check); }
+      if (read() !== before) resolve(now - t0);
+      else if (now - t0 > 20000) reject(new Error('no change after 20 s: ' + sel));
+      else requestAnimationFrame(check);
     };
     check();
   });
 }"""
-_SLICE = "return document.querySelector('#rr-slice input[type=number]').value;"
-_IMAGE = (
-    "const i = document.querySelector('#rr-plot image');"
-    "return i ? (i.getAttribute('href') || '').length + ':' + (i.getAttribute('href') || '').slice(-64) : '';"
-)
-_PONG = "return document.querySelector('#rr-pong textarea, #rr-pong input').value;"
+_COUNTER = "return document.querySelector('#rr-b-count textarea, #rr-b-count input').value;"
+
+# Floor B: repaint one pre-windowed slice (put + scaled draw on the viewer's canvas), n times.
+_FLOOR_B = """async (n) => {
+  // Floor B: repaint one pre-windowed slice on the viewer's canvas (put + scaled draw). Two timings per
+  // repetition: the repaint alone (`paint`) and request → repaint done on the next animation frame
+  // (`frame`: the path every viewer input takes, a random phase into the frame like a real input).
+  const v = rrViewer.viewer, c = document.querySelector('[data-testid=rr-canvas]');
+  const ctx = c.getContext('2d');
+  const t = v.transform(v.info()), P = v.info();
+  const off = document.createElement('canvas'); off.width = P.nu; off.height = P.nv;
+  const octx = off.getContext('2d');
+  const img = new ImageData(P.nu, P.nv);
+  const px = new Uint32Array(img.data.buffer);
+  const paint = [], frame = [];
+  for (let r = 0; r < n; r++) {
+    const g = (r * 37) & 255;
+    px.fill(0xff000000 | (g << 16) | (g << 8) | g);
+    await new Promise((res) => setTimeout(res, Math.random() * 16));
+    const asked = performance.now();
+    await new Promise((res) => requestAnimationFrame(res));
+    const t0 = performance.now();
+    octx.putImageData(img, 0, 0);
+    ctx.imageSmoothingEnabled = false;
+    ctx.drawImage(off, t.ox, t.oy, P.nu * t.pu, P.nv * t.pv);
+    const t1 = performance.now();
+    paint.push(t1 - t0);
+    frame.push(t1 - asked);
+  }
+  v.base.key = '';
+  v.invalidate();
+  return { paint, frame };
+}"""
+# Held key: 60 keydowns (auto-repeat style) exactly 30 ms apart, dispatched by the page's own timer so the
+# driver's latency does not pace them; the viewer's capture-phase listener handles them like real keys.
+_HOLD = """async ([presses, gap]) => {
+  const t0 = performance.now();
+  for (let i = 0; i < presses; i++) {
+    const due = t0 + i * gap;
+    while (performance.now() < due - 1) {
+      await new Promise((res) => setTimeout(res, Math.max(0, due - performance.now() - 1)));
+    }
+    document.body.dispatchEvent(new KeyboardEvent('keydown', { key: 'ArrowUp', code: 'ArrowUp', repeat: i > 0,
+      bubbles: true, cancelable: true }));
+  }
+  document.body.dispatchEvent(new KeyboardEvent('keyup', { key: 'ArrowUp', code: 'ArrowUp', bubbles: true }));
+  return performance.now() - t0;
+}"""
+_ALL_LOADED = "() => { const s = rrViewer.snapshot(); return s.loaded === s.slices && s.labels !== null; }"
+_BYTES = """() => performance.getEntriesByType('resource')
+  .filter((e) => e.name.includes('/rr-api/pixels/') || e.name.includes('/rr-api/slice/'))
+  .reduce((a, e) => a + (e.encodedBodySize || e.transferSize || 0), 0)"""
 
 
-def _prepare(data: Path) -> None:
-    """Register the demo studies and draft the CT with the built-in generator (before serving)."""
-    import argparse
-
-    from app.callbacks.generate import generate
-    from app.commands import serve
-
-    args = argparse.Namespace(
-        host="127.0.0.1",
-        port=0,
-        root_path="",
-        db=None,
-        data_dir=str(data),
-        generator="builtin",
-        model=None,
-        quantization="none",
-        auth_file=None,
-        demo=True,
-        max_upload_mb=64,
-    )
-    services, problem = serve.build_services(args, None)
-    if services is None:
-        raise RuntimeError(problem)
-    serve.register_demo(services)
-    if services.repo.latest_draft(CASE) is None:
-        generate(services, CASE)
-    services.repo.close()
+def synthetic_ct(shape: tuple[int, int, int], seed: int = 0) -> np.ndarray:
+    """An int16 HU chest-like volume: air, a soft-tissue body, two lungs that change along k, a spine,
+    Gaussian noise (σ 12 HU) so it compresses like a real scan rather than like a drawing."""
+    nk, ni, nj = shape
+    rng = np.random.default_rng(seed)
+    y, x = np.mgrid[0:ni, 0:nj].astype(np.float32)
+    y, x = (y - ni / 2) / (ni / 2), (x - nj / 2) / (nj / 2)
+    body = (x / 0.85) ** 2 + (y / 0.65) ** 2 <= 1
+    spine = (x / 0.08) ** 2 + ((y - 0.45) / 0.08) ** 2 <= 1
+    out = np.empty(shape, dtype=np.int16)
+    for k in range(nk):
+        s = 0.6 + 0.4 * np.sin(np.pi * (k + 1) / (nk + 1))
+        lungs = (((np.abs(x) - 0.38) / (0.26 * s)) ** 2 + (y / (0.45 * s)) ** 2) <= 1
+        hu = np.where(body, 40.0, -1000.0)
+        hu = np.where(lungs & body, -850.0, hu)
+        hu = np.where(spine, 700.0, hu)
+        hu += rng.normal(0.0, 12.0, size=(ni, nj))
+        out[k] = np.clip(np.rint(hu), -1024, 3071).astype(np.int16)
+    return out
 
 
-def _serve(data: Path, port: int) -> subprocess.Popen[bytes]:
-    env = {**os.environ, "GRADIO_TEMP_DIR": str(data.parent / "gradio-tmp")}
-    cmd = [sys.executable, "-m", "app.cli", "serve", "--demo", "--port", str(port), "--data-dir", str(data)]
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2):
-                return proc
-        except OSError:
-            time.sleep(0.5)
-    proc.kill()
-    raise RuntimeError("radreview serve did not become healthy within 120 s")
+def _write_nifti(path: Path, hu: np.ndarray, spacing: tuple[float, float, float]) -> None:
+    """SPL ``[k, i, j]`` → a RAS NIfTI the readers turn back into the same array (as viewer.demo)."""
+    nib: Any = importlib.import_module("nibabel")
+
+    nz, ny, nx = hu.shape
+    sz, sy, sx = spacing
+    ras = np.ascontiguousarray(hu.transpose(2, 1, 0)[::-1, ::-1, :])
+    affine = np.diag([sx, sy, sz, 1.0])
+    affine[:3, 3] = [-(nx - 1) / 2 * sx, -(ny - 1) / 2 * sy, -(nz - 1) / 2 * sz]
+    img = nib.Nifti1Image(ras, affine)
+    img.header.set_xyzt_units("mm", "sec")
+    img.set_qform(affine, code=1)
+    img.set_sform(affine, code=1)
+    path.write_bytes(gzip.compress(img.to_bytes(), compresslevel=1, mtime=0))
 
 
-def _measure(page: Any, probes: dict[str, tuple[str, str]], n: int) -> dict[str, list[float]]:
-    """Round trips per probe, interleaved (floor, scroll, toggle, floor, …) so that changes in machine
-    load hit every measure alike; two warm-up rounds are discarded."""
-    times: dict[str, list[float]] = {name: [] for name in probes}
-    for i in range(n + 2):
-        for name, (click_id, probe) in probes.items():
-            ms = page.evaluate(_ROUND_TRIP, [click_id, probe])
-            page.wait_for_timeout(300)  # let the page settle: each round trip starts idle
-            if i >= 2:
-                times[name].append(ms / 1000.0)
+def _prepare(root: Path, hu: np.ndarray) -> Any:
+    """Services over a fresh database with the CT registered and a two-finding draft (mask + box)."""
+    from app.callbacks.worklist import register
+    from app.services import Services
+    from inference.artefacts import content_ref
+    from inference.records import Draft, Finding, Grounding, Phrase, Provenance, Section
+    from storage.repository import Repository
+    from viewer.io import load_study
+
+    data = root / "data"
+    (data / "studies").mkdir(parents=True)
+    path = data / "studies" / "bench-ct.nii.gz"
+    _write_nifti(path, hu, SPACING)
+    repo = Repository.open(f"sqlite:///{root / 'rr.db'}", data)
+    services = Services(repo=repo, data_dir=data)
+    register(services, load_study(path, case_id=CASE), path)
+    repo.add_reviewer(USER)
+    lungs = hu < -500
+    lungs[:, :, : hu.shape[2] // 8] = False  # not the air outside the body: a region, not a frame
+    lungs[:, :, -hu.shape[2] // 8 :] = False
+    ref = content_ref(lungs)
+    nodule = Finding("b1", "lungs", "A nodule.", (Phrase("nodule", (2, 8), Grounding(
+        boxes=((0.3, 0.4, 0.45, 0.36, 0.46, 0.55),))),))
+    clear = Finding("b2", "lungs", "Lungs otherwise clear.", (Phrase("Lungs", (0, 5), Grounding(
+        mask_ref=ref, source="segmenter")),))
+    prov = Provenance(generator="builtin", model_id="built-in", created_at="2026-11-30T00:00:00+00:00")
+    repo.save_draft(Draft(CASE, (Section("lungs", (nodule, clear)),), None, prov, artefacts={ref: lungs}))
+    services.studies.drop(CASE)  # the first open reads it from disk (cold)
+    return services
+
+
+class _Thread:
+    """A uvicorn server for ``app`` on a free loopback port, in a daemon thread."""
+
+    def __init__(self, app: Any) -> None:
+        import uvicorn
+
+        from app.server import free_port
+
+        self.port = free_port()
+        self.server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="error"))
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+        self.thread.start()
+        deadline = time.monotonic() + 60
+        while not self.server.started and time.monotonic() < deadline:
+            time.sleep(0.05)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def stop(self) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout=10)
+
+
+def _bare_app() -> Any:
+    """Floor A: a bare Gradio app, one button → counter."""
+    import gradio as gr
+    from fastapi import FastAPI
+
+    with gr.Blocks() as blocks:
+        count = gr.Textbox("0", elem_id="rr-b-count")
+        button = gr.Button("+1", elem_id="rr-b-ping")
+        button.click(lambda v: str(int(v) + 1), count, count, show_progress="hidden")
+    return gr.mount_gradio_app(FastAPI(), blocks.queue(), path="/")
+
+
+def _floor_a(page: Any, url: str, n: int) -> list[float]:
+    page.goto(url + "/")
+    page.wait_for_selector("#rr-b-ping")
+    times = []
+    for i in range(n + 3):
+        ms = page.evaluate(_ROUND_TRIP, ["#rr-b-ping", _COUNTER])
+        page.wait_for_timeout(100)
+        if i >= 3:
+            times.append(ms / 1000.0)
     return times
 
 
-def _open(page: Any, url: str) -> None:
-    page.goto(url)
-    page.wait_for_selector("#rr-worklist")
-    page.fill("#rr-case-id textarea, #rr-case-id input", CASE)
-    page.click("#rr-open")
-    page.wait_for_selector("#rr-plot image")
-    page.wait_for_timeout(1000)
+def _login(page: Any, url: str) -> None:
+    page.goto(url + "/")
+    page.fill("input[type=text]", USER)
+    page.fill("input[type=password]", PASSWORD)
+    page.click("button:has-text('Login')")
+    page.wait_for_selector("#rr-t-case")
+
+
+def _open_timed(page: Any) -> float:
+    """Open the case; seconds from the click to the first slice painted."""
+    page.fill("#rr-t-case textarea, #rr-t-case input", CASE)
+    t0 = page.evaluate("() => { document.activeElement.blur(); const t = performance.now(); "
+                       "document.querySelector('#rr-t-open').click(); return t; }")
+    page.wait_for_function("() => { const s = window.rrViewer && rrViewer.snapshot(); "
+                           f"return s && s.case === '{CASE}' && s.firstPaintAt !== null; }}", timeout=120_000)
+    at = page.evaluate("() => rrViewer.snapshot().firstPaintAt")
+    return float(at - t0) / 1000.0
+
+
+def _snap(page: Any) -> dict[str, Any]:
+    return page.evaluate("() => rrViewer.snapshot()")  # type: ignore[no-any-return]
+
+
+def _held_scroll(page: Any, start: int) -> tuple[float, int, int, list[float]]:
+    """60 ArrowUp presses 30 ms apart from ``start``: (distinct slices painted per second, presses lost,
+    slices skipped — stepped over within one frame, never painted —, paint ms of the run)."""
+    page.evaluate(f"() => {{ const v = rrViewer.viewer, s = v.stats; v.setSlice({start}); "
+                  "s.paints.length = 0; "
+                  "s.latency.slice.length = 0; s.stepTimes.length = 0; s.painted.length = 0; }")
+    page.wait_for_timeout(300)
+    page.evaluate(_HOLD, [PRESSES, PRESS_GAP_S * 1000.0])
+    target = start + PRESSES
+    with contextlib.suppress(Exception):  # presses lost: report what was shown
+        page.wait_for_function(f"() => rrViewer.snapshot().drawn.slice === {target}", timeout=5000)
+    s = _snap(page)
+    advanced = int(s["drawn"]["slice"]) - start
+    painted = len({k for k in s["painted"] if start < k <= start + PRESSES})
+    span_ms = float(s["drawn"]["at"]) - float(s["stepTimes"][0]) if s["stepTimes"] else float("inf")
+    return painted / (span_ms / 1000.0), PRESSES - advanced, advanced - painted, list(s["paints"])
+
+
+def _wl_drag(page: Any, moves: int) -> list[float]:
+    box = page.locator("[data-testid=rr-canvas]").bounding_box()
+    x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+    page.evaluate("() => { rrViewer.viewer.stats.latency.wl.length = 0; }")
+    page.mouse.move(x, y)
+    page.mouse.down(button="right")
+    for i in range(moves):
+        page.mouse.move(x + 3 * (i + 1), y + (i % 7) - 3)
+        time.sleep(0.016)
+    page.mouse.up(button="right")
+    page.wait_for_timeout(200)
+    return list(_snap(page)["latency"]["wl"])
+
+
+def _overlay_toggles(page: Any, n: int) -> list[float]:
+    page.evaluate("() => { rrViewer.viewer.stats.latency.overlay.length = 0; }")
+    for _ in range(n):
+        page.keyboard.press("o")
+        time.sleep(0.08)
+    page.wait_for_timeout(200)
+    return list(_snap(page)["latency"]["overlay"])
+
+
+def _study_read_s(services: Any) -> float:
+    """Seconds the server needs to read the study from disk (part of the cold first slice)."""
+    import dataclasses
+
+    probe = dataclasses.replace(services, studies=type(services.studies)(1))
+    t0 = time.perf_counter()
+    probe.study(CASE)
+    return time.perf_counter() - t0
+
+
+def _volume_floor_bytes(hu: np.ndarray) -> int:
+    return len(gzip.compress(np.ascontiguousarray(hu.astype("<i2")).tobytes(), compresslevel=6))
 
 
 def run(quick: bool = False) -> list[dict[str, Any]]:
-    """Slice-scroll and overlay-toggle round trips vs an empty callback (seconds, p50/p95)."""
+    """The viewer's reading figures against floors A and B (see module docstring)."""
     from playwright.sync_api import sync_playwright
 
-    from app.server import free_port
+    from app.pixels import DIST
+    from app.viewer_bridge import standalone_app
 
-    n = 10 if quick else 40
+    if not (DIST / "viewer.js").is_file():
+        raise RuntimeError("the viewer is not built: bash tools/build_viewer.sh (npm ci + esbuild)")
+    shape = QUICK_SHAPE if quick else FULL_SHAPE
+    n = 15 if quick else 40
+    hu = synthetic_ct(shape)
+    floor_bytes = _volume_floor_bytes(hu)
+    load_s = 0.0
     with tempfile.TemporaryDirectory(prefix="radreview-bench-ui-") as tmp:
-        data = Path(tmp) / "data"
-        _prepare(data)
-        port = free_port()
-        proc = _serve(data, port)
+        services = _prepare(Path(tmp), hu)
+        load_s = _study_read_s(services)
+        viewer_srv = _Thread(standalone_app(services, auth=[(USER, PASSWORD)]))
+        bare_srv = _Thread(_bare_app())
         try:
             with sync_playwright() as p:
-                browser = p.chromium.launch(
-                    executable_path=CHROMIUM, headless=True, args=list(CHROMIUM_ARGS)
-                )
-                page = browser.new_page(viewport={"width": 1500, "height": 1000})
-                _open(page, f"http://127.0.0.1:{port}/")
-                times = _measure(page, {"floor": ("rr-key-ping", _PONG), "scroll": ("rr-key-up", _SLICE),
-                                        "toggle": ("rr-seg", _IMAGE)}, n)
+                browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=list(CHROMIUM_ARGS))
+                ctx = browser.new_context(viewport={"width": 1920, "height": 1080})
+                page = ctx.new_page()
+                page.set_default_timeout(120_000)
+                floor_a = _floor_a(page, bare_srv.url, n)
+                _login(page, viewer_srv.url)
+                first_cold = _open_timed(page)
+                page.wait_for_function(_ALL_LOADED, timeout=300_000)
+                sent = int(page.evaluate(_BYTES))
+                page.reload()
+                page.wait_for_selector("#rr-t-case")
+                first_warm = _open_timed(page)
+                page.wait_for_function(_ALL_LOADED, timeout=300_000)
+                page.mouse.move(960, 600)
+                fb = page.evaluate(_FLOOR_B, n * 5)
+                floor_b = [t / 1000.0 for t in fb["paint"]]
+                floor_bf = [t / 1000.0 for t in fb["frame"]]
+                start = max(0, min(shape[0] // 2 - PRESSES // 2, shape[0] - 1 - PRESSES))
+                rate, lost, skipped, paints = _held_scroll(page, start)
+                step_lat = [t / 1000.0 for t in _snap(page)["latency"]["slice"]]
+                wl = [t / 1000.0 for t in _wl_drag(page, 60)]
+                toggles = [t / 1000.0 for t in _overlay_toggles(page, n)]
+                page.screenshot(path=str(Path(tmp) / "ui.png"))
                 browser.close()
         finally:
-            proc.terminate()
-            proc.wait(timeout=10)
-    floor, scroll, toggle = times["floor"], times["scroll"], times["toggle"]
-    out = []
-    for name, samples in (
-        ("ui.slice_scroll", scroll),
-        ("ui.overlay_toggle", toggle),
-        ("ui.empty_callback", floor),
-    ):
-        out.append(
-            result(
-                name,
-                percentile(samples, 95),
-                percentile(floor, 95),
-                len(samples),
-                statistic="p95",
-                p50_s=percentile(samples, 50),
-                floor_p50_s=percentile(floor, 50),
-                study=CASE,
-                browser="chromium headless, loopback",
-            )
-        )
-    return out
+            viewer_srv.stop()
+            bare_srv.stop()
+            services.repo.close()
+    paint_s = [t / 1000.0 for t in paints]
+    for name, got in (("paints", paint_s), ("slice steps", step_lat), ("W/L drag", wl), ("toggles", toggles)):
+        if not got:
+            raise RuntimeError(f"bench ui: no {name} were measured (is the viewer drawing?)")
+    common = {"shape": list(shape), "browser": BROWSER}
+    fa95, fb95, fbf95 = percentile(floor_a, 95), percentile(floor_b, 95), percentile(floor_bf, 95)
+
+    def row(name: str, samples: list[float], floor: float, floor_name: str, **extra: Any) -> dict[str, Any]:
+        return result(name, percentile(samples, 95), floor, len(samples), statistic="p95",
+                      p50_s=percentile(samples, 50), floor=floor_name, **extra, **common)
+
+    return [
+        result("ui.held_scroll", 1.0 / rate if rate > 0 else float("inf"), PRESS_GAP_S, PRESSES,
+               statistic="seconds per distinct slice painted", slices_per_s=rate, lost=lost, skipped=skipped,
+               floor="press interval (30 ms)", **common),
+        row("ui.slice_step", step_lat, fa95, "A: bare Gradio button → counter, p95", frame_floor_s=fbf95),
+        row("ui.slice_paint", paint_s, fb95, "B: repaint one pre-windowed slice, p95"),
+        row("ui.wl_drag", wl, fbf95, _FRAME_FLOOR),
+        row("ui.overlay_toggle", toggles, fbf95, _FRAME_FLOOR),
+        result("ui.first_slice", first_cold, fa95, 1, statistic="open click → first slice painted",
+               warm_server_s=first_warm, server_study_read_s=load_s,
+               floor="A: bare Gradio button → counter, p95", **common),
+        result("ui.bytes_per_study", float(sent), float(floor_bytes), 1, unit="bytes",
+               floor="gzip -6 of the whole int16 volume", **common),
+        row("ui.empty_callback", floor_a, fa95, "A itself"),
+    ]

@@ -88,12 +88,20 @@ def report_html(state: ReviewState | None, selected: str | None = None) -> str:
         parts.append(
             f'<div class="rr-section"><div class="rr-region">{html.escape(region)}</div>{body}</div>'
         )
-    if state.impression:
-        parts.append(
-            f'<div class="rr-section"><div class="rr-region">impression</div>'
-            f"<div>{html.escape(state.impression)}</div></div>"
-        )
+    if state.impression is not None:
+        parts.append(_impression(state))
     return f'<div class="rr-report">{"".join(parts)}</div>'
+
+
+def _impression(state: ReviewState) -> str:
+    """The impression row: its status (pending / proposed / accepted / edited) and text."""
+    status = str(getattr(state, "impression_status", "pending"))
+    mark = {"pending": "•", "proposed": "↻", "accepted": "✓", "edited": "✎"}.get(status, "•")
+    return (
+        f'<div class="rr-section rr-impression"><div class="rr-region">impression</div>'
+        f'<div class="rr-imp rr-{status}"><span class="rr-status">{mark} {status}</span> '
+        f'<span class="rr-text">{html.escape(state.impression or "")}</span></div></div>'
+    )
 
 
 def diff_html(before: str, after: str) -> str:

@@ -45,7 +45,7 @@ def next_unreviewed(services: Services, reviewer: str, after: str | None = None)
         return None
     if after in ids:
         later = ids[ids.index(after) + 1 :] + ids[: ids.index(after)]
-        return later[0] if later else None
+        return str(later[0]) if later else None
     return ids[0]
 
 

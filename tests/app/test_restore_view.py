@@ -1,35 +1,56 @@
-"""Reload restores the review view: the URL query written by ``view_query`` reopens it via ``restore``."""
+"""Reload restores the review view: the address (``?case=…&finding=…&plane=…&slice=…``) reopens the
+case and finding, and the plane/slice reach the viewer through ``viewer_bridge.viewer_state(view=…)``."""
 
 from __future__ import annotations
 
 from urllib.parse import parse_qs
 
 import gradio as gr
+import pytest
 
-from app import handlers as h
-from app.callbacks import viewer
-
-
-def test_view_query_round_trips_through_restore(drafted) -> None:
-    params = viewer.ViewParams(plane="coronal", index=70, preset="lung")
-    sess = h.Session("ct1", "f3")
-    query = h.view_query(sess, params)
-    assert parse_qs(query) == {"case": ["ct1"], "finding": ["f3"], "plane": ["coronal"], "slice": ["70"]}
-    request = gr.Request(username="alice", query_params={k: v[0] for k, v in parse_qs(query).items()})
-    out = h.restore(drafted, h.Session(), viewer.ViewParams(), request)
-    restored, view = out[0], out[1]
-    assert (restored.case_id, restored.selected) == ("ct1", "f3")
-    assert (view.plane, view.index) == ("coronal", 70)
-    assert out[15] == query  # the page keeps the same address
-    assert out[4]["value"] == 70  # the slice slider
+from app.handlers import KEEP, Session
+from app.handlers import worklist as wl
 
 
-def test_restore_clamps_the_slice_and_ignores_a_bad_plane(drafted) -> None:
-    request = gr.Request(username="alice", query_params={"case": "ct1", "plane": "oblique", "slice": "999"})
-    out = h.restore(drafted, h.Session(), viewer.ViewParams(), request)
-    assert (out[1].plane, out[1].index) == ("axial", 63)  # 64 axial slices
+@pytest.fixture()
+def views(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, str | None, object]]:
+    """Every ``viewer_state`` call as ``(case, selected, view)``."""
+    calls: list[tuple[str, str | None, object]] = []
+
+    def record(services, case_id, selected, view=None):  # type: ignore[no-untyped-def]
+        calls.append((case_id, selected, view))
+        return f"state:{case_id}:{selected}"
+
+    monkeypatch.setattr("app.viewer_bridge.viewer_state", record)
+    return calls
 
 
-def test_restore_without_a_case_stays_on_the_worklist(drafted) -> None:
-    out = h.restore(drafted, h.Session(), viewer.ViewParams(), gr.Request(username="alice", query_params={}))
-    assert out[0] == h.Session() and out[15] == "" and len(out) == 22
+def _request(**query: str) -> gr.Request:
+    return gr.Request(username="alice", query_params=query)
+
+
+def test_restore_reopens_case_finding_plane_and_slice(drafted, views) -> None:
+    out = wl.restore(drafted, _request(case="ct1", finding="f3", plane="coronal", slice="70"))
+    assert (out.sess.case_id, out.sess.selected) == ("ct1", "f3")
+    assert views[-1] == ("ct1", "f3", {"plane": "coronal", "slice": 70})
+    assert out.viewer_state == "state:ct1:f3"
+    assert parse_qs(out.query) == {"case": ["ct1"], "finding": ["f3"]}  # the viewer keeps plane/slice
+    assert out.text == "Small right pleural effusion." and out.tabs is not KEEP
+
+
+def test_restore_clamps_the_slice_and_ignores_a_bad_plane(drafted, views) -> None:
+    wl.restore(drafted, _request(case="ct1", plane="oblique", slice="999"))
+    assert views[-1][2] == {"slice": 63}  # 64 axial slices; the unknown plane is dropped
+    wl.restore(drafted, _request(case="ct1", finding="nope"))
+    assert views[-1][1] == "f4"  # an unknown finding: the first pending one (report order), no view
+    assert views[-1][2] is None
+
+
+def test_restore_without_a_case_stays_on_the_worklist(drafted, views) -> None:
+    out = wl.restore(drafted, _request())
+    assert out.updates() == {"sess": Session()} and views == []
+
+
+def test_a_radiograph_has_no_planes(drafted, views) -> None:
+    wl.restore(drafted, _request(case="cxr1", plane="coronal", slice="3"))
+    assert views[-1] == ("cxr1", None, {"slice": 0})  # no draft yet: nothing selected; one image

@@ -181,7 +181,9 @@ def test_dashboard_scores_drafts_against_the_reference(drafted) -> None:
 
 
 def test_upload_with_lateral_shows_both_images(services, demo_files, tmp_path: Path) -> None:
-    from app.callbacks import viewer
+    import json
+
+    from app.viewer_bridge import viewer_state
 
     front, side = tmp_path / "front.png", tmp_path / "side.png"
     shutil.copyfile(demo_files["cxr-png"], front)
@@ -189,5 +191,5 @@ def test_upload_with_lateral_shows_both_images(services, demo_files, tmp_path: P
     worklist.upload(services, "bob", str(front), case_id="lat1", lateral=str(side))
     study = services.study("lat1")
     assert len(study.images) == 2 and study.lateral is not None and study.lateral.view == "LATERAL"
-    params = viewer.ViewParams(plane="image", index=0, preset="auto", image_index=1)
-    assert viewer.render(services, "lat1", None, params).data[0].type == "image"
+    images = json.loads(viewer_state(services, "lat1", None))["images"]  # what the viewer is given
+    assert [im["index"] for im in images] == [0, 1] and images[1]["view"] == "LATERAL"

@@ -84,8 +84,8 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
 
 @pytest.fixture()
 def page(browser):  # type: ignore[no-untyped-def]
-    """A fresh browser context and page (1500×1000)."""
-    context = browser.new_context(viewport={"width": 1500, "height": 1000})
+    """A fresh browser context and page at 1920×1080 (the one-screen layout's target)."""
+    context = browser.new_context(viewport={"width": 1920, "height": 1080})
     pg = context.new_page()
     pg.set_default_timeout(60_000)
     yield pg
@@ -100,7 +100,7 @@ def creds() -> tuple[str, str]:
 
 @pytest.fixture(scope="session")
 def shot():  # type: ignore[no-untyped-def]
-    """``shot(page, name)`` saves a full-page screenshot under test-artifacts/e2e/."""
+    """``shot(page, name)`` saves a screenshot under test-artifacts/e2e/ (full page: it shows any scroll)."""
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
 
     def save(page, name: str) -> None:  # type: ignore[no-untyped-def]

@@ -100,13 +100,11 @@ def test_generator_failure_is_told_saves_nothing_and_others_are_served(services,
 def test_gradio_handler_shows_the_oom_as_gr_error(services) -> None:  # type: ignore[no-untyped-def]
     import gradio as gr
 
-    from app import handlers
-    from app.callbacks import viewer
+    from app.handlers import Session, user_errors
+    from app.handlers.generate import generate
 
     failing = _with_generator(services, "fault-oom")
-    image = failing.study("c0").primary
-    params = viewer.initial_params(image, "cxr")
-    steps = handlers.generate(failing, handlers.Session("c0"), params, progress=lambda *a, **k: None)
+    steps = user_errors(generate)(failing, Session("c0"), progress=lambda *a, **k: None)
     with pytest.raises(gr.Error, match=r"ran out of GPU memory.*4bit"):
         for _ in steps:
             pass

@@ -14,6 +14,7 @@ def test_http_reviewers_against_one_server_lose_nothing() -> None:
     m = run_http_load(config)
     print({k: v for k, v in m.items() if k != "errors"})  # shown with -s: the figures of this run
     assert m["errors"] == []
-    assert m["actions"] == 4 * 1 * (3 + 1)
+    assert m["actions"] == 4 * 1 * (3 + 2)  # each finding, the impression, the signature
     assert (m["lost"], m["duplicated"], m["unacknowledged_stored"]) == (0, 0, 0)
     assert m["p95_s"] < 20.0  # generous: the shared 2-core CI machine; typical p95 is ~1–2 s
+    assert m["floor_p95_s"] > 0 and m["accept_p95_s"] > 0  # the accept and its same-run /ping floor

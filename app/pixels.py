@@ -1,0 +1,357 @@
+"""Pixel routes for the browser viewer: a study's stored values, label maps and heat maps, once.
+
+Mounted on the FastAPI app before Gradio (:func:`mount_pixel_routes`), behind the same session as the
+workspace: with an auth file, a request without Gradio's ``access-token-…`` cookie (set by ``POST
+/login``) is answered 401. Only studies registered in the worklist are served, by case id (validated),
+and only from inside the data directory.
+
+Routes (all relative to the app root; the viewer gets them from :func:`app.viewer_bridge.viewer_state`):
+
+- ``GET /rr-api/pixels/{case}/{image}/{chunk}`` — slices ``[chunk·8, chunk·8 + 8)`` of image ``image`` of
+  the study as raw little-endian values *after the modality LUT* at full resolution (int16 for CT HU,
+  uint16/int16 for integral radiographs, float32 otherwise; see :func:`stored_array`), gzip-encoded
+  (``Content-Encoding: gzip``: the browser inflates it). A radiograph is one chunk of one slice. The
+  viewer asks for the chunk holding the visible slice first, then the others outward from it.
+- ``GET /rr-api/slice/{case}/{image}/{k}`` — one slice, gzip level 1: the viewer's very first paint (the
+  only bytes sent twice: one slice of the study).
+- ``GET /rr-api/labels/{case}/{key}`` — the current masks of the case's findings as one uint8 label map
+  (0 background, ``n`` = the ``n``-th region of the state's ``labels.names``), gzip-encoded; ``key`` is a
+  hash of the mask refs so a changed mask gets a new URL and an unchanged one comes from the cache.
+- ``GET /rr-api/heat/{case}/{ref}`` — one attention map of the case, min–max scaled to uint8, gzip.
+- ``GET /rr-viewer/{viewer.js|viewer.css}`` — the built front end (``frontend/dist``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import zlib
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from app.services import LRU, ServiceError, Services
+
+API_PREFIX = "/rr-api"
+ASSET_PREFIX = "/rr-viewer"
+CHUNK_SLICES = 8
+GZIP_LEVEL = 6
+CASE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
+_REF = re.compile(r"^[A-Za-z0-9:._-]{1,200}$")
+DIST = Path(__file__).resolve().parents[1] / "frontend" / "dist"
+_ASSETS = {"viewer.js": "text/javascript", "viewer.js.map": "application/json", "viewer.css": "text/css"}
+
+
+class PixelError(Exception):
+    """A request the routes refuse; ``status`` is the HTTP code, the message says why."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+@dataclass(frozen=True)
+class StoredArray:
+    """An image's values as sent: ``array`` is 3D ``[slice, row, col]`` (a radiograph has one slice)."""
+
+    array: npt.NDArray[Any]
+    dtype: str
+    vmin: float
+    vmax: float
+
+
+def _exact(values: npt.NDArray[Any], dtype: str) -> npt.NDArray[Any] | None:
+    """``values`` as ``dtype`` when that conversion is exact (no fraction, no overflow, no NaN)."""
+    info = np.iinfo(dtype)
+    converted = values.astype(dtype)
+    if np.issubdtype(values.dtype, np.integer):
+        ok = values.size == 0 or (info.min <= int(values.min()) and int(values.max()) <= info.max)
+    else:
+        ok = bool(np.array_equal(converted, values))  # elementwise int → float compare, no NaN passes
+    return converted if ok else None
+
+
+def stored_array(pixels: npt.NDArray[Any]) -> StoredArray:
+    """The smallest exact dtype for modality values: int16/uint16 when every value is an integer in
+    range (CT HU, most CR/DX), else float32.
+
+    Args:
+        pixels: 2D or 3D values after the modality LUT (``Image.pixels``).
+    """
+    values = pixels if pixels.ndim == 3 else pixels[np.newaxis]
+    sample = values.reshape(-1)[:: max(1, values.size // 4096)]
+    integral = np.issubdtype(values.dtype, np.integer) or bool(np.array_equal(np.rint(sample), sample))
+    for dtype in ("int16", "uint16") if integral else ():
+        exact = _exact(values, dtype)
+        if exact is not None:
+            array = np.ascontiguousarray(exact.astype(np.dtype(dtype).newbyteorder("<"), copy=False))
+            vmin, vmax = (float(array.min()), float(array.max())) if array.size else (0.0, 0.0)
+            return StoredArray(array, dtype, vmin, vmax)
+    array = np.ascontiguousarray(values.astype("<f4"))
+    finite = array[np.isfinite(array)]
+    vmin, vmax = (float(finite.min()), float(finite.max())) if finite.size else (0.0, 0.0)
+    return StoredArray(array, "float32", vmin, vmax)
+
+
+def gzip_bytes(data: bytes, level: int = GZIP_LEVEL) -> bytes:
+    """``data`` as one gzip member (what ``Content-Encoding: gzip`` expects)."""
+    comp = zlib.compressobj(level, zlib.DEFLATED, 16 + zlib.MAX_WBITS)
+    return comp.compress(data) + comp.flush()
+
+
+def chunk_count(n_slices: int) -> int:
+    """Number of :data:`CHUNK_SLICES`-slice chunks covering ``n_slices`` slices."""
+    return (n_slices + CHUNK_SLICES - 1) // CHUNK_SLICES
+
+
+def check_case_id(case_id: str) -> str:
+    """``case_id`` when it is a plain id (letters, digits, ``._-``; no path separators).
+
+    Raises:
+        PixelError: 400 otherwise.
+    """
+    if not CASE_ID.match(case_id) or ".." in case_id:
+        raise PixelError(400, f"invalid case id {case_id!r}")
+    return case_id
+
+
+def _inside(data_dir: Path, path: Path) -> bool:
+    try:
+        return path.resolve().is_relative_to(data_dir.resolve())
+    except OSError:
+        return False
+
+
+def load_study(services: Services, case_id: str) -> Any:
+    """The registered study of ``case_id``, refusing one whose files lie outside the data dir.
+
+    Raises:
+        PixelError: 400 bad id, 404 unknown case, 403 outside the data dir, 422 unreadable.
+    """
+    check_case_id(case_id)
+    try:
+        record = services.record(case_id)
+    except ServiceError as exc:
+        raise PixelError(404, str(exc)) from None
+    if not _inside(services.data_dir, services.data_dir / record.data_path):
+        raise PixelError(403, f"case {case_id!r}: its files are outside the data directory")
+    try:
+        return services.study(case_id)
+    except (ServiceError, ValueError, OSError) as exc:
+        raise PixelError(422, f"case {case_id!r} cannot be read: {exc}") from None
+
+
+def stored_for(services: Services, image: Any) -> StoredArray:
+    """:func:`stored_array` of an image, cached by its sha256 (shared, read-only)."""
+    return services.artefacts.get_or_create(  # type: ignore[no-any-return]
+        ("rr-stored", image.sha256, image.shape), lambda: stored_array(np.asarray(image.pixels))
+    )
+
+
+def image_of(study: Any, index: int) -> Any:
+    """Image ``index`` of a study.
+
+    Raises:
+        PixelError: 404 when there is no such image.
+    """
+    if not 0 <= index < len(study.images):
+        raise PixelError(404, f"study {study.case_id!r} has {len(study.images)} image(s), not #{index}")
+    return study.images[index]
+
+
+def pixel_chunk(services: Services, cache: LRU, case_id: str, index: int, chunk: int) -> bytes:
+    """The gzip bytes of one chunk of slices (cached)."""
+    image = image_of(load_study(services, case_id), index)
+    stored = stored_for(services, image)
+    n = stored.array.shape[0]
+    if not 0 <= chunk < chunk_count(n):
+        raise PixelError(404, f"chunk {chunk} is outside 0..{chunk_count(n) - 1} for {n} slice(s)")
+
+    def build() -> bytes:
+        part = stored.array[chunk * CHUNK_SLICES : (chunk + 1) * CHUNK_SLICES]
+        return gzip_bytes(np.ascontiguousarray(part).tobytes())
+
+    return cache.get_or_create(("px", image.sha256, chunk), build)  # type: ignore[no-any-return]
+
+
+def pixel_slice(services: Services, cache: LRU, case_id: str, index: int, k: int) -> bytes:
+    """The gzip bytes (level 1: fast) of one axial slice, for the first paint before its chunk lands."""
+    image = image_of(load_study(services, case_id), index)
+    stored = stored_for(services, image)
+    if not 0 <= k < stored.array.shape[0]:
+        raise PixelError(404, f"slice {k} is outside 0..{stored.array.shape[0] - 1}")
+    return cache.get_or_create(  # type: ignore[no-any-return]
+        ("px1", image.sha256, k), lambda: gzip_bytes(np.ascontiguousarray(stored.array[k]).tobytes(), 1)
+    )
+
+
+def mask_refs(state: Any) -> list[tuple[str, str]]:
+    """``(region, mask_ref)`` of every kept finding's phrases, in report order, without repeats."""
+    refs: list[tuple[str, str]] = []
+    for fs in state.findings if state is not None else ():
+        if fs.status == "rejected":
+            continue
+        for phrase in fs.finding.phrases:
+            g = phrase.grounding
+            if g is not None and g.mask_ref and (fs.finding.region, g.mask_ref) not in refs:
+                refs.append((fs.finding.region, g.mask_ref))
+    return refs
+
+
+def labels_key(refs: Iterable[tuple[str, str]]) -> str:
+    """A short content key of a set of ``(region, ref)`` pairs (the label map's URL part)."""
+    text = "\n".join(f"{region}\t{ref}" for region, ref in refs)
+    return hashlib.blake2b(text.encode(), digest_size=12).hexdigest()
+
+
+def label_names(refs: Iterable[tuple[str, str]]) -> list[str]:
+    """Region names in label order (value ``n`` = ``names[n - 1]``)."""
+    names: list[str] = []
+    for region, _ in refs:
+        if region not in names:
+            names.append(region)
+    return names
+
+
+def label_map(
+    services: Services, refs: list[tuple[str, str]], shape: tuple[int, ...]
+) -> npt.NDArray[np.uint8]:
+    """One uint8 label volume of the masks (later regions win where masks overlap); masks of another
+    shape are skipped."""
+    names = label_names(refs)
+    out = np.zeros(shape, dtype=np.uint8)
+    for region, ref in refs:
+        mask = np.asarray(services.artefact(ref))
+        if mask.shape == shape:
+            out[mask.astype(bool, copy=False)] = names.index(region) + 1
+    return out
+
+
+def _current_state(services: Services, case_id: str) -> Any:
+    from app.callbacks.review import review_state
+
+    return review_state(services, case_id)
+
+
+def labels_bytes(services: Services, cache: LRU, case_id: str, key: str) -> bytes:
+    """The gzip bytes of the case's current label map (the one ``key`` names, else 404)."""
+    study = load_study(services, case_id)
+    refs = mask_refs(_current_state(services, case_id))
+    if labels_key(refs) != key:
+        raise PixelError(404, f"label map {key!r} is not the current one of case {case_id!r}; reload")
+    shape = study.primary.shape
+
+    def build() -> bytes:
+        labels = label_map(services, refs, shape)
+        return gzip_bytes(labels.tobytes())
+
+    return cache.get_or_create(("labels", case_id, key), build)  # type: ignore[no-any-return]
+
+
+def attention_refs(state: Any) -> set[str]:
+    """Every heat-map ref the case's findings point at."""
+    return {
+        p.grounding.attention_ref
+        for fs in (state.findings if state is not None else ())
+        for p in fs.finding.phrases
+        if p.grounding is not None and p.grounding.attention_ref
+    }
+
+
+def heat_bytes(services: Services, cache: LRU, case_id: str, ref: str) -> bytes:
+    """The gzip bytes of one of the case's heat maps, min–max scaled to 0–255 (uint8)."""
+    load_study(services, case_id)
+    if not _REF.match(ref) or ref not in attention_refs(_current_state(services, case_id)):
+        raise PixelError(404, f"case {case_id!r} has no heat map {ref!r}")
+
+    def build() -> bytes:
+        values = np.asarray(services.artefact(ref), dtype=np.float32)
+        low, high = float(np.nanmin(values)), float(np.nanmax(values))
+        scaled = np.nan_to_num((values - low) * (255.0 / (high - low)) if high > low else values * 0.0)
+        out = np.clip(np.rint(scaled), 0, 255).astype(np.uint8)
+        return gzip_bytes(out.tobytes())
+
+    return cache.get_or_create(("heat", ref), build)  # type: ignore[no-any-return]
+
+
+def gradio_app_of(api: Any) -> Any:
+    """The Gradio ``App`` mounted on ``api`` (holds the login tokens), or ``None`` before mounting."""
+    for route in getattr(api, "routes", ()):
+        sub = getattr(route, "app", None)
+        if sub is not None and hasattr(sub, "tokens") and hasattr(sub, "cookie_id"):
+            return sub
+    return None
+
+
+def session_user(api: Any, cookies: dict[str, str]) -> str | None:
+    """The reviewer logged in with these cookies (Gradio's ``access-token-{cookie_id}`` cookie, the
+    ``-unsecure-`` one over plain HTTP), ``""`` when the app has no login, ``None`` when not logged in."""
+    app = gradio_app_of(api)
+    if app is None:
+        return None
+    blocks = app.get_blocks() if hasattr(app, "get_blocks") else None
+    if blocks is not None and not getattr(blocks, "auth", None):
+        return ""
+    token = cookies.get(f"access-token-{app.cookie_id}") or cookies.get(
+        f"access-token-unsecure-{app.cookie_id}"
+    )
+    user = app.tokens.get(token) if token else None
+    return str(user) if user else None
+
+
+def mount_pixel_routes(api: Any, services: Services, cache: LRU | None = None) -> None:
+    """Add the pixel, label, heat-map and front-end routes to ``api`` (before Gradio is mounted on it).
+
+    Args:
+        api: The FastAPI app.
+        services: The injected services.
+        cache: Compressed-chunk cache (default: 256 chunks, about two 300-slice CTs).
+    """
+    from fastapi import Request
+    from fastapi.responses import JSONResponse, Response
+
+    chunks = cache if cache is not None else LRU(256)
+
+    def answer(request: Request, make: Callable[[], bytes], kind: str) -> Response:
+        if session_user(api, dict(request.cookies)) is None:
+            return JSONResponse({"error": "log in first (no reviewer session)"}, status_code=401)
+        try:
+            body = make()
+        except PixelError as exc:
+            return JSONResponse({"error": str(exc)}, status_code=exc.status)
+        headers = {"Content-Encoding": "gzip", "Cache-Control": "private, max-age=3600", "X-RR-Kind": kind}
+        return Response(body, media_type="application/octet-stream", headers=headers)
+
+    def pixels(request: Request, case_id: str, index: int, chunk: int) -> Response:
+        return answer(request, lambda: pixel_chunk(services, chunks, case_id, index, chunk), "pixels")
+
+    def one_slice(request: Request, case_id: str, index: int, k: int) -> Response:
+        return answer(request, lambda: pixel_slice(services, chunks, case_id, index, k), "slice")
+
+    def labels(request: Request, case_id: str, key: str) -> Response:
+        return answer(request, lambda: labels_bytes(services, chunks, case_id, key), "labels")
+
+    def heat(request: Request, case_id: str, ref: str) -> Response:
+        return answer(request, lambda: heat_bytes(services, chunks, case_id, ref), "heat")
+
+    def asset(name: str) -> Response:
+        if name not in _ASSETS:
+            return JSONResponse({"error": f"no viewer asset {name!r}"}, status_code=404)
+        path = DIST / name
+        if not path.is_file():
+            return JSONResponse(
+                {"error": f"{path} is missing: build the viewer (cd frontend && npm ci && npm run build; "
+                          "tools/test.sh and tools/demo.sh do it)"}, status_code=404)
+        return Response(path.read_bytes(), media_type=_ASSETS[name], headers={"Cache-Control": "no-cache"})
+
+    for fn in (pixels, one_slice, labels, heat, asset):  # annotations are strings here (postponed evaluation)
+        fn.__annotations__.update({"return": Response} | ({"request": Request} if fn is not asset else {}))
+    api.add_api_route(API_PREFIX + "/slice/{case_id}/{index}/{k}", one_slice, methods=["GET"])
+    api.add_api_route(API_PREFIX + "/pixels/{case_id}/{index}/{chunk}", pixels, methods=["GET"])
+    api.add_api_route(API_PREFIX + "/labels/{case_id}/{key}", labels, methods=["GET"])
+    api.add_api_route(API_PREFIX + "/heat/{case_id}/{ref}", heat, methods=["GET"])
+    api.add_api_route(ASSET_PREFIX + "/{name}", asset, methods=["GET"])
