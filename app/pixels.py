@@ -34,7 +34,10 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from app.services import LRU, ServiceError, Services
+from app.services import ServiceError, Services
+from viewer.cache import LruCache
+
+LRU = LruCache[bytes]
 
 API_PREFIX = "/rr-api"
 ASSET_PREFIX = "/rr-viewer"
@@ -147,7 +150,7 @@ def load_study(services: Services, case_id: str) -> Any:
 
 def stored_for(services: Services, image: Any) -> StoredArray:
     """:func:`stored_array` of an image, cached by its sha256 (shared, read-only)."""
-    return services.artefacts.get_or_create(  # type: ignore[no-any-return]
+    return services.artefacts.get_or_create(
         ("rr-stored", image.sha256, image.shape), lambda: stored_array(np.asarray(image.pixels))
     )
 
@@ -175,7 +178,7 @@ def pixel_chunk(services: Services, cache: LRU, case_id: str, index: int, chunk:
         part = stored.array[chunk * CHUNK_SLICES : (chunk + 1) * CHUNK_SLICES]
         return gzip_bytes(np.ascontiguousarray(part).tobytes())
 
-    return cache.get_or_create(("px", image.sha256, chunk), build)  # type: ignore[no-any-return]
+    return cache.get_or_create(("px", image.sha256, chunk), build)
 
 
 def pixel_slice(services: Services, cache: LRU, case_id: str, index: int, k: int) -> bytes:
@@ -184,7 +187,7 @@ def pixel_slice(services: Services, cache: LRU, case_id: str, index: int, k: int
     stored = stored_for(services, image)
     if not 0 <= k < stored.array.shape[0]:
         raise PixelError(404, f"slice {k} is outside 0..{stored.array.shape[0] - 1}")
-    return cache.get_or_create(  # type: ignore[no-any-return]
+    return cache.get_or_create(
         ("px1", image.sha256, k), lambda: gzip_bytes(np.ascontiguousarray(stored.array[k]).tobytes(), 1)
     )
 
@@ -249,7 +252,7 @@ def labels_bytes(services: Services, cache: LRU, case_id: str, key: str) -> byte
         labels = label_map(services, refs, shape)
         return gzip_bytes(labels.tobytes())
 
-    return cache.get_or_create(("labels", case_id, key), build)  # type: ignore[no-any-return]
+    return cache.get_or_create(("labels", case_id, key), build)
 
 
 def attention_refs(state: Any) -> set[str]:
@@ -275,7 +278,7 @@ def heat_bytes(services: Services, cache: LRU, case_id: str, ref: str) -> bytes:
         out = np.clip(np.rint(scaled), 0, 255).astype(np.uint8)
         return gzip_bytes(out.tobytes())
 
-    return cache.get_or_create(("heat", ref), build)  # type: ignore[no-any-return]
+    return cache.get_or_create(("heat", ref), build)
 
 
 def gradio_app_of(api: Any) -> Any:
@@ -314,7 +317,7 @@ def mount_pixel_routes(api: Any, services: Services, cache: LRU | None = None) -
     from fastapi import Request
     from fastapi.responses import JSONResponse, Response
 
-    chunks = cache if cache is not None else LRU(256)
+    chunks = cache if cache is not None else LruCache[bytes](max_items=256)
 
     def answer(request: Request, make: Callable[[], bytes], kind: str) -> Response:
         if session_user(api, dict(request.cookies)) is None:

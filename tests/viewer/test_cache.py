@@ -97,3 +97,13 @@ def test_memory_stays_bounded_while_scrolling(volume: Image) -> None:
     for index in range(8):
         figure_cached(cache, volume, "axial", index)
     assert len(cache) == 2 and cache.nbytes <= cache.max_bytes
+
+
+def test_drop_forgets_one_key_and_its_size() -> None:
+    cache: LruCache[bytes] = LruCache(1.0, len)
+    cache.put("a", b"x" * 10)
+    cache.put("b", b"y" * 5)
+    cache.drop("a")
+    cache.drop("missing")  # no error
+    assert cache.get("a") is None and cache.get("b") == b"y" * 5
+    assert cache.nbytes == 5
