@@ -23,6 +23,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from inference.generators.options import GenerationParams, HFOptions, PromptOptions
 from inference.models._hf import hf_factory
 from inference.models.base import ModelAdapter, code_missing
 
@@ -70,8 +71,10 @@ def is_native_layout(path: str | Path) -> bool:
     return False
 
 
-_hf = hf_factory(grammar="vividmed", max_images=1, grounding=False, max_new_tokens=MAX_NEW_TOKENS,
-                 do_sample=False)
+_hf = hf_factory(HFOptions(
+    prompting=PromptOptions(grammar="vividmed", max_images=1, grounding=False),
+    decoding=GenerationParams(max_new_tokens=MAX_NEW_TOKENS),
+))
 
 
 def build(model: str, **options: Any) -> Any:
