@@ -13,7 +13,7 @@ quantization, eager attention) are in :mod:`inference.model_loading`; the option
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -23,9 +23,9 @@ from inference import prompts
 from inference.artefacts import content_ref
 from inference.generators import _common
 from inference.generators.hf_run import GROUNDING_TOKENS, run_batch, run_request
-from inference.generators.options import HFOptions, with_keywords
-from inference.generators.pipeline import GeneratorPipeline, ModelOutput, RunRecord
-from inference.model_loading import LoadedModel, ModelSetupError, load_model, resolve_model
+from inference.generators.options import HFOptions
+from inference.generators.pipeline import Artefacts, GeneratorPipeline, Masks, ModelOutput, Request, RunRecord
+from inference.model_loading import LoadedModel, load_model, resolve_model
 from inference.protocols import Progress
 from inference.records import Finding, Phrase
 
@@ -54,7 +54,7 @@ def image_of(request: prompts.PromptRequest, region: str) -> int | None:
     return len(request.images) - len(request.regions) + request.regions.index(region)
 
 
-class HFGenerator(GeneratorPipeline):
+class HFGenerator(GeneratorPipeline[HFOptions]):
     """Draft reports with a transformers vision-language model.
 
     Args:
@@ -68,12 +68,10 @@ class HFGenerator(GeneratorPipeline):
     """
 
     name = "hf"
+    model_hint = "a checkpoint folder or a cached hub id"
 
     def __init__(self, model: str, options: HFOptions | None = None, **keywords: Any) -> None:
-        if not model:
-            raise ModelSetupError("the hf generator needs --model (a checkpoint folder or a cached hub id)")
-        self.options = with_keywords(options or HFOptions(), keywords, self.name)
-        super().__init__(model, self.options.quantization, self.options.prompting, self.options.decoding)
+        super().__init__(model, options or HFOptions(), keywords)
         # fail fast, before any study
         self._resolved = resolve_model(model, allow_download=self.options.allow_download)
         self._loaded: LoadedModel | None = None
@@ -138,12 +136,8 @@ class HFGenerator(GeneratorPipeline):
         )
 
     def ground(
-        self,
-        findings: Sequence[Finding],
-        request: prompts.PromptRequest,
-        output: ModelOutput,
-        masks: Mapping[str, Any],
-        artefacts: dict[str, np.ndarray],
+        self, findings: Sequence[Finding], request: Request, output: ModelOutput, masks: Masks,
+        artefacts: Artefacts,
     ) -> list[Finding]:
         """Attach a heat map (and, for CT regions, the region mask) to every phrase."""
         out, cursor = [], 0

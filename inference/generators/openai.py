@@ -24,10 +24,9 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 from inference import prompts
-from inference.generators.options import OpenAIOptions, RetryPolicy, with_keywords
+from inference.generators.options import OpenAIOptions, RetryPolicy
 from inference.generators.pipeline import GeneratorPipeline, ModelOutput, RunRecord
 from inference.image_prep import ModelImage
-from inference.model_loading import ModelSetupError
 from inference.protocols import Progress, emit_text
 
 RETRY_STATUS = frozenset({429, 500, 502, 503, 504})
@@ -155,7 +154,7 @@ class ChatClient:
         )
 
 
-class OpenAIGenerator(GeneratorPipeline):
+class OpenAIGenerator(GeneratorPipeline[OpenAIOptions]):
     """Draft reports through an OpenAI-compatible chat-completions server.
 
     Args:
@@ -169,12 +168,10 @@ class OpenAIGenerator(GeneratorPipeline):
     """
 
     name = "openai"
+    model_hint = "the model name the server serves"
 
     def __init__(self, model: str, options: OpenAIOptions | None = None, **keywords: Any) -> None:
-        if not model:
-            raise ModelSetupError("the openai generator needs --model: the model name the server serves")
-        self.options = with_keywords(options or OpenAIOptions(), keywords, self.name)
-        super().__init__(model, self.options.quantization, self.options.prompting, self.options.decoding)
+        super().__init__(model, options or OpenAIOptions(), keywords)
         opts = self.options
         base = opts.base_url or os.environ.get("RADREVIEW_OPENAI_BASE_URL") or "http://127.0.0.1:8000/v1"
         key = opts.api_key or os.environ.get("RADREVIEW_OPENAI_API_KEY") or os.environ.get("OPENAI_API_KEY")

@@ -30,18 +30,38 @@ from abc import ABC, abstractmethod
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, cast
+from typing import Any, ClassVar, Generic, Protocol, TypeVar, cast
 
 import numpy as np
 
 from inference import prompts
 from inference.generators import _common
-from inference.generators.options import GenerationParams, PromptOptions
+from inference.generators.options import GenerationParams, PromptOptions, with_keywords
+from inference.model_loading import ModelSetupError
 from inference.protocols import Progress, emit_stage
 from inference.records import Draft, Finding, Provenance, Quantization
 from viewer.records import Study
 
 STAGES: tuple[str, ...] = ("load", "prompt", "model", "parse", "ground", "provenance")
+Request = prompts.PromptRequest
+Masks = Mapping[str, Any]
+Artefacts = dict[str, np.ndarray]
+
+
+class PipelineOptions(Protocol):
+    """What every generator's options class has (``HFOptions``, ``OpenAIOptions``)."""
+
+    @property
+    def quantization(self) -> str: ...
+
+    @property
+    def prompting(self) -> PromptOptions: ...
+
+    @property
+    def decoding(self) -> GenerationParams: ...
+
+
+OptionsT = TypeVar("OptionsT", bound=PipelineOptions)
 
 
 @dataclass(frozen=True, eq=False)
@@ -131,23 +151,28 @@ def timed(latency: dict[str, float], stage: str) -> Iterator[None]:
         latency[stage] = latency.get(stage, 0.0) + time.perf_counter() - start
 
 
-class GeneratorPipeline(ABC):
+class GeneratorPipeline(ABC, Generic[OptionsT]):
     """Runs and times the stages of a model-backed draft (see the module docstring).
 
     Args:
-        model_id: What the user asked for (a path, hub id or served model name), for provenance.
-        quantization: ``none``, ``8bit`` or ``4bit`` (validated by the options class).
-        prompting: Prompt and parsing options.
-        decoding: Decoding settings.
+        model: What the user asked for (a path, hub id or served model name), for provenance.
+        options: The generator's options (``quantization``, ``prompting``, ``decoding`` and its own).
+        keywords: Flat overrides of ``options`` fields by name (:func:`~inference.generators.options.
+            with_keywords`), as the registry, the CLI and the model adapters pass them.
+
+    Raises:
+        ModelSetupError: No model, or an unknown option or value.
     """
 
     name: ClassVar[str]
+    model_hint: ClassVar[str] = "the model to use"
 
-    def __init__(
-        self, model_id: str, quantization: str, prompting: PromptOptions, decoding: GenerationParams
-    ) -> None:
-        self.model_id, self.quantization = model_id, quantization
-        self.prompting, self.decoding = prompting, decoding
+    def __init__(self, model: str, options: OptionsT, keywords: Mapping[str, Any]) -> None:
+        if not model:
+            raise ModelSetupError(f"the {self.name} generator needs --model ({self.model_hint})")
+        self.options = with_keywords(options, keywords, self.name)
+        self.model_id, self.quantization = model, self.options.quantization
+        self.prompting, self.decoding = self.options.prompting, self.options.decoding
 
     # -- what a generator supplies ---------------------------------------------------------------
 
@@ -180,12 +205,8 @@ class GeneratorPipeline(ABC):
         return results
 
     def ground(
-        self,
-        findings: Sequence[Finding],
-        request: prompts.PromptRequest,
-        output: ModelOutput,
-        masks: Mapping[str, Any],
-        artefacts: dict[str, np.ndarray],
+        self, findings: Sequence[Finding], request: Request, output: ModelOutput, masks: Masks,
+        artefacts: Artefacts,
     ) -> list[Finding]:
         """Point region-guided (CT) phrases at the region mask the model was shown."""
         return _common.ground_to_region(findings, request, masks, artefacts)
