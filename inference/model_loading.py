@@ -17,7 +17,7 @@ import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
 from viewer.errors import MissingExtraError
 
@@ -97,9 +97,11 @@ def bnb_config(quantization: str) -> Any:
     import torch
     from transformers import BitsAndBytesConfig
 
+    config_class: Any = BitsAndBytesConfig  # untyped constructor
+
     if quantization == "8bit":
-        return cast(Any, BitsAndBytesConfig)(load_in_8bit=True)
-    return cast(Any, BitsAndBytesConfig)(
+        return config_class(load_in_8bit=True)
+    return config_class(
         load_in_4bit=True,
         bnb_4bit_quant_type="nf4",
         bnb_4bit_use_double_quant=True,
@@ -239,7 +241,8 @@ def load_model(
     check_quantization(quantization)
     device = resolve_device(device)
     common = {"local_files_only": not allow_download or offline(), "trust_remote_code": trust_remote_code}
-    processor = cast(Any, AutoProcessor).from_pretrained(resolved.location, **common)
+    auto_processor: Any = AutoProcessor  # its from_pretrained is untyped
+    processor = auto_processor.from_pretrained(resolved.location, **common)
     kwargs: dict[str, Any] = {**common, "dtype": _dtype_for(device, quantization)}
     if attention_maps:
         kwargs["attn_implementation"] = "eager"
