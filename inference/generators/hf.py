@@ -54,7 +54,7 @@ def image_of(request: prompts.PromptRequest, region: str) -> int | None:
     return len(request.images) - len(request.regions) + request.regions.index(region)
 
 
-class HFGenerator(GeneratorPipeline[HFOptions]):
+class HFGenerator(GeneratorPipeline[HFOptions, LoadedModel]):
     """Draft reports with a transformers vision-language model.
 
     Args:

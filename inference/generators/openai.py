@@ -154,7 +154,7 @@ class ChatClient:
         )
 
 
-class OpenAIGenerator(GeneratorPipeline[OpenAIOptions]):
+class OpenAIGenerator(GeneratorPipeline[OpenAIOptions, ChatClient]):
     """Draft reports through an OpenAI-compatible chat-completions server.
 
     Args:

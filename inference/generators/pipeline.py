@@ -62,6 +62,7 @@ class PipelineOptions(Protocol):
 
 
 OptionsT = TypeVar("OptionsT", bound=PipelineOptions)
+HandleT = TypeVar("HandleT")  # what load() returns: a loaded model, a client
 
 
 @dataclass(frozen=True, eq=False)
@@ -151,7 +152,7 @@ def timed(latency: dict[str, float], stage: str) -> Iterator[None]:
         latency[stage] = latency.get(stage, 0.0) + time.perf_counter() - start
 
 
-class GeneratorPipeline(ABC, Generic[OptionsT]):
+class GeneratorPipeline(ABC, Generic[OptionsT, HandleT]):
     """Runs and times the stages of a model-backed draft (see the module docstring).
 
     Args:
@@ -177,23 +178,23 @@ class GeneratorPipeline(ABC, Generic[OptionsT]):
     # -- what a generator supplies ---------------------------------------------------------------
 
     @abstractmethod
-    def load(self) -> Any:
+    def load(self) -> HandleT:
         """The model handle (a loaded model, a client), made once and reused."""
 
     @abstractmethod
-    def capabilities(self, handle: Any) -> tuple[bool, int]:
+    def capabilities(self, handle: HandleT) -> tuple[bool, int]:
         """(grounding, max_images) for this model, user settings first."""
 
     @abstractmethod
-    def call(self, handle: Any, request: prompts.PromptRequest, progress: Progress | None) -> ModelOutput:
+    def call(self, handle: HandleT, request: prompts.PromptRequest, progress: Progress | None) -> ModelOutput:
         """Run the model on one request, streaming its text to ``progress``."""
 
     @abstractmethod
-    def run_record(self, handle: Any) -> RunRecord:
+    def run_record(self, handle: HandleT) -> RunRecord:
         """Device, label, revision and backend settings for provenance."""
 
     def call_many(
-        self, handle: Any, requests: Sequence[prompts.PromptRequest]
+        self, handle: HandleT, requests: Sequence[prompts.PromptRequest]
     ) -> list[ModelOutput | Exception]:
         """One output (or the exception it raised) per request; default: one :meth:`call` each."""
         results: list[ModelOutput | Exception] = []
@@ -254,7 +255,7 @@ class GeneratorPipeline(ABC, Generic[OptionsT]):
         ]
 
     def plan(
-        self, handle: Any, study: Study, masks: Mapping[str, Any], latency: Mapping[str, float]
+        self, handle: HandleT, study: Study, masks: Mapping[str, Any], latency: Mapping[str, float]
     ) -> Plan:
         """Stage ``prompt``: the prompt mode and requests for ``study``."""
         plan = Plan(study, masks, dict(latency))
@@ -275,7 +276,7 @@ class GeneratorPipeline(ABC, Generic[OptionsT]):
             )
         return plan
 
-    def assemble(self, handle: Any, plan: Plan, outputs: Sequence[ModelOutput]) -> Draft:
+    def assemble(self, handle: HandleT, plan: Plan, outputs: Sequence[ModelOutput]) -> Draft:
         """Stages ``parse``, ``ground`` and ``provenance``: the draft from the model outputs."""
         latency = {**plan.latency, "model": sum(o.seconds for o in outputs)}
         study, artefacts = plan.study, dict[str, np.ndarray]()
@@ -301,7 +302,7 @@ class GeneratorPipeline(ABC, Generic[OptionsT]):
             artefacts=artefacts,
         )
 
-    def provenance(self, handle: Any, plan: Plan, outputs: Sequence[ModelOutput]) -> Provenance:
+    def provenance(self, handle: HandleT, plan: Plan, outputs: Sequence[ModelOutput]) -> Provenance:
         """Decoding, prompt and backend settings, the prompts as sent, and the draft label."""
         record = self.run_record(handle)
         notes = {k: v for o in outputs for k, v in o.extras.items()}
@@ -329,13 +330,13 @@ class GeneratorPipeline(ABC, Generic[OptionsT]):
 
     # -- helpers -----------------------------------------------------------------------------------
 
-    def _load(self, latency: dict[str, float], progress: Progress | None) -> Any:
+    def _load(self, latency: dict[str, float], progress: Progress | None) -> HandleT:
         emit_stage(progress, self.stage_message(None))
         with timed(latency, "load"):
             return self.load()
 
     def _plan_or_failure(
-        self, handle: Any, study: Study, masks: Mapping[str, Any], latency: Mapping[str, float]
+        self, handle: HandleT, study: Study, masks: Mapping[str, Any], latency: Mapping[str, float]
     ) -> Plan:
         try:
             return self.plan(handle, study, masks, latency)
@@ -344,7 +345,7 @@ class GeneratorPipeline(ABC, Generic[OptionsT]):
 
     def _call_batched(
         self,
-        handle: Any,
+        handle: HandleT,
         requests: Sequence[prompts.PromptRequest],
         batch_size: int,
         progress: Progress | None,
@@ -363,7 +364,7 @@ class GeneratorPipeline(ABC, Generic[OptionsT]):
         return out
 
     def _assemble_or_failure(
-        self, handle: Any, plan: Plan, results: Sequence[ModelOutput | Exception]
+        self, handle: HandleT, plan: Plan, results: Sequence[ModelOutput | Exception]
     ) -> Draft | DraftFailure:
         failed = next((r for r in results if isinstance(r, Exception)), None)
         if failed is not None:

@@ -40,7 +40,7 @@ class ScriptOptions:
     decoding: GenerationParams = field(default_factory=GenerationParams)
 
 
-class Scripted(GeneratorPipeline[ScriptOptions]):
+class Scripted(GeneratorPipeline[ScriptOptions, str]):
     """Answers every request with ``options.answer`` in 0.25 s; fails on indication ``boom``."""
 
     name = "scripted"
@@ -54,10 +54,10 @@ class Scripted(GeneratorPipeline[ScriptOptions]):
         self.loads += 1
         return "handle"
 
-    def capabilities(self, handle: Any) -> tuple[bool, int]:
+    def capabilities(self, handle: str) -> tuple[bool, int]:
         return False, self.prompting.max_images or 1
 
-    def call(self, handle: Any, request: prompts.PromptRequest, progress: Progress | None) -> ModelOutput:
+    def call(self, handle: str, request: prompts.PromptRequest, progress: Progress | None) -> ModelOutput:
         if "boom" in request.text:
             raise RuntimeError("device-side assert")
         if progress is not None:
@@ -66,12 +66,12 @@ class Scripted(GeneratorPipeline[ScriptOptions]):
                            n_images=len(request.images))
 
     def call_many(
-        self, handle: Any, requests: Sequence[prompts.PromptRequest]
+        self, handle: str, requests: Sequence[prompts.PromptRequest]
     ) -> list[ModelOutput | Exception]:
         self.batches.append(len(requests))
         return super().call_many(handle, requests)
 
-    def run_record(self, handle: Any) -> RunRecord:
+    def run_record(self, handle: str) -> RunRecord:
         return RunRecord(device="nowhere", label="scripted", params={"handle": handle})
 
 
