@@ -13,7 +13,7 @@ import dataclasses
 import difflib
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from inference import prompts
 from inference.attention import VIEWS
@@ -233,12 +233,12 @@ def with_keywords(options: T, keywords: Mapping[str, Any], owner: str) -> T:
         raise ModelSetupError(
             f"the {owner} generator has no option {unknown[0]!r}{hint} (options: {', '.join(sorted(known))})"
         )
-    return _replace(options, keywords)
+    return cast(T, _replace(options, keywords))
 
 
-def _replace(options: T, keywords: Mapping[str, Any]) -> T:
+def _replace(options: Any, keywords: Mapping[str, Any]) -> Any:
     changes: dict[str, Any] = {}
-    for f in dataclasses.fields(options):  # type: ignore[arg-type]
+    for f in dataclasses.fields(options):
         value = getattr(options, f.name)
         if dataclasses.is_dataclass(value):
             nested = {k: v for k, v in keywords.items() if k in set(field_names(value))}
@@ -246,4 +246,4 @@ def _replace(options: T, keywords: Mapping[str, Any]) -> T:
                 changes[f.name] = _replace(value, nested)
         elif f.name in keywords:
             changes[f.name] = keywords[f.name]
-    return dataclasses.replace(options, **changes) if changes else options  # type: ignore[type-var]
+    return dataclasses.replace(options, **changes) if changes else options
