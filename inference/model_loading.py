@@ -98,9 +98,11 @@ def bnb_config(quantization: str) -> Any:
     import torch
     from transformers import BitsAndBytesConfig
 
+    config_class: Any = BitsAndBytesConfig  # untyped constructor
+
     if quantization == "8bit":
-        return BitsAndBytesConfig(load_in_8bit=True)
-    return BitsAndBytesConfig(
+        return config_class(load_in_8bit=True)
+    return config_class(
         load_in_4bit=True,
         bnb_4bit_quant_type="nf4",
         bnb_4bit_use_double_quant=True,
@@ -240,7 +242,8 @@ def load_model(
     check_quantization(quantization)
     device = resolve_device(device)
     common = {"local_files_only": not allow_download or offline(), "trust_remote_code": trust_remote_code}
-    processor = AutoProcessor.from_pretrained(resolved.location, **common)
+    auto_processor: Any = AutoProcessor  # its from_pretrained is untyped
+    processor = auto_processor.from_pretrained(resolved.location, **common)
     kwargs: dict[str, Any] = {**common, "dtype": _dtype_for(device, quantization)}
     if attention_maps:
         kwargs["attn_implementation"] = "eager"

@@ -1,4 +1,4 @@
-"""What the model-backed generators (``hf``, ``openai``) share: parse, ground, assemble sections."""
+"""The stage helpers of :mod:`inference.generators.pipeline`: parse, ground, assemble sections."""
 
 from __future__ import annotations
 
@@ -27,35 +27,27 @@ def split_impression(text: str) -> tuple[str, str | None]:
     return _FINDINGS.sub("", findings).strip(), impression or None
 
 
-GRAMMARS: tuple[str, ...] = ("prose", "maira2", "reg2rg", "vividmed")
-
-
-def parse_text(grammar: str, text: str, study: Study, request: PromptRequest | None = None) -> Any:
-    """Run the grammar's parser (:mod:`inference.parsers`) on ``text``; returns its ``ParseResult``.
+def grammar_options(grammar: str, study: Study, request: PromptRequest | None = None) -> dict[str, Any]:
+    """The request-dependent keyword options of a grammar's parser.
 
     MAIRA-2 boxes are mapped back to the original frontal image the way the model image was made square
     (``request.preprocessing``: ``pad`` → ``mode="pad"``, else MAIRA-2's centre ``crop``); Reg2RG's
     "The region i" is read against ``request.regions``.
     """
-    if grammar == "prose":
-        from inference.parsers.prose import parse_prose
-
-        return parse_prose(text, study.kind)
     if grammar == "maira2":
-        from inference.parsers.maira2 import parse_maira2
-
         rows, cols = study.primary.shape[-2:]
         pad = request is not None and request.preprocessing == "pad"
-        return parse_maira2(text, study.kind, image_size=(cols, rows), mode="pad" if pad else "crop")
+        return {"image_size": (cols, rows), "mode": "pad" if pad else "crop"}
     if grammar == "reg2rg":
-        from inference.parsers.reg2rg import parse_reg2rg
+        return {"regions": request.regions if request is not None else None}
+    return {}
 
-        return parse_reg2rg(text, study.kind, regions=request.regions if request is not None else None)
-    if grammar == "vividmed":
-        from inference.parsers.vividmed import parse_vividmed
 
-        return parse_vividmed(text, study.kind)
-    raise ValueError(f"unknown output grammar {grammar!r}; choose one of {', '.join(GRAMMARS)}")
+def parse_text(grammar: str, text: str, study: Study, request: PromptRequest | None = None) -> Any:
+    """Run the grammar's parser (:func:`inference.parsers.parse_output`) on ``text``; its ``ParseResult``."""
+    from inference.parsers import parse_output
+
+    return parse_output(grammar, text, study.kind, **grammar_options(grammar, study, request))
 
 
 def parse_generation(

@@ -20,49 +20,22 @@ import socket
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 from inference import prompts
-from inference.generators import _common
+from inference.generators.options import OpenAIOptions, RetryPolicy
+from inference.generators.pipeline import GeneratorPipeline, ModelOutput, RunRecord
 from inference.image_prep import ModelImage
-from inference.protocols import Progress, emit_stage, emit_text
-from inference.records import Draft, Finding, Provenance
-from viewer.records import Study
+from inference.protocols import Progress, emit_text
 
 RETRY_STATUS = frozenset({429, 500, 502, 503, 504})
-MAX_RETRY_AFTER_S = 30.0
 
 
 class ServerError(RuntimeError):
     """The completion server could not be used (unreachable, timing out, refusing); CLI exit code 4."""
 
     exit_code = 4
-
-
-@dataclass(frozen=True)
-class RetryPolicy:
-    """Timeout and retry settings.
-
-    Attributes:
-        timeout_s: Socket timeout per attempt (connect and each read).
-        max_retries: Retries after the first attempt (0 = try once).
-        backoff_s: First wait; doubles each retry.
-    """
-
-    timeout_s: float = 120.0
-    max_retries: int = 3
-    backoff_s: float = 1.0
-
-    def wait(self, attempt: int, retry_after: str | None) -> float:
-        """Seconds to wait before retry ``attempt`` (0-based): ``Retry-After`` if given, else backoff."""
-        if retry_after:
-            try:
-                return min(max(float(retry_after), 0.0), MAX_RETRY_AFTER_S)
-            except ValueError:
-                pass
-        return float(self.backoff_s * (2**attempt))
 
 
 def image_data_url(image: ModelImage) -> str:
@@ -181,128 +154,66 @@ class ChatClient:
         )
 
 
-class OpenAIGenerator:
+class OpenAIGenerator(GeneratorPipeline[OpenAIOptions, ChatClient]):
     """Draft reports through an OpenAI-compatible chat-completions server.
 
     Args:
         model: The model name the server serves (``--model``).
-        quantization: Recorded in provenance as declared; the server decides what it runs.
-        base_url: Server URL up to ``/v1``; default ``$RADREVIEW_OPENAI_BASE_URL`` or
-            ``http://127.0.0.1:8000/v1``.
-        api_key: Default ``$RADREVIEW_OPENAI_API_KEY`` (else ``$OPENAI_API_KEY``), or none.
-        timeout_s, max_retries, backoff_s: See :class:`RetryPolicy`.
-        stream: Stream tokens to the progress callback (SSE).
-        mode, conditioning, max_images, grounding, n_slices, regions, grammar: Prompting and parsing,
-            as for ``hf``.
-        max_new_tokens, temperature, seed: Decoding; temperature 0 is greedy.
+        options: Everything else (:class:`~inference.generators.options.OpenAIOptions`).
+        **keywords: Flat overrides of ``options`` fields by name (``base_url=``, ``stream=False``,
+            ``max_new_tokens=``, ``timeout_s=``…), as the registry and the CLI pass them.
+
+    Raises:
+        ModelSetupError: No model, or an unknown option or value.
     """
 
     name = "openai"
+    model_hint = "the model name the server serves"
 
-    def __init__(
-        self,
-        model: str,
-        quantization: str = "none",
-        *,
-        base_url: str | None = None,
-        api_key: str | None = None,
-        timeout_s: float = 120.0,
-        max_retries: int = 3,
-        backoff_s: float = 1.0,
-        stream: bool = True,
-        mode: str = "auto",
-        conditioning: str = "none",
-        max_images: int = 1,
-        grounding: bool = False,
-        n_slices: int = 4,
-        regions: Sequence[str] | None = None,
-        max_new_tokens: int = 512,
-        temperature: float = 0.0,
-        seed: int = 0,
-        grammar: str | None = None,
-    ) -> None:
-        if not model:
-            raise ValueError("the openai generator needs --model: the model name the server serves")
-        if grammar is not None and grammar not in _common.GRAMMARS:
-            raise ValueError(
-                f"unknown output grammar {grammar!r}; choose one of {', '.join(_common.GRAMMARS)}"
-            )
-        self.grammar = grammar
-        if mode not in prompts.MODES:
-            raise ValueError(f"unknown prompt mode {mode!r}; choose one of {', '.join(prompts.MODES)}")
-        self.model_id, self.quantization = model, quantization
-        base = base_url or os.environ.get("RADREVIEW_OPENAI_BASE_URL") or "http://127.0.0.1:8000/v1"
-        key = api_key or os.environ.get("RADREVIEW_OPENAI_API_KEY") or os.environ.get("OPENAI_API_KEY")
-        self.client = ChatClient(base, key, RetryPolicy(timeout_s, max_retries, backoff_s))
-        self.stream, self.mode, self.conditioning = stream, mode, conditioning
-        self.max_images, self.grounding, self.n_slices = max_images, grounding, n_slices
-        self.regions = tuple(regions) if regions else None
-        self.params = {
-            "max_new_tokens": max_new_tokens,
-            "temperature": temperature,
-            "seed": seed,
-            "do_sample": temperature > 0,
-            "num_beams": 1,
-        }
+    def __init__(self, model: str, options: OpenAIOptions | None = None, **keywords: Any) -> None:
+        super().__init__(model, options or OpenAIOptions(), keywords)
+        opts = self.options
+        base = opts.base_url or os.environ.get("RADREVIEW_OPENAI_BASE_URL") or "http://127.0.0.1:8000/v1"
+        key = opts.api_key or os.environ.get("RADREVIEW_OPENAI_API_KEY") or os.environ.get("OPENAI_API_KEY")
+        self.client = ChatClient(base, key, opts.retry)
+
+    def load(self) -> ChatClient:
+        """The client (nothing to load here: the server holds the model)."""
+        return self.client
+
+    def capabilities(self, handle: ChatClient) -> tuple[bool, int]:
+        """(grounding, max_images) as set: no grounding and one image unless asked."""
+        return bool(self.prompting.grounding), self.prompting.max_images or 1
+
+    def stage_message(self, request: prompts.PromptRequest | None) -> str:
+        """``using URL`` before the first request, then ``requesting REGION from URL``."""
+        if request is None:
+            return f"using {self.client.url}"
+        return f"requesting {request.region or 'report'} from {self.client.url}"
 
     def body(self, request: prompts.PromptRequest) -> dict[str, Any]:
-        """The JSON body for one request."""
+        """The JSON body for one request (temperature 0 = greedy)."""
         return {
             "model": self.model_id,
             "messages": to_openai_messages(request),
-            "max_tokens": self.params["max_new_tokens"],
-            "temperature": self.params["temperature"],
-            "seed": self.params["seed"],
-            "stream": self.stream,
+            "max_tokens": self.decoding.max_new_tokens,
+            "temperature": self.decoding.temperature,
+            "seed": self.decoding.seed,
+            "stream": self.options.stream,
         }
 
-    def generate(self, study: Study, masks: Mapping[str, Any], *, progress: Progress | None = None) -> Draft:
-        """Write a draft for ``study`` (one request for CXR, one per masked region for CT)."""
-        mode = prompts.choose_mode(study, self.mode, grounding=self.grounding, max_images=self.max_images)
-        requests = prompts.build_requests(
-            study,
-            masks,
-            mode,
-            conditioning=self.conditioning,
-            max_images=self.max_images,
-            n_slices=self.n_slices,
-            regions=self.regions,
-        )
-        findings: list[Finding] = []
-        impressions: list[str] = []
-        artefacts: dict[str, Any] = {}
+    def call(
+        self, handle: ChatClient, request: prompts.PromptRequest, progress: Progress | None
+    ) -> ModelOutput:
+        """One completion, streamed to ``progress`` (sent whole when not streaming)."""
         start = time.perf_counter()
-        for request in requests:
-            emit_stage(
-                progress, f"requesting {request.region or 'report'} from {self.client.url}", request.region
-            )
-            text = self.client.complete(
-                self.body(request), lambda chunk, r=request.region: emit_text(progress, chunk, r)
-            )
-            if not self.stream:
-                emit_text(progress, text, request.region)
-            parsed, impression = _common.parse_generation(request, text, study, self.grammar)
-            findings += _common.ground_to_region(parsed, request, masks, artefacts)
-            impressions += [impression] if impression else []
-        notes = _common.input_notes(requests)
-        provenance = Provenance(
-            generator=self.name,
-            model_id=self.model_id,
-            model_revision=None,
-            quantization=self.quantization,  # type: ignore[arg-type]
-            device=self.client.url,
-            prompts=tuple(r.text for r in requests),
-            generation_params={**self.params, "mode": mode, "conditioning": self.conditioning, **notes},
-            seed=int(self.params["seed"]),
-            input_sha256s=study.input_sha256s,
-            package_version=_common.package_version(),
-            label=f"{self.model_id} (openai-compatible server{_common.context_label(notes)})",
+        text = handle.complete(self.body(request), lambda chunk: emit_text(progress, chunk, request.region))
+        if not self.options.stream:
+            emit_text(progress, text, request.region)
+        return ModelOutput(
+            text=text, prompt=request.text, seconds=time.perf_counter() - start, n_images=len(request.images)
         )
-        return Draft(
-            case_id=study.case_id,
-            sections=_common.sections(study.kind, findings),
-            impression=" ".join(impressions) or None,
-            provenance=provenance,
-            latency_s={"generate": time.perf_counter() - start},
-            artefacts=artefacts,
-        )
+
+    def run_record(self, handle: ChatClient) -> RunRecord:
+        """The server URL stands for the device."""
+        return RunRecord(device=handle.url, label="openai-compatible server")

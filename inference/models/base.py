@@ -184,6 +184,20 @@ def _no_weights(adapter: ModelAdapter) -> Exception:
     )
 
 
+def native_release(adapter: ModelAdapter, how: str) -> Exception:
+    """The error for a model's own (not transformers) release, which runs only under its own code.
+
+    Returns:
+        :func:`code_missing` when that code is not installed, else a ``ModelSetupError`` saying ``how``
+        to use the release instead (run its scripts, import their result).
+    """
+    if adapter.missing():
+        return code_missing(adapter)
+    from inference.model_loading import ModelSetupError
+
+    return ModelSetupError(how)
+
+
 def code_missing(adapter: ModelAdapter) -> Exception:
     """A :class:`viewer.errors.MissingExtraError` (CLI exit 4) saying exactly what to install."""
     from viewer.errors import MissingExtraError

@@ -14,11 +14,15 @@ from __future__ import annotations
 
 from typing import Any
 
+from inference.generators.options import GenerationParams, HFOptions, PromptOptions
 from inference.models._hf import hf_factory
 from inference.models.base import ModelAdapter
 
-_hf = hf_factory(mode="cxr-plain", grammar="prose", max_images=1, grounding=False, preprocessing="crop",
-                 max_new_tokens=256, do_sample=False)
+_hf = hf_factory(HFOptions(
+    prompting=PromptOptions(mode="cxr-plain", grammar="prose", max_images=1, grounding=False,
+                            preprocessing="crop"),
+    decoding=GenerationParams(max_new_tokens=256),
+))
 
 
 def build(model: str, **options: Any) -> Any:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from inference.generators.options import GenerationParams, HFOptions, PromptOptions
 from inference.models._hf import hf_factory
 from inference.models.base import ModelAdapter
 
@@ -24,8 +25,12 @@ ADAPTER = ModelAdapter(
     hub_ids=("microsoft/maira-2",),
     local_names=("maira-2",),
     install_hint="pip install 'radreview[gpu]'; MAIRA-2's remote code pins transformers (see its model card)",
-    factory=hf_factory(trust_remote_code=True, grammar="maira2", max_images=3, grounding=True,
-                       mode="cxr-grounded", preprocessing="maira2", max_new_tokens=450, do_sample=False),
+    factory=hf_factory(HFOptions(
+        trust_remote_code=True,
+        prompting=PromptOptions(
+            mode="cxr-grounded", grammar="maira2", max_images=3, grounding=True, preprocessing="maira2"),
+        decoding=GenerationParams(max_new_tokens=450),
+    )),
     notes=("needs trust_remote_code (checkpoint-supplied code)",),
 )
 

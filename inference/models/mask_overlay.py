@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from inference.generators.options import HFOptions, PromptOptions
 from inference.models._hf import hf_factory
 from inference.models.base import ModelAdapter
 
@@ -34,7 +35,9 @@ ADAPTER = ModelAdapter(
     hub_ids=(),
     local_names=("mask-overlay", "mask_overlay"),
     install_hint="pip install 'radreview[gpu]'",
-    factory=hf_factory(conditioning="overlay", grammar="prose", max_images=1, grounding=False),
+    factory=hf_factory(HFOptions(
+        prompting=PromptOptions(conditioning="overlay", grammar="prose", max_images=1, grounding=False)
+    )),
     notes=("formerly 'asarg'; ASaRG's mask-projector technique is not implemented",),
 )
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from inference.generators.options import HFOptions, PromptOptions
 from inference.models._hf import hf_factory
 from inference.models.base import ModelAdapter
 
@@ -21,7 +22,7 @@ ADAPTER = ModelAdapter(
     hub_ids=("google/medgemma-4b-it", "google/medgemma-4b-pt"),
     local_names=("medgemma-4b-it",),
     install_hint="pip install 'radreview[gpu]' (transformers with Gemma 3 support)",
-    factory=hf_factory(grammar="prose", max_images=3, grounding=False),
+    factory=hf_factory(HFOptions(prompting=PromptOptions(grammar="prose", max_images=3, grounding=False))),
 )
 
 

@@ -20,10 +20,14 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from inference.generators.options import GenerationParams, HFOptions, PromptOptions
 from inference.models._hf import hf_factory
-from inference.models.base import ModelAdapter, code_missing
+from inference.models.base import ModelAdapter, native_release
 
-_hf = hf_factory(mode="ct-region", grammar="reg2rg", max_images=11, max_new_tokens=500, do_sample=False)
+_hf = hf_factory(HFOptions(
+    prompting=PromptOptions(mode="ct-region", grammar="reg2rg", max_images=11),
+    decoding=GenerationParams(max_new_tokens=500),
+))
 INSTALL = (
     "git clone https://github.com/zhi-xuan-chen/Reg2RG && pip install -r Reg2RG/requirements.txt peft "
     "&& export PYTHONPATH=$PWD/Reg2RG/src (module Model.Reg2RG); weights: Llama-2-7b-chat-hf "
@@ -41,13 +45,10 @@ def build(model: str, **options: Any) -> Any:
     """
     if (Path(model) / "config.json").is_file():
         return _hf(model, **options)
-    if ADAPTER.missing():
-        raise code_missing(ADAPTER)
-    from inference.model_loading import ModelSetupError
-
-    raise ModelSetupError(
+    raise native_release(
+        ADAPTER,
         f"{model} is Reg2RG's own checkpoint layout; run its src/test_radgenome.py and import the CSV "
-        "with `radreview ingest STUDIES --drafts RESULT.csv --drafts-format reg2rg`"
+        "with `radreview ingest STUDIES --drafts RESULT.csv --drafts-format reg2rg`",
     )
 
 

@@ -23,8 +23,9 @@ import json
 from pathlib import Path
 from typing import Any
 
+from inference.generators.options import GenerationParams, HFOptions, PromptOptions
 from inference.models._hf import hf_factory
-from inference.models.base import ModelAdapter, code_missing
+from inference.models.base import ModelAdapter, native_release
 
 # mmmm/tokenizer.py MMMMTokenizer: sys, usr, grd, ngrd, bop, eop, bonp, eonp — added with special_tokens=True.
 SPECIAL_TOKENS: tuple[str, ...] = ("<sys>", "<usr>", "<grd>", "<ngrd>", "<p>", "</p>", "<np>", "</np>")
@@ -70,8 +71,10 @@ def is_native_layout(path: str | Path) -> bool:
     return False
 
 
-_hf = hf_factory(grammar="vividmed", max_images=1, grounding=False, max_new_tokens=MAX_NEW_TOKENS,
-                 do_sample=False)
+_hf = hf_factory(HFOptions(
+    prompting=PromptOptions(grammar="vividmed", max_images=1, grounding=False),
+    decoding=GenerationParams(max_new_tokens=MAX_NEW_TOKENS),
+))
 
 
 def build(model: str, **options: Any) -> Any:
@@ -83,14 +86,11 @@ def build(model: str, **options: Any) -> Any:
     """
     if not is_native_layout(model):
         return _hf(model, **options)
-    if ADAPTER.missing():
-        raise code_missing(ADAPTER)
-    from inference.model_loading import ModelSetupError
-
-    raise ModelSetupError(
+    raise native_release(
+        ADAPTER,
         f"{model} is VividMed's own release (LoRA over CogVLM with custom code and a 3D vision encoder); "
         "run its scripts/evaluate/models/mmmm.py and import the CSV with "
-        "`radreview ingest STUDIES --drafts RESULT.csv --drafts-format vividmed`"
+        "`radreview ingest STUDIES --drafts RESULT.csv --drafts-format vividmed`",
     )
 
 

@@ -2,41 +2,39 @@
 
 Every parser returns a :class:`~inference.parsers.base.ParseResult` and never raises on model
 output: malformed text degrades to prose with the ``malformed_output`` flag.
+
+:data:`GRAMMARS` is the one registry of output grammars (the generators validate ``grammar=`` against
+it and parse through :func:`parse_output`); each entry is ``"module:function"``, imported on first use.
 """
 
 from __future__ import annotations
 
+import importlib
 from typing import Any
 
-GRAMMARS = ("prose", "vividmed", "maira2", "reg2rg")
+_PARSERS = {
+    "prose": "inference.parsers.prose:parse_prose",
+    "maira2": "inference.parsers.maira2:parse_maira2",
+    "reg2rg": "inference.parsers.reg2rg:parse_reg2rg",
+    "vividmed": "inference.parsers.vividmed:parse_vividmed",
+}
+GRAMMARS: tuple[str, ...] = tuple(_PARSERS)
 
 
 def parse_output(grammar: str, text: str, kind: str, **options: Any) -> Any:
-    """Parse ``text`` with the named grammar (``prose``, ``vividmed``, ``maira2``, ``reg2rg``).
+    """Parse ``text`` with the named grammar (``prose``, ``maira2``, ``reg2rg``, ``vividmed``).
 
     Args:
         grammar: One of :data:`GRAMMARS`.
         text: Model output.
         kind: ``ct`` or ``cxr``.
-        **options: Grammar options (``image_size=``/``mode=`` for ``maira2``).
+        **options: The grammar's keyword options (``image_size=``/``mode=`` for ``maira2``,
+            ``regions=`` for ``reg2rg``).
 
     Raises:
         ValueError: unknown grammar (a programming error, not a model-output problem).
     """
-    if grammar == "prose":
-        from inference.parsers.prose import parse_prose
-
-        return parse_prose(text, kind)
-    if grammar == "vividmed":
-        from inference.parsers.vividmed import parse_vividmed
-
-        return parse_vividmed(text, kind)
-    if grammar == "maira2":
-        from inference.parsers.maira2 import parse_maira2
-
-        return parse_maira2(text, kind, **options)
-    if grammar == "reg2rg":
-        from inference.parsers.reg2rg import parse_reg2rg
-
-        return parse_reg2rg(text, kind)
-    raise ValueError(f"unknown grammar {grammar!r}; expected one of {', '.join(GRAMMARS)}")
+    if grammar not in _PARSERS:
+        raise ValueError(f"unknown grammar {grammar!r}; expected one of {', '.join(GRAMMARS)}")
+    module, _, function = _PARSERS[grammar].partition(":")
+    return getattr(importlib.import_module(module), function)(text, kind, **options)

@@ -12,8 +12,10 @@ import numpy as np
 import pytest
 
 from inference import prompts
-from inference.batch import DraftFailure, describe, draft_batch, generate_batch, run_batch, supports_batching
-from inference.generators.hf import GenerationParams, HFGenerator, run_request
+from inference.batch import DraftFailure, describe, draft_batch, generate_batch, supports_batching
+from inference.generators.hf import HFGenerator
+from inference.generators.hf_run import run_batch, run_request
+from inference.generators.options import GenerationParams
 from inference.model_loading import LoadedModel, load_model, resolve_model
 from inference.records import Draft, Provenance
 from inference.tiny import save_tiny_llava
@@ -163,7 +165,6 @@ def test_a_bad_study_fails_alone_with_its_reason(model_dir: Path, ct_phantom: An
 def test_a_prompt_that_breaks_the_batch_is_found_and_fails_alone(model_dir: Path, monkeypatch: Any) -> None:
     generator = HFGenerator(str(model_dir), device="cpu", max_new_tokens=6, attention_maps=False)
     studies = _cxr_studies(3)
-    import inference.batch as batch_module
     import inference.generators.hf as hf
 
     def broken_batch(*_args: Any, **_kwargs: Any) -> Any:
@@ -176,7 +177,7 @@ def test_a_prompt_that_breaks_the_batch_is_found_and_fails_alone(model_dir: Path
             raise RuntimeError("CUDA error: device-side assert triggered")
         return real(loaded, request, *args, **kwargs)
 
-    monkeypatch.setattr(batch_module, "run_batch", broken_batch)
+    monkeypatch.setattr(hf, "run_batch", broken_batch)
     monkeypatch.setattr(hf, "run_request", picky)
     results = generate_batch(generator, studies, [{}, {}, {}])
     assert [type(r).__name__ for r in results] == ["Draft", "Draft", "DraftFailure"]

@@ -13,7 +13,8 @@ import numpy as np
 import pytest
 
 from inference import prompts
-from inference.generators.hf import GenerationParams, run_request
+from inference.generators.hf_run import run_request
+from inference.generators.options import GenerationParams
 from inference.model_loading import load_model, resolve_model
 from inference.tiny import LLAVA_7B, QUANTIZABLE, save_tiny_llava
 from viewer.records import Image, Study

@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 
 from inference import prompts
-from inference.generators.hf import ChunkStreamer, GenerationParams, run_request
+from inference.generators.hf_run import ChunkStreamer, run_request
+from inference.generators.options import GenerationParams
 from inference.model_loading import LoadedModel, load_model, resolve_model
 from inference.protocols import ProgressEvent
 from inference.tiny import TINY, save_tiny_llava
@@ -255,7 +256,7 @@ def test_beam_search_sends_text_once_and_refuses_attention_maps(
 
 
 def test_region_heat_maps_use_each_regions_image(ct_phantom) -> None:  # type: ignore[no-untyped-def]
-    from inference.generators.hf import _image_of
+    from inference.generators.hf import image_of
 
     volume = Image(pixels=ct_phantom.pixels[::4, ::4, ::4], spacing_mm=(20.0, 9.6, 9.6), affine=np.eye(4),
                    modality="CT", photometric="MONOCHROME2", default_window=None, source="ct",
@@ -264,6 +265,6 @@ def test_region_heat_maps_use_each_regions_image(ct_phantom) -> None:  # type: i
     request = prompts.ct_region(Study("c", "ct", (volume,)), ["heart", "esophagus"], masks, n_slices=1,
                                 tile=32, max_images=3)
     assert request.regions == ("esophagus", "heart")  # Reg2RG's order
-    assert [request.images[_image_of(request, r)].label for r in request.regions] == [  # type: ignore[index]
+    assert [request.images[image_of(request, r)].label for r in request.regions] == [  # type: ignore[index]
         "ct region esophagus", "ct region heart"]
-    assert _image_of(request, "lungs") is None
+    assert image_of(request, "lungs") is None

@@ -16,13 +16,8 @@ import numpy as np
 import pytest
 
 from inference import prompts
-from inference.generators.openai import (
-    ChatClient,
-    OpenAIGenerator,
-    RetryPolicy,
-    ServerError,
-    to_openai_messages,
-)
+from inference.generators.openai import ChatClient, OpenAIGenerator, ServerError, to_openai_messages
+from inference.generators.options import RetryPolicy
 from viewer.records import Image, Study
 
 

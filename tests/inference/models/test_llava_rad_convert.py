@@ -91,7 +91,7 @@ def test_converted_checkpoint_generates_offline_through_the_adapter(
         in prompt
     )
     assert draft.provenance.generation_params["mode"] == "cxr-plain"
-    assert draft.latency_s["generate"] > 0
+    assert draft.latency_s["model"] > 0
 
 
 def test_released_layout_is_refused_with_the_convert_command(converted: dict[str, Path]) -> None:

@@ -104,11 +104,11 @@ def small_cxr(cxr_phantom) -> Study:  # type: ignore[no-untyped-def]
 
 
 def test_maira2_adapter_uses_the_grounded_prompt_and_parser(tiny: str, small_cxr: Study) -> None:
-    assert get_adapter("maira2").build_generator(model=tiny).params.max_new_tokens == 450  # model card
+    assert get_adapter("maira2").build_generator(model=tiny).decoding.max_new_tokens == 450  # model card
     generator = get_adapter("maira2").build_generator(
         model=tiny, device="cpu", attention_maps=False, max_new_tokens=4
     )
-    assert generator.trust_remote_code and generator.grammar == "maira2"
+    assert generator.options.trust_remote_code and generator.prompting.grammar == "maira2"
     draft = generator.generate(small_cxr, {})
     assert draft.provenance.prompts[0].startswith("USER: Given the current frontal image only <image>\n")
     params = draft.provenance.generation_params
@@ -139,7 +139,7 @@ def test_vividmed_adapter_parses_p_tags(tiny: str, small_cxr: Study) -> None:
     generator = get_adapter("vividmed").build_generator(
         model=tiny, device="cpu", attention_maps=True, max_new_tokens=4
     )
-    assert generator.grammar == "vividmed"
+    assert generator.prompting.grammar == "vividmed"
     draft = generator.generate(small_cxr, {})
     assert draft.provenance.generation_params["mode"] == "cxr-plain"
     parsed = parse_text("vividmed", "There is <p>cardiomegaly</p>. No <p>pleural effusion</p>.", small_cxr)
@@ -202,7 +202,7 @@ def test_every_plugin_module_has_a_registry_factory(tiny: str) -> None:
     for name in ("llava_rad", "maira2", "medgemma", "reg2rg", "vividmed", "mask_overlay"):
         assert callable(importlib.import_module(f"inference.models.{name}").generator)
     built = importlib.import_module("inference.models.vividmed").generator(model=tiny, device="cpu")
-    assert built.grammar == "vividmed" and built.model_id == tiny
+    assert built.prompting.grammar == "vividmed" and built.model_id == tiny
 
 
 def test_medgemma_adapter_runs_a_tiny_gemma3_end_to_end(tmp_path: Path, small_cxr: Study) -> None:

@@ -15,7 +15,7 @@ import pytest
 import upstream
 
 from inference import prompts
-from inference.generators.hf import _decoder
+from inference.generators.hf_run import decoder
 from inference.parsers.maira2 import adjust_box_for_original_image_size, box_from_bins, parse_maira2
 from viewer.records import Image, Study
 
@@ -305,7 +305,7 @@ def test_decoding_keeps_vividmed_phrase_tags_but_drops_other_specials() -> None:
         *tok.encode(answer, add_special_tokens=False),
         tok.eos_token_id,
     ]
-    assert _decoder(tok)(ids) == "<p> left pleural effusion</p> is seen ."
+    assert decoder(tok)(ids) == "<p> left pleural effusion</p> is seen ."
     assert "<p>" not in tok.decode(ids, skip_special_tokens=True)  # what the old decode did
 
 
