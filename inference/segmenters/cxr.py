@@ -2,8 +2,13 @@
 
 Intensity (Otsu thresholds on a smoothed, normalised image), morphology and geometry; no model.
 The image is first mapped to "bright = dense" (MONOCHROME1 stored values are inverted) and
-robustly normalised to [0, 1] by its 1st/99th percentiles. Patient right is assumed on image
-left (standard PA/AP display). Every mask is labelled approximate.
+robustly normalised to [0, 1] by the 1st/99th percentiles of its field of view (flat collimator
+bands and padding at the edges excluded; burned-in text markers are too small to move them).
+Segmentation runs on a copy reduced to at most :data:`WORK_SIZE` pixels on its long side, and the
+masks are scaled back. Each lung is the largest dark component in its half of the image (split at
+the spine) that does not touch the field edge (exterior air), opened harder until it separates
+from the exterior. Patient right is assumed on image left (standard PA/AP display). Every mask is
+labelled approximate; :mod:`inference.plausibility` decides whether it can be measured.
 """
 
 from __future__ import annotations
@@ -13,15 +18,20 @@ import numpy.typing as npt
 from scipy import ndimage
 
 from inference.protocols import RegionMask, SegmentationResult
-from inference.segmenters._morphology import fill_holes_in_plane, keep_large_components
+from inference.segmenters._morphology import fill_holes_in_plane, keep_large_components, upsample_nearest
 from viewer.records import Image
 
 BoolArray = npt.NDArray[np.bool_]
 FloatArray = npt.NDArray[np.float64]
 
+WORK_SIZE = 512
+FLAT_STD = 0.02  # an edge row/column whose normalised values vary less than this is collimation/padding
+MIN_LUNG_FRACTION = 0.015  # of the field of view: smaller dark components are not lung candidates
+
 METHODS = {
-    "body": "Otsu threshold of the smoothed image, largest component, holes filled",
-    "lungs": "pixels darker than the body's Otsu threshold, two largest components, holes filled",
+    "body": "Otsu threshold of the smoothed image, largest component, holes filled, plus the thorax",
+    "lungs": "per image half (split at the spine): largest dark (below the central Otsu threshold) "
+             "component not touching the field edge, holes filled",
     "heart": "dense pixels between the lungs' medial edges in the lower half of the lung fields",
     "mediastinum": "dense corridor between the lungs above the heart",
     "airway": "midline band of the upper mediastinum (trachea position, not detected)",
@@ -32,10 +42,36 @@ METHODS = {
 }
 
 
-def dense_view(image: Image) -> FloatArray:
-    """The image as float in [0, 1] with bright = dense, whatever the photometric interpretation."""
-    px = np.asarray(image.pixels, dtype=np.float64)
+def field_of_view(px: FloatArray) -> tuple[slice, slice]:
+    """Rows and columns left after trimming flat bands (collimator shutters, padding) at each edge.
+
+    A band is flat when its values vary less than :data:`FLAT_STD` of the image's 1st–99th
+    percentile range. At most 40% of each axis is trimmed from each side.
+    """
     lo, hi = np.percentile(px, [1.0, 99.0])
+    norm = (px - lo) / max(float(hi - lo), 1e-6)
+    out = []
+    for axis in (0, 1):
+        flat = norm.std(axis=1 - axis) < FLAT_STD
+        n = px.shape[axis]
+        first = 0
+        while first < 0.4 * n and flat[first]:
+            first += 1
+        last = n
+        while last > 0.6 * n and flat[last - 1]:
+            last -= 1
+        out.append(slice(first, last))
+    return out[0], out[1]
+
+
+def dense_view(image: Image) -> FloatArray:
+    """The image as float in [0, 1] with bright = dense, whatever the photometric interpretation.
+
+    Normalised by the 1st/99th percentiles of the :func:`field_of_view`.
+    """
+    px = np.asarray(image.pixels, dtype=np.float64)
+    rows, cols = field_of_view(px)
+    lo, hi = np.percentile(px[rows, cols], [1.0, 99.0])
     norm = np.clip((px - lo) / max(hi - lo, 1e-6), 0.0, 1.0)
     return np.asarray(1.0 - norm if image.photometric.upper() == "MONOCHROME1" else norm, dtype=np.float64)
 
@@ -49,6 +85,11 @@ def otsu(values: FloatArray, bins: int = 256) -> float:
     m0 = np.cumsum(p * centres)
     between = (m0[-1] * w0 - m0) ** 2 / np.maximum(w0 * (1 - w0), 1e-12)
     return float(centres[int(np.argmax(between))])
+
+
+def work_factor(shape: tuple[int, ...]) -> int:
+    """Integer subsampling factor that brings the long side to at most :data:`WORK_SIZE`."""
+    return max(1, int(np.ceil(max(shape) / WORK_SIZE)))
 
 
 class CXRClassicalSegmenter:
@@ -65,19 +106,36 @@ class CXRClassicalSegmenter:
         if image.pixels.ndim != 2:
             raise ValueError(f"cxr-classical needs a 2D radiograph, got shape {image.pixels.shape} "
                              f"from {image.source}; use 'threshold-ct' for CT volumes")
-        view = ndimage.gaussian_filter(dense_view(image), sigma=max(1.0, image.shape[1] / 128))
-        masks = segment_frontal(view)
-        result = {r: RegionMask(r, m, approximate=True, method=METHODS[r], parts=parts)
-                  for r, (m, parts) in masks.items() if m.any()}
+        full = dense_view(image)
+        f = work_factor(full.shape)
+        view = ndimage.gaussian_filter(full, sigma=max(1.0, full.shape[1] / 128))[::f, ::f]
+        rows, cols = field_of_view(np.asarray(image.pixels, dtype=np.float64)[::f, ::f])
+        masks = segment_frontal(view, (rows, cols))
+        result = {}
+        for region, (m, parts) in masks.items():
+            if not m.any():
+                continue
+            big = {k: upsample_nearest(p, (f, f), full.shape) for k, p in parts.items()}
+            result[region] = RegionMask(region, upsample_nearest(m, (f, f), full.shape), approximate=True,
+                                        method=METHODS[region], parts=big)
         return SegmentationResult(self.name, result, method=(__doc__ or "").splitlines()[0],
                                   shape=image.shape)
 
 
-def segment_frontal(view: FloatArray) -> dict[str, tuple[BoolArray, dict[str, BoolArray]]]:
-    """All regions on a smoothed bright=dense view; region → (mask, parts)."""
-    body = fill_holes_in_plane(keep_large_components(view > otsu(view.ravel()), max_count=1))
-    right, left = _lungs(view, body)
+def segment_frontal(view: FloatArray, fov: tuple[slice, slice] | None = None,
+                    ) -> dict[str, tuple[BoolArray, dict[str, BoolArray]]]:
+    """All regions on a smoothed bright=dense view; region → (mask, parts).
+
+    Args:
+        view: Smoothed bright=dense image in [0, 1].
+        fov: The field of view (rows, cols) inside the image; the whole image when ``None``.
+    """
+    field = np.zeros(view.shape, dtype=bool)
+    field[fov or (slice(None), slice(None))] = True
+    body = fill_holes_in_plane(keep_large_components((view > otsu(view[field])) & field, max_count=1))
+    right, left = _lungs(view, field)
     lungs = right | left
+    body |= _thorax(lungs)
     if not right.any() or not left.any():
         return {"body": (body, {}), "lungs": (lungs, {"right": right, "left": left})}
     spans = _medial_spans(right, left)
@@ -96,22 +154,78 @@ def segment_frontal(view: FloatArray) -> dict[str, tuple[BoolArray, dict[str, Bo
     }
 
 
-def _lungs(view: FloatArray, body: BoolArray) -> tuple[BoolArray, BoolArray]:
+def _central(field: BoolArray) -> BoolArray:
+    """The central part of the field of view (rows 15–85%, columns 10–90%)."""
+    rows, cols = np.flatnonzero(field.any(axis=1)), np.flatnonzero(field.any(axis=0))
+    out = np.zeros_like(field)
+    if rows.size and cols.size:
+        h, w = rows[-1] - rows[0] + 1, cols[-1] - cols[0] + 1
+        r0, c0 = int(rows[0]), int(cols[0])
+        out[r0 + int(0.15 * h) : r0 + int(0.85 * h), c0 + int(0.1 * w) : c0 + int(0.9 * w)] = True
+    return out & field
+
+
+def spine_column(view: FloatArray, field: BoolArray) -> int:
+    """Column of the densest vertical band near the middle of the field (spine/mediastinum)."""
+    central = _central(field)
+    rows = np.flatnonzero(central.any(axis=1))
+    cols = np.flatnonzero(field.any(axis=0))
+    if not rows.size or not cols.size:
+        return int(view.shape[1] // 2)
+    profile = ndimage.uniform_filter1d(view[rows].mean(axis=0), size=max(3, view.shape[1] // 40))
+    lo, hi = int(cols[0]) + int(0.35 * cols.size), int(cols[0]) + int(0.65 * cols.size)
+    return lo + int(np.argmax(profile[lo:hi]))
+
+
+def _lungs(view: FloatArray, field: BoolArray) -> tuple[BoolArray, BoolArray]:
     """Right (image-left) and left (image-right) lung fields."""
-    inner = ndimage.binary_erosion(body, iterations=max(1, body.shape[1] // 100))
-    dark = (view < otsu(view[inner])) & inner
-    dark = ndimage.binary_opening(dark, iterations=2)
-    lungs = keep_large_components(dark, min_fraction=0.2, max_count=2)
-    labels, n = ndimage.label(lungs)
-    cols = np.arange(view.shape[1])
-    if n == 2:
-        centres = [np.argwhere(labels == c)[:, 1].mean() for c in (1, 2)]
-        left_label = 1 + int(np.argmax(centres))
-        left, right = labels == left_label, (labels > 0) & (labels != left_label)
+    central = _central(field)
+    if not central.any():
+        return np.zeros_like(field), np.zeros_like(field)
+    dark = (view < otsu(view[central])) & field
+    mid = spine_column(view, field)
+    cols = np.arange(view.shape[1])[None, :]
+    return _lung_in(dark, field, cols < mid), _lung_in(dark, field, cols > mid)
+
+
+def _lung_in(dark: BoolArray, field: BoolArray, half: BoolArray) -> BoolArray:
+    """The lung in one half: the dark region around the deepest dark point, cut from exterior air.
+
+    The seed is the dark pixel farthest from any bright one in rows 15–80% of the field. The core
+    is the seed's component of dark pixels at least ``d`` from a bright one, for the smallest ``d``
+    at which it no longer touches the field edge (exterior air above the shoulders or beside the
+    chest joins the lungs through necks narrower than ``2d``); the lung is the dark pixels within
+    ``d`` of the core and farther than ``d`` from the field edge.
+    """
+    region = dark & half
+    rows = np.flatnonzero(field.any(axis=1))
+    if not region.any() or not rows.size:
+        return np.zeros_like(dark)
+    dist = ndimage.distance_transform_edt(region)
+    band = np.zeros_like(dark)
+    band[rows[0] + int(0.15 * rows.size) : rows[0] + int(0.8 * rows.size)] = True
+    seed_dist = np.where(band, dist, 0.0)
+    seed = np.unravel_index(int(np.argmax(seed_dist)), dark.shape)
+    edge = ndimage.binary_dilation(field & ~ndimage.binary_erosion(field, border_value=0), iterations=2)
+    for d in range(1, int(seed_dist[seed] / 2) + 1):
+        labels, _ = ndimage.label(dist >= d)
+        core = labels == labels[seed]
+        if not (core & edge).any():
+            break
     else:
-        left = lungs & (cols[None, :] >= view.shape[1] / 2)
-        right = lungs & ~left
-    return fill_holes_in_plane(right), fill_holes_in_plane(left)
+        return np.zeros_like(dark)
+    near_edge = ndimage.distance_transform_edt(~edge) <= d  # a chest wall is thicker than the neck width
+    lung = region & (ndimage.distance_transform_edt(~core) <= d) & ~near_edge
+    lung = keep_large_components(lung, max_count=1)
+    if lung.sum() < MIN_LUNG_FRACTION * field.sum():
+        return np.zeros_like(dark)
+    lung = ndimage.binary_closing(lung, structure=_disc(max(1, dark.shape[1] // 60)))
+    return fill_holes_in_plane(lung) & half & field
+
+
+def _disc(r: int) -> BoolArray:
+    y, x = np.mgrid[-r : r + 1, -r : r + 1]
+    return np.asarray(x * x + y * y <= r * r)
 
 
 def _medial_spans(right: BoolArray, left: BoolArray) -> npt.NDArray[np.int64]:
