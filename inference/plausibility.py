@@ -26,7 +26,7 @@ LIMITS: dict[str, float | tuple[float, float]] = {
     "lung_max_outside_body": 0.05,  # fraction of lung pixels outside the body outline
     "lung_edge_margin_fraction": 0.01,  # lungs touching the image edge (± this) are cut off or leaked
     "ctr": (0.3, 0.8),
-    "heart_widest_row_max_fraction": 0.9,  # the heart narrows again below its widest row in its top 90%
+    "heart_min_depth_fraction": 0.25,  # the heart reaches the lowest quarter of the lung fields
     "nodule_min_inside_lung": 0.9,
     "nodule_max_elongation": 2.0,
     "nodule_min_contrast_sd": 2.0,  # candidate mean − ring mean ≥ 2 ring SDs
@@ -149,13 +149,11 @@ def heart_checks(heart: BoolArray | None, right: BoolArray, left: BoolArray, ctr
     between = a < col < b
     checks.append(Check("heart_between_lungs", bool(between),
                         "the cardiac silhouette is not between the lungs"))
-    widths = heart.sum(axis=1)[slice(*_rows(heart))].astype(np.float64)
-    top = widths[: max(1, int(_limit("heart_widest_row_max_fraction") * widths.size))]
-    peak = int(np.argmax(top))
-    narrows = widths[peak:].min() < 0.98 * widths[peak]
-    checks.append(Check("heart_base_outlined", bool(narrows),
-                        "the cardiac silhouette keeps widening down to its lowest outlined row: its lower "
-                        "border is not outlined by both lung fields, so its width is unknown"))
+    lung_top, lung_bottom = _rows(right | left)
+    low = lung_bottom - _limit("heart_min_depth_fraction") * (lung_bottom - lung_top)
+    checks.append(Check("heart_base_outlined", _rows(heart)[1] >= low,
+                        "the cardiac silhouette stops above the lower quarter of the lung fields: its lower "
+                        "border was not outlined, so its width is unknown"))
     lo, hi = _range("ctr")
     checks.append(Check("ctr_range", bool(np.isfinite(ctr)) and lo <= ctr <= hi,
                         f"the cardiothoracic ratio measured {ctr:.2f}, outside the plausible {lo}–{hi}"))

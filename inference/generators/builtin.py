@@ -25,6 +25,7 @@ from viewer.records import Image, Study
 BoolArray = npt.NDArray[np.bool_]
 
 CTR_ENLARGED = 0.5
+CTR_BORDERLINE = 0.03  # CXR: within ±0.03 of 0.5 the classical outline cannot tell (7° of rotation does)
 MIN_EFFUSION_ML = 5.0
 PARAMS: dict[str, Any] = {
     "cardiothoracic_ratio_enlarged_above": CTR_ENLARGED,
@@ -282,6 +283,7 @@ def _write_cxr(w: _Writer, image: Image, masks: Mapping[str, RegionMask]) -> Non
 
     w.params["cxr_plausibility"] = {k: list(v) if isinstance(v, tuple) else v
                                     for k, v in plausibility.LIMITS.items()}
+    w.params["cardiothoracic_ratio_borderline_within"] = CTR_BORDERLINE
     right, left = _mask(masks, "lungs", "right"), _mask(masks, "lungs", "left")
     failure = plausibility.first_failure(plausibility.lung_checks(right, left, _mask(masks, "body")))
     if failure is not None:
@@ -365,10 +367,12 @@ def _cxr_heart(w: _Writer, image: Image, masks: Mapping[str, RegionMask], right:
         w.unassessed.append("heart size")
         return
     assert heart is not None
-    caveat = " (AP projection magnifies the heart)" if image.view == "AP" else ""
-    if ctr > CTR_ENLARGED:
-        text = f"The cardiac silhouette is enlarged (cardiothoracic ratio {ctr:.2f}){caveat}."
+    caveat = "; AP projection magnifies the heart" if image.view == "AP" else ""
+    if round(abs(ctr - CTR_ENLARGED), 2) <= CTR_BORDERLINE:
+        text = f"Heart size is borderline (cardiothoracic ratio {ctr:.2f}{caveat})."
+    elif ctr > CTR_ENLARGED:
+        text = f"The cardiac silhouette is enlarged (cardiothoracic ratio {ctr:.2f}{caveat})."
         w.positives.append(f"Enlarged cardiac silhouette (cardiothoracic ratio {ctr:.2f}).")
     else:
-        text = f"Heart size is normal (cardiothoracic ratio {ctr:.2f}){caveat}."
+        text = f"Heart size is normal (cardiothoracic ratio {ctr:.2f}{caveat})."
     w.add("heart", text, {"cardiac silhouette" if "silhouette" in text else "Heart size": heart})

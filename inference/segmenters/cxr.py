@@ -185,25 +185,73 @@ def _lungs(view: FloatArray, field: BoolArray) -> tuple[BoolArray, BoolArray]:
     dark = (view < otsu(view[central])) & field
     mid = spine_column(view, field)
     cols = np.arange(view.shape[1])[None, :]
-    return _lung_in(dark, field, cols < mid), _lung_in(dark, field, cols > mid)
+    out = []
+    for half in (cols < mid, cols > mid):
+        lung = _lung_in(dark, field, half)
+        out.append(_extend(lung, view, field, half, mid) if lung.any() else lung)
+    return out[0], out[1]
+
+
+def _extend(lung: BoolArray, view: FloatArray, field: BoolArray, half: BoolArray, mid: int) -> BoolArray:
+    """Add the denser lower parts of a lung (bases behind breast tissue, mass-filled lower zones).
+
+    Pixels of the half below 85% of the way from the lung's median level to the chest-wall level
+    (lower quartile of a band just outside the lung's outer quarters: soft tissue between the ribs),
+    connected to the lung, below its median row,
+    within its column range and within a tenth of the image width of it, are candidates; only
+    candidate regions that reach farther than 3 pixels from the lung (real extensions, not the
+    blurred rim) are added.
+    """
+    width = view.shape[1]
+    wall = ndimage.binary_dilation(lung, iterations=max(2, width // 25)) & ~ndimage.binary_dilation(
+        lung, iterations=max(1, width // 100)) & half & field & ~(np.arange(width)[None, :] == mid)
+    pts = np.argwhere(lung)
+    c0, c1 = int(pts[:, 1].min()), int(pts[:, 1].max()) + 1
+    lateral = wall.copy()
+    lateral[:, c0 + (c1 - c0) // 4 : c1 - (c1 - c0) // 4] = False  # the outer quarters: chest wall
+    if not lateral.any():
+        return lung
+    lung_level, soft = float(np.median(view[lung])), float(np.percentile(view[lateral], 25))
+    if soft <= lung_level:
+        return lung
+    edge = field & ~ndimage.binary_erosion(field, border_value=0)
+    reach = ndimage.distance_transform_edt(~lung)
+    candidates = (view < lung_level + 0.85 * (soft - lung_level)) & half & field & (reach <= width / 10)
+    candidates &= ndimage.distance_transform_edt(~edge) > width / 50
+    centre = int(np.median(pts[:, 0]))
+    candidates[:centre] = False  # bases only: above them the chest wall and neck are as thin as this
+    candidates[:, :c0], candidates[:, c1:] = False, False  # never wider than the lung already is
+    grown = ndimage.binary_propagation(lung, mask=candidates | lung)
+    extra = grown & (reach > 3)
+    labels, n = ndimage.label(extra)
+    if n == 0:
+        return lung
+    sizes = np.bincount(labels.ravel())
+    keep = np.isin(labels, [c for c in range(1, n + 1) if sizes[c] >= 0.02 * lung.sum()])
+    out = lung | (grown & ndimage.binary_dilation(keep, iterations=4))
+    out = ndimage.binary_closing(out, structure=_disc(max(1, width // 60)))
+    return fill_holes_in_plane(out) & half & field
 
 
 def _lung_in(dark: BoolArray, field: BoolArray, half: BoolArray) -> BoolArray:
     """The lung in one half: the dark region around the deepest dark point, cut from exterior air.
 
-    The seed is the dark pixel farthest from any bright one in rows 15–80% of the field. The core
+    The seed is the dark pixel farthest from any bright one in rows 15–80% and columns 10–90% of
+    the field. The core
     is the seed's component of dark pixels at least ``d`` from a bright one, for the smallest ``d``
     at which it no longer touches the field edge (exterior air above the shoulders or beside the
     chest joins the lungs through necks narrower than ``2d``); the lung is the dark pixels within
-    ``d`` of the core and farther than ``d`` from the field edge.
+    ``d`` of the core and farther than ``2d`` from the field edge.
     """
     region = dark & half
     rows = np.flatnonzero(field.any(axis=1))
     if not region.any() or not rows.size:
         return np.zeros_like(dark)
-    dist = ndimage.distance_transform_edt(region)
-    band = np.zeros_like(dark)
-    band[rows[0] + int(0.15 * rows.size) : rows[0] + int(0.8 * rows.size)] = True
+    dist = ndimage.distance_transform_edt(region | ~field) * region  # air runs on past the shutters
+    cols = np.flatnonzero(field.any(axis=0))
+    band = np.zeros_like(dark)  # where a lung's deepest point can be: not in the air beside the chest
+    band[rows[0] + int(0.15 * rows.size) : rows[0] + int(0.8 * rows.size),
+         cols[0] + int(0.1 * cols.size) : cols[0] + int(0.9 * cols.size)] = True
     seed_dist = np.where(band, dist, 0.0)
     seed = np.unravel_index(int(np.argmax(seed_dist)), dark.shape)
     edge = ndimage.binary_dilation(field & ~ndimage.binary_erosion(field, border_value=0), iterations=2)
@@ -214,7 +262,7 @@ def _lung_in(dark: BoolArray, field: BoolArray, half: BoolArray) -> BoolArray:
             break
     else:
         return np.zeros_like(dark)
-    near_edge = ndimage.distance_transform_edt(~edge) <= d  # a chest wall is thicker than the neck width
+    near_edge = ndimage.distance_transform_edt(~edge) <= 2 * d  # chest walls are thicker than the necks
     lung = region & (ndimage.distance_transform_edt(~core) <= d) & ~near_edge
     lung = keep_large_components(lung, max_count=1)
     if lung.sum() < MIN_LUNG_FRACTION * field.sum():
@@ -231,19 +279,53 @@ def _disc(r: int) -> BoolArray:
 def _medial_spans(right: BoolArray, left: BoolArray) -> npt.NDArray[np.int64]:
     """Per row: ``[first, last)`` columns between the right lung's medial edge and the left's (or -1).
 
-    Rows where either lung is narrower than 25% of its widest row (apices, costophrenic recesses)
-    have no span: there the gap between the lungs is not bounded by the heart or mediastinum.
+    Upper half of the lungs: rows where either lung is narrower than 25% of its widest row (apices)
+    have no span. Lower half: each medial edge is followed down to its cardiophrenic angle
+    (:func:`_angle_row`) and held there below it, so the span is bounded by the heart borders down
+    to the lower of the two angles.
     """
     rows = right.shape[0]
     spans = np.full((rows, 2), -1, dtype=np.int64)
     w_right, w_left = right.sum(axis=1), left.sum(axis=1)
-    for r in range(rows):
+    lung_rows = np.flatnonzero((right | left).any(axis=1))
+    split = int(lung_rows[0] + 0.5 * (lung_rows[-1] - lung_rows[0]))
+    edge_r = np.where(w_right > 0, right.shape[1] - 1 - np.argmax(right[:, ::-1], axis=1), -1)
+    edge_l = np.where(w_left > 0, np.argmax(left, axis=1), -1)
+    for r in range(split):
         if w_right[r] < 0.25 * w_right.max() or w_left[r] < 0.25 * w_left.max():
             continue
-        rc, lc = np.flatnonzero(right[r]), np.flatnonzero(left[r])
-        if rc.size and lc.size and rc[-1] < lc[0]:
-            spans[r] = (rc[-1] + 1, lc[0])
+        if 0 <= edge_r[r] < edge_l[r]:
+            spans[r] = (edge_r[r] + 1, edge_l[r])
+    step = max(2, int(0.02 * (lung_rows[-1] - lung_rows[0])))
+    angle_r = _angle_row(edge_r, split, step, lateral=-1)
+    angle_l = _angle_row(edge_l, split, step, lateral=+1)
+    if angle_r < 0 or angle_l < 0:
+        return spans
+    for r in range(split, max(angle_r, angle_l) + 1):
+        er, el = edge_r[min(r, angle_r)], edge_l[min(r, angle_l)]
+        if er < el:
+            spans[r] = (er + 1, el)
     return spans
+
+
+def _angle_row(edge: npt.NDArray[np.int64], start: int, step: int, lateral: int) -> int:
+    """The cardiophrenic angle of one lung, or -1: in the lowest quarter of the lung's height (and
+    below ``start``), the row where its medial edge turns laterally most sharply (the slope over the
+    next ``step`` rows minus that over the previous ``step``), heart border above, diaphragm below.
+    """
+    present = np.flatnonzero(edge >= 0)
+    if not present.size or start >= edge.size or edge[start] < 0:
+        return -1
+    first, last = int(present[0]), int(present[-1])
+    lo = max(start, last - (last - first) // 4, step)
+    best, best_turn = -1, 0.0
+    for r in range(lo, last - step + 1):
+        if edge[r - step] < 0 or edge[r + step] < 0:
+            continue
+        turn = lateral * ((edge[r + step] - edge[r]) - (edge[r] - edge[r - step])) / step
+        if turn > best_turn:
+            best, best_turn = r, turn
+    return best
 
 
 def _heart_and_mediastinum(spans: npt.NDArray[np.int64], lungs: BoolArray,
