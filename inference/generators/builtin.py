@@ -269,7 +269,7 @@ _CXR_OUTLINES = (
     ("bones", "Rib outlines are marked; {na}.", "Rib outlines"),
     ("soft tissues", "Soft tissues are outlined; {na}.", "Soft tissues"),
 )
-_CXR_UNMEASURED = {"support devices": "Support devices", "other": "Other findings"}
+_CXR_UNMEASURED = {"support devices": "support devices", "other": "other findings"}
 
 
 def _write_cxr(w: _Writer, image: Image, masks: Mapping[str, RegionMask]) -> None:
@@ -304,7 +304,7 @@ def _write_cxr(w: _Writer, image: Image, masks: Mapping[str, RegionMask]) -> Non
             else:
                 w.add(region, f"{region.capitalize()}: {NOT_ASSESSED} (not outlined by the segmenter).")
     for region, name in _CXR_UNMEASURED.items():
-        w.add(region, f"{name}: {NOT_ASSESSED}.")
+        w.add(region, f"The built-in generator does not look for {name}; {NOT_ASSESSED}.")
 
 
 def _cxr_lungs(w: _Writer, image: Image, right: BoolArray, left: BoolArray) -> None:
@@ -346,8 +346,9 @@ def _cxr_nodules(w: _Writer, image: Image, right: BoolArray, left: BoolArray) ->
         return
     if not kept:
         lo, hi = plausibility.LIMITS["nodule_diameter_mm"]  # type: ignore[misc]
-        w.add("lungs", f"The built-in detector found no nodular opacity of {lo:.0f}–{hi:.0f} mm that passed "
-              "its checks; a classical detector does not exclude nodules.")
+        w.add("lungs", f"The built-in classical detector found no nodular opacity of {lo:.0f}–{hi:.0f} mm "
+              "that passed its checks; this does not exclude nodules (it misses most of them on real "
+              "radiographs).")
     for n in kept:
         phrase = f"{n.diameter_mm:.0f} mm nodular opacity"
         w.add("lungs", f"A {phrase} in the {n.side} {n.zone} zone.", {phrase: n.mask})

@@ -96,7 +96,12 @@ def _assert_honest(draft: Draft, image: Image) -> None:
 
 @pytest.mark.parametrize("name", cxr_real.CHEST)
 def test_real_chest_radiographs(name: str) -> None:
-    """RG1 (all four encodings): both lungs found and plausible, no mm, nodules and heart not assessed."""
+    """RG1 (all four encodings): both lungs plausible, areas in px, no nodule search, CTR near our reading.
+
+    Read by eye on the film (1/3-scale PNG): right heart border x≈207, left border (apex) x≈470,
+    outer lung edges x≈65 and x≈535 → CTR ≈ 263/470 = 0.56; the film's heart is at the upper
+    limit of normal or slightly enlarged.
+    """
     image, draft = _draft(name)
     _assert_honest(draft, image)
     assert image.spacing_mm is None and image.photometric == "MONOCHROME1"
@@ -107,6 +112,10 @@ def test_real_chest_radiographs(name: str) -> None:
     right, left = (_grounded(draft, lungs, p) for p in ("Right lung field", "left lung field"))
     assert 0.7 <= right.sum() / left.sum() <= 1.4  # measured 0.78; the issue's draft had 0 px on the right
     assert np.argwhere(right)[:, 1].mean() < image.shape[1] / 2 < np.argwhere(left)[:, 1].mean()
+    heart = next(f.text for f in draft.findings if f.region == "heart")
+    ctr = float(re.findall(r"ratio (\d\.\d\d)", heart)[0])
+    assert 0.48 <= ctr <= 0.6, heart
+    assert heart.startswith(("Heart size is borderline", "The cardiac silhouette is enlarged")), heart
 
 
 @pytest.mark.parametrize("variant", list(cxr_real.VARIANTS))
