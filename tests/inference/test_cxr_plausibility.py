@@ -42,7 +42,8 @@ def test_a_missing_lung_is_named(lungs) -> None:  # type: ignore[no-untyped-def]
 def test_the_issue_report_0_px_right_lung_fails(lungs) -> None:  # type: ignore[no-untyped-def]
     """The reported draft: right lung field 0 px, left 519738 px."""
     _, left = lungs
-    assert P.first_failure(P.lung_checks(np.zeros(SHAPE, dtype=bool), left)) == "no right lung field was found"
+    failure = P.first_failure(P.lung_checks(np.zeros(SHAPE, dtype=bool), left))
+    assert failure == "no right lung field was found"
 
 
 def test_area_ratio_outside_half_to_double_fails(lungs) -> None:  # type: ignore[no-untyped-def]
