@@ -230,7 +230,25 @@ def _extend(lung: BoolArray, view: FloatArray, field: BoolArray, half: BoolArray
     keep = np.isin(labels, [c for c in range(1, n + 1) if sizes[c] >= 0.02 * lung.sum()])
     out = lung | (grown & ndimage.binary_dilation(keep, iterations=4))
     out = ndimage.binary_closing(out, structure=_disc(max(1, width // 60)))
-    return fill_holes_in_plane(out) & half & field
+    return _fill_rows(fill_holes_in_plane(out)) & half & field
+
+
+def _fill_rows(lung: BoolArray, base_fraction: float = 0.1) -> BoolArray:
+    """Fill each row of a lung between its outermost pixels, except in its lowest ``base_fraction``.
+
+    A mass or consolidation darker-than-soft-tissue is a notch open to one side that hole filling
+    leaves out; a lung field is one interval per row above its base (where the diaphragm dome may
+    split it into recesses).
+    """
+    out = lung.copy()
+    rows = np.flatnonzero(lung.any(axis=1))
+    if not rows.size:
+        return out
+    stop = rows[-1] + 1 - int(base_fraction * rows.size)
+    for r in rows[rows < stop]:
+        cols = np.flatnonzero(lung[r])
+        out[r, cols[0] : cols[-1] + 1] = True
+    return out
 
 
 def _lung_in(dark: BoolArray, field: BoolArray, half: BoolArray) -> BoolArray:
