@@ -50,6 +50,7 @@ class _Writer:
     positives: list[str] = field(default_factory=list)
     params: dict[str, Any] = field(default_factory=dict)
     unassessed: list[str] = field(default_factory=list)
+    refused: str = ""  # why nothing at all was measured (then the impression says so)
 
     def ground(self, mask: BoolArray) -> Grounding:
         ref = content_ref(mask)
@@ -124,7 +125,8 @@ class BuiltinGenerator:
                 emit_text(progress, f.text + " ", s.region)
         impression = " ".join(writer.positives) or (
             "No abnormality detected by the built-in measurements (not a substitute for reading the images)."
-            if any(s.findings for s in sections) else
+            if any(s.findings for s in sections) and not writer.refused else
+            writer.refused or
             "Nothing was measured: the segmentation has none of the regions the built-in measurements use.")
         if writer.unassessed:
             impression += f" Not assessed by the built-in generator: {', '.join(writer.unassessed)}."
@@ -290,7 +292,8 @@ def _write_cxr(w: _Writer, image: Image, masks: Mapping[str, RegionMask]) -> Non
     if failure is not None:
         w.add("lungs", f"Lung fields: {NOT_ASSESSED} (lung segmentation failed its plausibility check: "
               f"{failure}).")
-        w.unassessed.append("the lung fields failed their plausibility check, so nothing was measured")
+        w.refused = ("Nothing was measured by the built-in generator: the lung fields failed their "
+                     "plausibility check.")
         for region in ("pleura", "heart", "mediastinum", "airway", "diaphragm", "bones", "soft tissues"):
             w.add(region, f"{region.capitalize()}: {NOT_ASSESSED} (it depends on the lung fields, which "
                   "failed their plausibility check).")
