@@ -393,6 +393,7 @@ def _cxr_heart(w: _Writer, image: Image, masks: Mapping[str, RegionMask], right:
     caveat = "; AP projection magnifies the heart" if image.view == "AP" else ""
     if round(abs(ctr - CTR_ENLARGED), 2) <= CTR_BORDERLINE:
         text = f"Heart size is borderline (cardiothoracic ratio {ctr:.2f}{caveat})."
+        w.positives.append(f"Borderline heart size (cardiothoracic ratio {ctr:.2f}).")
     elif ctr > CTR_ENLARGED:
         text = f"The cardiac silhouette is enlarged (cardiothoracic ratio {ctr:.2f}{caveat})."
         w.positives.append(f"Enlarged cardiac silhouette (cardiothoracic ratio {ctr:.2f}).")
