@@ -289,6 +289,8 @@ def _write_cxr(w: _Writer, image: Image, masks: Mapping[str, RegionMask]) -> Non
     w.params["cardiothoracic_ratio_borderline_within"] = CTR_BORDERLINE
     right, left = _mask(masks, "lungs", "right"), _mask(masks, "lungs", "left")
     failure = plausibility.first_failure(plausibility.lung_checks(right, left, _mask(masks, "body")))
+    if image.view == "LATERAL":
+        failure = "the built-in measurements are for frontal (PA/AP) radiographs and this one is lateral"
     if failure is not None:
         w.add("lungs", f"Lung fields: {NOT_ASSESSED} (lung segmentation failed its plausibility check: "
               f"{failure}).")

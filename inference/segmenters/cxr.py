@@ -5,10 +5,12 @@ The image is first mapped to "bright = dense" (MONOCHROME1 stored values are inv
 robustly normalised to [0, 1] by the 1st/99th percentiles of its field of view (flat collimator
 bands and padding at the edges excluded; burned-in text markers are too small to move them).
 Segmentation runs on a copy reduced to at most :data:`WORK_SIZE` pixels on its long side, and the
-masks are scaled back. Each lung is the largest dark component in its half of the image (split at
-the spine) that does not touch the field edge (exterior air), opened harder until it separates
-from the exterior. Patient right is assumed on image left (standard PA/AP display). Every mask is
-labelled approximate; :mod:`inference.plausibility` decides whether it can be measured.
+masks are scaled back. Each lung is found in its half of the image (split at the spine): the dark
+basin around its deepest dark point, cut from exterior air at the narrowest neck, extended into
+denser lower zones and filled row by row (see :func:`_lung_in`, :func:`_extend`, :func:`_fill_rows`).
+Patient right is on image left (standard PA/AP display) unless PatientOrientation says the columns
+run towards the patient's right. Every mask is labelled approximate; :mod:`inference.plausibility`
+decides whether it can be measured.
 """
 
 from __future__ import annotations
@@ -30,8 +32,9 @@ MIN_LUNG_FRACTION = 0.015  # of the field of view: smaller dark components are n
 
 METHODS = {
     "body": "Otsu threshold of the smoothed image, largest component, holes filled, plus the thorax",
-    "lungs": "per image half (split at the spine): largest dark (below the central Otsu threshold) "
-             "component not touching the field edge, holes filled",
+    "lungs": "per image half (split at the spine): dark (below the central Otsu threshold) basin around "
+             "the deepest dark point, cut from exterior air at its narrowest neck, denser bases added, "
+             "rows and holes filled",
     "heart": "dense pixels between the lungs' medial edges in the lower half of the lung fields",
     "mediastinum": "dense corridor between the lungs above the heart",
     "airway": "midline band of the upper mediastinum (trachea position, not detected)",
@@ -76,6 +79,17 @@ def dense_view(image: Image) -> FloatArray:
     return np.asarray(1.0 - norm if image.photometric.upper() == "MONOCHROME1" else norm, dtype=np.float64)
 
 
+def patient_right_on_image_right(image: Image) -> bool:
+    """True when PatientOrientation says columns run towards the patient's right (a mirrored display).
+
+    PatientOrientation's first value is the direction of increasing column (PS3.3 C.7.6.1.1.1); a
+    standard PA/AP display has ``L`` there (patient right on image left), which is also assumed
+    when the tag is absent.
+    """
+    value = str(image.meta.get("PatientOrientation", "")).split("\\")[0].strip().upper()
+    return value.startswith("R")
+
+
 def otsu(values: FloatArray, bins: int = 256) -> float:
     """Otsu's threshold of a set of values in [0, 1]."""
     hist, edges = np.histogram(values, bins=bins, range=(0.0, 1.0))
@@ -111,6 +125,9 @@ class CXRClassicalSegmenter:
         view = ndimage.gaussian_filter(full, sigma=max(1.0, full.shape[1] / 128))[::f, ::f]
         rows, cols = field_of_view(np.asarray(image.pixels, dtype=np.float64)[::f, ::f])
         masks = segment_frontal(view, (rows, cols))
+        if patient_right_on_image_right(image) and "lungs" in masks:
+            lungs, parts = masks["lungs"]
+            masks["lungs"] = (lungs, {"right": parts["left"], "left": parts["right"]})
         result = {}
         for region, (m, parts) in masks.items():
             if not m.any():

@@ -8,7 +8,7 @@ four encodings: ``UNCR``/``J2KR`` (the original pixels, uncompressed and lossles
 the lower leg with collimator shutters and a burned-in "R" marker) is the non-chest control.
 pydicom's own ``chrJapMulti``/``chrKoreanMulti`` are labelled CR CHEST but hold no pixel data.
 Variants of RG1 exercise what real films vary in: rotation, collimation, a burned-in marker,
-MONOCHROME2 storage, an AP label, a known pixel spacing.
+MONOCHROME2 storage, an AP label, a known pixel spacing, a mirrored display, a film turned by 90°.
 """
 
 from __future__ import annotations
@@ -89,6 +89,19 @@ def ap(image: Image) -> Image:
     return dataclasses.replace(image, view="AP", source=f"{image.source} AP")
 
 
+def mirrored(image: Image) -> Image:
+    """The film flipped left-right, with PatientOrientation saying so (columns towards patient right)."""
+    px = np.ascontiguousarray(np.asarray(image.pixels)[:, ::-1])
+    meta = {**image.meta, "PatientOrientation": "R\\F"}
+    return dataclasses.replace(image, pixels=px, meta=meta, source=f"{image.source} mirrored")
+
+
+def sideways(image: Image) -> Image:
+    """The film stored turned by 90° (a frontal film scanned sideways)."""
+    px = np.ascontiguousarray(np.rot90(np.asarray(image.pixels)))
+    return dataclasses.replace(image, pixels=px, source=f"{image.source} sideways")
+
+
 VARIANTS = {
     "rotated +7°": lambda im: rotated(im, 7.0),
     "rotated −7°": lambda im: rotated(im, -7.0),
@@ -97,4 +110,8 @@ VARIANTS = {
     "MONOCHROME2": monochrome2,
     "AP label": ap,
     "spacing 0.19 mm": lambda im: with_spacing(im, 0.19),
+    "mirrored, PatientOrientation R\\F": mirrored,
+    "turned 90°": sideways,
+    "LATERAL label": lambda im: dataclasses.replace(im, view="LATERAL", source=f"{im.source} LATERAL"),
 }
+REFUSED = {"turned 90°", "LATERAL label"}  # variants the built-in must decline to measure

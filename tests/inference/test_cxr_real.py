@@ -122,7 +122,18 @@ def test_real_chest_radiographs(name: str) -> None:
 def test_real_chest_radiograph_variants(variant: str) -> None:
     image, draft = _draft("RG1_UNCR.dcm", variant)
     _assert_honest(draft, image)
-    assert "Right lung field" in draft.text  # the lungs survive rotation, shutters, markers, inversion
+    if variant in cxr_real.REFUSED:
+        assert draft.findings[0].text.startswith(f"Lung fields: {NOT_ASSESSED}")
+        assert not NUMBER.search(draft.text)
+    else:  # the lungs survive rotation, shutters, markers, inversion, mirroring
+        assert draft.findings[0].text.startswith("Right lung field")
+
+
+def test_a_mirrored_film_keeps_patient_sides() -> None:
+    """PatientOrientation R\\F (columns towards the patient's right): the same lung is called right."""
+    _, original = _draft("RG1_UNCR.dcm")
+    _, mirrored = _draft("RG1_UNCR.dcm", "mirrored, PatientOrientation R\\F")
+    assert mirrored.findings[0].text == original.findings[0].text
 
 
 def test_monochrome2_storage_gives_the_same_lungs() -> None:
