@@ -289,16 +289,15 @@ def _write_cxr(w: _Writer, image: Image, masks: Mapping[str, RegionMask]) -> Non
     w.params["cardiothoracic_ratio_borderline_within"] = CTR_BORDERLINE
     right, left = _mask(masks, "lungs", "right"), _mask(masks, "lungs", "left")
     failure = plausibility.first_failure(plausibility.lung_checks(right, left, _mask(masks, "body")))
+    why = None if failure is None else f"lung segmentation failed its plausibility check: {failure}"
     if image.view == "LATERAL":
-        failure = "the built-in measurements are for frontal (PA/AP) radiographs and this one is lateral"
-    if failure is not None:
-        w.add("lungs", f"Lung fields: {NOT_ASSESSED} (lung segmentation failed its plausibility check: "
-              f"{failure}).")
-        w.refused = ("Nothing was measured by the built-in generator: the lung fields failed their "
-                     "plausibility check.")
+        why = "the built-in measurements are for frontal (PA/AP) radiographs and this one is lateral"
+    if why is not None:
+        w.add("lungs", f"Lung fields: {NOT_ASSESSED} ({why}).")
+        w.refused = f"Nothing was measured by the built-in generator: {why}."
         for region in ("pleura", "heart", "mediastinum", "airway", "diaphragm", "bones", "soft tissues"):
             w.add(region, f"{region.capitalize()}: {NOT_ASSESSED} (it depends on the lung fields, which "
-                  "failed their plausibility check).")
+                  "were not assessed).")
     else:
         assert right is not None and left is not None
         _cxr_lungs(w, image, right, left)

@@ -156,5 +156,5 @@ def test_a_leg_radiograph_is_not_read_as_a_chest() -> None:
     assert draft.findings[0].text.startswith(f"Lung fields: {NOT_ASSESSED} (lung segmentation failed its "
                                              "plausibility check")
     assert not NUMBER.search(draft.text)
-    assert draft.impression == ("Nothing was measured by the built-in generator: the lung fields failed "
-                                "their plausibility check.")
+    assert draft.impression == ("Nothing was measured by the built-in generator: lung segmentation failed "
+                                "its plausibility check: no right or left lung field was found.")
