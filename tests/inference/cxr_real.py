@@ -14,6 +14,7 @@ MONOCHROME2 storage, an AP label, a known pixel spacing, a mirrored display, a f
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -102,7 +103,7 @@ def sideways(image: Image) -> Image:
     return dataclasses.replace(image, pixels=px, source=f"{image.source} sideways")
 
 
-VARIANTS = {
+VARIANTS: dict[str, Callable[[Image], Image]] = {
     "rotated +7°": lambda im: rotated(im, 7.0),
     "rotated −7°": lambda im: rotated(im, -7.0),
     "collimated": collimated,

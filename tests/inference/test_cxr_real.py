@@ -45,8 +45,9 @@ def _draft(name: str, variant: str = "") -> tuple[Image, Draft]:
 def _grounded(draft: Draft, finding_text: str, phrase: str) -> np.ndarray:
     f = next(f for f in draft.findings if f.text == finding_text)
     p = next(p for p in f.phrases if p.text == phrase)
-    assert p.grounding is not None and p.grounding.mask_ref in draft.artefacts, phrase
-    return draft.artefacts[p.grounding.mask_ref]
+    ref = p.grounding.mask_ref if p.grounding is not None else None
+    assert ref is not None and ref in draft.artefacts, phrase
+    return draft.artefacts[ref]
 
 
 def implausible_sentences(draft: Draft, image: Image) -> list[str]:
