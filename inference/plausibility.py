@@ -26,6 +26,7 @@ LIMITS: dict[str, float | tuple[float, float]] = {
     "lung_max_outside_body": 0.05,  # fraction of lung pixels outside the body outline
     "lung_edge_margin_fraction": 0.01,  # lungs touching the image edge (± this) are cut off or leaked
     "ctr": (0.3, 0.8),
+    "ctr_max_spread": 0.05,  # re-measured at another scale and grey curves, the CTR moves less than this
     "heart_min_depth_fraction": 0.25,  # the heart reaches the lowest quarter of the lung fields
     "nodule_min_inside_lung": 0.9,
     "nodule_max_elongation": 2.0,
@@ -158,6 +159,22 @@ def heart_checks(heart: BoolArray | None, right: BoolArray, left: BoolArray, ctr
     checks.append(Check("ctr_range", bool(np.isfinite(ctr)) and lo <= ctr <= hi,
                         f"the cardiothoracic ratio measured {ctr:.2f}, outside the plausible {lo}–{hi}"))
     return checks
+
+
+def ctr_stability(ctr: float, others: Sequence[float]) -> Check:
+    """The CTR re-measured under nuisance changes (scale, grey curve) stays within ``ctr_max_spread``.
+
+    Args:
+        ctr: The reported ratio.
+        others: The same ratio from re-segmentations; NaN where no heart was outlined.
+    """
+    values = [ctr, *others]
+    finite = [v for v in values if np.isfinite(v)]
+    spread = max(finite) - min(finite) if finite else float("inf")
+    ok = len(finite) == len(values) and spread <= _limit("ctr_max_spread") + 1e-9
+    shown = "–".join(f"{v:.2f}" for v in (min(finite), max(finite))) if finite else "none"
+    return Check("ctr_stable", ok, f"the cardiothoracic ratio is unstable: {shown} when the outline is "
+                 "re-measured at another scale and grey curve")
 
 
 def hilar_zone(lung: BoolArray, other: BoolArray) -> BoolArray:

@@ -287,6 +287,7 @@ def _write_cxr(w: _Writer, image: Image, masks: Mapping[str, RegionMask]) -> Non
     w.params["cxr_plausibility"] = {k: list(v) if isinstance(v, tuple) else v
                                     for k, v in plausibility.LIMITS.items()}
     w.params["cardiothoracic_ratio_borderline_within"] = CTR_BORDERLINE
+    w.params["cardiothoracic_ratio_remeasured_at"] = [list(v) for v in CTR_REMEASURE]
     right, left = _mask(masks, "lungs", "right"), _mask(masks, "lungs", "left")
     failure = plausibility.first_failure(plausibility.lung_checks(right, left, _mask(masks, "body")))
     why = None if failure is None else f"lung segmentation failed its plausibility check: {failure}"
@@ -378,6 +379,28 @@ def _checked_nodules(view: np.ndarray, right: BoolArray, left: BoolArray,
     return kept
 
 
+CTR_REMEASURE = ((448, 1.0), (512, 0.8), (512, 1.25))  # (work size, grey-curve power) for cxr-classical
+
+
+def _from_cxr_classical(masks: Mapping[str, RegionMask], region: str) -> bool:
+    from inference.segmenters.cxr import METHODS
+
+    return region in masks and masks[region].method == METHODS[region]
+
+
+def _ctr_remeasured(image: Image) -> list[float]:
+    """The CTR from ``cxr-classical`` re-run at another scale and two grey curves (NaN: no heart)."""
+    from inference.segmenters.cxr import CXRClassicalSegmenter
+
+    out = []
+    for size, gamma in CTR_REMEASURE:
+        masks = CXRClassicalSegmenter(work_size=size, gamma=gamma).segment(image).masks
+        heart, lungs = _mask(masks, "heart"), _mask(masks, "lungs")
+        out.append(float("nan") if heart is None or lungs is None
+                   else round(measure.cardiothoracic_ratio_2d(heart, lungs), 2))
+    return out
+
+
 def _cxr_heart(w: _Writer, image: Image, masks: Mapping[str, RegionMask], right: BoolArray,
                left: BoolArray) -> None:
     from inference import plausibility
@@ -385,7 +408,10 @@ def _cxr_heart(w: _Writer, image: Image, masks: Mapping[str, RegionMask], right:
     heart = _mask(masks, "heart")
     # a ratio: the same with or without pixel spacing (columns are isotropic enough on a radiograph)
     ctr = float("nan") if heart is None else round(measure.cardiothoracic_ratio_2d(heart, right | left), 2)
-    failure = plausibility.first_failure(plausibility.heart_checks(heart, right, left, ctr))
+    checks = plausibility.heart_checks(heart, right, left, ctr)
+    if plausibility.first_failure(checks) is None and _from_cxr_classical(masks, "heart"):
+        checks.append(plausibility.ctr_stability(ctr, _ctr_remeasured(image)))
+    failure = plausibility.first_failure(checks)
     if failure is not None:
         w.add("heart", f"Heart size: {NOT_ASSESSED} ({failure}).")
         w.unassessed.append("heart size")

@@ -101,15 +101,24 @@ def otsu(values: FloatArray, bins: int = 256) -> float:
     return float(centres[int(np.argmax(between))])
 
 
-def work_factor(shape: tuple[int, ...]) -> int:
-    """Integer subsampling factor that brings the long side to at most :data:`WORK_SIZE`."""
-    return max(1, int(np.ceil(max(shape) / WORK_SIZE)))
+def work_factor(shape: tuple[int, ...], work_size: int = WORK_SIZE) -> int:
+    """Integer subsampling factor that brings the long side to at most ``work_size``."""
+    return max(1, int(np.ceil(max(shape) / work_size)))
 
 
 class CXRClassicalSegmenter:
     """Classical frontal-CXR segmenter (see module docstring)."""
 
     name = "cxr-classical"
+
+    def __init__(self, work_size: int = WORK_SIZE, gamma: float = 1.0) -> None:
+        """Args:
+            work_size: Long side of the reduced copy segmented (see :data:`WORK_SIZE`).
+            gamma: Power applied to the normalised bright=dense view first (1 = none); other values
+                re-measure under another grey curve (:func:`inference.generators.builtin` uses them
+                to test whether a cardiothoracic ratio is stable).
+        """
+        self.work_size, self.gamma = work_size, gamma
 
     def segment(self, image: Image) -> SegmentationResult:
         """Segment a frontal radiograph.
@@ -120,9 +129,10 @@ class CXRClassicalSegmenter:
         if image.pixels.ndim != 2:
             raise ValueError(f"cxr-classical needs a 2D radiograph, got shape {image.pixels.shape} "
                              f"from {image.source}; use 'threshold-ct' for CT volumes")
-        full = dense_view(image)
-        f = work_factor(full.shape)
-        view = ndimage.gaussian_filter(full, sigma=max(1.0, full.shape[1] / 128))[::f, ::f]
+        full = dense_view(image) ** self.gamma if self.gamma != 1.0 else dense_view(image)
+        f = work_factor(full.shape, self.work_size)
+        small = ndimage.uniform_filter(full, size=f | 1)[::f, ::f] if f > 1 else full  # centred means
+        view = ndimage.gaussian_filter(small, sigma=max(1.0, full.shape[1] / 128) / f)
         rows, cols = field_of_view(np.asarray(image.pixels, dtype=np.float64)[::f, ::f])
         masks = segment_frontal(view, (rows, cols))
         if patient_right_on_image_right(image) and "lungs" in masks:
@@ -152,12 +162,12 @@ def segment_frontal(view: FloatArray, fov: tuple[slice, slice] | None = None,
     body = fill_holes_in_plane(keep_large_components((view > otsu(view[field])) & field, max_count=1))
     right, left = _lungs(view, field)
     lungs = right | left
-    body |= _thorax(lungs)
+    hull = _thorax(lungs)
+    body |= hull
     if not right.any() or not left.any():
         return {"body": (body, {}), "lungs": (lungs, {"right": right, "left": left})}
     spans = _medial_spans(right, left)
     heart, mediastinum = _heart_and_mediastinum(spans, lungs, body)
-    hull = _thorax(lungs)
     return {
         "body": (body, {}),
         "lungs": (lungs, {"right": right, "left": left}),

@@ -90,6 +90,23 @@ def ap(image: Image) -> Image:
     return dataclasses.replace(image, view="AP", source=f"{image.source} AP")
 
 
+def padded(image: Image, fraction: float = 0.05) -> Image:
+    """A constant black (no-exposure) border on every side, as left by a scanner or a letterbox export."""
+    px = np.asarray(image.pixels, dtype=np.float32)
+    black = float(px.max()) if image.photometric == "MONOCHROME1" else float(px.min())
+    r, c = (int(fraction * n) for n in px.shape)
+    out = np.pad(px, ((r, r), (c, c)), constant_values=black)
+    return dataclasses.replace(image, pixels=out, source=f"{image.source} padded")
+
+
+def regraded(image: Image, gamma: float) -> Image:
+    """Another exposure curve: the stored range mapped through a power law (same range, new greys)."""
+    px = np.asarray(image.pixels, dtype=np.float64)
+    lo, hi = float(px.min()), float(px.max())
+    out = lo + (hi - lo) * ((px - lo) / (hi - lo)) ** gamma
+    return dataclasses.replace(image, pixels=out.astype(np.float32), source=f"{image.source} gamma {gamma}")
+
+
 def mirrored(image: Image) -> Image:
     """The film flipped left-right, with PatientOrientation saying so (columns towards patient right)."""
     px = np.ascontiguousarray(np.asarray(image.pixels)[:, ::-1])
@@ -107,6 +124,9 @@ VARIANTS: dict[str, Callable[[Image], Image]] = {
     "rotated +7°": lambda im: rotated(im, 7.0),
     "rotated −7°": lambda im: rotated(im, -7.0),
     "collimated": collimated,
+    "black padding": padded,
+    "exposure curve γ 0.6": lambda im: regraded(im, 0.6),
+    "exposure curve γ 1.6": lambda im: regraded(im, 1.6),
     "burned-in markers": marked,
     "MONOCHROME2": monochrome2,
     "AP label": ap,

@@ -118,3 +118,10 @@ def test_nodule_checks(lungs) -> None:  # type: ignore[no-untyped-def]
     assert "nodule_off_hilum" in _failed(P.nodule_checks(on_hilum, view, right, hila, 6.0, 1.0))
     outside = (yy - 55) ** 2 + (xx - 100) ** 2 <= 36
     assert "nodule_in_lung" in _failed(P.nodule_checks(outside, view, right, hila, 8.0, 1.0))
+
+
+def test_ctr_stability() -> None:
+    assert P.ctr_stability(0.41, [0.41, 0.40, 0.43]).passed
+    unstable = P.ctr_stability(0.53, [0.40, 0.53, 0.54])
+    assert not unstable.passed and "0.40–0.54" in unstable.reason
+    assert not P.ctr_stability(0.45, [float("nan"), 0.45]).passed  # a re-run found no heart

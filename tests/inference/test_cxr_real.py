@@ -97,11 +97,12 @@ def _assert_honest(draft: Draft, image: Image) -> None:
 
 @pytest.mark.parametrize("name", cxr_real.CHEST)
 def test_real_chest_radiographs(name: str) -> None:
-    """RG1 (all four encodings): both lungs plausible, areas in px, no nodule search, CTR near our reading.
+    """RG1 (all four encodings): both lungs plausible, areas in px, no nodule search, CTR refused.
 
     Read by eye on the film (1/3-scale PNG): right heart border x≈207, left border (apex) x≈470,
-    outer lung edges x≈65 and x≈535 → CTR ≈ 263/470 = 0.56; the film's heart is at the upper
-    limit of normal or slightly enlarged.
+    outer lung edges x≈65 and x≈535 → CTR ≈ 263/470 = 0.56. The classical outline measures 0.53 at
+    its default scale but 0.40 at another scale or grey curve (the left base, behind breast tissue,
+    decides where the heart's lower border is), so the built-in does not report it.
     """
     image, draft = _draft(name)
     _assert_honest(draft, image)
@@ -114,9 +115,9 @@ def test_real_chest_radiographs(name: str) -> None:
     assert 0.7 <= right.sum() / left.sum() <= 1.4  # measured 0.78; the issue's draft had 0 px on the right
     assert np.argwhere(right)[:, 1].mean() < image.shape[1] / 2 < np.argwhere(left)[:, 1].mean()
     heart = next(f.text for f in draft.findings if f.region == "heart")
-    ctr = float(re.findall(r"ratio (\d\.\d\d)", heart)[0])
-    assert 0.48 <= ctr <= 0.6, heart
-    assert heart.startswith(("Heart size is borderline", "The cardiac silhouette is enlarged")), heart
+    assert heart.startswith(f"Heart size: {NOT_ASSESSED} (the cardiothoracic ratio is unstable: 0.4"), heart
+    low, high = (float(v) for v in re.findall(r"(\d\.\d\d)–(\d\.\d\d)", heart)[0])
+    assert low < 0.5 < high  # it would flip between "normal" and "enlarged": not reported
 
 
 @pytest.mark.parametrize("variant", list(cxr_real.VARIANTS))
@@ -134,7 +135,8 @@ def test_a_mirrored_film_keeps_patient_sides() -> None:
     """PatientOrientation R\\F (columns towards the patient's right): the same lung is called right."""
     _, original = _draft("RG1_UNCR.dcm")
     _, mirrored = _draft("RG1_UNCR.dcm", "mirrored, PatientOrientation R\\F")
-    assert mirrored.findings[0].text == original.findings[0].text
+    areas = [[int(n) for n in re.findall(r"(\d+) px", d.findings[0].text)] for d in (original, mirrored)]
+    assert areas[1] == pytest.approx(areas[0], rel=0.02)  # swapped sides would differ by ~12%
 
 
 def test_monochrome2_storage_gives_the_same_lungs() -> None:
