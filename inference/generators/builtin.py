@@ -379,7 +379,7 @@ def _checked_nodules(view: np.ndarray, right: BoolArray, left: BoolArray,
     return kept
 
 
-CTR_REMEASURE = ((448, 1.0), (512, 0.8), (512, 1.25))  # (work size, grey-curve power) for cxr-classical
+CTR_REMEASURE = ((448, 1.0), (512, 0.6), (512, 1.6))  # (work size, grey-curve power) for cxr-classical
 
 
 def _from_cxr_classical(masks: Mapping[str, RegionMask], region: str) -> bool:
