@@ -7,8 +7,9 @@ four encodings: ``UNCR``/``J2KR`` (the original pixels, uncompressed and lossles
 ``UNCI``/``J2KI`` (the pixels after lossy JPEG 2000, uncompressed and compressed). ``RG3`` (a CR of
 the lower leg with collimator shutters and a burned-in "R" marker) is the non-chest control.
 pydicom's own ``chrJapMulti``/``chrKoreanMulti`` are labelled CR CHEST but hold no pixel data.
-Variants of RG1 exercise what real films vary in: rotation, collimation, a burned-in marker,
-MONOCHROME2 storage, an AP label, a known pixel spacing, a mirrored display, a film turned by 90°.
+Variants of RG1 exercise what real films vary in: rotation, collimation, black padding, other
+exposure curves, burned-in markers, MONOCHROME2 storage, an AP label, a known pixel spacing, a
+mirrored display; a film turned by 90° and one labelled LATERAL must be refused.
 """
 
 from __future__ import annotations
