@@ -129,7 +129,7 @@ class BuiltinGenerator:
             writer.refused or
             "Nothing was measured: the segmentation has none of the regions the built-in measurements use.")
         if writer.unassessed:
-            impression += f" Not assessed by the built-in generator: {', '.join(writer.unassessed)}."
+            impression += f" The built-in generator did not assess {', '.join(writer.unassessed)}."
         provenance = Provenance(generator=self.name, model_id="built-in", quantization="none", device="cpu",
                                 generation_params={**PARAMS, **writer.params}, label="built-in, no AI model")
         return Draft(case_id=study.case_id, sections=sections, impression=impression, provenance=provenance,
