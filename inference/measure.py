@@ -33,6 +33,7 @@ class Nodule:
         side: ``right`` or ``left`` (patient side).
         zone: ``upper`` or ``lower`` half of that lung's craniocaudal extent (a proxy for the lobe).
         mean_hu: Mean attenuation (CT) or ``None`` (radiograph).
+        elongation: Ratio of the principal axes (1 = round).
     """
 
     mask: BoolArray
@@ -40,6 +41,7 @@ class Nodule:
     side: str
     zone: str
     mean_hu: float | None = None
+    elongation: float = 1.0
 
 
 def _widths_mm(mask: BoolArray, axis: int, spacing: float) -> npt.NDArray[np.float64]:
@@ -50,9 +52,18 @@ def _widths_mm(mask: BoolArray, axis: int, spacing: float) -> npt.NDArray[np.flo
     return np.where(present, (last - first + 1) * spacing, 0.0)
 
 
-def cardiothoracic_ratio_2d(heart: BoolArray, lungs: BoolArray, col_spacing: float = 1.0) -> float:
-    """Frontal CXR: maximal horizontal heart width ÷ maximal thoracic (outer lung edge) width."""
-    heart_w = _widths_mm(heart, 1, col_spacing).max(initial=0.0)
+def cardiothoracic_ratio_2d(heart: BoolArray, lungs: BoolArray, col_spacing: float = 1.0,
+                            base_fraction: float = 0.1) -> float:
+    """Frontal CXR: maximal horizontal heart width ÷ maximal thoracic (outer lung edge) width.
+
+    The lowest ``base_fraction`` of the heart's rows is left out of its width: there the silhouette
+    meets the diaphragm and the outline flares between the lung bases.
+    """
+    widths = _widths_mm(heart, 1, col_spacing)
+    rows = np.flatnonzero(widths)
+    if rows.size:
+        widths = widths[rows[0] : rows[-1] + 1 - int(base_fraction * rows.size)]
+    heart_w = widths.max(initial=0.0)
     thorax_w = _widths_mm(lungs, 1, col_spacing).max(initial=0.0)
     return float(heart_w / thorax_w) if thorax_w > 0 else float("nan")
 
@@ -152,12 +163,14 @@ def solid_nodules_ct(hu: np.ndarray, right: BoolArray, left: BoolArray,
 
 def nodular_opacities_2d(view: np.ndarray, right: BoolArray, left: BoolArray,
                          spacing: tuple[float, float]) -> list[Nodule]:
-    """Compact bright blobs inside the lung fields of a bright=dense radiograph view.
+    """Nodular-opacity candidates: compact bright blobs inside the lung fields of a bright=dense view.
 
     A difference of Gaussians (σ ≈ 2 mm minus σ ≈ 10 mm) keeps structures a few mm to ~2 cm wide;
-    pixels above the 99.5th percentile within the lungs seed regions grown down to half that level,
-    and round components
-    (elongation ≤ 2, diameter ≥ 4 mm) are kept; ribs are long arcs and fail the shape test.
+    pixels above the 99.5th percentile within the lungs seed regions grown down to half that level.
+    Components of at least :data:`MIN_NODULE_DIAMETER_MM` are returned with their elongation;
+    whether they are reported is decided by :func:`inference.plausibility.nodule_checks` (round,
+    off the hilum, contrasted against the surrounding lung, of plausible size). Needs the true pixel
+    spacing: the scales are in mm.
     """
     lungs = right | left
     if not lungs.any():
@@ -174,10 +187,11 @@ def nodular_opacities_2d(view: np.ndarray, right: BoolArray, left: BoolArray,
         comp = labels == c
         area_mm2 = comp.sum() * spacing[0] * spacing[1]
         diameter = float(2.0 * np.sqrt(area_mm2 / np.pi))
-        if diameter < MIN_NODULE_DIAMETER_MM or _elongation(np.argwhere(comp) * np.asarray(spacing)) > 2.0:
+        if diameter < MIN_NODULE_DIAMETER_MM:
             continue
         side = "right" if (comp & right).sum() >= (comp & left).sum() else "left"
-        found.append(Nodule(comp, diameter, side, _zone(comp, right if side == "right" else left)))
+        found.append(Nodule(comp, diameter, side, _zone(comp, right if side == "right" else left),
+                            elongation=_elongation(np.argwhere(comp) * np.asarray(spacing))))
     return sorted(found, key=lambda n: -n.diameter_mm)
 
 

@@ -72,3 +72,15 @@ def test_rejects_a_volume(ct_phantom) -> None:  # type: ignore[no-untyped-def]
                   modality="CT", photometric="MONOCHROME2", default_window=None, source="v", sha256="0")
     with pytest.raises(ValueError, match="threshold-ct"):
         CXRClassicalSegmenter().segment(image)
+
+
+def test_cardiothoracic_ratio_matches_the_phantom_truth(result, cxr_phantom) -> None:  # type: ignore[no-untyped-def]
+    """Truth: heart ellipse 2 × 0.14 × 512 = 143 px wide ÷ outer lung span 0.15–0.85 × 512 = 358 px = 0.40."""
+    from inference import measure
+
+    labels = cxr_phantom.labels
+    truth = measure.cardiothoracic_ratio_2d(labels["heart"], labels["lung_right"] | labels["lung_left"],
+                                            base_fraction=0.0)
+    assert truth == pytest.approx(0.40, abs=0.005)
+    ctr = measure.cardiothoracic_ratio_2d(result.masks["heart"].mask, result.masks["lungs"].mask)
+    assert ctr == pytest.approx(truth, abs=0.02)
