@@ -158,6 +158,7 @@ def mark_draft(draft: Draft, job: DraftJob) -> Draft:
 
 
 def job_from_row(row: Any) -> DraftJob:
+    """A :class:`DraftJob` from a ``draft_jobs`` row."""
     return DraftJob(
         id=int(row.id),
         case_id=row.case_id,
