@@ -173,8 +173,7 @@ class Repository:
 
     def latest_draft(self, case_id: str) -> tuple[str, Draft] | None:
         """The newest draft of a case as ``(draft_id, draft)``, or ``None`` when it has none."""
-        drafts = self.drafts_for(case_id)
-        return drafts[-1] if drafts else None
+        return self.drafts.latest_draft(case_id)
 
     def load_artefact(self, ref: str) -> np.ndarray:
         """The array stored under a content reference (hash verified)."""

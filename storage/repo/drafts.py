@@ -108,6 +108,14 @@ class Drafts:
                                .order_by(_DRAFTS.c.created_at, _DRAFTS.c.id)).scalars().all()
             return [(i, self.with_artefacts(self.draft(conn, i)[0])) for i in ids]
 
+    def latest_draft(self, case_id: str) -> tuple[str, Draft] | None:
+        """The newest draft of a case as ``(draft_id, draft)``, or ``None`` when it has none."""
+        with self.db.read() as conn:
+            draft_id = self.newest_id(conn, case_id)
+            if draft_id is None:
+                return None
+            return draft_id, self.with_artefacts(self.draft(conn, draft_id)[0])
+
     def newest_id(self, conn: Connection, case_id: str) -> str | None:
         """The id of the newest draft of a case, ``None`` when it has none."""
         d = _DRAFTS.c
