@@ -11,14 +11,18 @@ import dataclasses
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from inference.importers import FORMATS, ImportProblem, ImportResult, format_names, read_drafts
 from inference.importers.matching import MatchBy, apply_context, match_drafts, study_index
 from inference.records import regions_for
 from viewer.names import unknown_name
 
-StudyWithSources = tuple[Any, Sequence[str]]  # (viewer.records.Study, file names it was read from)
+if TYPE_CHECKING:
+    from storage.repository import Repository
+    from viewer.records import Study
+
+StudyWithSources = tuple["Study", Sequence[str]]  # (viewer.records.Study, file names it was read from)
 
 
 @dataclass(frozen=True)
@@ -77,8 +81,8 @@ def _read(path: str | Path, fmt: str, kind: str | None) -> ImportResult:
     return read_drafts(path, fmt, kind=kind)
 
 
-def import_matched(repo: Any, path: str | Path, fmt: str, candidates: Sequence[Candidate],
-                   load_study: Callable[[str], Any], *, match_by: MatchBy = "id",
+def import_matched(repo: Repository, path: str | Path, fmt: str, candidates: Sequence[Candidate],
+                   load_study: Callable[[str], Study], *, match_by: MatchBy = "id",
                    kind: str | None = None) -> ImportSummary:
     """Read a drafts file, match its rows to candidate studies, flag them in context and store them.
 
@@ -113,7 +117,7 @@ def import_matched(repo: Any, path: str | Path, fmt: str, candidates: Sequence[C
     return ImportSummary(result.fmt, str(path), saved, problems, references, stored)
 
 
-def _store_references(repo: Any, drafts: Sequence[Any], fmt: str, default_file: str) -> int:
+def _store_references(repo: Repository, drafts: Sequence[Any], fmt: str, default_file: str) -> int:
     """Append the non-blank ground-truth reports of stored rows; returns how many were stored."""
     stored = 0
     for item in drafts:
@@ -125,7 +129,7 @@ def _store_references(repo: Any, drafts: Sequence[Any], fmt: str, default_file: 
     return stored
 
 
-def import_drafts(repo: Any, path: str | Path, fmt: str, studies: Sequence[StudyWithSources], *,
+def import_drafts(repo: Repository, path: str | Path, fmt: str, studies: Sequence[StudyWithSources], *,
                   match_by: MatchBy = "id", kind: str | None = None) -> ImportSummary:
     """:func:`import_matched` for studies already in memory (``radreview ingest --drafts``).
 

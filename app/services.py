@@ -10,11 +10,16 @@ import dataclasses
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from storage.records import StudyRecord
 from viewer.cache import LruCache
 from viewer.records import Study
+
+if TYPE_CHECKING:
+    import plotly.graph_objects as go
+
+    from storage.repository import Repository
 
 
 class ServiceError(Exception):
@@ -40,7 +45,7 @@ class GeneratorConfig:
         return f"{self.name}{model} · quantization {self.quantization}"
 
 
-def _figure_cache() -> Any:
+def _figure_cache() -> LruCache[go.Figure]:
     from viewer.cache import figure_cache
 
     return figure_cache(256.0)
@@ -72,14 +77,14 @@ class Services:
         drafting: The background :class:`app.drafting.DraftWorker`, when ``serve --draft-ahead`` runs one.
     """
 
-    repo: Any
+    repo: Repository
     data_dir: Path
     generator: GeneratorConfig = field(default_factory=GeneratorConfig)
     default_reviewer: str | None = None
     max_upload_mb: int = 1024
     studies: LruCache[Study] = field(default_factory=lambda: LruCache(max_items=6))
     artefacts: LruCache[Any] = field(default_factory=lambda: LruCache(max_items=64))
-    figures: Any = field(default_factory=lambda: _figure_cache())
+    figures: LruCache[go.Figure] = field(default_factory=lambda: _figure_cache())
     generation_lock: Any = field(default_factory=threading.Lock)
     drafting: Any = None
 
@@ -94,7 +99,7 @@ class Services:
         if not case_id:
             raise ServiceError("no case is open; pick one from the worklist")
         try:
-            return self.repo.get_study(case_id)  # type: ignore[no-any-return]
+            return self.repo.get_study(case_id)
         except NotFoundError:
             raise ServiceError(f"case {case_id!r} is not in the worklist") from None
 

@@ -3,9 +3,8 @@
 For each SQLite ``synchronous`` setting (``FULL``, our default, and ``NORMAL``) the same run measures
 
 * **ours** — ``Repository.record_action`` for ``n`` actions (accept/edit alternating over 40 findings
-  of one draft): ``BEGIN IMMEDIATE``, the draft's newest ``seq`` against the cached state,
-  optimistic-lock check, validation, insert, ``COMMIT`` (the SQLite hot path of
-  :mod:`storage.repository`);
+  of one draft): ``BEGIN IMMEDIATE``, the actions appended since the cached state,
+  optimistic-lock check, validation, insert, ``COMMIT`` (:mod:`storage.repo.review_log`);
 * **floor** — the same rows (read back from our database) inserted with bare :mod:`sqlite3` into an
   identically migrated database, one ``BEGIN IMMEDIATE … COMMIT`` per row, same pragmas.
 

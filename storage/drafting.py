@@ -35,184 +35,41 @@ Rows are queue state (mutable), not history: the review log stays append-only el
 from __future__ import annotations
 
 import dataclasses
-import os
-import socket
-import uuid
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
-from dataclasses import dataclass
+from collections.abc import Sequence
 from datetime import datetime, timedelta
-from typing import Any, cast
+from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from inference.records import Draft
-from storage.engine import WRITE, WriteGate
-from storage.models import DRAFT_JOB_STATUSES, DraftJobRow, DraftRow, StudyRow, utcnow
+from storage.draft_jobs import (
+    DEFAULT_LEASE_S,
+    JOB_KEY,
+    JOBS,
+    MAX_ATTEMPTS,
+    CaseDraftStatus,
+    DraftJob,
+    GeneratorSpec,
+    case_statuses,
+    fence,
+    job_from_row,
+    mark_draft,
+    new_worker_id,
+    one_line,
+)
+from storage.models import DRAFT_JOB_STATUSES, DraftRow, StudyRow, table, utcnow
+from storage.repo.base import insert_ignore
 
-_JOBS = cast(sa.Table, DraftJobRow.__table__)
-_DRAFTS = cast(sa.Table, DraftRow.__table__)
-_STUDIES = cast(sa.Table, StudyRow.__table__)
+if TYPE_CHECKING:
+    from storage.repository import Repository
 
-MAX_ATTEMPTS = 3
-"""Claims of one job before a job whose worker keeps dying is failed instead of re-queued."""
-DEFAULT_LEASE_S = 120.0
-"""Seconds a claim is valid without a heartbeat."""
-JOB_KEY = "draft_job"
-"""Key of the job id in a queued draft's ``provenance.generation_params``."""
-_REASON_CHARS = 500
+__all__ = ["DEFAULT_LEASE_S", "JOB_KEY", "MAX_ATTEMPTS", "CaseDraftStatus", "DraftJob", "DraftQueue",
+           "GeneratorSpec", "mark_draft", "new_worker_id", "one_line"]
 
-
-@dataclass(frozen=True)
-class GeneratorSpec:
-    """The generator configuration a job is drafted with (the model is loaded once per worker).
-
-    Attributes:
-        generator: Registered generator name (``builtin``, ``hf``, ``llava-rad``…).
-        model: Model path or hub id (``""`` when the generator takes none).
-        quantization: ``none``, ``8bit`` or ``4bit``.
-    """
-
-    generator: str = "builtin"
-    model: str = ""
-    quantization: str = "none"
-
-    def label(self) -> str:
-        """``generator · model (quantization)`` for listings."""
-        model = f" · {self.model}" if self.model else ""
-        quant = f" ({self.quantization})" if self.quantization != "none" else ""
-        return f"{self.generator}{model}{quant}"
-
-    def _where(self) -> sa.ColumnElement[bool]:
-        return sa.and_(
-            _JOBS.c.generator == self.generator,
-            _JOBS.c.model_id == self.model,
-            _JOBS.c.quantization == self.quantization,
-        )
-
-
-@dataclass(frozen=True)
-class DraftJob:
-    """One queue entry as read from the database.
-
-    Attributes:
-        id: Job id (monotonic per database).
-        case_id: The study to draft.
-        spec: Generator configuration.
-        status: ``queued``, ``running``, ``done`` or ``failed``.
-        reason: Why it failed (or why it was re-queued), one line.
-        attempts: Times it was claimed.
-        worker_id: The worker holding (or that last held) it.
-        lease_until: When the holder's claim expires.
-        heartbeat_at: The holder's last heartbeat.
-        created_at: When it was queued.
-        started_at: When it was last claimed.
-        finished_at: When it was done or failed.
-        draft_id: The draft it produced.
-    """
-
-    id: int
-    case_id: str
-    spec: GeneratorSpec
-    status: str
-    reason: str | None = None
-    attempts: int = 0
-    worker_id: str | None = None
-    lease_until: datetime | None = None
-    heartbeat_at: datetime | None = None
-    created_at: datetime | None = None
-    started_at: datetime | None = None
-    finished_at: datetime | None = None
-    draft_id: str | None = None
-
-    def to_json(self) -> dict[str, Any]:
-        """JSON-able form (ISO-8601 timestamps)."""
-        out = dataclasses.asdict(self)
-        out["spec"] = dataclasses.asdict(self.spec)
-        for key, value in out.items():
-            if isinstance(value, datetime):
-                out[key] = value.isoformat(timespec="seconds")
-        return out
-
-
-@dataclass(frozen=True)
-class CaseDraftStatus:
-    """What the worklist shows about a study's drafting: its newest job and newest draft.
-
-    Attributes:
-        job: The newest job of the study (any configuration), if any.
-        generator: Generator of the newest draft, if the study has one.
-        model_id: Its model id (``built-in`` for the built-in generator).
-        quantization: Its quantization.
-    """
-
-    job: DraftJob | None = None
-    generator: str | None = None
-    model_id: str | None = None
-    quantization: str | None = None
-
-    def text(self) -> str:
-        """One cell: an open job's status, else the newest draft's provenance, else a failure."""
-        job = self.job
-        if job is not None and job.status == "queued":
-            return "queued"
-        if job is not None and job.status == "running":
-            return f"drafting… (attempt {job.attempts})"
-        if self.generator is not None:
-            quant = f", {self.quantization}" if self.quantization not in (None, "", "none") else ""
-            model = "" if self.model_id in (None, "", "built-in") else f" · {self.model_id}"
-            return f"{self.generator}{model}{quant}"
-        if job is not None and job.status == "failed":
-            return f"failed: {job.reason or 'no reason recorded'}"
-        return ""
-
-
-def new_worker_id() -> str:
-    """A worker id unique across hosts and processes: ``host:pid:random``."""
-    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
-
-
-def one_line(reason: str) -> str:
-    """A failure reason as one trimmed line (at most 500 characters)."""
-    text = " ".join(str(reason).split()) or "unknown error"
-    return text if len(text) <= _REASON_CHARS else text[: _REASON_CHARS - 1] + "…"
-
-
-def mark_draft(draft: Draft, job: DraftJob) -> Draft:
-    """``draft`` with the job id recorded in its provenance (what :meth:`DraftQueue.job_draft` finds)."""
-    params = {**draft.provenance.generation_params, JOB_KEY: job.id}
-    return dataclasses.replace(
-        draft, provenance=dataclasses.replace(draft.provenance, generation_params=params)
-    )
-
-
-def _job(row: Any) -> DraftJob:
-    return DraftJob(
-        id=int(row.id),
-        case_id=row.case_id,
-        spec=GeneratorSpec(row.generator, row.model_id, row.quantization),
-        status=row.status,
-        reason=row.reason,
-        attempts=int(row.attempts),
-        worker_id=row.worker_id,
-        lease_until=row.lease_until,
-        heartbeat_at=row.heartbeat_at,
-        created_at=row.created_at,
-        started_at=row.started_at,
-        finished_at=row.finished_at,
-        draft_id=row.draft_id,
-    )
-
-
-def _held(job: DraftJob) -> sa.ColumnElement[bool]:
-    """The fence: the job is still running under the same worker and attempt."""
-    return sa.and_(
-        _JOBS.c.id == job.id,
-        _JOBS.c.status == "running",
-        _JOBS.c.worker_id == job.worker_id,
-        _JOBS.c.attempts == job.attempts,
-    )
+_JOBS = JOBS
+_DRAFTS = table(DraftRow)
+_STUDIES = table(StudyRow)
 
 
 class DraftQueue:
@@ -225,7 +82,7 @@ class DraftQueue:
     """
 
     def __init__(
-        self, repo: Any, *, lease_s: float = DEFAULT_LEASE_S, max_attempts: int = MAX_ATTEMPTS
+        self, repo: Repository, *, lease_s: float = DEFAULT_LEASE_S, max_attempts: int = MAX_ATTEMPTS
     ) -> None:
         if lease_s <= 0 or max_attempts < 1:
             raise ValueError(f"lease_s must be > 0 and max_attempts ≥ 1, got {lease_s} and {max_attempts}")
@@ -233,18 +90,8 @@ class DraftQueue:
         self.engine = repo.engine
         self.lease = timedelta(seconds=lease_s)
         self.max_attempts = max_attempts
-        self._gate = WriteGate(self.engine.url.render_as_string(hide_password=False))
-        self._write_engine = self.engine.execution_options(**WRITE)
-
-    @contextmanager
-    def _write(self) -> Iterator[Connection]:
-        with self._gate(), self._write_engine.connect() as conn, conn.begin():
-            yield conn
-
-    @contextmanager
-    def _read(self) -> Iterator[Connection]:
-        with self.engine.connect() as conn, conn.begin():
-            yield conn
+        self._write = repo.db.write  # the repository's transactions and write gate
+        self._read = repo.db.read
 
     # -- enqueue ------------------------------------------------------------------------------
 
@@ -273,7 +120,7 @@ class DraftQueue:
             statuses = ("queued", "running") if again else DRAFT_JOB_STATUSES
             existing = conn.execute(
                 sa.select(_JOBS.c.id).where(
-                    _JOBS.c.case_id == case_id, spec._where(), _JOBS.c.status.in_(statuses)
+                    _JOBS.c.case_id == case_id, spec.where(), _JOBS.c.status.in_(statuses)
                 )
             ).first()
             if existing is not None:
@@ -288,7 +135,7 @@ class DraftQueue:
             The jobs added, oldest study first.
         """
         has_draft = sa.exists().where(_DRAFTS.c.case_id == _STUDIES.c.case_id)
-        has_job = sa.exists().where(_JOBS.c.case_id == _STUDIES.c.case_id, spec._where())
+        has_job = sa.exists().where(_JOBS.c.case_id == _STUDIES.c.case_id, spec.where())
         query = (
             sa.select(_STUDIES.c.case_id)
             .where(~has_draft, ~has_job)
@@ -309,24 +156,9 @@ class DraftQueue:
 
     def _insert(self, conn: Connection, case_id: str, spec: GeneratorSpec) -> int | None:
         """Insert one queued job; ``None`` when the open-job unique index refused it (a race)."""
-        from sqlalchemy.dialects import postgresql, sqlite
-
-        dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
-        statement = (
-            dialect.insert(_JOBS)
-            .values(
-                case_id=case_id,
-                generator=spec.generator,
-                model_id=spec.model,
-                quantization=spec.quantization,
-                status="queued",
-                attempts=0,
-                created_at=utcnow(),
-            )
-            .on_conflict_do_nothing()
-            .returning(_JOBS.c.id)
-        )
-        found = conn.execute(statement).scalar()
+        found = insert_ignore(conn, _JOBS, returning=_JOBS.c.id, case_id=case_id, generator=spec.generator,
+                              model_id=spec.model, quantization=spec.quantization, status="queued",
+                              attempts=0, created_at=utcnow())
         return None if found is None else int(found)
 
     # -- claim, heartbeat, finish -------------------------------------------------------------
@@ -343,7 +175,7 @@ class DraftQueue:
             self._requeue_stale(conn, now)
             query = (
                 sa.select(_JOBS.c.id)
-                .where(_JOBS.c.status == "queued", spec._where())
+                .where(_JOBS.c.status == "queued", spec.where())
                 .order_by(_JOBS.c.id)
                 .limit(n)
             )
@@ -370,7 +202,7 @@ class DraftQueue:
                 .where(_JOBS.c.id.in_(ids), _JOBS.c.worker_id == worker_id, _JOBS.c.status == "running")
                 .order_by(_JOBS.c.id)
             )
-            return [_job(r) for r in found]
+            return [job_from_row(r) for r in found]
 
     def requeue_stale(self) -> int:
         """Re-queue (or fail) running jobs whose lease expired; returns how many were touched."""
@@ -410,7 +242,7 @@ class DraftQueue:
         with self._write() as conn:
             for job in jobs:
                 changed = conn.execute(
-                    sa.update(_JOBS).where(_held(job)).values(heartbeat_at=now, lease_until=now + self.lease)
+                    sa.update(_JOBS).where(fence(job)).values(heartbeat_at=now, lease_until=now + self.lease)
                 ).rowcount
                 if changed:
                     held.append(dataclasses.replace(job, heartbeat_at=now, lease_until=now + self.lease))
@@ -421,7 +253,7 @@ class DraftQueue:
         with self._write() as conn:
             changed = conn.execute(
                 sa.update(_JOBS)
-                .where(_held(job))
+                .where(fence(job))
                 .values(status="done", draft_id=draft_id, finished_at=utcnow(), reason=None, lease_until=None)
             ).rowcount
         return bool(changed)
@@ -431,7 +263,7 @@ class DraftQueue:
         with self._write() as conn:
             changed = conn.execute(
                 sa.update(_JOBS)
-                .where(_held(job))
+                .where(fence(job))
                 .values(status="failed", reason=one_line(reason), finished_at=utcnow(), lease_until=None)
             ).rowcount
         return bool(changed)
@@ -444,7 +276,7 @@ class DraftQueue:
                 count += int(
                     conn.execute(
                         sa.update(_JOBS)
-                        .where(_held(job))
+                        .where(fence(job))
                         .values(
                             status="queued",
                             worker_id=None,
@@ -459,7 +291,7 @@ class DraftQueue:
 
     def retry_failed(self, spec: GeneratorSpec | None = None) -> int:
         """Re-queue failed jobs (of ``spec``, or all) with their attempts reset; returns how many."""
-        where = [_JOBS.c.status == "failed"] + ([spec._where()] if spec is not None else [])
+        where = [_JOBS.c.status == "failed"] + ([spec.where()] if spec is not None else [])
         with self._write() as conn:
             failed = conn.execute(
                 sa.select(
@@ -472,7 +304,7 @@ class DraftQueue:
                 open_job = conn.execute(
                     sa.select(_JOBS.c.id).where(
                         _JOBS.c.case_id == row.case_id,
-                        spec_row._where(),
+                        spec_row.where(),
                         _JOBS.c.status.in_(("queued", "running")),
                     )
                 ).first()
@@ -531,7 +363,7 @@ class DraftQueue:
             row = conn.execute(sa.select(_JOBS).where(_JOBS.c.id == job_id)).first()
         if row is None:
             raise LookupError(f"draft job {job_id} does not exist")
-        return _job(row)
+        return job_from_row(row)
 
     def jobs(self, *, status: str | None = None, case_id: str | None = None) -> list[DraftJob]:
         """Jobs, oldest first, optionally of one status or study."""
@@ -545,7 +377,7 @@ class DraftQueue:
         if case_id is not None:
             query = query.where(_JOBS.c.case_id == case_id)
         with self._read() as conn:
-            return [_job(r) for r in conn.execute(query)]
+            return [job_from_row(r) for r in conn.execute(query)]
 
     def counts(self) -> dict[str, int]:
         """Jobs per status (all four keys)."""
@@ -559,25 +391,5 @@ class DraftQueue:
 
     def case_status(self) -> dict[str, CaseDraftStatus]:
         """Per study: its newest job and its newest draft's provenance (two queries, for the worklist)."""
-        newest_job = sa.select(sa.func.max(_JOBS.c.id)).group_by(_JOBS.c.case_id)
-        ranked = sa.select(
-            _DRAFTS.c.case_id,
-            _DRAFTS.c.generator,
-            _DRAFTS.c.model_id,
-            _DRAFTS.c.provenance,
-            sa.func.row_number()
-            .over(partition_by=_DRAFTS.c.case_id, order_by=(_DRAFTS.c.created_at.desc(), _DRAFTS.c.id.desc()))
-            .label("rank"),
-        ).subquery()
         with self._read() as conn:
-            jobs = {
-                r.case_id: _job(r) for r in conn.execute(sa.select(_JOBS).where(_JOBS.c.id.in_(newest_job)))
-            }
-            drafts = conn.execute(sa.select(ranked).where(ranked.c.rank == 1)).all()
-        out = {case_id: CaseDraftStatus(job=job) for case_id, job in jobs.items()}
-        for row in drafts:
-            quant = (row.provenance or {}).get("quantization")
-            out[row.case_id] = CaseDraftStatus(
-                job=jobs.get(row.case_id), generator=row.generator, model_id=row.model_id, quantization=quant
-            )
-        return out
+            return case_statuses(conn)

@@ -81,6 +81,13 @@ class Base(DeclarativeBase):
     }
 
 
+def table(model: type[Base]) -> sa.Table:
+    """The Core table of a model, typed as one (``__table__`` is typed as any ``FromClause``)."""
+    found = model.__table__
+    assert isinstance(found, sa.Table), f"{model.__name__} is not mapped to a table"
+    return found
+
+
 class Reviewer(Base):
     """A person who reviews drafts."""
 

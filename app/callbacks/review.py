@@ -60,7 +60,7 @@ def review_state(services: Services, case_id: str) -> ReviewState | None:
     """The case's review state from storage, or ``None`` when it has no draft yet."""
     if not case_id or services.repo.latest_draft(case_id) is None:
         return None
-    return services.repo.review_state(case_id)  # type: ignore[no-any-return]
+    return services.repo.review_state(case_id)
 
 
 def require_state(services: Services, case_id: str) -> ReviewState:
@@ -85,7 +85,7 @@ def _commit(services: Services, action: ReviewAction) -> ReviewState:
         raise ServiceError(f"not saved: {exc}") from None
     except (OperationalError, sqlite3.OperationalError) as exc:  # rolled back: nothing of it is stored
         raise ServiceError(database_failure(exc)) from None
-    return services.repo.review_state(action.case_id)  # type: ignore[no-any-return]
+    return services.repo.review_state(action.case_id)
 
 
 def database_failure(exc: Exception) -> str:

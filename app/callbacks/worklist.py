@@ -8,9 +8,9 @@ import re
 import shutil
 import zipfile
 from pathlib import Path
-from typing import Any
 
 from app.services import ServiceError, Services
+from storage.records import StudyRecord
 from viewer.records import Study
 
 STATUSES: tuple[str, ...] = ("all", "new", "drafted", "in_review", "signed")
@@ -164,7 +164,8 @@ def upload(
     return cid
 
 
-def register(services: Services, study: Study, path: Path, prior_case_id: str | None = None) -> Any:
+def register(services: Services, study: Study, path: Path,
+             prior_case_id: str | None = None) -> StudyRecord:
     """Register a loaded study stored at ``path`` (inside the data directory) in the worklist."""
     try:
         relative = Path(path).resolve().relative_to(services.data_dir.resolve())

@@ -112,9 +112,9 @@ def test_repository_writes_begin_immediate(tmp_path: Path) -> None:
         other = sqlite3.connect(tmp_path / "radreview.db", timeout=0.05, isolation_level=None)
         try:
             # the repository's write transaction holds the lock from BEGIN
-            with repo._write(), pytest.raises(sqlite3.OperationalError, match="locked"):
+            with repo.db.write(), pytest.raises(sqlite3.OperationalError, match="locked"):
                 other.execute("BEGIN IMMEDIATE")
-            with repo._read():  # its read transactions do not
+            with repo.db.read():  # its read transactions do not
                 other.execute("BEGIN IMMEDIATE")
                 other.execute("ROLLBACK")
         finally:

@@ -308,7 +308,7 @@ def test_case_mismatch_is_refused(repo: Repository, drafted: str) -> None:
 def test_caches_are_bounded(repo: Repository) -> None:
     from viewer.cache import LruCache
 
-    assert repo._drafts.max_bytes == repo._states.max_bytes == 1024  # entries
+    assert repo.drafts.cache.max_bytes == repo.log.states.max_bytes == 1024  # entries
     lru: LruCache[int] = LruCache(max_items=2)  # the same cache at a small size
     lru.put("a", 1)
     lru.put("b", 2)
