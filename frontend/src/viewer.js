@@ -44,7 +44,9 @@ export class Viewer {
     this.tool = "probe";
     this.erase = false;
     this.brushMm = 5;
-    this.show = { overlays: true, masks: true, heat: false, boxes: true, lines: true };
+    // all: every finding's masks and boxes; off: only the selected finding's (all when none is selected),
+    // so the overlays never bury the image a radiologist is reading
+    this.show = { overlays: true, masks: true, all: false, heat: false, boxes: true, lines: true };
     this.opacity = 0.35;
     this.labels = null; // {key, names, colors, data}
     this.heat = null; // {url, data}
@@ -104,7 +106,9 @@ export class Viewer {
       el("span", { class: "rr-vw-group" }, this.presetSel, el("span", {}, "C"), this.cInput,
         el("span", {}, "W"), this.wInput),
       el("span", { class: "rr-vw-group" }, check("overlays", "overlays", "all overlays (o)"),
-        check("masks", "masks", "region masks"), check("heat", "heat", "attention heat map"),
+        check("masks", "masks", "region masks"),
+        check("all", "all", "masks and boxes of every finding (off: the selected finding's only)"),
+        check("heat", "heat", "attention heat map"),
         check("boxes", "boxes", "boxes"), check("lines", "lines", "reference lines"), this.opacityInput),
       el("span", { class: "rr-vw-group" },
         el("button", { type: "button", "data-action": "cine", title: "cine (c)", onclick: () => this.toggleCine() },
@@ -818,7 +822,7 @@ export class Viewer {
   overlayKey(index) {
     const f = this.selected();
     return [this.plane, index, this.labels && this.show.masks ? this.labels.key : "", this.opacity,
-      f ? f.region : "", this.heat && this.show.heat ? this.heat.url : ""].join("|");
+      f ? f.region : "", this.show.all, this.heat && this.show.heat ? this.heat.url : ""].join("|");
   }
 
   fillOverlay(img, P, index) {
@@ -835,6 +839,7 @@ export class Viewer {
     const f = this.selected();
     const colors = new Uint32Array(256);
     if (labels) labels.names.forEach((name, n) => {
+      if (!this.showsFinding(f, name)) return;
       const [r, g, b] = labels.colors[n];
       const a = Math.round(255 * Math.min(1, f && f.region === name ? this.opacity + 0.25 : this.opacity));
       colors[n + 1] = (a << 24 >>> 0) | (b << 16) | (g << 8) | r;
@@ -933,11 +938,19 @@ export class Viewer {
     }
   }
 
+  /** Whether the overlays of region ``region`` (or of finding ``f``) are drawn: all of them with "all" on or
+   * nothing selected, else only the selected finding's (its region's mask, its own boxes). */
+  showsFinding(sel, region, f = null) {
+    if (this.show.all || !sel) return true;
+    return f ? f.id === sel.id : region === sel.region;
+  }
+
   drawBoxes(ctx, T, img, index) {
     if (this.imageIndex !== 0) return;
     const drag = this.drag && this.drag.kind === "box" ? this.drag : null;
+    const sel = this.selected();
     for (const f of this.s.findings) {
-      if (f.status === "rejected") continue;
+      if (f.status === "rejected" || !this.showsFinding(sel, f.region, f)) continue;
       f.phrases.forEach((ph, n) => ph.boxes.forEach((box) => {
         let r = boxToDisplay(img, this.plane, index, box);
         if (f.selected && drag && drag.mode !== "new" && drag.phrase === n && drag.base === box) r = drag.rect;

@@ -445,3 +445,32 @@ def test_zoom_and_pan_persist_while_scrolling_cine_and_reset(view: Any) -> None:
     assert snap(view)["slice"] != 23
     view.keyboard.press("0")
     assert snap(view)["zoom"] == 1
+
+
+def _rgb(page: Any, u: float, v: float) -> tuple[int, int, int]:
+    settle(page)
+    return tuple(page.evaluate("""([u, v]) => {  // noqa
+        const s = rrViewer.snapshot(), t = s.transform;
+        const c = document.querySelector('[data-testid=rr-canvas]');
+        const x = Math.floor(t.ox + (u + 0.5) * t.pu), y = Math.floor(t.oy + (v + 0.5) * t.pv);
+        return Array.from(c.getContext('2d').getImageData(x, y, 1, 1).data.slice(0, 3)); }""", [u, v]))
+
+
+def test_overlays_show_the_selected_finding_only_unless_all(view: Any) -> None:
+    """With a finding selected only its own mask and boxes are drawn (the others would bury the image);
+    the "all" toggle draws every finding's; the pleura mask of f2 lies at k 20–29, i/j 80–99."""
+    open_case(view, "f1")
+    set_window(view, 400, 801)
+    for _ in range(SHAPE[0]):
+        k = snap(view)["slice"]
+        if k == 25:
+            break
+        view.keyboard.press("ArrowUp" if k < 25 else "ArrowDown")
+    assert snap(view)["slice"] == 25
+    bare = (by_hand(-1000, 400, 801),) * 3
+    assert _rgb(view, 90, 90) == bare  # f1 (a lung box) selected: f2's pleura mask is not drawn
+    view.click(".rr-vw-check input[data-show=all]")
+    assert _rgb(view, 90, 90) != bare  # every finding's overlays
+    view.click(".rr-vw-check input[data-show=all]")
+    assert _rgb(view, 90, 90) == bare
+    view.screenshot(path=str(ARTIFACTS / "viewer-06-selected-only.png"))
