@@ -62,7 +62,8 @@ def test_round_trip_is_byte_identical(demo: dict[str, Path], tmp_path: Path, nam
 
 
 def test_summary_by_hand() -> None:
-    assert summarise(np.array([[-1024.0, 0.0], [40.0, 3071.0]], np.float32)) == ValueSummary(True, -1024, 3071)
+    ct = np.array([[-1024.0, 0.0], [40.0, 3071.0]], np.float32)
+    assert summarise(ct) == ValueSummary(True, -1024, 3071)
     assert summarise(np.array([[0.5, 2.0]], np.float32)) == ValueSummary(False, 0.5, 2.0)
     assert summarise(np.array([[np.nan, 3.0, -1.0]], np.float32)) == ValueSummary(False, -1.0, 3.0)
     assert summarise(np.full((2, 2), np.nan, np.float32)) == ValueSummary(False, 0.0, 0.0)
@@ -149,7 +150,8 @@ def test_two_processes_writing_one_entry_leave_one_valid_entry(tmp_path: Path) -
     assert [p.name for p in cache.folder.iterdir()] == ["same-key"]  # no temp or trash left
     got = cache.get("same-key")
     assert got is not None
-    np.testing.assert_array_equal(got[1][0].pixels, np.arange(40 * 64 * 64, dtype=np.float32).reshape(40, 64, 64))
+    expected = np.arange(40 * 64 * 64, dtype=np.float32).reshape(40, 64, 64)
+    np.testing.assert_array_equal(got[1][0].pixels, expected)
 
 
 def test_size_bound_evicts_least_recently_used(tmp_path: Path) -> None:
@@ -175,7 +177,8 @@ def test_size_bound_evicts_least_recently_used(tmp_path: Path) -> None:
 def test_cache_for_data_dir_and_switch(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("RADREVIEW_PIXEL_CACHE_GB", "0.5")
     cache = cache_for(tmp_path)
-    assert cache is not None and cache.root == tmp_path / "cache" / "pixels" and cache.max_bytes == 500_000_000
+    assert cache is not None and cache.root == tmp_path / "cache" / "pixels"
+    assert cache.max_bytes == 500_000_000
     monkeypatch.setenv("RADREVIEW_PIXEL_CACHE", "off")
     assert cache_for(tmp_path) is None
 
