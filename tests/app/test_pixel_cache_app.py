@@ -65,17 +65,18 @@ def test_memmap_through_the_pixel_routes(drafted: Any, case_id: str) -> None:
     assert len(gzip.compress(chunk.content)) > 0
 
 
-def test_memmap_through_the_builtin_draft(services: Any) -> None:
+@pytest.mark.parametrize("case_id", ["ct1", "cxr1"])
+def test_memmap_through_the_builtin_draft(services: Any, case_id: str) -> None:
+    """Segmenter + built-in generator on the read-only memmap: the same findings as on a fresh read."""
     from app.callbacks.generate import generate
-
-    assert isinstance(services.study("ct1").primary.pixels, np.memmap)
     from inference.draft import draft_study
 
-    generate(services, "ct1")
-    latest = services.repo.latest_draft("ct1")
+    assert isinstance(services.study(case_id).primary.pixels, np.memmap)
+    generate(services, case_id)
+    latest = services.repo.latest_draft(case_id)
     assert latest is not None
     texts = [f.text for f in latest[1].findings]
-    fresh = load_study(services.data_dir / services.record("ct1").data_path, case_id="ct1")
+    fresh = load_study(services.data_dir / services.record(case_id).data_path, case_id=case_id)
     assert texts and texts == [f.text for f in draft_study(fresh, generator="builtin").findings]
 
 
