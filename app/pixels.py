@@ -36,6 +36,7 @@ import numpy.typing as npt
 
 from app.services import ServiceError, Services
 from viewer.cache import LruCache
+from viewer.io.pixel_cache import ValueSummary, summary_of
 
 LRU = LruCache[bytes]
 
@@ -59,9 +60,10 @@ class PixelError(Exception):
 
 @dataclass(frozen=True)
 class StoredArray:
-    """An image's values as sent: ``array`` is 3D ``[slice, row, col]`` (a radiograph has one slice)."""
+    """An image's values as sent: ``array`` is 3D ``[slice, row, col]`` (a radiograph has one slice); an
+    :class:`AsDtype` for pixels from the decoded-pixel cache (converted per slice when indexed)."""
 
-    array: npt.NDArray[Any]
+    array: npt.NDArray[Any] | AsDtype
     dtype: str
     vmin: float
     vmax: float
@@ -148,11 +150,49 @@ def load_study(services: Services, case_id: str) -> Any:
         raise PixelError(422, f"case {case_id!r} cannot be read: {exc}") from None
 
 
+class AsDtype:
+    """A 3D view of an image's values converted to the wire dtype one slab at a time, on indexing.
+
+    Pixels memory-mapped from the decoded-pixel cache (:mod:`viewer.io.pixel_cache`) are served this
+    way: ``array[k]`` reads and converts one slice only, so the first (visible) slice never waits for the
+    whole volume to be read or converted.
+    """
+
+    def __init__(self, values: npt.NDArray[Any], dtype: str) -> None:
+        self.values = values if values.ndim == 3 else values[np.newaxis]
+        self.dtype = np.dtype(dtype).newbyteorder("<")
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        """The 3D shape ``[slice, row, col]``."""
+        return tuple(int(s) for s in self.values.shape)
+
+    def __getitem__(self, key: Any) -> npt.NDArray[Any]:
+        return np.ascontiguousarray(self.values[key]).astype(self.dtype)
+
+
+def wire_dtype(summary: ValueSummary) -> str:
+    """The dtype :func:`stored_array` picks, from a :class:`viewer.io.pixel_cache.ValueSummary`."""
+    if summary.integral and summary.vmin >= -32768 and summary.vmax <= 32767:
+        return "int16"
+    if summary.integral and summary.vmin >= 0 and summary.vmax <= 65535:
+        return "uint16"
+    return "float32"
+
+
 def stored_for(services: Services, image: Any) -> StoredArray:
-    """:func:`stored_array` of an image, cached by its sha256 (shared, read-only)."""
-    return services.artefacts.get_or_create(
-        ("rr-stored", image.sha256, image.shape), lambda: stored_array(np.asarray(image.pixels))
-    )
+    """:func:`stored_array` of an image, cached by its sha256 (shared, read-only). Pixels from the
+    decoded-pixel cache are not scanned: their recorded value summary picks the dtype and range and
+    slices are converted as they are asked for (:class:`AsDtype`)."""
+    def build() -> StoredArray:
+        summary = summary_of(image.pixels)
+        if summary is None:
+            return stored_array(np.asarray(image.pixels))
+        dtype = wire_dtype(summary)
+        return StoredArray(AsDtype(image.pixels, dtype), dtype, summary.vmin, summary.vmax)
+
+    stored: StoredArray = services.artefacts.get_or_create(("rr-stored", image.sha256, image.shape), build)
+    return stored
 
 
 def image_of(study: Any, index: int) -> Any:

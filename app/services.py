@@ -108,13 +108,16 @@ class Services:
         return self.studies.get_or_create(case_id, lambda: self._load(case_id))
 
     def _load(self, case_id: str) -> Study:
-        from viewer.io import load_study
+        """Read through the decoded-pixel cache (``viewer.io.pixel_cache``): a cached study is
+        memory-mapped (read-only pixels), not decoded again."""
+        from viewer.io import cache_for, load_study_cached
 
         record = self.record(case_id)
-        study = load_study(self.data_dir / record.data_path, case_id=case_id)
+        cache = cache_for(self.data_dir)
+        study = load_study_cached(self.data_dir / record.data_path, cache, case_id=case_id)
         lateral = lateral_path(self.data_dir / record.data_path)
         if lateral is not None:
-            side = load_study(lateral, case_id=f"{case_id}-lateral")
+            side = load_study_cached(lateral, cache, case_id=f"{case_id}-lateral")
             image = dataclasses.replace(side.primary, view="LATERAL")
             study = dataclasses.replace(study, images=(study.primary, image))
         prior = self.study(record.prior_case_id) if record.prior_case_id else None

@@ -172,6 +172,10 @@ def register(services: Services, study: Study, path: Path,
     except ValueError:
         raise ServiceError(f"{path} is outside the data directory {services.data_dir}") from None
     try:
-        return services.repo.register_study(study, relative.as_posix(), prior_case_id=prior_case_id)
+        record = services.repo.register_study(study, relative.as_posix(), prior_case_id=prior_case_id)
     except (ValueError, LookupError) as exc:
         raise ServiceError(str(exc)) from None
+    from viewer.io.pixel_cache import cache_for, store
+
+    store(cache_for(services.data_dir), path, study)  # decoded once: the first open is memory-mapped
+    return record
