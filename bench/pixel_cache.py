@@ -38,7 +38,12 @@ def _timed(fn: Callable[[], Any]) -> float:
     return time.perf_counter() - t0
 
 
-def run(rounds: int = 3, shape: tuple[int, int, int] = (300, 512, 512)) -> list[dict[str, Any]]:
+def run(quick: bool = False) -> list[dict[str, Any]]:
+    """``radreview bench pixel_cache``: :func:`measure` at full size, or small with ``quick``."""
+    return measure(rounds=2 if quick else 3, shape=(80, 256, 256) if quick else (300, 512, 512))
+
+
+def measure(rounds: int = 3, shape: tuple[int, int, int] = (300, 512, 512)) -> list[dict[str, Any]]:
     """Alternate the four measures ``rounds`` times; medians against the ``np.load`` floor."""
     from app.pixels import pixel_slice, stored_for
     from bench.ui import CASE, _prepare, synthetic_ct
@@ -91,7 +96,5 @@ def run(rounds: int = 3, shape: tuple[int, int, int] = (300, 512, 512)) -> list[
 
 
 if __name__ == "__main__":
-    quick = "--quick" in sys.argv
-    rows = run(rounds=2 if quick else 3, shape=(80, 256, 256) if quick else (300, 512, 512))
-    for row in rows:
+    for row in run(quick="--quick" in sys.argv):
         print(json.dumps(row))
