@@ -34,7 +34,8 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from app.services import LRU, ServiceError, Services
+from app.services import ServiceError, Services
+from viewer.cache import LruCache
 
 API_PREFIX = "/rr-api"
 ASSET_PREFIX = "/rr-viewer"
@@ -147,9 +148,10 @@ def load_study(services: Services, case_id: str) -> Any:
 
 def stored_for(services: Services, image: Any) -> StoredArray:
     """:func:`stored_array` of an image, cached by its sha256 (shared, read-only)."""
-    return services.artefacts.get_or_create(  # type: ignore[no-any-return]
+    stored: StoredArray = services.artefacts.get_or_create(
         ("rr-stored", image.sha256, image.shape), lambda: stored_array(np.asarray(image.pixels))
     )
+    return stored
 
 
 def image_of(study: Any, index: int) -> Any:
@@ -163,7 +165,7 @@ def image_of(study: Any, index: int) -> Any:
     return study.images[index]
 
 
-def pixel_chunk(services: Services, cache: LRU, case_id: str, index: int, chunk: int) -> bytes:
+def pixel_chunk(services: Services, cache: LruCache[bytes], case_id: str, index: int, chunk: int) -> bytes:
     """The gzip bytes of one chunk of slices (cached)."""
     image = image_of(load_study(services, case_id), index)
     stored = stored_for(services, image)
@@ -175,16 +177,16 @@ def pixel_chunk(services: Services, cache: LRU, case_id: str, index: int, chunk:
         part = stored.array[chunk * CHUNK_SLICES : (chunk + 1) * CHUNK_SLICES]
         return gzip_bytes(np.ascontiguousarray(part).tobytes())
 
-    return cache.get_or_create(("px", image.sha256, chunk), build)  # type: ignore[no-any-return]
+    return cache.get_or_create(("px", image.sha256, chunk), build)
 
 
-def pixel_slice(services: Services, cache: LRU, case_id: str, index: int, k: int) -> bytes:
+def pixel_slice(services: Services, cache: LruCache[bytes], case_id: str, index: int, k: int) -> bytes:
     """The gzip bytes (level 1: fast) of one axial slice, for the first paint before its chunk lands."""
     image = image_of(load_study(services, case_id), index)
     stored = stored_for(services, image)
     if not 0 <= k < stored.array.shape[0]:
         raise PixelError(404, f"slice {k} is outside 0..{stored.array.shape[0] - 1}")
-    return cache.get_or_create(  # type: ignore[no-any-return]
+    return cache.get_or_create(
         ("px1", image.sha256, k), lambda: gzip_bytes(np.ascontiguousarray(stored.array[k]).tobytes(), 1)
     )
 
@@ -237,7 +239,7 @@ def _current_state(services: Services, case_id: str) -> Any:
     return review_state(services, case_id)
 
 
-def labels_bytes(services: Services, cache: LRU, case_id: str, key: str) -> bytes:
+def labels_bytes(services: Services, cache: LruCache[bytes], case_id: str, key: str) -> bytes:
     """The gzip bytes of the case's current label map (the one ``key`` names, else 404)."""
     study = load_study(services, case_id)
     refs = mask_refs(_current_state(services, case_id))
@@ -249,7 +251,7 @@ def labels_bytes(services: Services, cache: LRU, case_id: str, key: str) -> byte
         labels = label_map(services, refs, shape)
         return gzip_bytes(labels.tobytes())
 
-    return cache.get_or_create(("labels", case_id, key), build)  # type: ignore[no-any-return]
+    return cache.get_or_create(("labels", case_id, key), build)
 
 
 def attention_refs(state: Any) -> set[str]:
@@ -262,7 +264,7 @@ def attention_refs(state: Any) -> set[str]:
     }
 
 
-def heat_bytes(services: Services, cache: LRU, case_id: str, ref: str) -> bytes:
+def heat_bytes(services: Services, cache: LruCache[bytes], case_id: str, ref: str) -> bytes:
     """The gzip bytes of one of the case's heat maps, min–max scaled to 0–255 (uint8)."""
     load_study(services, case_id)
     if not _REF.match(ref) or ref not in attention_refs(_current_state(services, case_id)):
@@ -275,7 +277,7 @@ def heat_bytes(services: Services, cache: LRU, case_id: str, ref: str) -> bytes:
         out = np.clip(np.rint(scaled), 0, 255).astype(np.uint8)
         return gzip_bytes(out.tobytes())
 
-    return cache.get_or_create(("heat", ref), build)  # type: ignore[no-any-return]
+    return cache.get_or_create(("heat", ref), build)
 
 
 def gradio_app_of(api: Any) -> Any:
@@ -303,7 +305,7 @@ def session_user(api: Any, cookies: dict[str, str]) -> str | None:
     return str(user) if user else None
 
 
-def mount_pixel_routes(api: Any, services: Services, cache: LRU | None = None) -> None:
+def mount_pixel_routes(api: Any, services: Services, cache: LruCache[bytes] | None = None) -> None:
     """Add the pixel, label, heat-map and front-end routes to ``api`` (before Gradio is mounted on it).
 
     Args:
@@ -314,7 +316,7 @@ def mount_pixel_routes(api: Any, services: Services, cache: LRU | None = None) -
     from fastapi import Request
     from fastapi.responses import JSONResponse, Response
 
-    chunks = cache if cache is not None else LRU(256)
+    chunks = cache if cache is not None else LruCache[bytes](max_items=256)
 
     def answer(request: Request, make: Callable[[], bytes], kind: str) -> Response:
         if session_user(api, dict(request.cookies)) is None:

@@ -128,6 +128,13 @@ class LruCache(Generic[V]):
             return created
         return cast(V, value)
 
+    def drop(self, key: Hashable) -> None:
+        """Forget ``key`` if present (e.g. after the value it stands for changed)."""
+        with self._lock:
+            entry = self._items.pop(key, None)
+            if entry is not None:
+                self._bytes -= entry[1]
+
     def clear(self) -> None:
         """Drop everything (counters are kept)."""
         with self._lock:
