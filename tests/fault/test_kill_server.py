@@ -12,9 +12,9 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-from faultlib import integrity, stored_actions
 
 from bench.load_review import _http_reviewer, _Log, _serve, make_services
+from tests.fault.faultlib import integrity, stored_actions
 
 KILL_AFTER = 8  # acknowledged actions before the SIGKILL (of 3 reviewers × 2 cases × 7 actions)
 
