@@ -42,7 +42,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from bench.generate_measure import (
+from bench._generate_measure import (
     bandwidth_bytes_per_s,
     build_model,
     decoder_weight_bytes,
@@ -55,7 +55,7 @@ from bench.generate_measure import (
     tensor_bytes,
     why_not,
 )
-from bench.generate_report import (
+from bench._generate_report import (
     BATCH_SIZES,
     DRAFT_TOKENS,
     MODES,

@@ -13,7 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from bench.load_review import _http_reviewer, _Log, _serve, make_services
+from bench._load_http import _http_reviewer, _serve
+from bench.load_review import _Log, make_services
 from tests.fault.faultlib import integrity, stored_actions
 
 KILL_AFTER = 8  # acknowledged actions before the SIGKILL (of 3 reviewers × 2 cases × 7 actions)

@@ -13,7 +13,7 @@ from typing import Any, cast
 
 import numpy as np
 
-from bench.generate_report import device_name
+from bench._generate_report import device_name
 
 # -- floors -------------------------------------------------------------------------------------
 
