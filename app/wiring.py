@@ -21,6 +21,8 @@ from app.handlers.common import bind, ping, user_errors
 from app.services import Services
 
 REVIEW_EVENT = {"show_progress": "hidden"}  # a decision must not blank the panel while it runs
+GENERATION: dict[str, Any] = {"concurrency_limit": 1, "concurrency_id": "generate"}
+"""Events that run a model share one queue slot: one generation at a time per server."""
 
 
 class Wiring:
@@ -102,13 +104,8 @@ def wire_app(
     wire.review(w["upload"].click, worklist_h.upload, upload_in, api_name="upload", **opening)
 
     wire.review(
-        c["generate"].click,
-        generate_h.generate,
-        ["sess"],
-        api_name="generate",
-        concurrency_limit=1,
-        concurrency_id="generate",
-        show_progress="minimal",
+        c["generate"].click, generate_h.generate, ["sess"], api_name="generate", show_progress="minimal",
+        **GENERATION,
     )
     wire.review(c["select_btn"].click, review_h.select_finding, ["sess", "select"], api_name="select_finding")
     wire.review(
@@ -136,12 +133,8 @@ def wire_app(
         c["mask_file"].upload, grounding_h.mask_from_file, ["sess", "mask_file"], api_visibility="private"
     )
     wire.review(
-        c["regenerate"].click,
-        grounding_h.regenerate_section,
-        ["sess"],
-        api_name="regenerate_section",
-        concurrency_limit=1,
-        concurrency_id="generate",
+        c["regenerate"].click, grounding_h.regenerate_section, ["sess"], api_name="regenerate_section",
+        **GENERATION,
     )
     _wire_impression(wire, c)
 

@@ -7,13 +7,12 @@ from __future__ import annotations
 
 import dataclasses
 import tempfile
-import threading
 import time
 from pathlib import Path
 from typing import Any
 
 from bench.common import result
-from bench.load_review import LoadConfig, _Log, _pct, _stored, make_services
+from bench.load_review import LoadConfig, _Log, _pct, _stored, make_services, run_concurrently, throughput
 
 
 def _serve(root: Path, data: Path) -> tuple[Any, str]:
@@ -133,13 +132,7 @@ def run_http_load(config: LoadConfig | None = None, root: Path | None = None) ->
         try:
             log, floor, deadline = _Log(), _Log(), time.monotonic() + config.duration_s
             args = [(url, cases, config.findings, deadline, log, floor) for cases in plan]
-            threads = [threading.Thread(target=_http_reviewer, args=a) for a in args]
-            start = time.perf_counter()
-            for t in threads:
-                t.start()
-            for t in threads:
-                t.join()
-            seconds = time.perf_counter() - start
+            seconds = run_concurrently(_http_reviewer, args)
         finally:
             _stop(proc)
         stored = _stored(base / "rr.db")
@@ -147,11 +140,7 @@ def run_http_load(config: LoadConfig | None = None, root: Path | None = None) ->
         acked = {c: sum(1 for a in log.acked if a[0] == c) for c in {a[0] for a in log.acked}}
         rows = {c: sum(1 for s in stored if s[0] == c) for c in {s[0] for s in stored}}
         return {
-            "actions": len(log.acked),
-            "seconds": seconds,
-            "actions_per_s": len(log.acked) / seconds,
-            "p50_s": _pct(log.latencies, 50),
-            "p95_s": _pct(log.latencies, 95),
+            **throughput(log, seconds),
             "accept_p50_s": _pct(accepts, 50),
             "accept_p95_s": _pct(accepts, 95),
             "floor_p50_s": _pct(floor.latencies, 50),

@@ -20,6 +20,7 @@ import sqlite3
 import tempfile
 import threading
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -131,6 +132,28 @@ def _pct(values: list[float], q: float) -> float:
     return percentile(values, q) if values else float("nan")
 
 
+def run_concurrently(target: Callable[..., None], arglists: Sequence[tuple[Any, ...]]) -> float:
+    """Run ``target(*args)`` for every ``args`` in its own thread, all at once; wall seconds until all end."""
+    threads = [threading.Thread(target=target, args=args) for args in arglists]
+    start = time.perf_counter()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return time.perf_counter() - start
+
+
+def throughput(log: _Log, seconds: float) -> dict[str, Any]:
+    """``actions``, ``seconds``, ``actions_per_s`` and the ``p50_s``/``p95_s`` latency of a load run."""
+    return {
+        "actions": len(log.acked),
+        "seconds": seconds,
+        "actions_per_s": len(log.acked) / seconds,
+        "p50_s": _pct(log.latencies, 50),
+        "p95_s": _pct(log.latencies, 95),
+    }
+
+
 def run_load(config: LoadConfig = LoadConfig(), root: Path | None = None) -> dict[str, Any]:
     """Run the simulated reviewers and compare what they were told with what is stored.
 
@@ -149,24 +172,12 @@ def run_load(config: LoadConfig = LoadConfig(), root: Path | None = None) -> dic
         solo = _Log()
         review_case(svc, "solo", "solo", solo)  # the uncontended floor, also warms caches
         log, deadline = _Log(), time.monotonic() + config.duration_s
-        threads = [
-            threading.Thread(target=_reviewer, args=(svc, name, cases, deadline, log))
-            for name, cases in plan.items()
-        ]
-        start = time.perf_counter()
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
-        seconds = time.perf_counter() - start
+        args = [(svc, name, cases, deadline, log) for name, cases in plan.items()]
+        seconds = run_concurrently(_reviewer, args)
         svc.repo.close()
         stored = [row for row in _stored(base / "rr.db") if row[0] != "solo"]
         return {
-            "actions": len(log.acked),
-            "seconds": seconds,
-            "actions_per_s": len(log.acked) / seconds,
-            "p50_s": _pct(log.latencies, 50),
-            "p95_s": _pct(log.latencies, 95),
+            **throughput(log, seconds),
             "floor_p95_s": percentile(solo.latencies, 95),
             "lost": len(set(log.acked) - set(stored)),
             "duplicated": len(stored) - len(set(stored)),
