@@ -11,8 +11,16 @@ import time
 from pathlib import Path
 from typing import Any
 
+from bench._load_common import (
+    ActionLog,
+    LoadConfig,
+    make_services,
+    pct,
+    run_concurrently,
+    stored_rows,
+    throughput,
+)
 from bench.common import result
-from bench.load_review import LoadConfig, _Log, _pct, _stored, make_services, run_concurrently, throughput
 
 
 def _serve(root: Path, data: Path) -> tuple[Any, str]:
@@ -63,7 +71,7 @@ def _args(client: Any, api: str, **values: Any) -> dict[str, Any]:
 
 
 def _http_reviewer(
-    url: str, cases: list[str], findings: int, deadline: float, log: _Log, floor: _Log
+    url: str, cases: list[str], findings: int, deadline: float, log: ActionLog, floor: ActionLog
 ) -> None:
     from gradio_client import Client
 
@@ -130,21 +138,21 @@ def run_http_load(config: LoadConfig | None = None, root: Path | None = None) ->
         svc.repo.close()
         proc, url = _serve(base, svc.data_dir)
         try:
-            log, floor, deadline = _Log(), _Log(), time.monotonic() + config.duration_s
+            log, floor, deadline = ActionLog(), ActionLog(), time.monotonic() + config.duration_s
             args = [(url, cases, config.findings, deadline, log, floor) for cases in plan]
             seconds = run_concurrently(_http_reviewer, args)
         finally:
             _stop(proc)
-        stored = _stored(base / "rr.db")
+        stored = stored_rows(base / "rr.db")
         accepts = [t for t, a in zip(log.latencies, log.acked, strict=True) if a[2] == "accept"]
         acked = {c: sum(1 for a in log.acked if a[0] == c) for c in {a[0] for a in log.acked}}
         rows = {c: sum(1 for s in stored if s[0] == c) for c in {s[0] for s in stored}}
         return {
             **throughput(log, seconds),
-            "accept_p50_s": _pct(accepts, 50),
-            "accept_p95_s": _pct(accepts, 95),
-            "floor_p50_s": _pct(floor.latencies, 50),
-            "floor_p95_s": _pct(floor.latencies, 95),
+            "accept_p50_s": pct(accepts, 50),
+            "accept_p95_s": pct(accepts, 95),
+            "floor_p50_s": pct(floor.latencies, 50),
+            "floor_p95_s": pct(floor.latencies, 95),
             "lost": sum(max(0, n - rows.get(c, 0)) for c, n in acked.items()),
             "duplicated": len(stored) - len(set(stored)),
             "unacknowledged_stored": sum(max(0, n - acked.get(c, 0)) for c, n in rows.items()),

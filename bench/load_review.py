@@ -15,80 +15,23 @@ measures what many reviewers do to the one thing they share, the database.
 from __future__ import annotations
 
 import dataclasses
-import shutil
-import sqlite3
 import tempfile
-import threading
 import time
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from bench._load_common import (
+    ActionLog,
+    LoadConfig,
+    make_services,
+    run_concurrently,
+    stored_rows,
+    throughput,
+)
 from bench.common import percentile, result
 
 
-@dataclass(frozen=True)
-class LoadConfig:
-    """How big the simulated load is.
-
-    Attributes:
-        reviewers: Concurrent reviewer threads.
-        cases_per_reviewer: Cases each reviewer works through (fewer if ``duration_s`` runs out).
-        findings: Findings per drafted case.
-        duration_s: Wall-clock bound; reviewers stop starting new cases after it.
-    """
-
-    reviewers: int = 8
-    cases_per_reviewer: int = 3
-    findings: int = 8
-    duration_s: float = 20.0
-
-
-@dataclass
-class _Log:
-    latencies: list[float] = field(default_factory=list)
-    acked: list[tuple[str, str, str]] = field(default_factory=list)
-    errors: list[str] = field(default_factory=list)
-    lock: threading.Lock = field(default_factory=threading.Lock)
-
-    def ack(self, case_id: str, finding_id: str, kind: str, seconds: float) -> None:
-        with self.lock:
-            self.latencies.append(seconds)
-            self.acked.append((case_id, finding_id, kind))
-
-
-def _draft(case_id: str, n: int) -> Any:
-    from inference.records import Draft, Finding, Provenance, Section
-
-    findings = tuple(Finding(f"f{i}", "lungs", f"Finding {i} of {case_id}.") for i in range(n))
-    prov = Provenance(generator="builtin", model_id="built-in", created_at="2026-11-23T12:00:00+00:00")
-    return Draft(case_id, (Section("lungs", findings),), "Impression.", prov)
-
-
-def make_services(root: Path, case_ids: list[str], findings: int) -> Any:
-    """A fresh data dir + SQLite DB under ``root`` with the demo radiograph registered as each case of
-    ``case_ids``, drafted with ``findings`` findings; returns the server-shaped ``Services``."""
-    from app.callbacks.worklist import register
-    from app.services import Services
-    from storage.repository import Repository
-    from viewer.demo import make_demo_studies
-    from viewer.io import load_study
-
-    png = make_demo_studies(root / "demo")["cxr-png"]
-    data = root / "data"
-    (data / "studies").mkdir(parents=True)
-    dest = data / "studies" / png.name
-    shutil.copyfile(png, dest)
-    repo = Repository.open(f"sqlite:///{root / 'rr.db'}", data)
-    svc = Services(repo=repo, data_dir=data, default_reviewer="r0")
-    for case_id in case_ids:
-        register(svc, dataclasses.replace(load_study(dest, case_id=case_id), indication="cough"), dest)
-        repo.save_draft(_draft(case_id, findings))
-    return svc
-
-
-def review_case(svc: Any, reviewer: str, case_id: str, log: _Log) -> None:
+def review_case(svc: Any, reviewer: str, case_id: str, log: ActionLog) -> None:
     """One review loop: open the case, decide every finding (accept, edit, reject in turn), sign."""
     from app.callbacks import review
 
@@ -111,7 +54,7 @@ def review_case(svc: Any, reviewer: str, case_id: str, log: _Log) -> None:
     log.ack(case_id, "", "sign", time.perf_counter() - start)
 
 
-def _reviewer(svc: Any, name: str, cases: list[str], deadline: float, log: _Log) -> None:
+def _reviewer(svc: Any, name: str, cases: list[str], deadline: float, log: ActionLog) -> None:
     for case_id in cases:
         if time.monotonic() > deadline:
             return
@@ -122,39 +65,7 @@ def _reviewer(svc: Any, name: str, cases: list[str], deadline: float, log: _Log)
                 log.errors.append(f"{name} {case_id}: {type(exc).__name__}: {exc}")
 
 
-def _stored(db: Path) -> list[tuple[str, str, str]]:
-    with sqlite3.connect(db) as con:
-        rows = con.execute("SELECT case_id, finding_id, kind FROM review_actions").fetchall()
-    return [(str(c), str(f or ""), str(k)) for c, f, k in rows]
-
-
-def _pct(values: list[float], q: float) -> float:
-    return percentile(values, q) if values else float("nan")
-
-
-def run_concurrently(target: Callable[..., None], arglists: Sequence[tuple[Any, ...]]) -> float:
-    """Run ``target(*args)`` for every ``args`` in its own thread, all at once; wall seconds until all end."""
-    threads = [threading.Thread(target=target, args=args) for args in arglists]
-    start = time.perf_counter()
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    return time.perf_counter() - start
-
-
-def throughput(log: _Log, seconds: float) -> dict[str, Any]:
-    """``actions``, ``seconds``, ``actions_per_s`` and the ``p50_s``/``p95_s`` latency of a load run."""
-    return {
-        "actions": len(log.acked),
-        "seconds": seconds,
-        "actions_per_s": len(log.acked) / seconds,
-        "p50_s": _pct(log.latencies, 50),
-        "p95_s": _pct(log.latencies, 95),
-    }
-
-
-def run_load(config: LoadConfig = LoadConfig(), root: Path | None = None) -> dict[str, Any]:
+def run_load(config: LoadConfig | None = None, root: Path | None = None) -> dict[str, Any]:
     """Run the simulated reviewers and compare what they were told with what is stored.
 
     Returns:
@@ -162,6 +73,7 @@ def run_load(config: LoadConfig = LoadConfig(), root: Path | None = None) -> dic
         ``floor_p95_s`` (one reviewer alone, same run), ``lost``, ``duplicated``, ``errors`` (list),
         and the configuration.
     """
+    config = config or LoadConfig()
     with tempfile.TemporaryDirectory(prefix="radreview-load-") as tmp:
         base = root or Path(tmp)
         per = range(config.cases_per_reviewer)
@@ -169,13 +81,13 @@ def run_load(config: LoadConfig = LoadConfig(), root: Path | None = None) -> dic
         svc = make_services(base, ["solo"] + [c for cases in plan.values() for c in cases], config.findings)
         for name in ["solo", *plan]:
             svc.repo.add_reviewer(name)
-        solo = _Log()
+        solo = ActionLog()
         review_case(svc, "solo", "solo", solo)  # the uncontended floor, also warms caches
-        log, deadline = _Log(), time.monotonic() + config.duration_s
+        log, deadline = ActionLog(), time.monotonic() + config.duration_s
         args = [(svc, name, cases, deadline, log) for name, cases in plan.items()]
         seconds = run_concurrently(_reviewer, args)
         svc.repo.close()
-        stored = [row for row in _stored(base / "rr.db") if row[0] != "solo"]
+        stored = [row for row in stored_rows(base / "rr.db") if row[0] != "solo"]
         return {
             **throughput(log, seconds),
             "floor_p95_s": percentile(solo.latencies, 95),

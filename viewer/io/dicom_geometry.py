@@ -4,17 +4,16 @@ of the acquired stack (:mod:`viewer.io.dicom_series` reads the slices and their 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import Any, Protocol
 
 import numpy as np
 import numpy.typing as npt
 
 from viewer.errors import StudyLoadError
 from viewer.io import dicom_common as dc
-
-if TYPE_CHECKING:
-    from viewer.io.dicom_series import Slice
+from viewer.io.source import Source
 
 GAP_FACTOR = 1.5
 """A step larger than this × the median slice spacing means slices are missing."""
@@ -22,6 +21,20 @@ UNEVEN_TOLERANCE = 0.01
 """Relative deviation from the median spacing above which spacing is reported as non-uniform."""
 TILT_TOLERANCE_DEG = 0.5
 """Angle between the slice normal and the slice-to-slice direction reported as gantry tilt."""
+
+
+class Slice(Protocol):
+    """What the geometry needs of a slice header (:class:`viewer.io.dicom_series.Slice` has it)."""
+
+    source: Source
+    rows: int
+    cols: int
+    iop: npt.NDArray[np.float64] | None
+    ipp: npt.NDArray[np.float64] | None
+
+    @property
+    def ds(self) -> Any:
+        """The pydicom dataset (header)."""
 
 
 def _require(s: Slice, keyword: str) -> npt.NDArray[np.float64]:
@@ -40,7 +53,7 @@ class Geometry:
     warnings: tuple[str, ...]
 
 
-def _check_uniform(where: str, slices: list[Slice]) -> npt.NDArray[np.float64]:
+def _check_uniform(where: str, slices: Sequence[Slice]) -> npt.NDArray[np.float64]:
     first = slices[0]
     iop = _require(first, "ImageOrientationPatient")
     for s in slices[1:]:
@@ -59,7 +72,7 @@ def _check_uniform(where: str, slices: list[Slice]) -> npt.NDArray[np.float64]:
     return iop
 
 
-def geometry(where: str, slices: list[Slice]) -> Geometry:
+def geometry(where: str, slices: Sequence[Slice]) -> Geometry:
     """Sort slices along the normal, check spacing, and build the stack's LPS affine.
 
     Raises:
@@ -103,7 +116,7 @@ def _unit(vector: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
 
 
 def _check_steps(
-    where: str, ordered: list[Slice], along: npt.NDArray[np.float64], steps: npt.NDArray[np.float64]
+    where: str, ordered: Sequence[Slice], along: npt.NDArray[np.float64], steps: npt.NDArray[np.float64]
 ) -> list[str]:
     if steps.size == 0:
         return []
