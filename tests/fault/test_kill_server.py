@@ -26,9 +26,9 @@ def test_sigkill_server_mid_http_burst(tmp_path: Path) -> None:
     svc = make_services(tmp_path, [c for cases in plan for c in cases], findings=6)
     svc.repo.close()
     proc, url = _serve(tmp_path, svc.data_dir)
-    log = ActionLog()
+    log, floor = ActionLog(), ActionLog()  # floor: the /ping round trips, not checked here
     threads = [
-        threading.Thread(target=_http_reviewer, args=(url, cases, 6, time.monotonic() + 120, log))
+        threading.Thread(target=_http_reviewer, args=(url, cases, 6, time.monotonic() + 120, log, floor))
         for cases in plan
     ]
     for t in threads:
