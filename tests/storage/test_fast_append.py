@@ -8,13 +8,13 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-import storage_factories as F
 
 from inference.records import Grounding
 from storage import rows
 from storage.records import ReviewAction
 from storage.repository import _INSERT_ACTION, Repository, _driver, _SqliteActions
 from storage.review import StaleVersionError
+from tests.storage import storage_factories as F
 
 
 @pytest.fixture
