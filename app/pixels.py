@@ -38,8 +38,6 @@ from app.services import ServiceError, Services
 from viewer.cache import LruCache
 from viewer.io.pixel_cache import ValueSummary, summary_of
 
-LRU = LruCache[bytes]
-
 API_PREFIX = "/rr-api"
 ASSET_PREFIX = "/rr-viewer"
 CHUNK_SLICES = 8
@@ -206,7 +204,7 @@ def image_of(study: Any, index: int) -> Any:
     return study.images[index]
 
 
-def pixel_chunk(services: Services, cache: LRU, case_id: str, index: int, chunk: int) -> bytes:
+def pixel_chunk(services: Services, cache: LruCache[bytes], case_id: str, index: int, chunk: int) -> bytes:
     """The gzip bytes of one chunk of slices (cached)."""
     image = image_of(load_study(services, case_id), index)
     stored = stored_for(services, image)
@@ -221,7 +219,7 @@ def pixel_chunk(services: Services, cache: LRU, case_id: str, index: int, chunk:
     return cache.get_or_create(("px", image.sha256, chunk), build)
 
 
-def pixel_slice(services: Services, cache: LRU, case_id: str, index: int, k: int) -> bytes:
+def pixel_slice(services: Services, cache: LruCache[bytes], case_id: str, index: int, k: int) -> bytes:
     """The gzip bytes (level 1: fast) of one axial slice, for the first paint before its chunk lands."""
     image = image_of(load_study(services, case_id), index)
     stored = stored_for(services, image)
@@ -280,7 +278,7 @@ def _current_state(services: Services, case_id: str) -> Any:
     return review_state(services, case_id)
 
 
-def labels_bytes(services: Services, cache: LRU, case_id: str, key: str) -> bytes:
+def labels_bytes(services: Services, cache: LruCache[bytes], case_id: str, key: str) -> bytes:
     """The gzip bytes of the case's current label map (the one ``key`` names, else 404)."""
     study = load_study(services, case_id)
     refs = mask_refs(_current_state(services, case_id))
@@ -305,7 +303,7 @@ def attention_refs(state: Any) -> set[str]:
     }
 
 
-def heat_bytes(services: Services, cache: LRU, case_id: str, ref: str) -> bytes:
+def heat_bytes(services: Services, cache: LruCache[bytes], case_id: str, ref: str) -> bytes:
     """The gzip bytes of one of the case's heat maps, min–max scaled to 0–255 (uint8)."""
     load_study(services, case_id)
     if not _REF.match(ref) or ref not in attention_refs(_current_state(services, case_id)):
@@ -346,7 +344,7 @@ def session_user(api: Any, cookies: dict[str, str]) -> str | None:
     return str(user) if user else None
 
 
-def mount_pixel_routes(api: Any, services: Services, cache: LRU | None = None) -> None:
+def mount_pixel_routes(api: Any, services: Services, cache: LruCache[bytes] | None = None) -> None:
     """Add the pixel, label, heat-map and front-end routes to ``api`` (before Gradio is mounted on it).
 
     Args:

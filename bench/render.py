@@ -9,6 +9,7 @@ measures (same floor) so the ratio can be read honestly: PNG encoding alone is s
 
 from __future__ import annotations
 
+import functools
 import os
 import time
 from collections.abc import Callable
@@ -103,7 +104,7 @@ def run(quick: bool = False) -> list[dict[str, Any]]:
     stages: dict[str, list[float]] = {}
     load_before = os.getloadavg()[0]
     for plane, index in picks:
-        w, c, _ = _timed(lambda plane=plane, index=index: figure(image, plane, index, overlays=overlays))
+        w, c, _ = _timed(functools.partial(figure, image, plane, index, overlays=overlays))
         wall[plane].append(w)
         cpu[plane].append(c)
         fw, fc = _floor(image, plane, index)

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import sys
 from pathlib import Path
 
 import pytest
@@ -13,12 +12,9 @@ import pytest
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
-_ROOT = str(Path(__file__).resolve().parents[1])
-if _ROOT not in sys.path:  # `tests.golden` imports under a bare `pytest` too, not only `python -m pytest`
-    sys.path.append(_ROOT)
 pytest.register_assert_rewrite("tests.golden")
 
-from tests import golden  # noqa: E402  (after the path and the assert rewriting are set up)
+from tests import golden  # noqa: E402  (after the assert rewriting is set up)
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

@@ -40,12 +40,12 @@ def next_unreviewed(services: Services, reviewer: str, after: str | None = None)
     records = [r for r in services.repo.list_studies() if r.status != "signed"]
     mine = [r for r in records if r.assigned_to == reviewer]
     pool = [r for r in (mine or records) if r.assigned_to in (None, reviewer)] or mine or records
-    ids = [r.case_id for r in pool]
+    ids: list[str] = [r.case_id for r in pool]
     if not ids:
         return None
     if after in ids:
         later = ids[ids.index(after) + 1 :] + ids[: ids.index(after)]
-        return str(later[0]) if later else None
+        return later[0] if later else None
     return ids[0]
 
 

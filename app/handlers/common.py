@@ -1,5 +1,5 @@
 """What every panel's handlers share: the per-user :class:`Session`, reviewer lookup, the ``KEEP``
-marker of the view model and the two wrappers :mod:`app.build` applies at wiring time
+marker of the view model and the two wrappers :mod:`app.wiring` applies at wiring time
 (:func:`bind`, :func:`user_errors`).
 
 No ``from __future__ import annotations`` in this package: Gradio finds ``gr.Request``/``gr.Progress``
@@ -80,7 +80,7 @@ def bind(fn: Callable[..., Any], *bound: Any, **fixed: Any) -> Callable[..., Any
 def user_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
     """Show :class:`ServiceError` (and unreadable-study errors) to the reviewer as ``gr.Error``.
 
-    Applied by :mod:`app.build` when it wires a handler, so the handlers themselves raise plain
+    Applied by :mod:`app.wiring` when it wires a handler, so the handlers themselves raise plain
     :class:`ServiceError` (what the tests assert). Review actions never get here with a user error:
     they return a message in the view instead (an error must not blank the panel).
     """

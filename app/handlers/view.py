@@ -2,7 +2,7 @@
 
 Handlers return a :class:`ReviewView`; each field is named after the layout component it updates (the
 keys of the component dict built in :mod:`app.build`), and a field left at ``KEEP`` is not sent at
-all. :mod:`app.build` turns ``view.updates()`` into ``{component: value}`` at wiring time, so layout,
+all. :mod:`app.wiring` turns ``view.updates()`` into ``{component: value}`` at wiring time, so layout,
 handlers and tests share names, never positions.
 
 What is sent when: opening a case sends everything (:func:`full`); a decision, a selection or a

@@ -80,7 +80,7 @@ def test_next_case_opens_the_next_or_says_when_none_is_left(drafted, monkeypatch
 
 
 def test_wiring_converts_views_applies_user_errors_and_acks(drafted) -> None:
-    from app.build import Wiring
+    from app.wiring import Wiring
 
     with gr.Blocks():
         c = {name: gr.Textbox() for name in v.FIELDS} | {"ack": gr.Textbox(), "seq": gr.Textbox()}

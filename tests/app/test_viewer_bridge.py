@@ -10,14 +10,8 @@ import numpy as np
 import pytest
 
 from app.services import ServiceError
-from app.viewer_bridge import (
-    BridgeError,
-    decode_rle,
-    encode_rle,
-    handle_event,
-    parse_event,
-    viewer_state,
-)
+from app.viewer_bridge import viewer_state
+from app.viewer_events import BridgeError, decode_rle, encode_rle, handle_event, parse_event
 
 
 def _state(svc: Any) -> Any:

@@ -18,7 +18,8 @@ import zipfile
 from urllib.parse import parse_qs, urlparse
 
 import pytest
-from review_steps import (
+
+from tests.e2e.review_steps import (
     SIGNED,
     accept_impression,
     assert_all_actions_on_screen,

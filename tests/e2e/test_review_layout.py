@@ -5,7 +5,8 @@ hotkeys that act exactly once after a radio or checkbox was clicked. Case ``demo
 from __future__ import annotations
 
 import pytest
-from review_steps import (
+
+from tests.e2e.review_steps import (
     VIEWPORT,
     assert_all_actions_on_screen,
     click_row,

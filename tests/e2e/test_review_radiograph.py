@@ -10,7 +10,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from review_steps import (
+
+from tests.e2e.review_steps import (
     SIGNED,
     accept_impression,
     assert_all_actions_on_screen,

@@ -9,7 +9,8 @@ import time
 from pathlib import Path
 
 import pytest
-from faultlib import integrity, populate, stored_actions
+
+from tests.fault.faultlib import integrity, populate, stored_actions
 
 HERE = Path(__file__).parent
 

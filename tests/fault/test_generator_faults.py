@@ -8,9 +8,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from faultlib import populate
 
 from inference.protocols import ProgressEvent
+from tests.fault.faultlib import populate
 
 
 class FailingGenerator:

@@ -12,7 +12,7 @@ import time
 import urllib.request
 from pathlib import Path
 
-from faultlib import integrity, populate, stored_actions
+from tests.fault.faultlib import integrity, populate, stored_actions
 
 HERE = Path(__file__).parent
 KILL_AFTER = 60  # acknowledged actions before the SIGKILL (of 8 cases × 12 findings + 8 signs = 104)

@@ -12,9 +12,10 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-from faultlib import integrity, stored_actions
 
-from bench.load_review import _http_reviewer, _Log, _serve, make_services
+from bench._load_common import ActionLog, make_services
+from bench._load_http import _http_reviewer, _serve
+from tests.fault.faultlib import integrity, stored_actions
 
 KILL_AFTER = 8  # acknowledged actions before the SIGKILL (of 3 reviewers × 2 cases × 7 actions)
 
@@ -25,9 +26,9 @@ def test_sigkill_server_mid_http_burst(tmp_path: Path) -> None:
     svc = make_services(tmp_path, [c for cases in plan for c in cases], findings=6)
     svc.repo.close()
     proc, url = _serve(tmp_path, svc.data_dir)
-    log = _Log()
+    log, floor = ActionLog(), ActionLog()  # floor: the /ping round trips, not checked here
     threads = [
-        threading.Thread(target=_http_reviewer, args=(url, cases, 6, time.monotonic() + 120, log))
+        threading.Thread(target=_http_reviewer, args=(url, cases, 6, time.monotonic() + 120, log, floor))
         for cases in plan
     ]
     for t in threads:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -10,10 +9,8 @@ from pathlib import Path
 import nibabel  # noqa: F401  # its logging handler binds to stderr at import: the session's, not a capsys
 import pytest
 
-sys.path.insert(0, str(Path(__file__).parent))
-
-from hostile_support import Outcome
-from mutate import pydicom_seed_files
+from tests.hostile.hostile_support import Outcome
+from tests.hostile.mutate import pydicom_seed_files
 
 
 @pytest.fixture

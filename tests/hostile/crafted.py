@@ -10,7 +10,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
-from mutate import PYDICOM_TEST_FILES
+
+from tests.hostile.mutate import PYDICOM_TEST_FILES
 
 CT_SMALL = PYDICOM_TEST_FILES / "CT_small.dcm"
 MR_RLE = PYDICOM_TEST_FILES / "MR_small_RLE.dcm"

@@ -3,27 +3,13 @@ memory-limited subprocess of the real console script."""
 
 from __future__ import annotations
 
-import resource
-import subprocess
-import sys
-import time
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from crafted import BUILDERS
-from hostile_support import Outcome, check_contract
 
-# 0: accepted as a valid study, the hostile part ignored or harmless (RLE frames that inflate past the
-# declared Rows×Columns are cut to the declared size by pydicom, with a warning); 3: refused.
-EXPECTED = {
-    "deep_sequence": 3, "wrong_vr": 3, "huge_length": 0, "rows_columns_bomb": 3, "rle_inflates": 0,
-    "polyglot_zip": 0, "polyglot_png": 0, "png_bomb": 3, "zip_bomb": 3, "zip_lying_size": 3,
-    "zip_slip": 3, "nifti_nan_inf": 0, "nifti_singular_affine": 3, "nifti_huge_dims": 3,
-    "control_char_name": 3,
-}
-MEMORY_LIMIT = 3 * 1024**3
-SUBPROCESS_SECONDS = 60
+from tests.hostile.crafted import BUILDERS
+from tests.hostile.hostile_support import EXPECTED, SUBPROCESS_SECONDS, Outcome, check_contract, console
 
 
 def test_every_builder_has_an_expected_outcome() -> None:
@@ -56,20 +42,6 @@ def test_control_characters_are_escaped_in_the_error_line(
     outcome = cli("info", str(path))
     assert "\x1b" not in outcome.err and "\t" not in outcome.err
     assert outcome.err.count("\n") == 1 and "evil\\n\\x1b[31mred\\tname.dcm" in outcome.err
-
-
-def _limit_memory() -> None:
-    resource.setrlimit(resource.RLIMIT_AS, (MEMORY_LIMIT, MEMORY_LIMIT))
-
-
-def console(*argv: str) -> Outcome:
-    """Run the installed ``radreview`` script with a 3 GiB address-space limit and a timeout."""
-    script = Path(sys.executable).parent / "radreview"
-    start = time.perf_counter()
-    proc = subprocess.run([str(script), *argv], capture_output=True, text=True, timeout=SUBPROCESS_SECONDS,
-                          preexec_fn=_limit_memory, env={"PATH": "/usr/bin:/bin", "HF_HUB_OFFLINE": "1",
-                                                         "PYTHONWARNINGS": "ignore"})
-    return Outcome(proc.returncode, proc.stdout, proc.stderr, time.perf_counter() - start)
 
 
 @pytest.mark.parametrize("name", ["rows_columns_bomb", "png_bomb", "zip_bomb", "deep_sequence",

@@ -8,8 +8,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from hostile_support import Outcome, check_contract
-from mutate import mutate
+
+from tests.hostile.hostile_support import Outcome, check_contract, console
+from tests.hostile.mutate import mutate
 
 MUTATIONS = 500
 SEED = 20261123
@@ -57,7 +58,7 @@ def test_transfer_syntax_uid_that_is_not_a_transfer_syntax_is_exit_3(
     tmp_path: Path, cli: Callable[..., Outcome]
 ) -> None:
     """Regression: a bit flip in (0002,0010) used to raise ValueError inside pydicom (exit 1)."""
-    from mutate import PYDICOM_TEST_FILES
+    from tests.hostile.mutate import PYDICOM_TEST_FILES
 
     data = (PYDICOM_TEST_FILES / "CT_small.dcm").read_bytes()
     assert data.count(b"1.2.840.10008.1.2.1") == 1  # explicit VR little endian, in the file meta only
@@ -70,8 +71,6 @@ def test_transfer_syntax_uid_that_is_not_a_transfer_syntax_is_exit_3(
 
 def test_mutation_sample_through_the_console_script(seed_files: list[Path], tmp_path: Path) -> None:
     """Six mutations through the real ``radreview`` executable under ``RLIMIT_AS`` and a timeout."""
-    from test_hostile_crafted import console
-
     for path, kind, seed in _mutations(seed_files, tmp_path, MUTATIONS)[:6]:
         outcome = console("info", str(path))
         check_contract(Outcome(outcome.code, outcome.out, outcome.err, 0.0), path,

@@ -10,9 +10,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from crafted import BUILDERS
-from mutate import mutate
-from test_hostile_crafted import EXPECTED
+
+from tests.hostile.crafted import BUILDERS
+from tests.hostile.hostile_support import EXPECTED
+from tests.hostile.mutate import mutate
 
 
 @pytest.fixture

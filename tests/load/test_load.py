@@ -3,7 +3,8 @@
 
 from __future__ import annotations
 
-from bench.load_review import LoadConfig, run_load
+from bench._load_common import LoadConfig
+from bench.load_review import run_load
 
 
 def test_eight_reviewers_lose_nothing_and_stay_responsive() -> None:

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from bench.load_review import LoadConfig, run_http_load
+from bench._load_common import LoadConfig
+from bench._load_http import run_http_load
 
 
 @pytest.mark.slow  # ~40 s on the shared 2-core machine, mostly server start; the fast variant is test_load.py

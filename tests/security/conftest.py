@@ -11,7 +11,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from security_server import PASSWORD, UPLOAD_CAP_MB, Server
+
+from tests.security.security_server import PASSWORD, UPLOAD_CAP_MB, Server
 
 
 def _radreview() -> str:

@@ -8,7 +8,8 @@ from pathlib import Path
 
 import httpx
 import pytest
-from security_server import PASSWORD, UPLOAD_CAP_MB, Server
+
+from tests.security.security_server import PASSWORD, UPLOAD_CAP_MB, Server
 
 pytestmark = pytest.mark.server
 

@@ -9,18 +9,14 @@ from __future__ import annotations
 
 import itertools
 import shutil
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).parent))
-
-from pg_cluster import create_database, running_server
-
 from storage import migrate
 from storage.repository import Repository
+from tests.storage.pg_cluster import create_database, running_server
 
 _counter = itertools.count()
 _BACKENDS = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]

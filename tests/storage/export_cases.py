@@ -122,8 +122,9 @@ def write_sources(folder: Path) -> SourceResolver:
     case-d: a 64×64 PNG) and a resolver in the shape of ``data_dir_resolver`` (frontal first, lateral
     last). CT cases have none here (the regions tests inject their volume)."""
     import numpy as np
-    from dicom_phi import write_cxr
     from PIL import Image
+
+    from tests.storage.dicom_phi import write_cxr
 
     frontal = write_cxr(folder / "case-a.dcm", rows=200, cols=100)
     lateral = folder / "case-a-lat.png"

@@ -15,12 +15,12 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-import storage_factories as F
-from writer_proc import write_actions
 
 from inference.records import Draft, Finding, Provenance, Section
 from storage.engine import create_engine
 from storage.repository import Repository
+from tests.storage import storage_factories as F
+from tests.storage.writer_proc import write_actions
 
 _FORK = multiprocessing.get_context("fork")
 

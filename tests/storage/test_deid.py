@@ -8,7 +8,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from dicom_phi import MARKERS, PRIVATE_MARKER, write_ct, write_cxr
 
 from inference.artefacts import content_ref
 from inference.records import Draft, Finding, Grounding, Phrase, Provenance, Section
@@ -16,6 +15,7 @@ from storage.deid import BASIC_PROFILE, PhiLeakError, assert_no_phi, phi_strings
 from storage.exports import FORMATS, ExportFilter, export
 from storage.records import IMPRESSION_ID, ReviewAction, ReviewedCase, StudyRecord
 from storage.review import apply_actions
+from tests.storage.dicom_phi import MARKERS, PRIVATE_MARKER, write_ct, write_cxr
 
 ALL_MARKERS = [*MARKERS.values(), PRIVATE_MARKER]
 CREATED = datetime(2026, 2, 1, tzinfo=UTC)
@@ -138,7 +138,7 @@ def _decoded_dicom_has_no_markers(paths: list[Path]) -> None:
 
 def test_non_dicom_sources_are_skipped_for_sr(tmp_path: Path) -> None:
     pytest.importorskip("highdicom", reason="DICOM SR needs the 'dicom' extra")
-    from export_cases import case_b
+    from tests.storage.export_cases import case_b
 
     png = tmp_path / "x.png"
     from PIL import Image

@@ -12,10 +12,10 @@ import time
 from pathlib import Path
 
 import pytest
-import storage_factories as F
 
 from storage.drafting import DraftJob, DraftQueue, GeneratorSpec, mark_draft
 from storage.repository import Repository
+from tests.storage import storage_factories as F
 
 BUILTIN = GeneratorSpec()
 HF = GeneratorSpec("hf", "/models/llava", "4bit")

@@ -7,13 +7,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from dicom_phi import MARKERS, PRIVATE_MARKER, write_cxr
 
 from app.cli import main
 from inference.artefacts import content_ref
 from inference.records import Draft, Finding, Grounding, Phrase, Provenance, Section
 from storage.deid import assert_no_phi
 from storage.records import IMPRESSION_ID, ReviewAction
+from tests.storage.dicom_phi import MARKERS, PRIVATE_MARKER, write_cxr
 
 
 def _populate(data: Path) -> None:

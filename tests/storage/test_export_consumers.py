@@ -24,9 +24,9 @@ from typing import Any
 
 import numpy as np
 import pytest
-from export_cases import all_cases, case_a, case_c, write_sources
 
 from storage.exports import ExportFilter, export
+from tests.storage.export_cases import all_cases, case_a, case_c, write_sources
 
 CREATED = datetime(2026, 2, 1, 12, 0, tzinfo=UTC)
 
@@ -268,9 +268,9 @@ def test_sr_and_seg_validate_and_read_back_on_a_sparse_source(tmp_path: Path) ->
     reviewed impression is in it."""
     hd = pytest.importorskip("highdicom")
     import pydicom
-    from dicom_phi import write_cxr
 
     from inference.records import Grounding
+    from tests.storage.dicom_phi import write_cxr
 
     src = write_cxr(tmp_path / "a.dcm", rows=200, cols=100)
     ds = pydicom.dcmread(src)

@@ -9,11 +9,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from dicom_phi import write_ct, write_cxr
-from export_cases import case_a, case_c
 
 from storage.exports import export
 from storage.exports.dicom_seg import canonical_to_source
+from tests.storage.dicom_phi import write_ct, write_cxr
+from tests.storage.export_cases import case_a, case_c
 
 hd = pytest.importorskip("highdicom", reason="DICOM SR/SEG need the 'dicom' extra (highdicom)")
 pydicom = pytest.importorskip("pydicom")

@@ -11,12 +11,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from export_cases import all_cases, case_a, case_b, case_c, case_d, write_sources
 
 from storage.exports import FORMATS, ExportFilter, UnknownFormatError, export
 from storage.exports.maira2 import decode_coord, encode_coord, to_square_crop
 from storage.exports.registry import NonEmptyFolderError
 from tests.golden import check_golden
+from tests.storage.export_cases import all_cases, case_a, case_b, case_c, case_d, write_sources
 
 GOLDEN = Path(__file__).parent / "golden"
 CREATED = datetime(2026, 2, 1, 12, 0, tzinfo=UTC)
@@ -125,10 +125,10 @@ def test_free_text_is_deidentified_or_dropped(tmp_path: Path, resolver) -> None:
 
 def test_rendered_pngs_follow_the_display_pipeline(tmp_path: Path) -> None:
     import pydicom
-    from dicom_phi import write_cxr
     from PIL import Image
 
     from storage.exports.images import render_png
+    from tests.storage.dicom_phi import write_cxr
 
     src = write_cxr(tmp_path / "m1.dcm", rows=4, cols=4)
     ds = pydicom.dcmread(src)
@@ -209,11 +209,10 @@ def test_unknown_format_suggests(tmp_path: Path) -> None:
 
 
 def test_dpo_box_only_change_gives_no_pair(tmp_path: Path, resolver) -> None:  # type: ignore[no-untyped-def]
-    from export_cases import cxr_draft
-
     from inference.records import Grounding
     from storage.records import IMPRESSION_ID, ReviewAction
     from storage.review import apply_actions
+    from tests.storage.export_cases import cxr_draft
 
     draft = cxr_draft("case-b")
     t = datetime(2026, 1, 9, tzinfo=UTC)

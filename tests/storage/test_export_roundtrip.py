@@ -13,7 +13,6 @@ from typing import Any
 
 import numpy as np
 import pytest
-from dicom_phi import MARKERS, PRIVATE_MARKER, write_cxr
 
 from inference.artefacts import content_ref
 from inference.records import Draft, Finding, Grounding, Phrase, Provenance, Section
@@ -23,6 +22,7 @@ from storage.records import IMPRESSION_ID, ReviewAction
 from storage.repository import Repository
 from storage.review import default_grounding
 from tests.golden import check_golden
+from tests.storage.dicom_phi import MARKERS, PRIVATE_MARKER, write_cxr
 
 CREATED = datetime(2026, 2, 1, 12, 0, tzinfo=UTC)
 GOLDEN = Path(__file__).parent / "golden" / "roundtrip.json"

@@ -6,7 +6,6 @@ import math
 import sys
 
 import pytest
-from export_cases import all_cases, case_c
 
 from storage.metrics import (
     box_iou,
@@ -17,6 +16,7 @@ from storage.metrics import (
     review_metrics,
     time_series,
 )
+from tests.storage.export_cases import all_cases, case_c
 
 
 def test_edit_distance() -> None:
@@ -100,10 +100,9 @@ def test_missing_metrics_extra_degrades_with_note(monkeypatch: pytest.MonkeyPatc
 def test_reference_metrics_per_region_hand_checked() -> None:
     pytest.importorskip("sacrebleu", reason="BLEU needs the 'metrics' extra")
     pytest.importorskip("rouge_score", reason="ROUGE-L needs the 'metrics' extra")
-    from export_cases import case_a, case_b, case_d
-
     from storage.metrics import reference_metrics
     from storage.records import ReferenceReport
+    from tests.storage.export_cases import case_a, case_b, case_d
 
     text = "FINDINGS: No pneumothorax. Small right pleural effusion. Heart size is normal."
     refs = {c: ReferenceReport(c, text) for c in ("case-a", "case-b", "case-d")}

@@ -6,7 +6,6 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-import storage_factories as F
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 
@@ -15,6 +14,7 @@ from storage.engine import create_engine
 from storage.models import Base
 from storage.records import IMPRESSION_ID, ReviewAction
 from storage.repository import Repository
+from tests.storage import storage_factories as F
 
 _TABLES = ("reviewers", "studies", "assignments", "drafts", "draft_findings", "review_actions",
            "signed_reports", "artefacts", "reference_reports", "draft_jobs")

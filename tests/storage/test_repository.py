@@ -9,7 +9,6 @@ from datetime import UTC, datetime
 import numpy as np
 import pytest
 import sqlalchemy as sa
-import storage_factories as F
 
 from inference.artefacts import content_ref
 from inference.records import Draft, Finding, Grounding, Provenance, Section
@@ -18,6 +17,7 @@ from storage.models import ArtefactRow
 from storage.records import IMPRESSION_ID, ReviewAction
 from storage.repository import NotFoundError, Repository
 from storage.review import InvalidActionError, StaleVersionError
+from tests.storage import storage_factories as F
 
 _INSERT = sa.text(
     "INSERT INTO review_actions (case_id, draft_id, seq, kind, reviewer, finding_id, base_version,"

@@ -14,13 +14,13 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
-import storage_factories as F
 
 from storage import rows
 from storage.records import ReviewAction, ReviewState
 from storage.repo.review_log import SEQ_CONSTRAINT, append_action
 from storage.repository import Repository, VersionConflict
 from storage.review import InvalidActionError, StaleVersionError
+from tests.storage import storage_factories as F
 
 
 @pytest.fixture

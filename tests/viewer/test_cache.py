@@ -45,6 +45,15 @@ def test_oversized_values_are_returned_but_not_stored() -> None:
     assert len(cache) == 0 and cache.nbytes == 0
 
 
+def test_drop_forgets_one_key_and_its_bytes() -> None:
+    cache: LruCache[bytes] = LruCache(max_mb=1.0, size_of=len)
+    cache.put("a", b"x" * 300)
+    cache.put("b", b"y" * 200)
+    cache.drop("a")
+    cache.drop("never stored")  # no error
+    assert cache.get("a") is None and cache.get("b") == b"y" * 200 and cache.nbytes == 200
+
+
 def test_bad_capacity_is_refused() -> None:
     with pytest.raises(ValueError, match="max_mb=0"):
         LruCache(max_mb=0, size_of=len)

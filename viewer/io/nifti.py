@@ -18,7 +18,7 @@ import numpy as np
 
 from viewer.errors import StudyLoadError
 from viewer.io.dicom_common import MAX_PIXEL_BYTES
-from viewer.io.dicom_series import acquisition_plane
+from viewer.io.dicom_geometry import acquisition_plane
 from viewer.io.orient import axis_spacing, ras_to_lps, to_spl
 from viewer.io.source import Source
 from viewer.records import Image

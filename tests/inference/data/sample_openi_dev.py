@@ -7,7 +7,7 @@ sentences; round 3: seed 18, 120 sentences (procedure/communication and clinical
 random). Each round was labelled by hand under the same rules before the flagger was run on it; rule
 changes made after the first real-set measurement are justified on this set and the team's own set only.
 
-Usage: ``python tests/inference/data/sample_openi_dev.py EXTRACTED_DIR ROUND`` (prints the numbered
+Usage: ``python -m tests.inference.data.sample_openi_dev EXTRACTED_DIR ROUND`` (prints the numbered
 sentences and writes ``/tmp/dev<ROUND>_unlabelled.jsonl``).
 """
 
@@ -19,8 +19,7 @@ import re
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).parent))
-import sample_openi
+from tests.inference.data import sample_openi
 
 CUES = {name: cue for name, cue, _ in sample_openi.STRATA}
 PROCEDURE_CUES = CUES["procedure_communication"] + "|known|indicat|evaluat"

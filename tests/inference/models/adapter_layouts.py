@@ -7,8 +7,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from upstream import GEMMA3_CHAT_TEMPLATE
 
+from tests.inference.models.upstream import GEMMA3_CHAT_TEMPLATE
 from viewer.records import Image, Study
 
 R, ALPHA = 4, 8  # LoRA rank and alpha: scale 2.0

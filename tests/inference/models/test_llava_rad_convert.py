@@ -6,11 +6,18 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from adapter_layouts import ALPHA, R, cxr_study, save_llava_rad_release, timm_hidden_states, timm_vision_state
 
 from inference.model_loading import ModelSetupError
 from inference.models import _llava_rad_convert as conv
 from inference.models.registry import get_adapter
+from tests.inference.models.adapter_layouts import (
+    ALPHA,
+    R,
+    cxr_study,
+    save_llava_rad_release,
+    timm_hidden_states,
+    timm_vision_state,
+)
 
 
 @pytest.fixture(scope="module")

@@ -8,7 +8,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from adapter_layouts import cxr_study, save_tiny_gemma3
 
 from inference import prompts
 from inference.generators._common import parse_text
@@ -16,6 +15,7 @@ from inference.model_loading import ModelSetupError
 from inference.models import base
 from inference.models.registry import adapters, get_adapter
 from inference.tiny import save_tiny_llava
+from tests.inference.models.adapter_layouts import cxr_study, save_tiny_gemma3
 from viewer.errors import MissingExtraError
 from viewer.records import Image, Study
 

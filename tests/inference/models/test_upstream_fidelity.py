@@ -12,11 +12,11 @@ from typing import Any
 
 import numpy as np
 import pytest
-import upstream
 
 from inference import prompts
 from inference.generators.hf_run import decoder
 from inference.parsers.maira2 import adjust_box_for_original_image_size, box_from_bins, parse_maira2
+from tests.inference.models import upstream
 from viewer.records import Image, Study
 
 
