@@ -21,6 +21,7 @@ import pytest
 
 from tests.e2e.canvas_steps import (
     PASSWORD,
+    SHAPE,
     SPACING,
     USER,
     actions,
