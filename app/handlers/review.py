@@ -108,13 +108,14 @@ def decide(
         )
     except ServiceError as exc:
         return v.message(str(exc))
-    note = ""
-    if kind == "edit" and grounding == "reground":
-        note = "edit saved — draw the new box with the viewer's box tool (b)"
+    if kind == "edit" and grounding == "reground":  # stay on the finding, box tool armed for the new box
+        arm = {"tool": "box", "at": review.now_iso()}  # ``at``: a new request each time
+        return v.panel(services, sess, reset=True, view=arm,
+                       note="edit saved — the box tool is armed: drag the new box on the image")
     nxt = review.first_pending(state, sess.selected)
-    if nxt and nxt != sess.selected and not note:
+    if nxt and nxt != sess.selected:
         return v.panel(services, Session(sess.case_id, nxt, review.now_iso()), reset=True)
-    return v.panel(services, sess, reset=True, note=note)
+    return v.panel(services, sess, reset=True)
 
 
 def add_finding(

@@ -218,6 +218,8 @@ export class Viewer {
   applyView(view) {
     const img = this.image();
     if (!img) return;
+    // the workspace arms an editing tool only on an explicit request (an edit saved with "re-ground")
+    if (["box", "brush"].includes(view.tool)) this.setTool(view.tool);
     if (img.ndim === 3 && ["axial", "coronal", "sagittal"].includes(view.plane)) this.plane = view.plane;
     if (Number.isInteger(view.slice) || /^\d+$/.test(String(view.slice ?? ""))) {
       this.setSlice(Number(view.slice), false);

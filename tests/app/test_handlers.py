@@ -105,3 +105,15 @@ def test_build_app_wires_every_view_field(drafted) -> None:
     demo = build_app(drafted)
     names = {fn.api_name for fn in demo.fns.values()}
     assert {"open_case", "accept", "edit", "reject", "sign", "next_case", "ping", "select_finding"} <= names
+
+
+def test_an_edit_saved_with_reground_stays_on_the_finding_and_arms_the_box_tool(drafted) -> None:
+    import json
+
+    sess = Session("ct1", "f1")
+    out = rv.decide(drafted, sess, "A 12 mm nodule in the right lower lobe.", "wrong_location", False, "",
+                    "reground", ALICE, kind="edit")
+    assert out.sess.selected == "f1" and "box tool is armed" in out.message
+    assert json.loads(out.viewer_state)["view"]["tool"] == "box"
+    plain = _decide(drafted, "accept", out.sess)  # any other decision arms nothing
+    assert (json.loads(plain.viewer_state).get("view") or {}).get("tool") is None
