@@ -11,12 +11,12 @@ from __future__ import annotations
 import re
 from functools import cache
 
-import cxr_real
 import numpy as np
 import pytest
 
 from inference import measure, plausibility
 from inference.records import CXR_REGIONS, Draft
+from tests.inference import cxr_real
 from viewer.records import Image, Study
 
 pytestmark = pytest.mark.skipif(cxr_real.data_dir() is None,
