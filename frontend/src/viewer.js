@@ -72,7 +72,8 @@ export class Viewer {
     this.ahead = 0;
     this.palette = { key: "", colors: new Uint32Array(256), heat: new Uint32Array(256) };
     this.stats = { paints: [], paintHit: [], firstPaint: null, firstPaintAt: null, caseSetAt: null, steps: 0,
-      latency: { slice: [], wl: [], overlay: [] }, input: null, stepTimes: [], painted: [], ahead: 0 };
+      latency: { slice: [], wl: [], overlay: [] }, input: null, stepTimes: [], painted: [], ahead: 0,
+      windowMs: [] };
     this.frame = 0;
     this.urlTimer = 0;
     this.appliedView = "";
@@ -816,7 +817,12 @@ export class Viewer {
     const ready = sliceLoaded(l.loaded, l.nLoaded, P.plane, index);
     const hit = ready && this.cacheOn ? this.cache.get(this.baseCacheKey(lut, P.plane, index)) : undefined;
     if (hit) { b.ctx.putImageData(hit.data, 0, 0); return true; }
+    const t0 = performance.now();
     windowSlice(b.pix, l.data, l.loaded, img.shape, P.plane, index, lut);
+    if (ready) {
+      this.stats.windowMs.push(performance.now() - t0); // the miss path's windowing loop alone
+      if (this.stats.windowMs.length > 1000) this.stats.windowMs.shift();
+    }
     b.ctx.putImageData(b.data, 0, 0);
     return false;
   }
@@ -1110,7 +1116,7 @@ export class Viewer {
       measureMm: this.measure ? this.measure.mm : null, probed: this.probed || null,
       zoom: (this.views[this.plane] || { zoom: 1 }).zoom, overlays: this.show.overlays,
       labels: this.labels ? this.labels.key : null, pending: this.bridge.busy || this.bridge.queue.length > 0,
-      firstPaintMs: this.stats.firstPaint, firstPaintAt: this.stats.firstPaintAt, paints: this.stats.paints.slice(), paintHit: this.stats.paintHit.slice(),
+      firstPaintMs: this.stats.firstPaint, firstPaintAt: this.stats.firstPaintAt, paints: this.stats.paints.slice(), paintHit: this.stats.paintHit.slice(), windowMs: this.stats.windowMs.slice(),
       cache: { entries: this.cache.size, bytes: this.cache.bytes, ahead: this.stats.ahead, on: this.cacheOn },
       steps: this.stats.steps, latency: this.stats.latency, stepTimes: this.stats.stepTimes.slice(), painted: this.stats.painted.slice(), drawn: this.stats.lastDraw || null,
       transform: img ? this.transform(this.info()) : null, info: img ? this.info() : null,

@@ -12,19 +12,12 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.test_viewer_canvas import (  # noqa: F401  (fixtures)
-    SHAPE,
-    by_hand,
-    marker_slice,
-    open_case,
-    set_window,
-    settle,
-    snap,
-    view,
-    viewer_server,
-)
+from tests.e2e import test_viewer_canvas as canvas
+from tests.e2e.test_viewer_canvas import SHAPE, by_hand, marker_slice, open_case, set_window, settle, snap
 
 pytestmark = pytest.mark.e2e
+viewer_server = canvas.viewer_server  # the same server fixture (module scope: one server for this file)
+view = canvas.view
 
 # Paint the current view twice, once synchronously (cache off) and once from the render-ahead cache
 # (filled by one idle pass); return how many canvas bytes differ, whether the second was a hit, and a
@@ -79,8 +72,8 @@ def test_window_change_mid_scroll_never_shows_a_stale_window(view: Any) -> None:
         table = {by_hand(20.0 * j, 200, 1001): j for j in range(SHAPE[0])}
         value = view.evaluate("""() => { const s = rrViewer.snapshot(), t = s.transform;
             const c = document.querySelector('[data-testid=rr-canvas]');
-            return c.getContext('2d').getImageData(Math.floor(t.ox + 12.5 * t.pu), Math.floor(t.oy + 12.5 * t.pv),
-              1, 1).data[0]; }""")
+            const x = Math.floor(t.ox + 12.5 * t.pu), y = Math.floor(t.oy + 12.5 * t.pv);
+            return c.getContext('2d').getImageData(x, y, 1, 1).data[0]; }""")
         assert table.get(value) == k, (k, value)
     time.sleep(0.6)
     view.keyboard.press("ArrowUp")
@@ -98,7 +91,8 @@ def test_held_key_scroll_paints_from_the_cache_and_loses_no_press(view: Any) -> 
       const t0 = performance.now();
       for (let i = 0; i < 30; i++) {
         while (performance.now() < t0 + 30 * i) await new Promise((r) => setTimeout(r, 2));
-        document.body.dispatchEvent(new KeyboardEvent('keydown', { key: 'ArrowUp', repeat: i > 0, bubbles: true }));
+        const init = { key: 'ArrowUp', repeat: i > 0, bubbles: true };
+        document.body.dispatchEvent(new KeyboardEvent('keydown', init));
       }
     }""")
     view.wait_for_function("() => rrViewer.snapshot().drawn.slice === 35", timeout=5000)
