@@ -330,7 +330,7 @@ def _study_read_s(services: Any) -> float:
     """Seconds the server needs to read the study from disk (part of the cold first slice)."""
     import dataclasses
 
-    probe = dataclasses.replace(services, studies=type(services.studies)(1))
+    probe = dataclasses.replace(services, studies=type(services.studies)(max_items=1))
     t0 = time.perf_counter()
     probe.study(CASE)
     return time.perf_counter() - t0
