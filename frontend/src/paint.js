@@ -108,10 +108,12 @@ export class SliceCache {
     return { ...this.alloc(w, h), w, h };
   }
 
+  /** Store `buf`: a filled buffer from `take`, or `{bitmap, bytes}` (an ImageBitmap, closed on eviction). */
   put(key, buf) {
     const old = this.map.get(key);
-    if (old) { this.map.delete(key); this.bytes -= old.bytes; }
-    const e = { key, pix: buf.pix, data: buf.data, w: buf.w, h: buf.h, bytes: buf.pix.byteLength };
+    if (old) { this.map.delete(key); this.bytes -= old.bytes; if (old.bitmap) old.bitmap.close(); }
+    const e = { key, pix: buf.pix, data: buf.data, w: buf.w, h: buf.h, bitmap: buf.bitmap,
+      bytes: buf.bytes ?? buf.pix.byteLength };
     this.map.set(key, e);
     this.bytes += e.bytes;
     while (this.bytes > this.maxBytes && this.map.size > 1) this.evict(this.map.keys().next().value);
@@ -123,7 +125,8 @@ export class SliceCache {
     if (!e) return;
     this.map.delete(key);
     this.bytes -= e.bytes;
-    if (this.spare.length < 4) this.spare.push({ pix: e.pix, data: e.data, w: e.w, h: e.h });
+    if (e.bitmap) e.bitmap.close();
+    else if (this.spare.length < 4) this.spare.push({ pix: e.pix, data: e.data, w: e.w, h: e.h });
   }
 
   /** Drop every entry whose key fails `keep(key)` (a window or overlay change: nothing stale stays). */

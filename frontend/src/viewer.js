@@ -62,10 +62,8 @@ export class Viewer {
     this.over = { key: "", canvas: document.createElement("canvas"), data: null, pix: null, any: false };
     this.lut = { key: "", table: null, offset: 0 };
     // render-ahead: windowed slices (and their overlays) painted in idle time ahead of the scroll
-    this.cache = new SliceCache(CACHE_MB * 2 ** 20, (w, h) => {
-      const data = new ImageData(w, h);
-      return { data, pix: new Uint32Array(data.data.buffer) };
-    });
+    this.cache = new SliceCache(CACHE_MB * 2 ** 20); // ImageBitmaps: windowed, overlays composited
+    this.shownKey = "";
     this.cacheOn = true; // off: every paint takes the synchronous path (tests compare both)
     this.dir = 0; // scroll direction: +1, −1, 0 unknown
     this.wlAt = -1e9; // when the window last changed (render-ahead waits while W/L is being dragged)
@@ -204,7 +202,7 @@ export class Viewer {
     this.heat = null;
     this.measure = null;
     this.strokes = [];
-    this.base.key = this.over.key = "";
+    this.base.key = this.over.key = this.shownKey = "";
     this.cache.clear();
     this.dir = 0;
     this.stats.caseSetAt = performance.now();
@@ -375,7 +373,7 @@ export class Viewer {
     if (!this.s || !this.s.images[n]) return;
     this.imageIndex = n;
     this.plane = this.s.images[n].ndim === 3 ? (this.plane === "image" ? "axial" : this.plane) : "image";
-    this.base.key = this.over.key = "";
+    this.base.key = this.over.key = this.shownKey = "";
     this.cache.clear();
     this.dir = 0;
     this.measure = null;
@@ -800,10 +798,13 @@ export class Viewer {
     return lut;
   }
 
-  baseCacheKey(lut, plane, index) { return `b#${lut.key}#${this.imageIndex}|${plane}|${index}`; }
+  /** The cache key of slice `index` of `plane` windowed with `lut`, composited with the overlays of the
+   * current overlay state (`over`) or bare. */
+  cacheKey(lut, plane, index, over) {
+    return `b#${lut.key}#${this.imageIndex}|${plane}|${index}#${over ? this.overlayState() : "-"}`;
+  }
 
-  /** Put slice `index` on the base canvas: the render-ahead cache's copy when there is one (returns true),
-   * else windowed now into the one reused buffer. */
+  /** Window slice `index` onto the base canvas now, into the one reused buffer (the synchronous path). */
   fillBase(img, P, index) {
     const l = this.loader();
     const b = this.base;
@@ -814,17 +815,13 @@ export class Viewer {
       b.ctx = b.canvas.getContext("2d");
     }
     const lut = this.windowLut(img);
-    const ready = sliceLoaded(l.loaded, l.nLoaded, P.plane, index);
-    const hit = ready && this.cacheOn ? this.cache.get(this.baseCacheKey(lut, P.plane, index)) : undefined;
-    if (hit) { b.ctx.putImageData(hit.data, 0, 0); return true; }
     const t0 = performance.now();
     windowSlice(b.pix, l.data, l.loaded, img.shape, P.plane, index, lut);
-    if (ready) {
+    if (sliceLoaded(l.loaded, l.nLoaded, P.plane, index)) {
       this.stats.windowMs.push(performance.now() - t0); // the miss path's windowing loop alone
       if (this.stats.windowMs.length > 1000) this.stats.windowMs.shift();
     }
     b.ctx.putImageData(b.data, 0, 0);
-    return false;
   }
 
   /** What the overlay pixels depend on besides plane and slice (the label map, selection, toggles). */
@@ -838,12 +835,17 @@ export class Viewer {
 
   heatOn() { return !!(this.show.heat && this.heat && this.heat.url === this.heatUrl()); }
 
+  /** Whether anything is composited over the image (masks or a heat map, overlays on, first image). */
+  overlaysDrawn() {
+    return this.show.overlays && this.imageIndex === 0 && !!((this.show.masks && this.labels) || this.heatOn());
+  }
+
   /** The label colours and heat colours of the current overlay state (built once per state). */
   overlayPalette(state) {
     const pal = this.palette;
     if (pal.key === state) return pal;
-    // the overlay state changed: drop the cached overlays of the old one
-    this.cache.retain((key) => !key.startsWith("o#") || key.startsWith(`o#${state}#`));
+    // the overlay state changed: drop the cached slices composited with the old one
+    this.cache.retain((key) => key.endsWith("#-") || key.endsWith(`#${state}`));
     pal.key = state;
     pal.colors.fill(0);
     const labels = this.show.masks && this.labels ? this.labels : null;
@@ -861,27 +863,22 @@ export class Viewer {
     return pal;
   }
 
-  /** Put the overlay of slice `index` on the overlay canvas (cached copy or computed now); returns
-   * whether it came from the cache; `this.over.any` says whether there is an overlay at all. */
+  /** Put the overlay of slice `index` on the overlay canvas; `this.over.any` says whether there is one. */
   fillOverlay(img, P, index) {
     const o = this.over;
     const labels = this.show.masks && this.labels ? this.labels : null;
     const heat = this.heatOn() ? this.heat : null;
     o.any = !!(labels || heat);
-    if (!o.any) return true;
+    if (!o.any) return;
     if (!o.data || o.data.width !== P.nu || o.data.height !== P.nv) {
       o.canvas.width = P.nu; o.canvas.height = P.nv;
       o.data = new ImageData(P.nu, P.nv);
       o.pix = new Uint32Array(o.data.data.buffer);
       o.ctx = o.canvas.getContext("2d");
     }
-    const state = this.overlayState();
-    const pal = this.overlayPalette(state);
-    const hit = this.cacheOn ? this.cache.get(`o#${state}#${P.plane}|${index}`) : undefined;
-    if (hit) { o.ctx.putImageData(hit.data, 0, 0); return true; }
+    const pal = this.overlayPalette(this.overlayState());
     overlaySlice(o.pix, labels && labels.data, pal.colors, heat && heat.data, pal.heat, img.shape, P.plane, index);
     o.ctx.putImageData(o.data, 0, 0);
-    return false;
   }
 
   // ------------------------------------------------------------------------------------ render-ahead
@@ -894,8 +891,21 @@ export class Viewer {
       : setTimeout(() => run({ didTimeout: true, timeRemaining: () => 8 }), 30);
   }
 
-  /** Fill the cache with the windowed slices (and overlays) around the current slice while the idle
-   * period lasts; never a slice that has not fully arrived, never while the window is being dragged. */
+  /** Scratch canvases of the render-ahead (reused: nothing is allocated per slice but its bitmap). */
+  scratch(nu, nv) {
+    let r = this.rendering;
+    if (!r || r.nu !== nu || r.nv !== nv) {
+      const base = new OffscreenCanvas(nu, nv), over = new OffscreenCanvas(nu, nv);
+      const bd = new ImageData(nu, nv), od = new ImageData(nu, nv);
+      r = this.rendering = { nu, nv, base, over, bctx: base.getContext("2d", { alpha: false }),
+        octx: over.getContext("2d"), bd, od, bpix: new Uint32Array(bd.data.buffer), opix: new Uint32Array(od.data.buffer) };
+    }
+    return r;
+  }
+
+  /** Fill the cache with the slices around the current one — windowed, overlays composited, as one
+   * ImageBitmap each — while the idle period lasts; never a slice that has not fully arrived, never
+   * while the window is being dragged. */
   renderAhead(deadline) {
     const img = this.image(), l = this.loader();
     if (!img || !l || !this.cacheOn) return;
@@ -905,29 +915,25 @@ export class Viewer {
     }
     const P = this.info();
     const lut = this.windowLut(img);
-    const overlays = this.show.overlays && this.imageIndex === 0 && !!((this.show.masks && this.labels) || this.heatOn());
-    const state = overlays ? this.overlayState() : "";
-    const pal = overlays ? this.overlayPalette(state) : null;
+    const over = this.overlaysDrawn();
+    const pal = over ? this.overlayPalette(this.overlayState()) : null;
     const heat = this.heatOn() ? this.heat.data : null;
     const labels = this.show.masks && this.labels ? this.labels.data : null;
     let did = 0;
     for (const k of aheadOrder(this.slice(), P.n, this.dir)) {
-      if (did && !deadline.didTimeout && deadline.timeRemaining() < 4) { this.scheduleAhead(); return; }
-      if (did >= 2 && deadline.didTimeout) { this.scheduleAhead(); return; }
-      const bk = this.baseCacheKey(lut, P.plane, k);
-      if (!this.cache.has(bk) && sliceLoaded(l.loaded, l.nLoaded, P.plane, k)) {
-        const buf = this.cache.take(P.nu, P.nv);
-        windowSlice(buf.pix, l.data, l.loaded, img.shape, P.plane, k, lut);
-        this.cache.put(bk, buf);
-        did++; this.stats.ahead++;
+      if (did && (deadline.didTimeout ? did >= 2 : deadline.timeRemaining() < 4)) { this.scheduleAhead(); return; }
+      const key = this.cacheKey(lut, P.plane, k, over);
+      if (this.cache.has(key) || !sliceLoaded(l.loaded, l.nLoaded, P.plane, k)) continue;
+      const r = this.scratch(P.nu, P.nv);
+      windowSlice(r.bpix, l.data, l.loaded, img.shape, P.plane, k, lut);
+      r.bctx.putImageData(r.bd, 0, 0);
+      if (over) {
+        overlaySlice(r.opix, labels, pal.colors, heat, pal.heat, img.shape, P.plane, k);
+        r.octx.putImageData(r.od, 0, 0);
+        r.bctx.drawImage(r.over, 0, 0);
       }
-      const ok = `o#${state}#${P.plane}|${k}`;
-      if (overlays && !this.cache.has(ok)) {
-        const buf = this.cache.take(P.nu, P.nv);
-        overlaySlice(buf.pix, labels, pal.colors, heat, pal.heat, img.shape, P.plane, k);
-        this.cache.put(ok, buf);
-        did++;
-      }
+      this.cache.put(key, { bitmap: r.base.transferToImageBitmap(), bytes: 4 * P.nu * P.nv });
+      did++; this.stats.ahead++;
     }
   }
 
@@ -949,16 +955,26 @@ export class Viewer {
     const wl = this.wl[this.imageIndex];
     const baseKey = [this.imageIndex, P.plane, index, img.dtype, wl.c, wl.w, img.invert,
       P.plane === "axial" || P.plane === "image" ? l.loaded[k] : l.nLoaded].join("|");
-    let newSlice = false, hit = true;
-    if (baseKey !== this.base.key) { hit = this.fillBase(img, P, index); this.base.key = baseKey; newSlice = true; }
+    const newSlice = baseKey !== this.shownKey;
+    this.shownKey = baseKey;
     const T = this.transform(P);
     const W = P.nu * T.pu, H = P.nv * T.pv;
     ctx.imageSmoothingEnabled = false;
-    ctx.drawImage(this.base.canvas, T.ox, T.oy, W, H);
-    if (this.show.overlays && this.imageIndex === 0) {
-      const key = this.overlayKey(index);
-      if (key !== this.over.key) { hit = this.fillOverlay(img, P, index) && hit; this.over.key = key; }
-      if (this.over.any) ctx.drawImage(this.over.canvas, T.ox, T.oy, W, H);
+    const overlays = this.show.overlays && this.imageIndex === 0;
+    const cached = this.cacheOn && sliceLoaded(l.loaded, l.nLoaded, P.plane, index)
+      ? this.cache.get(this.cacheKey(this.windowLut(img), P.plane, index, this.overlaysDrawn())) : undefined;
+    const hit = !!cached;
+    if (cached) ctx.drawImage(cached.bitmap, T.ox, T.oy, W, H); // windowed, overlays composited: one draw
+    else {
+      if (baseKey !== this.base.key) { this.fillBase(img, P, index); this.base.key = baseKey; }
+      ctx.drawImage(this.base.canvas, T.ox, T.oy, W, H);
+      if (overlays) {
+        const key = this.overlayKey(index);
+        if (key !== this.over.key) { this.fillOverlay(img, P, index); this.over.key = key; }
+        if (this.over.any) ctx.drawImage(this.over.canvas, T.ox, T.oy, W, H);
+      }
+    }
+    if (overlays) {
       this.drawStrokes(ctx, T, P, index);
       if (this.show.boxes) this.drawBoxes(ctx, T, img, index);
     }

@@ -114,7 +114,7 @@ def test_slices_not_yet_loaded_are_never_cached(view: Any) -> None:
       v.renderAhead({ didTimeout: false, timeRemaining: () => 1000 });
       v.setPlane('coronal'); v.draw(); v.renderAhead({ didTimeout: false, timeRemaining: () => 1000 });
       return [...v.cache.map.keys()].filter((k) => k.startsWith('b#')); }""")
-    assert len(keys) == 1 and keys[0].endswith("|axial|20"), keys  # not 16–24, not a coronal cut
+    assert len(keys) == 1 and "|axial|20#" in keys[0], keys  # not 16–24, not a coronal cut
     view.evaluate("() => rrViewer.viewer.setPlane('axial')")
     for route in held:
         route.continue_()
