@@ -11,8 +11,13 @@ viewer's own counters: ``rrViewer.snapshot()``):
   slice shown (``slices_per_s`` and ``lost`` presses in params); floor: the 30 ms press interval.
 * ``ui.slice_step`` — ArrowUp → new slice painted, p95; floor A: a bare Gradio app's button → counter
   round trip in the same browser, p95.
-* ``ui.slice_paint`` — one slice repaint (window LUT, put, scale to the canvas, overlays, boxes), p95;
-  floor B: repainting one pre-windowed 512² slice on the same canvas (put + scaled draw), p95.
+* ``ui.slice_paint`` — one slice repaint during the held-key scroll (the realistic case: put, scale to the
+  canvas, overlays, boxes; the window mapping too where the render-ahead cache missed), p95, with the
+  cache hit rate and hit/miss p50/p95 in params; floor B: repainting one pre-windowed 512² slice on the
+  same canvas (put + scaled draw), p95.
+* ``ui.slice_paint_hit`` — the held scroll's paints that came from the render-ahead cache, p95; floor B.
+* ``ui.slice_paint_miss`` — random access (jumps to random far slices: always a cache miss, windowed on the
+  critical path), p95, with the windowing loop alone in params; floor B.
 * ``ui.wl_drag`` — right-button drag (60 moves 16 ms apart) → repaint, p95; floor B.
 * ``ui.overlay_toggle`` — ``o`` → repaint, p95; floor B.
 * ``ui.first_slice`` — open button clicked → first slice painted, on a server that has not read the
@@ -256,13 +261,14 @@ def _snap(page: Any) -> dict[str, Any]:
     return page.evaluate("() => rrViewer.snapshot()")  # type: ignore[no-any-return]
 
 
-def _held_scroll(page: Any, start: int) -> tuple[float, int, int, list[float]]:
+def _held_scroll(page: Any, start: int) -> tuple[float, int, int, list[float], list[bool]]:
     """60 ArrowUp presses 30 ms apart from ``start``: (distinct slices painted per second, presses lost,
-    slices skipped — stepped over within one frame, never painted —, paint ms of the run)."""
+    slices skipped — stepped over within one frame, never painted —, paint ms of the run, whether each
+    paint came from the render-ahead cache)."""
     page.evaluate(f"() => {{ const v = rrViewer.viewer, s = v.stats; v.setSlice({start}); "
-                  "s.paints.length = 0; "
+                  "s.paints.length = 0; s.paintHit.length = 0; "
                   "s.latency.slice.length = 0; s.stepTimes.length = 0; s.painted.length = 0; }")
-    page.wait_for_timeout(300)
+    page.wait_for_timeout(300)  # a reader looks at a slice before holding the key: idle time to render ahead
     page.evaluate(_HOLD, [PRESSES, PRESS_GAP_S * 1000.0])
     target = start + PRESSES
     with contextlib.suppress(Exception):  # presses lost: report what was shown
@@ -271,7 +277,30 @@ def _held_scroll(page: Any, start: int) -> tuple[float, int, int, list[float]]:
     advanced = int(s["drawn"]["slice"]) - start
     painted = len({k for k in s["painted"] if start < k <= start + PRESSES})
     span_ms = float(s["drawn"]["at"]) - float(s["stepTimes"][0]) if s["stepTimes"] else float("inf")
-    return painted / (span_ms / 1000.0), PRESSES - advanced, advanced - painted, list(s["paints"])
+    return (painted / (span_ms / 1000.0), PRESSES - advanced, advanced - painted, list(s["paints"]),
+            [bool(h) for h in s["paintHit"]])
+
+
+# Random access: jump to `n` random slices at least 20 apart (never rendered ahead), one per 80 ms.
+_RANDOM = """async (n) => {
+  const v = rrViewer.viewer, s = v.stats, nk = v.sliceCount();
+  s.paints.length = 0; s.paintHit.length = 0; s.windowMs.length = 0;
+  let k = v.slice();
+  for (let r = 0; r < n; r++) {
+    let next = k;
+    while (Math.abs(next - k) < 20) next = Math.floor(Math.random() * nk);
+    k = next;
+    v.setSlice(k);
+    await new Promise((res) => setTimeout(res, 80));
+  }
+  return { paints: s.paints.slice(), hit: s.paintHit.slice(), window: s.windowMs.slice() };
+}"""
+
+
+def _random_access(page: Any, n: int) -> tuple[list[float], list[bool], list[float]]:
+    """Paint ms, hit flags and windowing-loop ms of ``n`` jumps to random far slices."""
+    got = page.evaluate(_RANDOM, n)
+    return list(got["paints"]), [bool(h) for h in got["hit"]], list(got["window"])
 
 
 def _wl_drag(page: Any, moves: int) -> list[float]:
@@ -350,8 +379,9 @@ def run(quick: bool = False) -> list[dict[str, Any]]:
                 floor_b = [t / 1000.0 for t in fb["paint"]]
                 floor_bf = [t / 1000.0 for t in fb["frame"]]
                 start = max(0, min(shape[0] // 2 - PRESSES // 2, shape[0] - 1 - PRESSES))
-                rate, lost, skipped, paints = _held_scroll(page, start)
+                rate, lost, skipped, paints, hits = _held_scroll(page, start)
                 step_lat = [t / 1000.0 for t in _snap(page)["latency"]["slice"]]
+                rnd_paints, rnd_hits, rnd_window = _random_access(page, n)
                 wl = [t / 1000.0 for t in _wl_drag(page, 60)]
                 toggles = [t / 1000.0 for t in _overlay_toggles(page, n)]
                 page.screenshot(path=str(Path(tmp) / "ui.png"))
@@ -361,7 +391,12 @@ def run(quick: bool = False) -> list[dict[str, Any]]:
             bare_srv.stop()
             services.repo.close()
     paint_s = [t / 1000.0 for t in paints]
-    for name, got in (("paints", paint_s), ("slice steps", step_lat), ("W/L drag", wl), ("toggles", toggles)):
+    hit_s = [t for t, h in zip(paint_s, hits, strict=True) if h]
+    miss_held_s = [t for t, h in zip(paint_s, hits, strict=True) if not h]
+    miss_s = [t / 1000.0 for t, h in zip(rnd_paints, rnd_hits, strict=True) if not h]
+    window_s = [t / 1000.0 for t in rnd_window]
+    for name, got in (("paints", paint_s), ("slice steps", step_lat), ("W/L drag", wl), ("toggles", toggles),
+                      ("cache hits", hit_s), ("random-access misses", miss_s), ("window loops", window_s)):
         if not got:
             raise RuntimeError(f"bench ui: no {name} were measured (is the viewer drawing?)")
     common = {"shape": list(shape), "browser": BROWSER}
@@ -376,7 +411,16 @@ def run(quick: bool = False) -> list[dict[str, Any]]:
                statistic="seconds per distinct slice painted", slices_per_s=rate, lost=lost, skipped=skipped,
                floor="press interval (30 ms)", **common),
         row("ui.slice_step", step_lat, fa95, "A: bare Gradio button → counter, p95", frame_floor_s=fbf95),
-        row("ui.slice_paint", paint_s, fb95, "B: repaint one pre-windowed slice, p95"),
+        row("ui.slice_paint", paint_s, fb95, "B: repaint one pre-windowed slice, p95",
+            hit_rate=len(hit_s) / len(paint_s), hit_p50_s=percentile(hit_s, 50),
+            hit_p95_s=percentile(hit_s, 95),
+            held_misses=len(miss_held_s), floor_p50_s=percentile(floor_b, 50),
+            case="held ArrowUp: 60 presses 30 ms apart"),
+        row("ui.slice_paint_hit", hit_s, fb95, "B: repaint one pre-windowed slice, p95",
+            case="held ArrowUp, render-ahead cache hits"),
+        row("ui.slice_paint_miss", miss_s, fb95, "B: repaint one pre-windowed slice, p95",
+            window_loop_p50_s=percentile(window_s, 50), window_loop_p95_s=percentile(window_s, 95),
+            random_hits=sum(rnd_hits), case="random access: jumps ≥ 20 slices, a cache miss each"),
         row("ui.wl_drag", wl, fbf95, _FRAME_FLOOR),
         row("ui.overlay_toggle", toggles, fbf95, _FRAME_FLOOR),
         result("ui.first_slice", first_cold, fa95, 1, statistic="open click → first slice painted",

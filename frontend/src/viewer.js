@@ -7,9 +7,11 @@ import {
   voxelAt, windowByte,
 } from "./geometry.js";
 import { VolumeLoader, fetchBytes } from "./loader.js";
+import {
+  CACHE_MB, SliceCache, aheadOrder, overlaySlice, sliceLoaded, windowSlice, windowTable,
+} from "./paint.js";
 
 const TOOLS = { probe: "p", box: "b", brush: "g", ruler: "m" };
-const LOADING = 0xff301a10; // ABGR: dark blue where slices have not arrived yet
 const HANDLE = 7; // px: box corner/edge grab distance
 const CINE_FPS = 15;
 
@@ -59,8 +61,17 @@ export class Viewer {
     this.base = { key: "", canvas: document.createElement("canvas"), data: null, pix: null };
     this.over = { key: "", canvas: document.createElement("canvas"), data: null, pix: null, any: false };
     this.lut = { key: "", table: null, offset: 0 };
-    this.stats = { paints: [], firstPaint: null, firstPaintAt: null, caseSetAt: null, steps: 0,
-      latency: { slice: [], wl: [], overlay: [] }, input: null, stepTimes: [], painted: [] };
+    // render-ahead: windowed slices (and their overlays) painted in idle time ahead of the scroll
+    this.cache = new SliceCache(CACHE_MB * 2 ** 20); // ImageBitmaps: windowed, overlays composited
+    this.shownKey = "";
+    this.cacheOn = true; // off: every paint takes the synchronous path (tests compare both)
+    this.dir = 0; // scroll direction: +1, −1, 0 unknown
+    this.wlAt = -1e9; // when the window last changed (render-ahead waits while W/L is being dragged)
+    this.ahead = 0;
+    this.palette = { key: "", colors: new Uint32Array(256), heat: new Uint32Array(256) };
+    this.stats = { paints: [], paintHit: [], firstPaint: null, firstPaintAt: null, caseSetAt: null, steps: 0,
+      latency: { slice: [], wl: [], overlay: [] }, input: null, stepTimes: [], painted: [], ahead: 0,
+      windowMs: [] };
     this.frame = 0;
     this.urlTimer = 0;
     this.appliedView = "";
@@ -191,7 +202,9 @@ export class Viewer {
     this.heat = null;
     this.measure = null;
     this.strokes = [];
-    this.base.key = this.over.key = "";
+    this.base.key = this.over.key = this.shownKey = "";
+    this.cache.clear();
+    this.dir = 0;
     this.stats.caseSetAt = performance.now();
     this.stats.firstPaint = this.stats.firstPaintAt = null;
     s.images.forEach((img, n) => { this.wl[n] = { c: img.window.center, w: img.window.width, name: img.window.name }; });
@@ -310,6 +323,7 @@ export class Viewer {
     const p = img && img.presets[n];
     if (!p) return;
     this.wl[this.imageIndex] = { c: p.center, w: p.width, name: p.name };
+    this.wlAt = performance.now();
     this.showWindow();
     this.invalidate();
   }
@@ -331,6 +345,7 @@ export class Viewer {
 
   setWindow(c, w, name = "manual") {
     this.wl[this.imageIndex] = { c, w: Math.max(1, w), name };
+    this.wlAt = performance.now();
     this.showWindow();
     this.invalidate();
   }
@@ -349,6 +364,7 @@ export class Viewer {
   setPlane(plane) {
     if (!this.isVolume()) return;
     this.plane = plane;
+    this.dir = 0;
     this.measure = null;
     this.fillControls();
     this.writeUrl();
@@ -359,7 +375,9 @@ export class Viewer {
     if (!this.s || !this.s.images[n]) return;
     this.imageIndex = n;
     this.plane = this.s.images[n].ndim === 3 ? (this.plane === "image" ? "axial" : this.plane) : "image";
-    this.base.key = this.over.key = "";
+    this.base.key = this.over.key = this.shownKey = "";
+    this.cache.clear();
+    this.dir = 0;
     this.measure = null;
     this.startLoading(n);
     this.fillControls();
@@ -376,7 +394,9 @@ export class Viewer {
   setSlice(index, url = true) {
     if (!this.isVolume()) return;
     const n = this.sliceCount();
+    const before = this.slice();
     this.cursor[NORMAL[this.plane]] = Math.min(n - 1, Math.max(0, Math.round(index)));
+    if (this.slice() !== before) this.dir = Math.sign(this.slice() - before);
     if (this.plane === "axial") this.loader()?.want(this.cursor[0]);
     if (url) this.writeUrl();
     this.invalidate();
@@ -770,22 +790,23 @@ export class Viewer {
   }
 
   windowLut(img) {
-    const wl = this.wl[this.imageIndex];
-    const key = `${img.dtype}|${wl.c}|${wl.w}|${img.invert}`;
-    if (this.lut.key === key) return this.lut;
-    if (img.dtype === "float32") { this.lut = { key, table: null, offset: 0 }; return this.lut; }
-    const offset = img.dtype === "int16" ? 32768 : 0;
-    const table = this.lut.table && this.lut.table.length === 65536 ? this.lut.table : new Uint32Array(65536);
-    // only the image's own value range is ever looked up (a CT: ~4k entries, not 65k)
-    const lo = Math.max(0, Math.floor(img.range[0]) + offset), hi = Math.min(65535, Math.ceil(img.range[1]) + offset);
-    for (let n = lo; n <= hi; n++) {
-      const y = windowByte(n - offset, wl.c, wl.w, img.invert);
-      table[n] = 0xff000000 | (y << 16) | (y << 8) | y;
+    const lut = windowTable(img, this.wl[this.imageIndex], this.lut);
+    if (lut !== this.lut) {
+      // a new window: windowed slices of any other window leave the cache (nothing stale can be shown)
+      const prefix = `b#${lut.key}#`;
+      this.cache.retain((key) => !key.startsWith("b#") || key.startsWith(prefix));
     }
-    this.lut = { key, table, offset };
-    return this.lut;
+    this.lut = lut;
+    return lut;
   }
 
+  /** The cache key of slice `index` of `plane` windowed with `lut`, composited with the overlays of the
+   * current overlay state (`over`) or bare. */
+  cacheKey(lut, plane, index, over) {
+    return `b#${lut.key}#${this.imageIndex}|${plane}|${index}#${over ? this.overlayState() : "-"}`;
+  }
+
+  /** Window slice `index` onto the base canvas now, into the one reused buffer (the synchronous path). */
   fillBase(img, P, index) {
     const l = this.loader();
     const b = this.base;
@@ -793,79 +814,129 @@ export class Viewer {
       b.canvas.width = P.nu; b.canvas.height = P.nv;
       b.data = new ImageData(P.nu, P.nv);
       b.pix = new Uint32Array(b.data.data.buffer);
+      b.ctx = b.canvas.getContext("2d");
     }
-    const { table, offset } = this.windowLut(img);
-    const wl = this.wl[this.imageIndex];
-    const data = l.data, out = b.pix, loaded = l.loaded;
-    const [nk, ni, nj] = img.shape;
-    const map = table ? (x) => table[x + offset]
-      : (x) => { const y = windowByte(x, wl.c, wl.w, img.invert); return 0xff000000 | (y << 16) | (y << 8) | y; };
-    if (P.plane === "axial" || P.plane === "image") {
-      const k = P.plane === "image" ? 0 : index, off = k * ni * nj, n = ni * nj;
-      if (!loaded[k]) out.fill(LOADING);
-      else if (table) for (let p = 0; p < n; p++) out[p] = table[data[off + p] + offset];
-      else for (let p = 0; p < n; p++) out[p] = map(data[off + p]);
-    } else if (P.plane === "coronal") {
-      for (let v = 0; v < nk; v++) {
-        const k = nk - 1 - v, src = (k * ni + index) * nj, dst = v * nj;
-        if (!loaded[k]) { out.fill(LOADING, dst, dst + nj); continue; }
-        for (let u = 0; u < nj; u++) out[dst + u] = map(data[src + u]);
-      }
-    } else {
-      for (let v = 0; v < nk; v++) {
-        const k = nk - 1 - v, src = k * ni * nj + index, dst = v * ni;
-        if (!loaded[k]) { out.fill(LOADING, dst, dst + ni); continue; }
-        for (let u = 0; u < ni; u++) out[dst + u] = map(data[src + u * nj]);
-      }
+    const lut = this.windowLut(img);
+    const t0 = performance.now();
+    windowSlice(b.pix, l.data, l.loaded, img.shape, P.plane, index, lut);
+    if (sliceLoaded(l.loaded, l.nLoaded, P.plane, index)) {
+      this.stats.windowMs.push(performance.now() - t0); // the miss path's windowing loop alone
+      if (this.stats.windowMs.length > 1000) this.stats.windowMs.shift();
     }
-    b.canvas.getContext("2d").putImageData(b.data, 0, 0);
+    b.ctx.putImageData(b.data, 0, 0);
   }
 
-  overlayKey(index) {
+  /** What the overlay pixels depend on besides plane and slice (the label map, selection, toggles). */
+  overlayState() {
     const f = this.selected();
-    return [this.plane, index, this.labels && this.show.masks ? this.labels.key : "", this.opacity,
-      f ? f.region : "", this.show.all, this.heat && this.show.heat ? this.heat.url : ""].join("|");
+    return [this.imageIndex, this.labels && this.show.masks ? this.labels.key : "", this.opacity,
+      f ? f.region : "", this.show.all, this.heatOn() ? this.heat.url : ""].join("|");
   }
 
+  overlayKey(index) { return `o#${this.overlayState()}#${this.plane}|${index}`; }
+
+  heatOn() { return !!(this.show.heat && this.heat && this.heat.url === this.heatUrl()); }
+
+  /** Whether anything is composited over the image (masks or a heat map, overlays on, first image). */
+  overlaysDrawn() {
+    return this.show.overlays && this.imageIndex === 0 && !!((this.show.masks && this.labels) || this.heatOn());
+  }
+
+  /** The label colours and heat colours of the current overlay state (built once per state). */
+  overlayPalette(state) {
+    const pal = this.palette;
+    if (pal.key === state) return pal;
+    // the overlay state changed: drop the cached slices composited with the old one
+    this.cache.retain((key) => key.endsWith("#-") || key.endsWith(`#${state}`));
+    pal.key = state;
+    pal.colors.fill(0);
+    const labels = this.show.masks && this.labels ? this.labels : null;
+    const f = this.selected();
+    if (labels) labels.names.forEach((name, n) => {
+      if (!this.showsFinding(f, name)) return;
+      const [r, g, b] = labels.colors[n];
+      const a = Math.round(255 * Math.min(1, f && f.region === name ? this.opacity + 0.25 : this.opacity));
+      pal.colors[n + 1] = ((a << 24) >>> 0) | (b << 16) | (g << 8) | r;
+    });
+    if (!pal.heat[255]) for (let n = 1; n < 256; n++) {
+      const [r, g, b] = jet(n / 255);
+      pal.heat[n] = ((Math.round(200 * n / 255) << 24) >>> 0) | (b << 16) | (g << 8) | r;
+    }
+    return pal;
+  }
+
+  /** Put the overlay of slice `index` on the overlay canvas; `this.over.any` says whether there is one. */
   fillOverlay(img, P, index) {
     const o = this.over;
     const labels = this.show.masks && this.labels ? this.labels : null;
-    const heat = this.show.heat && this.heat && this.heat.url === this.heatUrl() ? this.heat : null;
+    const heat = this.heatOn() ? this.heat : null;
     o.any = !!(labels || heat);
     if (!o.any) return;
     if (!o.data || o.data.width !== P.nu || o.data.height !== P.nv) {
       o.canvas.width = P.nu; o.canvas.height = P.nv;
       o.data = new ImageData(P.nu, P.nv);
       o.pix = new Uint32Array(o.data.data.buffer);
+      o.ctx = o.canvas.getContext("2d");
     }
-    const f = this.selected();
-    const colors = new Uint32Array(256);
-    if (labels) labels.names.forEach((name, n) => {
-      if (!this.showsFinding(f, name)) return;
-      const [r, g, b] = labels.colors[n];
-      const a = Math.round(255 * Math.min(1, f && f.region === name ? this.opacity + 0.25 : this.opacity));
-      colors[n + 1] = (a << 24 >>> 0) | (b << 16) | (g << 8) | r;
-    });
-    const heatLut = new Uint32Array(256);
-    if (heat) for (let n = 1; n < 256; n++) {
-      const [r, g, b] = jet(n / 255);
-      heatLut[n] = ((Math.round(200 * n / 255) << 24) >>> 0) | (b << 16) | (g << 8) | r;
+    const pal = this.overlayPalette(this.overlayState());
+    overlaySlice(o.pix, labels && labels.data, pal.colors, heat && heat.data, pal.heat, img.shape, P.plane, index);
+    o.ctx.putImageData(o.data, 0, 0);
+  }
+
+  // ------------------------------------------------------------------------------------ render-ahead
+
+  /** Ask for idle time to paint the slices around the current one (ahead of the scroll direction). */
+  scheduleAhead() {
+    if (this.ahead || !this.cacheOn) return;
+    const run = (deadline) => { this.ahead = 0; this.renderAhead(deadline); };
+    this.ahead = window.requestIdleCallback ? requestIdleCallback(run, { timeout: 250 })
+      : setTimeout(() => run({ didTimeout: true, timeRemaining: () => 8 }), 30);
+  }
+
+  /** Scratch canvases of the render-ahead (reused: nothing is allocated per slice but its bitmap). */
+  scratch(nu, nv) {
+    let r = this.rendering;
+    if (!r || r.nu !== nu || r.nv !== nv) {
+      const base = new OffscreenCanvas(nu, nv), over = new OffscreenCanvas(nu, nv);
+      const bd = new ImageData(nu, nv), od = new ImageData(nu, nv);
+      r = this.rendering = { nu, nv, base, over, bctx: base.getContext("2d", { alpha: false }),
+        octx: over.getContext("2d"), bd, od, bpix: new Uint32Array(bd.data.buffer), opix: new Uint32Array(od.data.buffer) };
     }
-    const [nk, ni, nj] = img.shape;
-    const out = o.pix;
-    const at = (p) => {
-      const h = heat ? heat.data[p] : 0;
-      return h ? heatLut[h] : labels ? colors[labels.data[p]] : 0;
-    };
-    if (P.plane === "axial" || P.plane === "image") {
-      const k = P.plane === "image" ? 0 : index, off = k * ni * nj, n = ni * nj;
-      for (let p = 0; p < n; p++) out[p] = at(off + p);
-    } else if (P.plane === "coronal") {
-      for (let v = 0; v < nk; v++) { const src = ((nk - 1 - v) * ni + index) * nj; for (let u = 0; u < nj; u++) out[v * nj + u] = at(src + u); }
-    } else {
-      for (let v = 0; v < nk; v++) { const src = (nk - 1 - v) * ni * nj + index; for (let u = 0; u < ni; u++) out[v * ni + u] = at(src + u * nj); }
+    return r;
+  }
+
+  /** Fill the cache with the slices around the current one — windowed, overlays composited, as one
+   * ImageBitmap each — while the idle period lasts; never a slice that has not fully arrived, never
+   * while the window is being dragged. */
+  renderAhead(deadline) {
+    const img = this.image(), l = this.loader();
+    if (!img || !l || !this.cacheOn) return;
+    if (performance.now() - this.wlAt < 200 || (this.drag && this.drag.kind === "wl")) {
+      this.ahead = setTimeout(() => { this.ahead = 0; this.scheduleAhead(); }, 100);
+      return;
     }
-    o.canvas.getContext("2d").putImageData(o.data, 0, 0);
+    const P = this.info();
+    const lut = this.windowLut(img);
+    const over = this.overlaysDrawn();
+    const pal = over ? this.overlayPalette(this.overlayState()) : null;
+    const heat = this.heatOn() ? this.heat.data : null;
+    const labels = this.show.masks && this.labels ? this.labels.data : null;
+    let did = 0;
+    for (const k of aheadOrder(this.slice(), P.n, this.dir)) {
+      if (did && (deadline.didTimeout ? did >= 2 : deadline.timeRemaining() < 4)) { this.scheduleAhead(); return; }
+      const key = this.cacheKey(lut, P.plane, k, over);
+      if (this.cache.has(key) || !sliceLoaded(l.loaded, l.nLoaded, P.plane, k)) continue;
+      const r = this.scratch(P.nu, P.nv);
+      windowSlice(r.bpix, l.data, l.loaded, img.shape, P.plane, k, lut);
+      r.bctx.putImageData(r.bd, 0, 0);
+      if (over) {
+        overlaySlice(r.opix, labels, pal.colors, heat, pal.heat, img.shape, P.plane, k);
+        r.octx.putImageData(r.od, 0, 0);
+        r.bctx.drawImage(r.over, 0, 0);
+      }
+      this.cache.put(key, { bitmap: r.base.transferToImageBitmap(), bytes: 4 * P.nu * P.nv });
+      did++; this.stats.ahead++;
+    }
   }
 
   draw() {
@@ -883,18 +954,29 @@ export class Viewer {
     const P = this.info();
     const index = this.slice();
     const k = P.plane === "axial" ? index : 0;
-    const baseKey = [this.imageIndex, P.plane, index, this.lut.key, this.wl[this.imageIndex].c,
-      this.wl[this.imageIndex].w, P.plane === "axial" || P.plane === "image" ? l.loaded[k] : l.nLoaded].join("|");
-    let newSlice = false;
-    if (baseKey !== this.base.key) { this.fillBase(img, P, index); this.base.key = baseKey; newSlice = true; }
+    const wl = this.wl[this.imageIndex];
+    const baseKey = [this.imageIndex, P.plane, index, img.dtype, wl.c, wl.w, img.invert,
+      P.plane === "axial" || P.plane === "image" ? l.loaded[k] : l.nLoaded].join("|");
+    const newSlice = baseKey !== this.shownKey;
+    this.shownKey = baseKey;
     const T = this.transform(P);
     const W = P.nu * T.pu, H = P.nv * T.pv;
     ctx.imageSmoothingEnabled = false;
-    ctx.drawImage(this.base.canvas, T.ox, T.oy, W, H);
-    if (this.show.overlays && this.imageIndex === 0) {
-      const key = this.overlayKey(index);
-      if (key !== this.over.key) { this.fillOverlay(img, P, index); this.over.key = key; }
-      if (this.over.any) ctx.drawImage(this.over.canvas, T.ox, T.oy, W, H);
+    const overlays = this.show.overlays && this.imageIndex === 0;
+    const cached = this.cacheOn && sliceLoaded(l.loaded, l.nLoaded, P.plane, index)
+      ? this.cache.get(this.cacheKey(this.windowLut(img), P.plane, index, this.overlaysDrawn())) : undefined;
+    const hit = !!cached;
+    if (cached) ctx.drawImage(cached.bitmap, T.ox, T.oy, W, H); // windowed, overlays composited: one draw
+    else {
+      if (baseKey !== this.base.key) { this.fillBase(img, P, index); this.base.key = baseKey; }
+      ctx.drawImage(this.base.canvas, T.ox, T.oy, W, H);
+      if (overlays) {
+        const key = this.overlayKey(index);
+        if (key !== this.over.key) { this.fillOverlay(img, P, index); this.over.key = key; }
+        if (this.over.any) ctx.drawImage(this.over.canvas, T.ox, T.oy, W, H);
+      }
+    }
+    if (overlays) {
       this.drawStrokes(ctx, T, P, index);
       if (this.show.boxes) this.drawBoxes(ctx, T, img, index);
     }
@@ -916,11 +998,13 @@ export class Viewer {
     }
     if (newSlice && shown) {
       this.stats.paints.push(performance.now() - t0);
-      if (this.stats.paints.length > 1000) this.stats.paints.shift();
+      this.stats.paintHit.push(hit);
+      if (this.stats.paints.length > 1000) { this.stats.paints.shift(); this.stats.paintHit.shift(); }
       this.stats.painted.push(index);
       if (this.stats.painted.length > 1000) this.stats.painted.shift();
     }
-    this.stats.lastDraw = { plane: P.plane, slice: index, at: performance.now(), ms: performance.now() - t0 };
+    this.stats.lastDraw = { plane: P.plane, slice: index, at: performance.now(), ms: performance.now() - t0, hit };
+    this.scheduleAhead();
   }
 
   drawStrokes(ctx, T, P, index) {
@@ -1050,7 +1134,8 @@ export class Viewer {
       measureMm: this.measure ? this.measure.mm : null, probed: this.probed || null,
       zoom: (this.views[this.plane] || { zoom: 1 }).zoom, overlays: this.show.overlays,
       labels: this.labels ? this.labels.key : null, pending: this.bridge.busy || this.bridge.queue.length > 0,
-      firstPaintMs: this.stats.firstPaint, firstPaintAt: this.stats.firstPaintAt, paints: this.stats.paints.slice(),
+      firstPaintMs: this.stats.firstPaint, firstPaintAt: this.stats.firstPaintAt, paints: this.stats.paints.slice(), paintHit: this.stats.paintHit.slice(), windowMs: this.stats.windowMs.slice(),
+      cache: { entries: this.cache.size, bytes: this.cache.bytes, ahead: this.stats.ahead, on: this.cacheOn },
       steps: this.stats.steps, latency: this.stats.latency, stepTimes: this.stats.stepTimes.slice(), painted: this.stats.painted.slice(), drawn: this.stats.lastDraw || null,
       transform: img ? this.transform(this.info()) : null, info: img ? this.info() : null,
     };
