@@ -1,6 +1,6 @@
 """The labelled-sentence evaluation of the context flags and region assignment (issues 9 and 15).
 
-Three sets (docs/evaluation.md): ``own`` (written by the team) and ``dev`` (440 Open-i sentences), on which
+Three sets (docs/evaluation.md): ``own`` (written by the team) and ``dev`` (560 Open-i sentences), on which
 the rules were tuned, and ``real`` (325 radiologist-written Open-i chest X-ray sentences, labelled before the
 flagger was run on them and never tuned on). Thresholds are the values measured on 2026-11-30 with the
 negspacy backend minus a small margin, so a change to the lexicon or the flags that loses accuracy on any
@@ -90,7 +90,7 @@ def _rows(name: str) -> list[dict[str, object]]:
     return rows
 
 
-@pytest.mark.parametrize(("name", "size"), [("real", 325), ("dev", 440)])
+@pytest.mark.parametrize(("name", "size"), [("real", 325), ("dev", 560)])
 def test_open_i_sets_are_real_labelled_and_cover_the_strata(name: str, size: int) -> None:
     chosen = load_set(name)
     assert len(chosen) == size
@@ -100,8 +100,8 @@ def test_open_i_sets_are_real_labelled_and_cover_the_strata(name: str, size: int
     for flag in CONTEXT_FLAGS:
         assert sum(flag in s.flags for s in chosen) >= 10, flag
     rows = _rows(name)
-    assert {r["stratum"] for r in rows} == {"lateral", "procedure_communication", "devices", "prior",
-                                          "locationless", "random"}
+    assert {r["stratum"] for r in rows} - {"region_ambiguous"} == {  # dev round 4 adds region cues
+        "lateral", "procedure_communication", "devices", "prior", "locationless", "random"}
     for r in rows:
         source = r["source"]
         assert isinstance(source, dict)

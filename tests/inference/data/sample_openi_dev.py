@@ -4,7 +4,9 @@ Three rounds, each drawn like ``sample_openi.py`` (strata weighted towards proce
 from the Open-i sentences that are neither in the real (test) set nor in an earlier round, and come from
 no report that is the source of such a sentence. Round 1: seed 16, 160 sentences; round 2: seed 17, 160
 sentences; round 3: seed 18, 120 sentences (procedure/communication and clinical-history cues, and
-random). Each round was labelled by hand under the same rules before the flagger was run on it; rule
+random); round 4: seed 19, 120 sentences (procedure/communication cues, and region-ambiguous cues:
+hila, costophrenic angles, cardiomediastinal silhouette, aorta, spine, upper abdomen, chest wall, lines
+and tubes). Each round was labelled by hand under the same rules before the flagger was run on it; rule
 changes made after the first real-set measurement are justified on this set and the team's own set only.
 
 Usage: ``python tests/inference/data/sample_openi_dev.py EXTRACTED_DIR ROUND`` (prints the numbered
@@ -24,6 +26,11 @@ import sample_openi
 
 CUES = {name: cue for name, cue, _ in sample_openi.STRATA}
 PROCEDURE_CUES = CUES["procedure_communication"] + "|known|indicat|evaluat"
+# Round 4: the cues of the two goals still missed on the real set (procedure/communication recall, region).
+PROCEDURE_CUES_4 = (PROCEDURE_CUES + r"|telephon|called to|\bct\b|(?:pa|ap) and lateral|removal|insertion"
+                    r"|recent|given|setting")
+REGION_CUES_4 = (r"hil(?:a|um|ar)|costophrenic|cardiomediastinal|aort|spin(?:e|al)|vertebr|abdom|upper quadrant"
+                 r"|chest wall|\btubes?\b|\blines?\b|catheter|mediastin|diaphragm|axilla|soft tissue|trache")
 ROUNDS = {
     1: (16, (("lateral", CUES["lateral"], 10), ("procedure_communication", PROCEDURE_CUES, 45),
              ("devices", CUES["devices"], 25), ("prior", CUES["prior"], 20),
@@ -32,6 +39,7 @@ ROUNDS = {
              ("devices", CUES["devices"], 20), ("prior", CUES["prior"], 20),
              ("locationless", CUES["locationless"], 20), ("random", "", 40))),
     3: (18, (("procedure_communication", PROCEDURE_CUES + "|recent|given|setting", 60), ("random", "", 60))),
+    4: (19, (("procedure_communication", PROCEDURE_CUES_4, 60), ("region_ambiguous", REGION_CUES_4, 60))),
 }
 DATA = Path(__file__).parents[3] / "inference" / "data"
 
@@ -62,5 +70,5 @@ if __name__ == "__main__":
     with open(f"/tmp/dev{chosen_round}_unlabelled.jsonl", "w") as f:
         for row in rows:
             f.write(json.dumps(row) + "\n")
-    for i, row in enumerate(rows, 1 + 160 * min(chosen_round - 1, 2)):
+    for i, row in enumerate(rows, 1 + sum((160, 160, 120)[: chosen_round - 1])):
         print(i, row["stratum"][:4], "|", row["text"])
