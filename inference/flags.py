@@ -58,8 +58,10 @@ from viewer.records import Study
 _WORD = re.IGNORECASE
 
 PRIOR_PATTERNS = re.compile(
-    r"\b(?:compared (?:with|to)|comparison|unchanged|no (?:significant |interval )?change|interval\w*"
-    r"|again (?:seen|noted|demonstrated|identified)|previously|(?:prior|previous|earlier|last|old|outside) "
+    r"\b(?:compared (?:with|to)|comparison|unchanged|(?:no|without) (?:significant |interval )?change"
+    r"|interval\w*"
+    r"|again (?:seen|noted|demonstrated|identified)|(?:is|are) again|previously|as before"
+    r"|(?:prior|previous|earlier|last|old|outside) (?:chest )?"
     r"(?:study|studies|exam\w*|films?|radiographs?|ct|imaging|scans?)|old ct scans?|new since"
     r"|since (?:the )?(?:prior|previous|last)"
     r"|stable|new(?:ly)?|improv(?:ed|ing|ement)|worsen(?:ed|ing)|resolv(?:ed|ing)"
@@ -73,11 +75,11 @@ PRIOR_PATTERNS = re.compile(
     r"|than (?:on )?(?:the )?(?:prior |previous |last )?(?:exam\w*|study|film|radiograph))\b", _WORD)
 NO_PRIOR_STATEMENT = re.compile(
     r"\b(?:no|without|none|not available)\b[^.;]{0,30}\b(?:prior|previous|comparison|earlier)\b"
-    r"|\b(?:prior|previous|comparison)\b[^.;]{0,40}\b(?:not available|unavailable|none|would be|could be"
+    r"|\b(?:prior|previous|comparison|old)\b[^.;]{0,40}\b(?:not available|unavailable|none|would be|could be"
     r"|may be|if available|if possible)\b|\brecommend\w* comparison\b", _WORD)
 NON_TEMPORAL_STABLE = re.compile(
     r"\b(?:hemodynamically|haemodynamically|clinically) stable\b|\bstable[- ]appearing\b"
-    r"|\binterval follow[- ]?up\b", _WORD)
+    r"|\binterval follow[- ]?up\b|\bappropriate interval\b|\bconcern persists\b", _WORD)
 LATERAL_VIEW = re.compile(
     r"\b(?:on (?:the )?lateral|lateral (?:view|projection|radiograph|film|image|exam\w*|study)s?"
     r"|(?:pa|ap|frontal)\s*(?:and|/|&)\s*lateral|lateral (?:only|alone))\b", _WORD)
@@ -92,8 +94,13 @@ PROCEDURE_OR_COMMUNICATION = re.compile(
     r"|to evaluate this|consider|(?:would|could|to) better (?:evaluate|characteri[sz]e|assess)|notification"
     r"|thank you|opportunity to assist|care of your patient"
     r"|recent (?:\w+\s+)?(?:esophagram|swallow|surgery|procedure|placement|removal|insertion)"
-    r"|(?:would|may|could|might) be (?:helpful|useful|of (?:benefit|value|use|help))|would benefit"
-    r"|(?:as|if) clinically (?:indicated|warranted|appropriate)|(?:would like )?to discuss)\b", _WORD)
+    r"|would benefit"
+    r"|(?:as|if) clinically (?:indicated|warranted|appropriate)|(?:would like )?to discuss"
+    r"|(?:would|may|could|might) be (?:most |very |more )?"
+    r"(?:helpful|useful|of (?:benefit|value|use|help|xxxx))"
+    r"|(?:may|might|could|would) be indicated|further characteri[sz]ation|patient'?s history"
+    r"|(?:ct|scan|mri|imaging|films?|views?|radiographs?) (?:could|may|might|should|can) be"
+    r"|surgical planning)\b", _WORD)
 # "status post" / "s/p" is history unless what follows is surgery the image shows (docs/evaluation.md).
 STATUS_POST = re.compile(
     r"(?:\bstatus post\b|\bs/p\b)(?!\s+(?:(?:median|left|right|bilateral|xxxx|posterior|anterior|spinal"

@@ -62,14 +62,16 @@ _CXR: dict[str, tuple[str, ...]] = {
                         r"tip\b", r"picc", r"tracheostomy(?: tube)?", r"lines? (?:and|or) tubes?",
                         r"(?:intra-aortic )?balloon pump", r"(?:ventricular )?assist device", r"lvad",
                         r"defibrillator",
-                        r"cardiac (?:pacing leads?|pacemaker|pacer|defibrillator|device|generator|leads?)"),
+                        r"cardiac (?:pacing leads?|pacemaker|pacer|defibrillator|device|generator|leads?)",
+                        r"(?:aortic|mitral|tricuspid|pulmonic) valve (?:replacement|prosthesis)",
+                        r"prosthetic (?:aortic |mitral |tricuspid |pulmonic )?valve", r"venous xxxx"),
     "airway": (r"trache\w*", r"carina\w*", r"bronch(?:us|i|ial)\b", r"main ?stem bronch\w*", r"airways?"),
     "pleura": (r"pleura\w*", r"effusions?", r"pneumothora\w*", r"hydro(?:pneumo)?thora\w*", r"costophrenic",
                r"fissur\w*", r"empyema", r"posterior sulcus"),
     "heart": (r"heart", r"cardiac", r"cardiomegaly", r"cardiomediastinal", r"cardiothoracic",
               r"pericardi\w*", r"atri(?:um|al)", r"ventric\w*", r"valv\w*", r"retrosternal"),
-    "mediastinum": (r"mediastin\w*", r"hil(?:ar|um|a)", r"aort\w*", r"lymph\w*", r"pulmonary arter\w*",
-                    r"paratracheal", r"aortopulmonary", r"thym\w*"),
+    "mediastinum": (r"mediastin\w*", r"(?:bi)?hil(?:ar|um|a)", r"aort\w*", r"lymph\w*", r"pulmonary arter\w*",
+                    r"paratracheal", r"aortopulmonary", r"thym\w*", r"hiatal hernia", r"hiatus hernia"),
     "diaphragm": (r"(?:hemi)?diaphragm\w*", r"subdiaphragmatic", r"free air", r"pneumoperitoneum"),
     "bones": (r"bones?", r"bony", r"osseous", r"ribs?", r"vertebra\w*", r"spin(?:e|al)", r"clavic\w*",
               r"scapul\w*", r"fractures?", r"stern(?:um|al)", r"degenerative", r"osteo\w*", r"humer\w*",
@@ -77,15 +79,15 @@ _CXR: dict[str, tuple[str, ...]] = {
               r"cortical", r"cortex", r"skeletal", r"acromioclavicular", r"fusion",
               r"(?:vertebro|kypho)plasty"),
     "soft tissues": (r"soft tissues?", r"subcutaneous", r"breasts?", r"axilla\w*", r"chest wall",
-                     r"mastectomy", r"nipples?"),
-    "other": (r"abdom\w*", r"upper quadrant", r"cholecystectomy", r"bowel"),
+                     r"mastectomy", r"nipples?", r"neck"),
+    "other": (r"abdom\w*", r"upper quadrant", r"cholecystectomy", r"bowel", r"gallbladder"),
     "lungs": (r"lungs?", r"pulmonary", r"lobes?", r"lobar", r"nodul\w*", r"consolidat\w*", r"opacit\w*",
               r"atelecta\w*", r"emphysema\w*", r"edema", r"oedema", r"infiltrat\w*", r"pneumonia",
               r"interstiti\w*", r"airspace", r"air[- ]space", r"masse?s?", r"bases?", r"basilar", r"apic\w*",
               r"zones?", r"vascular congestion", r"kerley", r"granuloma\w*", r"bronchiectasis",
               r"hyperinflat\w*", r"hyperexpan\w*", r"scarring", r"perifissural", r"intrapulmonary",
               r"fibros\w*", r"fibrotic", r"peribronchial", r"cuffing", r"tubercul\w*", r"copd",
-              r"obstructive (?:pulmonary|lung) disease"),
+              r"obstructive (?:pulmonary|lung) disease", r"small airways? disease"),
 }
 
 LESION_TERMS = (
@@ -106,11 +108,16 @@ EXTRA_FINDING_TERMS = (
     r"cholelithiasis", r"steatosis", r"\w+megaly", r"ascites", r"metasta\w*", r"schmorl", r"hyperexpan\w*",
     r"(?:low|diminished|decreased) lung volumes?", r"\w*scoliosis", r"crowding", r"hydro(?:pneumo)?thorax",
     r"lymph nodes?", r"disruption", r"sutures?", r"suture material", r"callus", r"lordosis", r"sclero\w*",
-    r"(?:chronic|senescent|degenerative|arthritic|post-?surgical|post-?operative|fibrotic|emphysematous|surgical"
+    r"(?:chronic|senescent|degenerative|arthritic|post-?surgical|post-?op(?:erative)?|fibrotic|emphysematous|surgical"
     r"|inflammatory)(?: \w+)? changes?", r"chronic lung disease", r"\w*arthrit\w*", r"spondyl\w*",
     r"tortu\w*", r"ectas\w*", r"interposition", r"replacement", r"fusion", r"distortion", r"deformit\w*",
-    r"resection", r"tips?", r"(?:chronic )?obstructive (?:pulmonary|lung) disease", r"curvature",
+    r"resection", r"tips?", r"(?:chronic )?obstructive (?:pulmonary|lung) disease",
     r"\w+plasty", r"stents?", r"irregularit\w*",
+    # dev round 4
+    r"diminutive", r"shortening", r"post-?traumatic", r"elevation", r"coils?", r"embolization\w*",
+    r"venous xxxx", r"(?:spine|spinal|cervical|thoracic|lumbar) surgery", r"\w*curvature",
+    r"xxxx(?= (?:is |are )?in (?:a |an )?"
+    r"(?:stable|standard|unchanged|satisfactory|appropriate|good|expected) position)",
 )
 # CheXpert mentions that name anatomy, not a finding ("heart size is normal"), or a procedure.
 NEUTRAL_CHEXPERT = frozenset({"the heart", "heart size", "cardiac size", "cardiac shadow", "cardiac contour",
@@ -173,6 +180,15 @@ _DESCRIPTIVE = {"lungs": re.compile(r"(?:nodul\w*|masse?s?|lesions?|apic\w*)", r
 _WEAK_LOCATION = {"soft tissues": re.compile(r"chest wall", re.IGNORECASE)}
 
 
+# A CXR sentence that opens with a recommendation, a request or a communication is filed under ``other``
+# even when it names anatomy ("Recommend chest CT for further evaluation of the nodule.", "If further
+# concern for rib fractures dedicated rib films would better evaluate."): it is not a finding of a region.
+_LEADING_REQUEST = re.compile(
+    r"\s*(?:recommend\w*|consider|suggest\b|please\b|if\b|correlat\w*|clinical correlation|follow[- ]?up\b"
+    r"|further (?:evaluation|imaging)|dr\.?\s|the (?:referring|ordering) (?:clinician|physician|provider)"
+    r"|critical result)", re.IGNORECASE)
+
+
 @lru_cache(maxsize=4)
 def _compiled(kind: str) -> tuple[tuple[str, re.Pattern[str]], ...]:
     table = _CT if kind == "ct" else _CXR if kind == "cxr" else None
@@ -189,12 +205,18 @@ def region_for(sentence: str, kind: str) -> str | None:
         sentence: One sentence of report text.
         kind: ``ct`` or ``cxr`` (selects the region vocabulary of DESIGN §4).
     """
+    if kind == "cxr" and _LEADING_REQUEST.match(sentence):
+        return "other"
     best: tuple[int, int, int, str] | None = None
+    clips = False
     for region, pattern in _compiled(kind):
         for m in pattern.finditer(sentence):
             key = (_tier(region, m.group(0)), m.start(), -(m.end() - m.start()), region)
+            clips = clips or (region == "support devices" and key[0] == 2)
             if best is None or key[:3] < best[:3]:
                 best = key
+    if best and clips and best[3] == "mediastinum":
+        return "support devices"  # clips from mediastinal or hilar surgery are filed as devices
     return best[3] if best else None
 
 

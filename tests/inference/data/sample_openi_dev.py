@@ -29,8 +29,9 @@ PROCEDURE_CUES = CUES["procedure_communication"] + "|known|indicat|evaluat"
 # Round 4: the cues of the two goals still missed on the real set (procedure/communication recall, region).
 PROCEDURE_CUES_4 = (PROCEDURE_CUES + r"|telephon|called to|\bct\b|(?:pa|ap) and lateral|removal|insertion"
                     r"|recent|given|setting")
-REGION_CUES_4 = (r"hil(?:a|um|ar)|costophrenic|cardiomediastinal|aort|spin(?:e|al)|vertebr|abdom|upper quadrant"
-                 r"|chest wall|\btubes?\b|\blines?\b|catheter|mediastin|diaphragm|axilla|soft tissue|trache")
+REGION_CUES_4 = (r"hil(?:a|um|ar)|costophrenic|cardiomediastinal|aort|spin(?:e|al)|vertebr|abdom"
+                 r"|upper quadrant|chest wall|\btubes?\b|\blines?\b|catheter|mediastin|diaphragm|axilla"
+                 r"|soft tissue|trache")
 ROUNDS = {
     1: (16, (("lateral", CUES["lateral"], 10), ("procedure_communication", PROCEDURE_CUES, 45),
              ("devices", CUES["devices"], 25), ("prior", CUES["prior"], 20),
