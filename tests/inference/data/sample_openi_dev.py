@@ -6,7 +6,8 @@ no report that is the source of such a sentence. Round 1: seed 16, 160 sentences
 sentences; round 3: seed 18, 120 sentences (procedure/communication and clinical-history cues, and
 random); round 4: seed 19, 120 sentences (procedure/communication cues, and region-ambiguous cues:
 hila, costophrenic angles, cardiomediastinal silhouette, aorta, spine, upper abdomen, chest wall, lines
-and tubes). Each round was labelled by hand under the same rules before the flagger was run on it; rule
+and tubes); round 5: seed 20, 100 sentences (procedure/communication and clinical-history cues 60, the
+region-ambiguous cues 40). Each round was labelled by hand under the same rules before the flagger was run on it; rule
 changes made after the first real-set measurement are justified on this set and the team's own set only.
 
 Usage: ``python tests/inference/data/sample_openi_dev.py EXTRACTED_DIR ROUND`` (prints the numbered
@@ -32,6 +33,9 @@ PROCEDURE_CUES_4 = (PROCEDURE_CUES + r"|telephon|called to|\bct\b|(?:pa|ap) and 
 REGION_CUES_4 = (r"hil(?:a|um|ar)|costophrenic|cardiomediastinal|aort|spin(?:e|al)|vertebr|abdom"
                  r"|upper quadrant|chest wall|\btubes?\b|\blines?\b|catheter|mediastin|diaphragm|axilla"
                  r"|soft tissue|trache")
+# Round 5: procedure/communication cues again, plus clinical-history words (symptoms, indications).
+PROCEDURE_CUES_5 = (PROCEDURE_CUES_4 + r"|discuss|page|result|workup|work-up|assess|exclude|rule out|concern"
+                    r"|question|pregnan|symptom|pain|fever|cough|trauma|dyspnea|shortness|smok|cancer|admission")
 ROUNDS = {
     1: (16, (("lateral", CUES["lateral"], 10), ("procedure_communication", PROCEDURE_CUES, 45),
              ("devices", CUES["devices"], 25), ("prior", CUES["prior"], 20),
@@ -41,6 +45,7 @@ ROUNDS = {
              ("locationless", CUES["locationless"], 20), ("random", "", 40))),
     3: (18, (("procedure_communication", PROCEDURE_CUES + "|recent|given|setting", 60), ("random", "", 60))),
     4: (19, (("procedure_communication", PROCEDURE_CUES_4, 60), ("region_ambiguous", REGION_CUES_4, 60))),
+    5: (20, (("procedure_communication", PROCEDURE_CUES_5, 60), ("region_ambiguous", REGION_CUES_4, 40))),
 }
 DATA = Path(__file__).parents[3] / "inference" / "data"
 
@@ -71,5 +76,5 @@ if __name__ == "__main__":
     with open(f"/tmp/dev{chosen_round}_unlabelled.jsonl", "w") as f:
         for row in rows:
             f.write(json.dumps(row) + "\n")
-    for i, row in enumerate(rows, 1 + sum((160, 160, 120)[: chosen_round - 1])):
+    for i, row in enumerate(rows, 1 + sum((160, 160, 120, 120)[: chosen_round - 1])):
         print(i, row["stratum"][:4], "|", row["text"])
