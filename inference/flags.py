@@ -72,7 +72,9 @@ PRIOR_PATTERNS = re.compile(
     r"|(?:little|minimal|slight) change"
     r"|(?:has|have) been (?:removed|advanced|withdrawn|repositioned|pulled back|exchanged)"
     r"|progress(?:ed|ion)|regress(?:ed|ion)|persist(?:s|ent|ing)?|interim|developing"
-    r"|than (?:on )?(?:the )?(?:prior |previous |last )?(?:exam\w*|study|film|radiograph))\b", _WORD)
+    r"|than (?:on )?(?:the )?(?:prior |previous |last )?(?:exam\w*|study|film|radiograph)"
+    r"|on (?:the |a )?(?:xxxx |recent |outside |prior |previous )?(?:chest |abdominal )?ct(?: scan)?)\b",
+    _WORD)
 NO_PRIOR_STATEMENT = re.compile(
     r"\b(?:no|without|none|not available)\b[^.;]{0,30}\b(?:prior|previous|comparison|earlier)\b"
     r"|\b(?:prior|previous|comparison|old)\b[^.;]{0,40}\b(?:not available|unavailable|none|would be|could be"
@@ -100,11 +102,13 @@ PROCEDURE_OR_COMMUNICATION = re.compile(
     r"(?:helpful|useful|of (?:benefit|value|use|help|xxxx))"
     r"|(?:may|might|could|would) be indicated|further characteri[sz]ation|patient'?s history"
     r"|(?:ct|scan|mri|imaging|films?|views?|radiographs?) (?:could|may|might|should|can) be"
-    r"|surgical planning)\b", _WORD)
+    r"|surgical planning|(?:prior|previous|recent) radiation|radiation therap\w*|radiotherapy"
+    r"|chemotherapy)\b",
+    _WORD)
 # "status post" / "s/p" is history unless what follows is surgery the image shows (docs/evaluation.md).
 STATUS_POST = re.compile(
     r"(?:\bstatus post\b|\bs/p\b)(?!\s+(?:(?:median|left|right|bilateral|xxxx|posterior|anterior|spinal"
-    r"|cervical|lumbar|thoracic)\s+)*(?:sternotomy|cabg|coronary|mastectomy|fusion"
+    r"|cervical|lumbar|thoracic)\s+)*(?:sternotomy|cabg|coronary|mastectomy|fusion|\w*plasty"
     r"|\w+ (?:replacement|arthroplasty)))", _WORD)
 # A report header copied into a sentence ("History: shortness of breath") is clinical history.
 HISTORY_HEADER = re.compile(r"\b(?:clinical )?history\s*:", _WORD)

@@ -42,7 +42,8 @@ RADIOLOGY_NEGATION: dict[str, list[str]] = {
                             "have been removed", "was removed", "were removed", "removed", "is not seen",
                             "are not seen", "not identified", "absent", "not well seen", "not well-seen",
                             "not be demonstrated", "not demonstrated", "are artifactual",
-                            "is artifactual", "artifactual", "appears external", "appear external"],
+                            "is artifactual", "artifactual", "appears external", "appear external",
+                            "cleared", "have cleared", "has cleared"],
     "termination": [";", ":", *(f", {w}" for w in _NEW_ITEM_WORDS), *(f", and {w}" for w in _NEW_ITEM_WORDS)],
 }
 HYPOTHETICAL: dict[str, list[str]] = {

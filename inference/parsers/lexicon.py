@@ -68,7 +68,8 @@ _CXR: dict[str, tuple[str, ...]] = {
     "airway": (r"trache\w*", r"carina\w*", r"bronch(?:us|i|ial)\b", r"main ?stem bronch\w*", r"airways?"),
     "pleura": (r"pleura\w*", r"effusions?", r"pneumothora\w*", r"hydro(?:pneumo)?thora\w*", r"costophrenic",
                r"fissur\w*", r"empyema", r"posterior sulcus"),
-    "heart": (r"heart", r"cardiac", r"cardiomegaly", r"cardiomediastinal", r"cardiothoracic",
+    "heart": (r"heart", r"cardiac", r"cardiomegaly", r"cardiomediastinal", r"cardio[- ]mediastinal",
+              r"cardiothoracic",
               r"pericardi\w*", r"atri(?:um|al)", r"ventric\w*", r"valv\w*", r"retrosternal"),
     "mediastinum": (r"mediastin\w*", r"(?:bi)?hil(?:ar|um|a)", r"aort\w*", r"lymph\w*", r"pulmonary arter\w*",
                     r"paratracheal", r"aortopulmonary", r"thym\w*", r"hiatal hernia", r"hiatus hernia"),
@@ -80,14 +81,16 @@ _CXR: dict[str, tuple[str, ...]] = {
               r"(?:vertebro|kypho)plasty"),
     "soft tissues": (r"soft tissues?", r"subcutaneous", r"breasts?", r"axilla\w*", r"chest wall",
                      r"mastectomy", r"nipples?", r"neck"),
-    "other": (r"abdom\w*", r"upper quadrant", r"cholecystectomy", r"bowel", r"gallbladder"),
+    "other": (r"abdom\w*", r"upper quadrant", r"cholecystectomy", r"bowel", r"gallbladder", r"midabdom\w*",
+              r"epigastri\w*"),
     "lungs": (r"lungs?", r"pulmonary", r"lobes?", r"lobar", r"nodul\w*", r"consolidat\w*", r"opacit\w*",
               r"atelecta\w*", r"emphysema\w*", r"edema", r"oedema", r"infiltrat\w*", r"pneumonia",
               r"interstiti\w*", r"airspace", r"air[- ]space", r"masse?s?", r"bases?", r"basilar", r"apic\w*",
               r"zones?", r"vascular congestion", r"kerley", r"granuloma\w*", r"bronchiectasis",
               r"hyperinflat\w*", r"hyperexpan\w*", r"scarring", r"perifissural", r"intrapulmonary",
               r"fibros\w*", r"fibrotic", r"peribronchial", r"cuffing", r"tubercul\w*", r"copd",
-              r"obstructive (?:pulmonary|lung) disease", r"small airways? disease"),
+              r"obstructive (?:pulmonary|lung) disease", r"small airways? disease", r"lobectomy",
+              r"(?:perihilar|lung|bronchovascular) markings"),
 }
 
 LESION_TERMS = (
@@ -118,6 +121,9 @@ EXTRA_FINDING_TERMS = (
     r"venous xxxx", r"(?:spine|spinal|cervical|thoracic|lumbar) surgery", r"\w*curvature",
     r"xxxx(?= (?:is |are )?in (?:a |an )?"
     r"(?:stable|standard|unchanged|satisfactory|appropriate|good|expected) position)",
+    # dev round 5
+    r"prominen\w*", r"dextrocardia", r"loss of (?:disc|disk|vertebral body|height)", r"unfold\w*",
+    r"(?:right|right-sided) aortic (?:xxxx|arch)", r"large pulmonary arter\w*",
 )
 # CheXpert mentions that name anatomy, not a finding ("heart size is normal"), or a procedure.
 NEUTRAL_CHEXPERT = frozenset({"the heart", "heart size", "cardiac size", "cardiac shadow", "cardiac contour",
@@ -184,9 +190,16 @@ _WEAK_LOCATION = {"soft tissues": re.compile(r"chest wall", re.IGNORECASE)}
 # even when it names anatomy ("Recommend chest CT for further evaluation of the nodule.", "If further
 # concern for rib fractures dedicated rib films would better evaluate."): it is not a finding of a region.
 _LEADING_REQUEST = re.compile(
-    r"\s*(?:recommend\w*|consider|suggest\b|please\b|if\b|correlat\w*|clinical correlation|follow[- ]?up\b"
+    r"\s*(?:however,?\s+)?(?:recommend\w*|consider|suggest\b|please\b|if\b|correlat\w*|clinical correlation"
+    r"|follow[- ]?up\b"
     r"|further (?:evaluation|imaging)|dr\.?\s|the (?:referring|ordering) (?:clinician|physician|provider)"
     r"|critical result)", re.IGNORECASE)
+
+# A leading normal-heart clause followed by a finding elsewhere ("Heart size within normal limits, stable
+# mediastinal contours, mediastinal calcifications …") files the sentence where the finding is.
+_LEADING_NORMAL_HEART = re.compile(
+    r"\s*(?:normal (?:heart|cardiac) (?:size|contours?|silhouette)|(?:the )?heart size (?:is )?"
+    r"(?:normal|within normal limits))\s*,", re.IGNORECASE)
 
 
 @lru_cache(maxsize=4)
@@ -207,6 +220,9 @@ def region_for(sentence: str, kind: str) -> str | None:
     """
     if kind == "cxr" and _LEADING_REQUEST.match(sentence):
         return "other"
+    normal_heart = _LEADING_NORMAL_HEART.match(sentence)
+    if kind == "cxr" and normal_heart and finding_spans(sentence[normal_heart.end():]):
+        return region_for(sentence[normal_heart.end():], kind)
     best: tuple[int, int, int, str] | None = None
     clips = False
     for region, pattern in _compiled(kind):
