@@ -1,14 +1,16 @@
 """How ``inference/data/dev_sentences.json`` was sampled: further Open-i sentences, a development set.
 
-Three rounds, each drawn like ``sample_openi.py`` (strata weighted towards procedure/communication cues)
+Six rounds, each drawn like ``sample_openi.py`` (strata weighted towards procedure/communication cues)
 from the Open-i sentences that are neither in the real (test) set nor in an earlier round, and come from
 no report that is the source of such a sentence. Round 1: seed 16, 160 sentences; round 2: seed 17, 160
 sentences; round 3: seed 18, 120 sentences (procedure/communication and clinical-history cues, and
 random); round 4: seed 19, 120 sentences (procedure/communication cues, and region-ambiguous cues:
 hila, costophrenic angles, cardiomediastinal silhouette, aorta, spine, upper abdomen, chest wall, lines
 and tubes); round 5: seed 20, 100 sentences (procedure/communication and clinical-history cues 60, the
-region-ambiguous cues 40). Each round was labelled by hand under the same rules before the flagger was run on it; rule
-changes made after the first real-set measurement are justified on this set and the team's own set only.
+region-ambiguous cues 40); round 6: seed 21, 100 sentences (communication, ordering and clinical-context
+cues 50, the region-ambiguous cues 50). Each round was labelled by hand under the same rules before the
+flagger was run on it; rule changes made after the first real-set measurement are justified on this set
+and the team's own set only.
 
 Usage: ``python tests/inference/data/sample_openi_dev.py EXTRACTED_DIR ROUND`` (prints the numbered
 sentences and writes ``/tmp/dev<ROUND>_unlabelled.jsonl``).
@@ -36,6 +38,10 @@ REGION_CUES_4 = (r"hil(?:a|um|ar)|costophrenic|cardiomediastinal|aort|spin(?:e|a
 # Round 5: procedure/communication cues again, plus clinical-history words (symptoms, indications).
 PROCEDURE_CUES_5 = (PROCEDURE_CUES_4 + r"|discuss|page|result|workup|work-up|assess|exclude|rule out|concern"
                     r"|question|pregnan|symptom|pain|fever|cough|trauma|dyspnea|shortness|smok|cancer|admission")
+# Round 6: communication, ordering and clinical-context words the rules may not know yet.
+PROCEDURE_CUES_6 = (PROCEDURE_CUES_5 + r"|advis|should be|repeat|diagnos|treat|present|complain|report"
+                    r"|patient|hospital|admit|emergency|ordering|physician|referring|nurse|phone|contact|aware"
+                    r"|prelim|dictat|obtain|perform|\bpet\b|\bmri\b")
 ROUNDS = {
     1: (16, (("lateral", CUES["lateral"], 10), ("procedure_communication", PROCEDURE_CUES, 45),
              ("devices", CUES["devices"], 25), ("prior", CUES["prior"], 20),
@@ -46,6 +52,7 @@ ROUNDS = {
     3: (18, (("procedure_communication", PROCEDURE_CUES + "|recent|given|setting", 60), ("random", "", 60))),
     4: (19, (("procedure_communication", PROCEDURE_CUES_4, 60), ("region_ambiguous", REGION_CUES_4, 60))),
     5: (20, (("procedure_communication", PROCEDURE_CUES_5, 60), ("region_ambiguous", REGION_CUES_4, 40))),
+    6: (21, (("procedure_communication", PROCEDURE_CUES_6, 50), ("region_ambiguous", REGION_CUES_4, 50))),
 }
 DATA = Path(__file__).parents[3] / "inference" / "data"
 
@@ -76,5 +83,5 @@ if __name__ == "__main__":
     with open(f"/tmp/dev{chosen_round}_unlabelled.jsonl", "w") as f:
         for row in rows:
             f.write(json.dumps(row) + "\n")
-    for i, row in enumerate(rows, 1 + sum((160, 160, 120, 120)[: chosen_round - 1])):
+    for i, row in enumerate(rows, 1 + sum((160, 160, 120, 120, 100)[: chosen_round - 1])):
         print(i, row["stratum"][:4], "|", row["text"])
