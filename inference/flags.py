@@ -72,6 +72,9 @@ PRIOR_PATTERNS = re.compile(
     r"|(?:little|minimal|slight) change"
     r"|(?:has|have) been (?:removed|advanced|withdrawn|repositioned|pulled back|exchanged)"
     r"|progress(?:ed|ion)|regress(?:ed|ion)|persist(?:s|ent|ing)?|interim|developing"
+    r"|enlarging|increasing|decreasing|growing|shrinking|scan from"
+    r"|(?:seen|noted|described|identified|demonstrated) on (?:the |a )?"
+    r"(?:xxxx |prior |previous |recent |outside )?(?:chest |abdominal |abdomen )?(?:ct|cta|mri|pet|scan)"
     r"|than (?:on )?(?:the )?(?:prior |previous |last )?(?:exam\w*|study|film|radiograph)"
     r"|on (?:the |a )?(?:xxxx |recent |outside |prior |previous )?(?:chest |abdominal )?ct(?: scan)?)\b",
     _WORD)
@@ -103,7 +106,7 @@ PROCEDURE_OR_COMMUNICATION = re.compile(
     r"|(?:may|might|could|would) be indicated|further characteri[sz]ation|patient'?s history"
     r"|(?:ct|scan|mri|imaging|films?|views?|radiographs?) (?:could|may|might|should|can) be"
     r"|surgical planning|(?:prior|previous|recent) radiation|radiation therap\w*|radiotherapy"
-    r"|chemotherapy)\b",
+    r"|chemotherapy|(?:could|may|might|should|can) be (?:obtained|performed|followed|further)|followed up)\b",
     _WORD)
 # "status post" / "s/p" is history unless what follows is surgery the image shows (docs/evaluation.md).
 STATUS_POST = re.compile(

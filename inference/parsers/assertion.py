@@ -51,7 +51,9 @@ HYPOTHETICAL: dict[str, list[str]] = {
     "preceding_negations": ["recommend", "recommended for", "recommendation", "further evaluation of",
                             "evaluation of", "to evaluate", "to assess", "to exclude", "notified of",
                             "informed of", "follow-up of", "followup of", "history of", "consider", "exclude",
-                            "followup", "follow-up", "would benefit", "evaluation for", "if", "correlate"],
+                            "followup", "follow-up", "would benefit", "evaluation for", "if", "correlate",
+                            "this is concerning for", "this is most concerning for",
+                            "the appearance is concerning for"],
     "following_negations": ["is recommended", "are recommended", "is suggested", "are suggested"],
     "termination": [";", "but", "however", "although"],
 }

@@ -62,7 +62,8 @@ _CXR: dict[str, tuple[str, ...]] = {
                         r"tip\b", r"picc", r"tracheostomy(?: tube)?", r"lines? (?:and|or) tubes?",
                         r"(?:intra-aortic )?balloon pump", r"(?:ventricular )?assist device", r"lvad",
                         r"defibrillator",
-                        r"cardiac (?:pacing leads?|pacemaker|pacer|defibrillator|device|generator|leads?)",
+                        r"cardiac (?:xxxx )?"
+                        r"(?:pacing leads?|pacemaker|pacer|defibrillator|device|generator|leads?)",
                         r"(?:aortic|mitral|tricuspid|pulmonic) valve (?:replacement|prosthesis)",
                         r"prosthetic (?:aortic |mitral |tricuspid |pulmonic )?valve", r"venous xxxx"),
     "airway": (r"trache\w*", r"carina\w*", r"bronch(?:us|i|ial)\b", r"main ?stem bronch\w*", r"airways?"),
@@ -72,7 +73,8 @@ _CXR: dict[str, tuple[str, ...]] = {
               r"cardiothoracic",
               r"pericardi\w*", r"atri(?:um|al)", r"ventric\w*", r"valv\w*", r"retrosternal"),
     "mediastinum": (r"mediastin\w*", r"(?:bi)?hil(?:ar|um|a)", r"aort\w*", r"lymph\w*", r"pulmonary arter\w*",
-                    r"paratracheal", r"aortopulmonary", r"thym\w*", r"hiatal hernia", r"hiatus hernia"),
+                    r"paratracheal", r"aortopulmonary", r"thym\w*", r"hiatal hernia", r"hiatus hernia",
+                    r"abdominal aorta"),
     "diaphragm": (r"(?:hemi)?diaphragm\w*", r"subdiaphragmatic", r"free air", r"pneumoperitoneum"),
     "bones": (r"bones?", r"bony", r"osseous", r"ribs?", r"vertebra\w*", r"spin(?:e|al)", r"clavic\w*",
               r"scapul\w*", r"fractures?", r"stern(?:um|al)", r"degenerative", r"osteo\w*", r"humer\w*",
@@ -124,6 +126,8 @@ EXTRA_FINDING_TERMS = (
     # dev round 5
     r"prominen\w*", r"dextrocardia", r"loss of (?:disc|disk|vertebral body|height)", r"unfold\w*",
     r"(?:right|right-sided) aortic (?:xxxx|arch)", r"large pulmonary arter\w*",
+    # dev round 6
+    r"lucenc\w*", r"shift", r"adenopath\w*", r"(?:chest|cardiac|lung|thoracic) surgery",
 )
 # CheXpert mentions that name anatomy, not a finding ("heart size is normal"), or a procedure.
 NEUTRAL_CHEXPERT = frozenset({"the heart", "heart size", "cardiac size", "cardiac shadow", "cardiac contour",
@@ -190,7 +194,7 @@ _WEAK_LOCATION = {"soft tissues": re.compile(r"chest wall", re.IGNORECASE)}
 # even when it names anatomy ("Recommend chest CT for further evaluation of the nodule.", "If further
 # concern for rib fractures dedicated rib films would better evaluate."): it is not a finding of a region.
 _LEADING_REQUEST = re.compile(
-    r"\s*(?:however,?\s+)?(?:recommend\w*|consider|suggest\b|please\b|if\b|correlat\w*|clinical correlation"
+    r"\s*(?:however,?\s+)?(?:recommend\w*|consider\b|suggest\b|please\b|if\b|correlat\w*|clinical correlation"
     r"|follow[- ]?up\b"
     r"|further (?:evaluation|imaging)|dr\.?\s|the (?:referring|ordering) (?:clinician|physician|provider)"
     r"|critical result)", re.IGNORECASE)
@@ -200,6 +204,9 @@ _LEADING_REQUEST = re.compile(
 _LEADING_NORMAL_HEART = re.compile(
     r"\s*(?:normal (?:heart|cardiac) (?:size|contours?|silhouette)|(?:the )?heart size (?:is )?"
     r"(?:normal|within normal limits))\s*,", re.IGNORECASE)
+
+# "… in/within the right hilum" locates the lesion named before it (a granuloma or opacity in the hilum).
+_IN_HILUM = re.compile(r"\b(?:in|within) the (?:right |left |bilateral )?hil(?:um|a)\b", re.IGNORECASE)
 
 
 @lru_cache(maxsize=4)
@@ -220,6 +227,8 @@ def region_for(sentence: str, kind: str) -> str | None:
     """
     if kind == "cxr" and _LEADING_REQUEST.match(sentence):
         return "other"
+    if kind == "cxr" and _IN_HILUM.search(sentence):
+        return "mediastinum"
     normal_heart = _LEADING_NORMAL_HEART.match(sentence)
     if kind == "cxr" and normal_heart and finding_spans(sentence[normal_heart.end():]):
         return region_for(sentence[normal_heart.end():], kind)
