@@ -9,7 +9,9 @@ Rules (each a pure function of one finding's text and the study context):
     "improved/worsened/resolved", "has increased/decreased", "increased in size",
     "progression/regression", "persistent", "redemonstrated", "remains", "similar to prior",
     "little change", "has (slightly) decreased", "has been removed/advanced/withdrawn", "interim",
-    "developing", "than on the prior exam", "outside/old study" — while the study has no prior study
+    "developing", "than on the prior exam", "outside/old study", "as before", "is/are again", "without
+    (significant) change", "enlarging/increasing/decreasing/growing", "seen/described on the (XXXX)
+    chest CT/scan", "on the prior chest CT", "scan from" — while the study has no prior study
     and no prior report. Ambiguities resolved on purpose:
 
     * Statements that *say* no prior is available ("No prior studies for comparison.",
@@ -17,7 +19,8 @@ Rules (each a pure function of one finding's text and the study context):
       "Recommend comparison with prior radiographs") are **not** flagged.
     * "stable" is temporal ("stable nodule") except in "hemodynamically/clinically stable" and
       "stable-appearing", which are not flagged. "Stable" about a device position still implies a
-      comparison and is. "Interval follow-up" is not a comparison.
+      comparison and is. "Interval follow-up", "at an appropriate interval" and a conditional "if …
+      persists" are not comparisons.
     * "no new …" implies a comparison and is flagged; "increased opacity" (intrinsic density) is
       not, "has increased" / "increased in size" are.
 ``view_reference_mismatch``
@@ -29,12 +32,15 @@ Rules (each a pure function of one finding's text and the study context):
     LLM-RG4's input-agnostic statements that an image cannot support: communication of results
     ("discussed with", "communicated", "notified", "notification", "Dr. X", "wet read", thanks to the
     referrer), recommendations ("recommend", "consider", "suggest follow-up/…", "is suggested",
-    "further evaluation", "would be helpful", "(as/if) clinically indicated", "correlate"; "suggestive
+    "further evaluation", "would be (most) helpful / of XXXX", "may be indicated", "could be
+    obtained/performed/followed", "CT/MRI/scan could be", "further characterization", "(as/if)
+    clinically indicated", "correlate"; "suggestive
     of" is diagnostic language and is not flagged), procedures the image cannot show
     ("thoracentesis", "biopsy", "bronchoscopy", "reintubation", "after … removal/placement", "recent
-    esophagram/surgery") and clinical history ("history of", "History:", "known …", "status post" /
+    esophagram/surgery", "surgical planning", radiation therapy, chemotherapy) and clinical history
+    ("history of", "History:", "known …", "patient's history", "status post" /
     "s/p"). Surgery the image shows is a finding, not history, and is not flagged: "status post
-    (median) sternotomy / CABG / mastectomy / … fusion / … replacement / … arthroplasty",
+    (median) sternotomy / CABG / mastectomy / … fusion / … replacement / … arthroplasty / …plasty",
     "postoperative/postsurgical changes", visible hardware ("sternotomy wires", "surgical clips").
 ``ungrounded``
     The finding asserts a locatable finding — a lesion, a diffuse abnormality or a device (the
@@ -84,7 +90,8 @@ NO_PRIOR_STATEMENT = re.compile(
     r"|may be|if available|if possible)\b|\brecommend\w* comparison\b", _WORD)
 NON_TEMPORAL_STABLE = re.compile(
     r"\b(?:hemodynamically|haemodynamically|clinically) stable\b|\bstable[- ]appearing\b"
-    r"|\binterval follow[- ]?up\b|\bappropriate interval\b|\bconcern persists\b", _WORD)
+    r"|\binterval follow[- ]?up\b|\bappropriate interval\b|\bconcern persists\b"
+    r"|\bif\b[^.;,]{0,40}\bpersists?\b", _WORD)
 LATERAL_VIEW = re.compile(
     r"\b(?:on (?:the )?lateral|lateral (?:view|projection|radiograph|film|image|exam\w*|study)s?"
     r"|(?:pa|ap|frontal)\s*(?:and|/|&)\s*lateral|lateral (?:only|alone))\b", _WORD)

@@ -13,6 +13,14 @@ device sits ("pacemaker in the left chest wall" → support devices), so it yiel
 the descriptive ones. Negation does not change the region: "No pleural effusion." is about
 the pleura.
 
+A few sentence-level rules (CXR) come before the keyword search, each from the labelled sets'
+conventions (docs/evaluation.md): a sentence that opens with a recommendation, a request or a
+notification ("Recommend CT …", "If further concern …", "Dr. X was notified …") is filed under ``other``;
+"in/within the right hilum" files the lesion named before it under the mediastinum; a leading
+normal-heart clause ("Heart size within normal limits, …") yields to a finding after it; a hiatal hernia
+is filed under the mediastinum whatever the sentence names first; surgical clips whose only location is
+mediastinal or hilar are filed as support devices.
+
 ``finding_spans(text)`` finds the finding mentions with the CheXpert labeler's mention phrases
 (``inference/data/chexpert_mentions.txt``, minus the ones that only name anatomy such as "heart
 size") plus radreview's own terms (:data:`LESION_TERMS`, :data:`EXTRA_FINDING_TERMS`: devices,
@@ -128,6 +136,8 @@ EXTRA_FINDING_TERMS = (
     r"(?:right|right-sided) aortic (?:xxxx|arch)", r"large pulmonary arter\w*",
     # dev round 6
     r"lucenc\w*", r"shift", r"adenopath\w*", r"(?:chest|cardiac|lung|thoracic) surgery",
+    # dev round 7
+    r"wide", r"flatten\w*",
 )
 # CheXpert mentions that name anatomy, not a finding ("heart size is normal"), or a procedure.
 NEUTRAL_CHEXPERT = frozenset({"the heart", "heart size", "cardiac size", "cardiac shadow", "cardiac contour",
@@ -205,6 +215,9 @@ _LEADING_NORMAL_HEART = re.compile(
     r"\s*(?:normal (?:heart|cardiac) (?:size|contours?|silhouette)|(?:the )?heart size (?:is )?"
     r"(?:normal|within normal limits))\s*,", re.IGNORECASE)
 
+# A hiatal hernia is filed under the mediastinum whatever density or organ the sentence names first
+# ("Retrocardiac density adjacent to the heart, most consistent with a hiatal hernia.").
+_STRONG = re.compile(r"hiat(?:al|us) hernia", re.IGNORECASE)
 # "… in/within the right hilum" locates the lesion named before it (a granuloma or opacity in the hilum).
 _IN_HILUM = re.compile(r"\b(?:in|within) the (?:right |left |bilateral )?hil(?:um|a)\b", re.IGNORECASE)
 
@@ -246,7 +259,10 @@ def region_for(sentence: str, kind: str) -> str | None:
 
 
 def _tier(region: str, keyword: str) -> int:
-    """0 for a keyword that names a region, 1 for a weak location, 2 for a descriptive keyword."""
+    """-1 for a diagnosis that names its own place, 0 for a keyword that names a region, 1 for a weak
+    location, 2 for a descriptive keyword."""
+    if _STRONG.fullmatch(keyword):
+        return -1
     if region in _DESCRIPTIVE and _DESCRIPTIVE[region].fullmatch(keyword):
         return 2
     return 1 if region in _WEAK_LOCATION and _WEAK_LOCATION[region].fullmatch(keyword) else 0
