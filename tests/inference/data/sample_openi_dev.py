@@ -1,6 +1,6 @@
 """How ``inference/data/dev_sentences.json`` was sampled: further Open-i sentences, a development set.
 
-Seven rounds, each drawn like ``sample_openi.py`` (strata weighted towards procedure/communication cues)
+Eight rounds, each drawn like ``sample_openi.py`` (strata weighted towards procedure/communication cues)
 from the Open-i sentences that are neither in the real (test) set nor in an earlier round, and come from no
 report that is the source of such a sentence. Round 1: seed 16, 160 sentences; round 2: seed 17, 160
 sentences; round 3: seed 18, 120 sentences (procedure/communication and clinical-history cues, and random);
@@ -8,9 +8,9 @@ round 4: seed 19, 120 sentences (procedure/communication cues, and region-ambigu
 angles, cardiomediastinal silhouette, aorta, spine, upper abdomen, chest wall, lines and tubes); round 5:
 seed 20, 100 sentences (procedure/communication and clinical-history cues 60, the region-ambiguous cues 40);
 round 6: seed 21, 100 sentences (communication, ordering and clinical-context cues 50, the region-ambiguous
-cues 50); round 7: seed 22, the cues of round 6, 60 + 40. Each round was labelled by hand under the same
-rules before the flagger was run on it; rule changes made after the first real-set measurement are justified
-on this set and the team's own set only.
+cues 50); round 7: seed 22, the cues of round 6, 60 + 40; round 8: seed 23, the same cues 30 + 40, and 30
+random. Each round was labelled by hand under the same rules before the flagger was run on it; rule changes
+made after the first real-set measurement are justified on this set and the team's own set only.
 
 Usage: ``python tests/inference/data/sample_openi_dev.py EXTRACTED_DIR ROUND`` (prints the numbered
 sentences and writes ``/tmp/dev<ROUND>_unlabelled.jsonl``).
@@ -54,6 +54,8 @@ ROUNDS = {
     5: (20, (("procedure_communication", PROCEDURE_CUES_5, 60), ("region_ambiguous", REGION_CUES_4, 40))),
     6: (21, (("procedure_communication", PROCEDURE_CUES_6, 50), ("region_ambiguous", REGION_CUES_4, 50))),
     7: (22, (("procedure_communication", PROCEDURE_CUES_6, 60), ("region_ambiguous", REGION_CUES_4, 40))),
+    8: (23, (("procedure_communication", PROCEDURE_CUES_6, 30), ("region_ambiguous", REGION_CUES_4, 40),
+             ("random", "", 30))),
 }
 DATA = Path(__file__).parents[3] / "inference" / "data"
 
@@ -84,5 +86,5 @@ if __name__ == "__main__":
     with open(f"/tmp/dev{chosen_round}_unlabelled.jsonl", "w") as f:
         for row in rows:
             f.write(json.dumps(row) + "\n")
-    for i, row in enumerate(rows, 1 + sum((160, 160, 120, 120, 100, 100)[: chosen_round - 1])):
+    for i, row in enumerate(rows, 1 + sum((160, 160, 120, 120, 100, 100, 100)[: chosen_round - 1])):
         print(i, row["stratum"][:4], "|", row["text"])
