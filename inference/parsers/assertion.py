@@ -41,9 +41,9 @@ RADIOLOGY_NEGATION: dict[str, list[str]] = {
     "following_negations": ["resolved", "has resolved", "have resolved", "no longer", "has been removed",
                             "have been removed", "was removed", "were removed", "removed", "is not seen",
                             "are not seen", "not identified", "absent", "not well seen", "not well-seen",
-                            "not be demonstrated", "not demonstrated", "are artifactual",
-                            "is artifactual", "artifactual", "appears external", "appear external",
-                            "cleared", "have cleared", "has cleared"],
+                            "not be demonstrated", "not demonstrated", "not well demonstrated",
+                            "are artifactual", "is artifactual", "artifactual", "appears external",
+                            "appear external", "cleared", "have cleared", "has cleared"],
     "termination": [";", ":", *(f", {w}" for w in _NEW_ITEM_WORDS), *(f", and {w}" for w in _NEW_ITEM_WORDS)],
 }
 HYPOTHETICAL: dict[str, list[str]] = {

@@ -88,7 +88,7 @@ _CXR: dict[str, tuple[str, ...]] = {
               r"scapul\w*", r"fractures?", r"stern(?:um|al)", r"degenerative", r"osteo\w*", r"humer\w*",
               r"shoulders?", r"\w*scoliosis", r"kyphosis", r"lordosis", r"spondyl\w*", r"\w*arthrit\w*",
               r"cortical", r"cortex", r"skeletal", r"acromioclavicular", r"fusion",
-              r"(?:vertebro|kypho)plasty"),
+              r"(?:vertebro|kypho)plasty", r"knees?"),
     "soft tissues": (r"soft tissues?", r"subcutaneous", r"breasts?", r"axilla\w*", r"chest wall",
                      r"mastectomy", r"nipples?", r"neck"),
     "other": (r"abdom\w*", r"upper quadrant", r"cholecystectomy", r"bowel", r"gallbladder", r"midabdom\w*",
@@ -138,6 +138,8 @@ EXTRA_FINDING_TERMS = (
     r"lucenc\w*", r"shift", r"adenopath\w*", r"(?:chest|cardiac|lung|thoracic) surgery",
     # dev round 7
     r"wide", r"flatten\w*",
+    # dev round 8
+    r"\w*listhesis", r"tenting", r"dish", r"prosthe\w*",
 )
 # CheXpert mentions that name anatomy, not a finding ("heart size is normal"), or a procedure.
 NEUTRAL_CHEXPERT = frozenset({"the heart", "heart size", "cardiac size", "cardiac shadow", "cardiac contour",

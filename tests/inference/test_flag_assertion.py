@@ -193,3 +193,12 @@ def test_assertions_of_rounds_four_to_seven(text: str, expected: list[str]) -> N
 ])
 def test_regions_of_rounds_four_to_seven(text: str, cxr: str) -> None:
     assert region_for(text, "cxr") == cxr
+
+
+def test_rules_of_round_eight() -> None:
+    assert mentions_prior("Continued opacity at the left base.")
+    assert not mentions_procedure_or_communication("After correlation with the CT scan, this is a fat pad.")
+    assert mentions_procedure_or_communication("Correlation with the outside CT is recommended.")
+    assert asserted_mentions("Grade 1 anterolisthesis of L4.") == ["anterolisthesis"]
+    assert asserted_mentions("The old rib fracture is not well demonstrated.") == []
+    assert region_for("Left knee prosthesis in place.", "cxr") == "bones"
