@@ -1,7 +1,7 @@
 """How ``inference/data/dev_sentences.json`` was sampled: further Open-i sentences, a development set.
 
-Eight rounds, each drawn like ``sample_openi.py`` (strata weighted towards procedure/communication cues)
-from the Open-i sentences that are neither in the real (test) set nor in an earlier round, and come from no
+Nine rounds, each drawn like ``sample_openi.py`` (strata weighted towards procedure/communication cues) from
+the Open-i sentences that are neither in the real (test) set nor in an earlier round, and come from no
 report that is the source of such a sentence. Round 1: seed 16, 160 sentences; round 2: seed 17, 160
 sentences; round 3: seed 18, 120 sentences (procedure/communication and clinical-history cues, and random);
 round 4: seed 19, 120 sentences (procedure/communication cues, and region-ambiguous cues: hila, costophrenic
@@ -56,6 +56,7 @@ ROUNDS = {
     7: (22, (("procedure_communication", PROCEDURE_CUES_6, 60), ("region_ambiguous", REGION_CUES_4, 40))),
     8: (23, (("procedure_communication", PROCEDURE_CUES_6, 30), ("region_ambiguous", REGION_CUES_4, 40),
              ("random", "", 30))),
+    9: (24, (("procedure_communication", PROCEDURE_CUES_6, 70), ("random", "", 30))),
 }
 DATA = Path(__file__).parents[3] / "inference" / "data"
 
@@ -86,5 +87,5 @@ if __name__ == "__main__":
     with open(f"/tmp/dev{chosen_round}_unlabelled.jsonl", "w") as f:
         for row in rows:
             f.write(json.dumps(row) + "\n")
-    for i, row in enumerate(rows, 1 + sum((160, 160, 120, 120, 100, 100, 100)[: chosen_round - 1])):
+    for i, row in enumerate(rows, 1 + sum((160, 160, 120, 120, 100, 100, 100, 100)[: chosen_round - 1])):
         print(i, row["stratum"][:4], "|", row["text"])
