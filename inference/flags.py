@@ -67,8 +67,8 @@ PRIOR_PATTERNS = re.compile(
     r"\b(?:compared (?:with|to)|comparison|unchanged|(?:no|without) (?:significant |interval )?change"
     r"|interval\w*"
     r"|again (?:seen|noted|demonstrated|identified)|(?:is|are) again|previously|as before"
-    r"|(?:prior|previous|earlier|last|old|outside) (?:chest )?"
-    r"(?:study|studies|exam\w*|films?|radiographs?|ct|imaging|scans?)|old ct scans?|new since"
+    r"|(?:prior|previous|earlier|last|old|outside) (?:chest )?(?:xxxx|"
+    r"study|studies|exam\w*|films?|radiographs?|ct|imaging|scans?)|old ct scans?|new since"
     r"|since (?:the )?(?:prior|previous|last)"
     r"|stable|new(?:ly)?|improv(?:ed|ing|ement)|worsen(?:ed|ing)|resolv(?:ed|ing)"
     r"|(?:has|have|had) (?:slightly |mildly |markedly |significantly )?"
@@ -78,7 +78,8 @@ PRIOR_PATTERNS = re.compile(
     r"|(?:little|minimal|slight) change"
     r"|(?:has|have) been (?:removed|advanced|withdrawn|repositioned|pulled back|exchanged)"
     r"|progress(?:ed|ion)|regress(?:ed|ion)|persist(?:s|ent|ing)?|interim|developing"
-    r"|enlarging|increasing|decreasing|growing|shrinking|scan from|scan performed|continued"
+    r"|enlarging|increasing|decreasing|growing|shrinking|scan from|scan performed|continued|over time"
+    r"|near[- ]complete resolution|partial resolution"
     r"|(?:seen|noted|described|identified|demonstrated) on (?:the |a )?"
     r"(?:xxxx |prior |previous |recent |outside )?(?:chest |abdominal |abdomen )?(?:ct|cta|mri|pet|scan)"
     r"|than (?:on )?(?:the )?(?:prior |previous |last )?(?:exam\w*|study|film|radiograph)"
@@ -91,7 +92,7 @@ NO_PRIOR_STATEMENT = re.compile(
 NON_TEMPORAL_STABLE = re.compile(
     r"\b(?:hemodynamically|haemodynamically|clinically) stable\b|\bstable[- ]appearing\b"
     r"|\binterval follow[- ]?up\b|\bappropriate interval\b|\bconcern persists\b"
-    r"|\bif\b[^.;,]{0,40}\bpersists?\b", _WORD)
+    r"|\bif\b[^.;,]{0,40}\bpersists?\b|\bif continued\b", _WORD)
 LATERAL_VIEW = re.compile(
     r"\b(?:on (?:the )?lateral|lateral (?:view|projection|radiograph|film|image|exam\w*|study)s?"
     r"|(?:pa|ap|frontal)\s*(?:and|/|&)\s*lateral|lateral (?:only|alone))\b", _WORD)
@@ -113,7 +114,10 @@ PROCEDURE_OR_COMMUNICATION = re.compile(
     r"|(?:may|might|could|would) be indicated|further characteri[sz]ation|patient'?s history"
     r"|(?:ct|scan|mri|imaging|films?|views?|radiographs?) (?:could|may|might|should|can) be"
     r"|surgical planning|(?:prior|previous|recent) radiation|radiation therap\w*|radiotherapy"
-    r"|chemotherapy|(?:could|may|might|should|can) be (?:obtained|performed|followed|further)|followed up)\b",
+    r"|chemotherapy|(?:could|may|might|should|can) be (?:obtained|performed|followed|further)|followed up"
+    r"|(?:be )?evaluated further|further evaluated|(?:already )?ordered|will be (?:helpful|useful)"
+    r"|in the setting of (?:xxxx|known|history|recent)|given (?:\w+ )?history|clinical concern|tenderness"
+    r"|more sensitive)\b",
     _WORD)
 # "status post" / "s/p" is history unless what follows is surgery the image shows (docs/evaluation.md).
 STATUS_POST = re.compile(

@@ -53,7 +53,7 @@ HYPOTHETICAL: dict[str, list[str]] = {
                             "informed of", "follow-up of", "followup of", "history of", "consider", "exclude",
                             "followup", "follow-up", "would benefit", "evaluation for", "if", "correlate",
                             "this is concerning for", "this is most concerning for",
-                            "the appearance is concerning for"],
+                            "the appearance is concerning for", "these findings are concerning for"],
     "following_negations": ["is recommended", "are recommended", "is suggested", "are suggested"],
     "termination": [";", "but", "however", "although"],
 }

@@ -72,7 +72,7 @@ _CXR: dict[str, tuple[str, ...]] = {
                         r"defibrillator",
                         r"cardiac (?:xxxx )?"
                         r"(?:pacing leads?|pacemaker|pacer|defibrillator|device|generator|leads?)",
-                        r"(?:aortic|mitral|tricuspid|pulmonic) valve (?:replacement|prosthesis)",
+                        r"(?:aortic|mitral|tricuspid|pulmonic|cardiac) valve (?:replacement|prosthesis)",
                         r"prosthetic (?:aortic |mitral |tricuspid |pulmonic )?valve", r"venous xxxx"),
     "airway": (r"trache\w*", r"carina\w*", r"bronch(?:us|i|ial)\b", r"main ?stem bronch\w*", r"airways?"),
     "pleura": (r"pleura\w*", r"effusions?", r"pneumothora\w*", r"hydro(?:pneumo)?thora\w*", r"costophrenic",
@@ -88,7 +88,7 @@ _CXR: dict[str, tuple[str, ...]] = {
               r"scapul\w*", r"fractures?", r"stern(?:um|al)", r"degenerative", r"osteo\w*", r"humer\w*",
               r"shoulders?", r"\w*scoliosis", r"kyphosis", r"lordosis", r"spondyl\w*", r"\w*arthrit\w*",
               r"cortical", r"cortex", r"skeletal", r"acromioclavicular", r"fusion",
-              r"(?:vertebro|kypho)plasty", r"knees?"),
+              r"(?:vertebro|kypho)plasty", r"knees?", r"(?:upper|mid|lower) thoracic(?! aorta)"),
     "soft tissues": (r"soft tissues?", r"subcutaneous", r"breasts?", r"axilla\w*", r"chest wall",
                      r"mastectomy", r"nipples?", r"neck"),
     "other": (r"abdom\w*", r"upper quadrant", r"cholecystectomy", r"bowel", r"gallbladder", r"midabdom\w*",
@@ -100,7 +100,8 @@ _CXR: dict[str, tuple[str, ...]] = {
               r"hyperinflat\w*", r"hyperexpan\w*", r"scarring", r"perifissural", r"intrapulmonary",
               r"fibros\w*", r"fibrotic", r"peribronchial", r"cuffing", r"tubercul\w*", r"copd",
               r"obstructive (?:pulmonary|lung) disease", r"small airways? disease", r"lobectomy",
-              r"(?:perihilar|lung|bronchovascular) markings"),
+              r"(?:perihilar|lung|bronchovascular) markings",
+              r"increased retrosternal (?:air ?space|clear space)"),
 }
 
 LESION_TERMS = (
@@ -119,7 +120,8 @@ EXTRA_FINDING_TERMS = (
     r"upper limits? of normal", r"honeycomb\w*", r"mosaic attenuation", r"fibrotic", r"markings",
     r"shadows?", r"crazy paving", r"secretions", r"hypertrophy", r"patulous", r"gyn(?:a)?ecomastia",
     r"cholelithiasis", r"steatosis", r"\w+megaly", r"ascites", r"metasta\w*", r"schmorl", r"hyperexpan\w*",
-    r"(?:low|diminished|decreased) lung volumes?", r"\w*scoliosis", r"crowding", r"hydro(?:pneumo)?thorax",
+    r"(?:low|diminished|decreased) (?:lung )?volumes?", r"\w*scoliosis", r"crowding",
+    r"hydro(?:pneumo)?thorax",
     r"lymph nodes?", r"disruption", r"sutures?", r"suture material", r"callus", r"lordosis", r"sclero\w*",
     r"(?:chronic|senescent|degenerative|arthritic|post-?surgical|post-?op(?:erative)?|fibrotic|emphysematous|surgical"
     r"|inflammatory)(?: \w+)? changes?", r"chronic lung disease", r"\w*arthrit\w*", r"spondyl\w*",
@@ -140,6 +142,8 @@ EXTRA_FINDING_TERMS = (
     r"wide", r"flatten\w*",
     # dev round 8
     r"\w*listhesis", r"tenting", r"dish", r"prosthe\w*",
+    # dev round 9
+    r"collections?", r"convexity", r"hyperostosis", r"increased retrosternal (?:air ?space|clear space)",
 )
 # CheXpert mentions that name anatomy, not a finding ("heart size is normal"), or a procedure.
 NEUTRAL_CHEXPERT = frozenset({"the heart", "heart size", "cardiac size", "cardiac shadow", "cardiac contour",

@@ -202,3 +202,20 @@ def test_rules_of_round_eight() -> None:
     assert asserted_mentions("Grade 1 anterolisthesis of L4.") == ["anterolisthesis"]
     assert asserted_mentions("The old rib fracture is not well demonstrated.") == []
     assert region_for("Left knee prosthesis in place.", "cxr") == "bones"
+
+
+def test_rules_of_round_nine() -> None:
+    for text in ("The nodule could be evaluated further with CT.", "An MRI was already ordered.",
+                 "Opacity, in the setting of known lymphoma.", "Likely atelectasis given clinical history.",
+                 "Focal tenderness over the left sixth rib.", "MRI is more sensitive for marrow lesions."):
+        assert mentions_procedure_or_communication(text), text
+    assert not mentions_procedure_or_communication("In the correct clinical setting this could be pneumonia.")
+    assert mentions_prior("Near-complete resolution of the effusion.")
+    assert mentions_prior("Calcified nodule seen on prior XXXX.")
+    assert not mentions_prior("Recommend followup to document complete resolution.")
+    assert not mentions_prior("If continued concern, a rib series may help.")
+    assert asserted_mentions("Small loculated collection at the right base.") == ["collection"]
+    assert asserted_mentions("These findings are concerning for pneumonia.") == []
+    assert region_for("Increased retrosternal clear space.", "cxr") == "lungs"
+    assert region_for("The retrosternal clear space is preserved.", "cxr") == "heart"
+    assert region_for("Cardiac valve replacement.", "cxr") == "support devices"

@@ -53,7 +53,7 @@ FLOORS = {
 }
 # strict region accuracy: own 0.982 / 0.983 / 0.979 (0.921 / 0.919 / 0.925 before); dev 0.972 (960
 # sentences); real 0.951 (0.852)
-REGION_FLOORS = {"own": {"all": 0.975, "cxr": 0.975, "ct": 0.97}, "dev": {"all": 0.97, "cxr": 0.97},
+REGION_FLOORS = {"own": {"all": 0.975, "cxr": 0.975, "ct": 0.97}, "dev": {"all": 0.965, "cxr": 0.965},
                  "real": {"all": 0.945, "cxr": 0.945}}
 
 
