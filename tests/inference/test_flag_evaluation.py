@@ -29,7 +29,7 @@ from inference.evaluation import (
 )
 
 # set -> flag -> (precision floor, recall floor), about one sentence below the values measured on 2026-11-30
-# with the negspacy backend after step 9 (in the comments), then the values before issue 15
+# with the negspacy backend after step 10 (in the comments), then the values before issue 15
 # (docs/evaluation.md has every step)
 FLOORS = {
     "own": {
@@ -39,19 +39,19 @@ FLOORS = {
         "ungrounded": (0.99, 0.99),                     # 1.000, 0.996 (0.982, 0.628)
     },
     "dev": {
-        "prior_reference_without_prior": (0.99, 0.96),  # 1.000, 0.971 (206 positives)
-        "view_reference_mismatch": (0.97, 0.97),        # 1.000, 1.000 (39 positives)
-        "procedure_or_communication": (0.99, 0.99),     # 1.000, 1.000 (115 positives)
-        "ungrounded": (0.985, 0.985),                   # 0.991, 0.991 (657 positives)
+        "prior_reference_without_prior": (0.99, 0.96),  # 1.000, 0.973 (222 positives)
+        "view_reference_mismatch": (0.97, 0.97),        # 1.000, 1.000 (43 positives)
+        "procedure_or_communication": (0.99, 0.99),     # 1.000, 1.000 (127 positives)
+        "ungrounded": (0.98, 0.98),                     # 0.989, 0.989 (732 positives)
     },
     "real": {
-        "prior_reference_without_prior": (0.97, 0.92),  # 0.989, 0.937 (0.977, 0.905; 95 positives)
+        "prior_reference_without_prior": (0.97, 0.93),  # 0.989, 0.947 (0.977, 0.905; 95 positives)
         "view_reference_mismatch": (0.95, 0.85),        # 1.000, 0.900 (0.950, 0.950; 20 positives)
-        "procedure_or_communication": (0.90, 0.77),     # 0.947, 0.818 (0.611, 0.500; 22 positives)
+        "procedure_or_communication": (0.85, 0.77),     # 0.900, 0.818 (0.611, 0.500; 22 positives)
         "ungrounded": (0.99, 0.93),                     # 0.996, 0.940 (0.991, 0.427)
     },
 }
-# strict region accuracy: own 0.982 / 0.983 / 0.979 (0.921 / 0.919 / 0.925 before); dev 0.972 (960
+# strict region accuracy: own 0.982 / 0.983 / 0.979 (0.921 / 0.919 / 0.925 before); dev 0.970 (1060
 # sentences); real 0.951 (0.852)
 REGION_FLOORS = {"own": {"all": 0.975, "cxr": 0.975, "ct": 0.97}, "dev": {"all": 0.965, "cxr": 0.965},
                  "real": {"all": 0.945, "cxr": 0.945}}
