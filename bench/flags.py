@@ -2,7 +2,7 @@
 
 Runs :func:`inference.evaluation.evaluate` on the two sets shipped in ``inference/data/`` (found through
 the package, so it works outside a source checkout): ``own`` (sentences written by the team) and ``dev``
-(440 Open-i sentences), on which the rules were tuned, and ``real`` (325 radiologist-written Open-i
+(1060 Open-i sentences), on which the rules were tuned, and ``real`` (325 radiologist-written Open-i
 sentences, labelled before the flagger was run and never tuned on). Each set is reported separately:
 ``flags.<set>.<flag>`` and
 ``flags.<set>.region_accuracy.<group>``. Each measure carries its scores and the assertion backend in

@@ -7,7 +7,7 @@ Three labelled sets ship as package data in ``inference/data/`` (:data:`SETS`, :
     ``labelled_sentences.json`` — 382 CXR and CT sentences written by the team in MIMIC-CXR / Open-i /
     CT-RATE style. The rules were tuned on it (its figures are optimistic).
 ``dev``
-    ``dev_sentences.json`` — 440 further Open-i sentences in three rounds (disjoint from ``real``
+    ``dev_sentences.json`` — 1060 further Open-i sentences in nine rounds (disjoint from ``real``
     and its source reports), a development set the rules were tuned on after the first real-set
     measurement.
 ``real``

@@ -35,20 +35,25 @@ from typing import Any
 _NEW_ITEM_WORDS = ("a", "an", "the", "there", "this", "these", "small", "mild", "moderate", "severe",
                    "large", "trace", "minimal", "new")
 RADIOLOGY_NEGATION: dict[str, list[str]] = {
-    "pseudo_negations": [],
+    "pseudo_negations": ["without significant change", "without change", "without interval change",
+                         "cannot exclude", "can not exclude", "could not exclude"],
     "preceding_negations": ["resolution of", "removal of", "resolved", "no longer", "absent", "clear of"],
     "following_negations": ["resolved", "has resolved", "have resolved", "no longer", "has been removed",
                             "have been removed", "was removed", "were removed", "removed", "is not seen",
                             "are not seen", "not identified", "absent", "not well seen", "not well-seen",
-                            "not be demonstrated", "not demonstrated"],
+                            "not be demonstrated", "not demonstrated", "not well demonstrated",
+                            "are artifactual", "is artifactual", "artifactual", "appears external",
+                            "appear external", "cleared", "have cleared", "has cleared"],
     "termination": [";", ":", *(f", {w}" for w in _NEW_ITEM_WORDS), *(f", and {w}" for w in _NEW_ITEM_WORDS)],
 }
 HYPOTHETICAL: dict[str, list[str]] = {
-    "pseudo_negations": ["if any"],
+    "pseudo_negations": ["if any", "cannot exclude", "can not exclude", "could not exclude"],
     "preceding_negations": ["recommend", "recommended for", "recommendation", "further evaluation of",
                             "evaluation of", "to evaluate", "to assess", "to exclude", "notified of",
                             "informed of", "follow-up of", "followup of", "history of", "consider", "exclude",
-                            "followup", "follow-up", "would benefit", "evaluation for", "if", "correlate"],
+                            "followup", "follow-up", "would benefit", "evaluation for", "if", "correlate",
+                            "this is concerning for", "this is most concerning for",
+                            "the appearance is concerning for", "these findings are concerning for"],
     "following_negations": ["is recommended", "are recommended", "is suggested", "are suggested"],
     "termination": [";", "but", "however", "although"],
 }

@@ -13,6 +13,14 @@ device sits ("pacemaker in the left chest wall" → support devices), so it yiel
 the descriptive ones. Negation does not change the region: "No pleural effusion." is about
 the pleura.
 
+A few sentence-level rules (CXR) come before the keyword search, each from the labelled sets'
+conventions (docs/evaluation.md): a sentence that opens with a recommendation, a request or a
+notification ("Recommend CT …", "If further concern …", "Dr. X was notified …") is filed under ``other``;
+"in/within the right hilum" files the lesion named before it under the mediastinum; a leading
+normal-heart clause ("Heart size within normal limits, …") yields to a finding after it; a hiatal hernia
+is filed under the mediastinum whatever the sentence names first; surgical clips whose only location is
+mediastinal or hilar are filed as support devices.
+
 ``finding_spans(text)`` finds the finding mentions with the CheXpert labeler's mention phrases
 (``inference/data/chexpert_mentions.txt``, minus the ones that only name anatomy such as "heart
 size") plus radreview's own terms (:data:`LESION_TERMS`, :data:`EXTRA_FINDING_TERMS`: devices,
@@ -62,30 +70,38 @@ _CXR: dict[str, tuple[str, ...]] = {
                         r"tip\b", r"picc", r"tracheostomy(?: tube)?", r"lines? (?:and|or) tubes?",
                         r"(?:intra-aortic )?balloon pump", r"(?:ventricular )?assist device", r"lvad",
                         r"defibrillator",
-                        r"cardiac (?:pacing leads?|pacemaker|pacer|defibrillator|device|generator|leads?)"),
+                        r"cardiac (?:xxxx )?"
+                        r"(?:pacing leads?|pacemaker|pacer|defibrillator|device|generator|leads?)",
+                        r"(?:aortic|mitral|tricuspid|pulmonic|cardiac) valve (?:replacement|prosthesis)",
+                        r"prosthetic (?:aortic |mitral |tricuspid |pulmonic )?valve", r"venous xxxx"),
     "airway": (r"trache\w*", r"carina\w*", r"bronch(?:us|i|ial)\b", r"main ?stem bronch\w*", r"airways?"),
     "pleura": (r"pleura\w*", r"effusions?", r"pneumothora\w*", r"hydro(?:pneumo)?thora\w*", r"costophrenic",
                r"fissur\w*", r"empyema", r"posterior sulcus"),
-    "heart": (r"heart", r"cardiac", r"cardiomegaly", r"cardiomediastinal", r"cardiothoracic",
+    "heart": (r"heart", r"cardiac", r"cardiomegaly", r"cardiomediastinal", r"cardio[- ]mediastinal",
+              r"cardiothoracic",
               r"pericardi\w*", r"atri(?:um|al)", r"ventric\w*", r"valv\w*", r"retrosternal"),
-    "mediastinum": (r"mediastin\w*", r"hil(?:ar|um|a)", r"aort\w*", r"lymph\w*", r"pulmonary arter\w*",
-                    r"paratracheal", r"aortopulmonary", r"thym\w*"),
+    "mediastinum": (r"mediastin\w*", r"(?:bi)?hil(?:ar|um|a)", r"aort\w*", r"lymph\w*", r"pulmonary arter\w*",
+                    r"paratracheal", r"aortopulmonary", r"thym\w*", r"hiatal hernia", r"hiatus hernia",
+                    r"abdominal aorta"),
     "diaphragm": (r"(?:hemi)?diaphragm\w*", r"subdiaphragmatic", r"free air", r"pneumoperitoneum"),
     "bones": (r"bones?", r"bony", r"osseous", r"ribs?", r"vertebra\w*", r"spin(?:e|al)", r"clavic\w*",
               r"scapul\w*", r"fractures?", r"stern(?:um|al)", r"degenerative", r"osteo\w*", r"humer\w*",
               r"shoulders?", r"\w*scoliosis", r"kyphosis", r"lordosis", r"spondyl\w*", r"\w*arthrit\w*",
               r"cortical", r"cortex", r"skeletal", r"acromioclavicular", r"fusion",
-              r"(?:vertebro|kypho)plasty"),
+              r"(?:vertebro|kypho)plasty", r"knees?", r"(?:upper|mid|lower) thoracic(?! aorta)"),
     "soft tissues": (r"soft tissues?", r"subcutaneous", r"breasts?", r"axilla\w*", r"chest wall",
-                     r"mastectomy", r"nipples?"),
-    "other": (r"abdom\w*", r"upper quadrant", r"cholecystectomy", r"bowel"),
+                     r"mastectomy", r"nipples?", r"neck"),
+    "other": (r"abdom\w*", r"upper quadrant", r"cholecystectomy", r"bowel", r"gallbladder", r"midabdom\w*",
+              r"epigastri\w*"),
     "lungs": (r"lungs?", r"pulmonary", r"lobes?", r"lobar", r"nodul\w*", r"consolidat\w*", r"opacit\w*",
               r"atelecta\w*", r"emphysema\w*", r"edema", r"oedema", r"infiltrat\w*", r"pneumonia",
               r"interstiti\w*", r"airspace", r"air[- ]space", r"masse?s?", r"bases?", r"basilar", r"apic\w*",
               r"zones?", r"vascular congestion", r"kerley", r"granuloma\w*", r"bronchiectasis",
               r"hyperinflat\w*", r"hyperexpan\w*", r"scarring", r"perifissural", r"intrapulmonary",
               r"fibros\w*", r"fibrotic", r"peribronchial", r"cuffing", r"tubercul\w*", r"copd",
-              r"obstructive (?:pulmonary|lung) disease"),
+              r"obstructive (?:pulmonary|lung) disease", r"small airways? disease", r"lobectomy",
+              r"(?:perihilar|lung|bronchovascular) markings",
+              r"increased retrosternal (?:air ?space|clear space)"),
 }
 
 LESION_TERMS = (
@@ -104,13 +120,30 @@ EXTRA_FINDING_TERMS = (
     r"upper limits? of normal", r"honeycomb\w*", r"mosaic attenuation", r"fibrotic", r"markings",
     r"shadows?", r"crazy paving", r"secretions", r"hypertrophy", r"patulous", r"gyn(?:a)?ecomastia",
     r"cholelithiasis", r"steatosis", r"\w+megaly", r"ascites", r"metasta\w*", r"schmorl", r"hyperexpan\w*",
-    r"(?:low|diminished|decreased) lung volumes?", r"\w*scoliosis", r"crowding", r"hydro(?:pneumo)?thorax",
+    r"(?:low|diminished|decreased) (?:lung )?volumes?", r"\w*scoliosis", r"crowding",
+    r"hydro(?:pneumo)?thorax",
     r"lymph nodes?", r"disruption", r"sutures?", r"suture material", r"callus", r"lordosis", r"sclero\w*",
-    r"(?:chronic|senescent|degenerative|arthritic|post-?surgical|post-?operative|fibrotic|emphysematous|surgical"
+    r"(?:chronic|senescent|degenerative|arthritic|post-?surgical|post-?op(?:erative)?|fibrotic|emphysematous|surgical"
     r"|inflammatory)(?: \w+)? changes?", r"chronic lung disease", r"\w*arthrit\w*", r"spondyl\w*",
     r"tortu\w*", r"ectas\w*", r"interposition", r"replacement", r"fusion", r"distortion", r"deformit\w*",
-    r"resection", r"tips?", r"(?:chronic )?obstructive (?:pulmonary|lung) disease", r"curvature",
+    r"resection", r"tips?", r"(?:chronic )?obstructive (?:pulmonary|lung) disease",
     r"\w+plasty", r"stents?", r"irregularit\w*",
+    # dev round 4
+    r"diminutive", r"shortening", r"post-?traumatic", r"elevation", r"coils?", r"embolization\w*",
+    r"venous xxxx", r"(?:spine|spinal|cervical|thoracic|lumbar) surgery", r"\w*curvature",
+    r"xxxx(?= (?:is |are )?in (?:a |an )?"
+    r"(?:stable|standard|unchanged|satisfactory|appropriate|good|expected) position)",
+    # dev round 5
+    r"prominen\w*", r"dextrocardia", r"loss of (?:disc|disk|vertebral body|height)", r"unfold\w*",
+    r"(?:right|right-sided) aortic (?:xxxx|arch)", r"large pulmonary arter\w*",
+    # dev round 6
+    r"lucenc\w*", r"shift", r"adenopath\w*", r"(?:chest|cardiac|lung|thoracic) surgery",
+    # dev round 7
+    r"wide", r"flatten\w*",
+    # dev round 8
+    r"\w*listhesis", r"tenting", r"dish", r"prosthe\w*",
+    # dev round 9
+    r"collections?", r"convexity", r"hyperostosis", r"increased retrosternal (?:air ?space|clear space)",
 )
 # CheXpert mentions that name anatomy, not a finding ("heart size is normal"), or a procedure.
 NEUTRAL_CHEXPERT = frozenset({"the heart", "heart size", "cardiac size", "cardiac shadow", "cardiac contour",
@@ -173,6 +206,28 @@ _DESCRIPTIVE = {"lungs": re.compile(r"(?:nodul\w*|masse?s?|lesions?|apic\w*)", r
 _WEAK_LOCATION = {"soft tissues": re.compile(r"chest wall", re.IGNORECASE)}
 
 
+# A CXR sentence that opens with a recommendation, a request or a communication is filed under ``other``
+# even when it names anatomy ("Recommend chest CT for further evaluation of the nodule.", "If further
+# concern for rib fractures dedicated rib films would better evaluate."): it is not a finding of a region.
+_LEADING_REQUEST = re.compile(
+    r"\s*(?:however,?\s+)?(?:recommend\w*|consider\b|suggest\b|please\b|if\b|correlat\w*|clinical correlation"
+    r"|follow[- ]?up\b"
+    r"|further (?:evaluation|imaging)|dr\.?\s|the (?:referring|ordering) (?:clinician|physician|provider)"
+    r"|critical result)", re.IGNORECASE)
+
+# A leading normal-heart clause followed by a finding elsewhere ("Heart size within normal limits, stable
+# mediastinal contours, mediastinal calcifications …") files the sentence where the finding is.
+_LEADING_NORMAL_HEART = re.compile(
+    r"\s*(?:normal (?:heart|cardiac) (?:size|contours?|silhouette)|(?:the )?heart size (?:is )?"
+    r"(?:normal|within normal limits))\s*,", re.IGNORECASE)
+
+# A hiatal hernia is filed under the mediastinum whatever density or organ the sentence names first
+# ("Retrocardiac density adjacent to the heart, most consistent with a hiatal hernia.").
+_STRONG = re.compile(r"hiat(?:al|us) hernia", re.IGNORECASE)
+# "… in/within the right hilum" locates the lesion named before it (a granuloma or opacity in the hilum).
+_IN_HILUM = re.compile(r"\b(?:in|within) the (?:right |left |bilateral )?hil(?:um|a)\b", re.IGNORECASE)
+
+
 @lru_cache(maxsize=4)
 def _compiled(kind: str) -> tuple[tuple[str, re.Pattern[str]], ...]:
     table = _CT if kind == "ct" else _CXR if kind == "cxr" else None
@@ -189,17 +244,31 @@ def region_for(sentence: str, kind: str) -> str | None:
         sentence: One sentence of report text.
         kind: ``ct`` or ``cxr`` (selects the region vocabulary of DESIGN §4).
     """
+    if kind == "cxr" and _LEADING_REQUEST.match(sentence):
+        return "other"
+    if kind == "cxr" and _IN_HILUM.search(sentence):
+        return "mediastinum"
+    normal_heart = _LEADING_NORMAL_HEART.match(sentence)
+    if kind == "cxr" and normal_heart and finding_spans(sentence[normal_heart.end():]):
+        return region_for(sentence[normal_heart.end():], kind)
     best: tuple[int, int, int, str] | None = None
+    clips = False
     for region, pattern in _compiled(kind):
         for m in pattern.finditer(sentence):
             key = (_tier(region, m.group(0)), m.start(), -(m.end() - m.start()), region)
+            clips = clips or (region == "support devices" and key[0] == 2)
             if best is None or key[:3] < best[:3]:
                 best = key
+    if best and clips and best[3] == "mediastinum":
+        return "support devices"  # clips from mediastinal or hilar surgery are filed as devices
     return best[3] if best else None
 
 
 def _tier(region: str, keyword: str) -> int:
-    """0 for a keyword that names a region, 1 for a weak location, 2 for a descriptive keyword."""
+    """-1 for a diagnosis that names its own place, 0 for a keyword that names a region, 1 for a weak
+    location, 2 for a descriptive keyword."""
+    if _STRONG.fullmatch(keyword):
+        return -1
     if region in _DESCRIPTIVE and _DESCRIPTIVE[region].fullmatch(keyword):
         return 2
     return 1 if region in _WEAK_LOCATION and _WEAK_LOCATION[region].fullmatch(keyword) else 0

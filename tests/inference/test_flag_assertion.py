@@ -130,3 +130,92 @@ def test_fourth_round_views_findings_and_regions() -> None:
 def test_a_lateral_view_in_a_recommendation_is_a_future_study() -> None:
     assert not mentions_lateral_view("Recommend PA and lateral views when the patient can stand.")
     assert mentions_lateral_view("Opacity on the lateral view.")
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("A repeat radiograph may be indicated after antibiotics.", True),
+    ("Pleural thickening, given the patient's history of asbestos exposure.", True),
+    ("An MRI could be performed for further characterization of the rib lesion.", True),
+    ("Apical scarring, possibly related to prior radiation.", True),
+    ("Comparison with older films would be most helpful.", True),
+    ("A CTA could be obtained if symptoms persist.", True),
+    ("Status post kyphoplasty at T11.", False),          # visible surgery
+    ("The patient is status post thoracentesis.", True),  # a procedure the image cannot show
+])
+def test_procedure_cues_of_rounds_four_to_six(text: str, expected: bool) -> None:
+    assert mentions_procedure_or_communication(text) is expected
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("Postsurgical change of the left hemithorax as before.", True),
+    ("The nodule is again visualised; there is again a small effusion.", True),
+    ("Left hilar prominence without significant change.", True),
+    ("The mass was described on the outside chest CT.", True),
+    ("Enlarging right pleural effusion.", True),
+    ("If the cough persists, consider a lateral decubitus film.", False),  # a conditional, not a comparison
+    ("Follow-up at an appropriate interval.", False),
+])
+def test_prior_cues_of_rounds_four_to_six(text: str, expected: bool) -> None:
+    assert mentions_prior(text) is expected
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("Cannot exclude a small left effusion.", ["effusion"]),             # uncertain, still asserted
+    ("Linear densities over the left apex are artifactual.", []),
+    ("The right basilar opacities have cleared.", []),
+    ("Mild levocurvature of the lumbar spine.", ["levocurvature"]),
+    ("Elevation of the left hemidiaphragm.", ["elevation"]),
+    ("Flattening of both hemidiaphragms.", ["flattening"]),
+    ("Embolization coils in the pelvis.", ["embolization", "coils"]),
+    ("This is most concerning for pneumonia.", []),                      # only points back
+    ("There is no change in the calcified hilar nodes, without significant change.", ["calcified"]),
+])
+def test_assertions_of_rounds_four_to_seven(text: str, expected: list[str]) -> None:
+    assert asserted_mentions(text) == expected
+
+
+@pytest.mark.parametrize(("text", "cxr"), [
+    ("Recommend CT for the left apical opacity.", "other"),               # a leading request
+    ("However, if symptoms persist consider a rib series.", "other"),
+    ("Considering the rotation, the mediastinum is normal.", "mediastinum"),
+    ("Surgical clips project over the aortopulmonary window.", "support devices"),  # mediastinal clips
+    ("Surgical clips in the right axilla.", "soft tissues"),
+    ("Clips over the epigastrium.", "other"),
+    ("Hiatal hernia behind the heart.", "mediastinum"),
+    ("A small calcified granuloma in the left hilum.", "mediastinum"),
+    ("Bihilar fullness.", "mediastinum"),
+    ("Cardio mediastinal contours are normal.", "heart"),
+    ("Heart size is normal, the aorta is tortuous and calcified.", "mediastinum"),  # normal-heart lead-in
+    ("Heart size is normal, mediastinum and hila unremarkable.", "heart"),          # nothing found after it
+    ("Prior mitral valve replacement.", "support devices"),
+    ("Calcified plaque in the upper abdominal aorta.", "mediastinum"),
+    ("Small airways disease.", "lungs"),
+])
+def test_regions_of_rounds_four_to_seven(text: str, cxr: str) -> None:
+    assert region_for(text, "cxr") == cxr
+
+
+def test_rules_of_round_eight() -> None:
+    assert mentions_prior("Continued opacity at the left base.")
+    assert not mentions_procedure_or_communication("After correlation with the CT scan, this is a fat pad.")
+    assert mentions_procedure_or_communication("Correlation with the outside CT is recommended.")
+    assert asserted_mentions("Grade 1 anterolisthesis of L4.") == ["anterolisthesis"]
+    assert asserted_mentions("The old rib fracture is not well demonstrated.") == []
+    assert region_for("Left knee prosthesis in place.", "cxr") == "bones"
+
+
+def test_rules_of_round_nine() -> None:
+    for text in ("The nodule could be evaluated further with CT.", "An MRI was already ordered.",
+                 "Opacity, in the setting of known lymphoma.", "Likely atelectasis given clinical history.",
+                 "Focal tenderness over the left sixth rib.", "MRI is more sensitive for marrow lesions."):
+        assert mentions_procedure_or_communication(text), text
+    assert not mentions_procedure_or_communication("In the correct clinical setting this could be pneumonia.")
+    assert mentions_prior("Near-complete resolution of the effusion.")
+    assert mentions_prior("Calcified nodule seen on prior XXXX.")
+    assert not mentions_prior("Recommend followup to document complete resolution.")
+    assert not mentions_prior("If continued concern, a rib series may help.")
+    assert asserted_mentions("Small loculated collection at the right base.") == ["collection"]
+    assert asserted_mentions("These findings are concerning for pneumonia.") == []
+    assert region_for("Increased retrosternal clear space.", "cxr") == "lungs"
+    assert region_for("The retrosternal clear space is preserved.", "cxr") == "heart"
+    assert region_for("Cardiac valve replacement.", "cxr") == "support devices"

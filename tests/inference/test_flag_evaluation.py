@@ -1,6 +1,6 @@
 """The labelled-sentence evaluation of the context flags and region assignment (issues 9 and 15).
 
-Three sets (docs/evaluation.md): ``own`` (written by the team) and ``dev`` (440 Open-i sentences), on which
+Three sets (docs/evaluation.md): ``own`` (written by the team) and ``dev`` (1060 Open-i sentences), on which
 the rules were tuned, and ``real`` (325 radiologist-written Open-i chest X-ray sentences, labelled before the
 flagger was run on them and never tuned on). Thresholds are the values measured on 2026-11-30 with the
 negspacy backend minus a small margin, so a change to the lexicon or the flags that loses accuracy on any
@@ -28,32 +28,33 @@ from inference.evaluation import (
     markdown_tables,
 )
 
-# set -> flag -> (precision floor, recall floor); measured values (2026-11-30, negspacy) in the comments,
-# then the values before issue 15 (docs/evaluation.md has every step)
+# set -> flag -> (precision floor, recall floor), about one sentence below the values measured on 2026-11-30
+# with the negspacy backend after step 10 (in the comments), then the values before issue 15
+# (docs/evaluation.md has every step)
 FLOORS = {
     "own": {
-        "prior_reference_without_prior": (0.95, 0.95),  # 1.000, 1.000 (0.979, 1.000)
+        "prior_reference_without_prior": (0.97, 0.97),  # 1.000, 1.000 (0.979, 1.000; 46 positives)
         "view_reference_mismatch": (0.90, 0.90),        # 1.000, 1.000 (11 positives: one miss = 0.909)
-        "procedure_or_communication": (0.95, 0.95),     # 1.000, 1.000 (0.826, 0.792)
-        "ungrounded": (0.97, 0.97),                     # 1.000, 0.996 (0.982, 0.628)
+        "procedure_or_communication": (0.95, 0.95),     # 1.000, 1.000 (0.826, 0.792; 24 positives)
+        "ungrounded": (0.99, 0.99),                     # 1.000, 0.996 (0.982, 0.628)
     },
     "dev": {
-        "prior_reference_without_prior": (0.97, 0.94),  # 1.000, 0.970 (0.948, 0.920)
-        "view_reference_mismatch": (0.95, 0.95),        # 1.000, 1.000 (0.885, 0.958)
-        "procedure_or_communication": (0.96, 0.95),     # 1.000, 0.983 (0.569, 0.500)
-        "ungrounded": (0.97, 0.96),                     # 0.990, 0.987 (0.949, 0.440)
+        "prior_reference_without_prior": (0.99, 0.96),  # 1.000, 0.973 (222 positives)
+        "view_reference_mismatch": (0.97, 0.97),        # 1.000, 1.000 (43 positives)
+        "procedure_or_communication": (0.99, 0.99),     # 1.000, 1.000 (127 positives)
+        "ungrounded": (0.98, 0.98),                     # 0.989, 0.989 (732 positives)
     },
     "real": {
-        "prior_reference_without_prior": (0.96, 0.88),  # 0.989, 0.905 (0.977, 0.905)
+        "prior_reference_without_prior": (0.97, 0.93),  # 0.989, 0.947 (0.977, 0.905; 95 positives)
         "view_reference_mismatch": (0.95, 0.85),        # 1.000, 0.900 (0.950, 0.950; 20 positives)
-        "procedure_or_communication": (0.90, 0.77),     # 0.947, 0.818 (0.611, 0.500; 22 positives)
-        "ungrounded": (0.97, 0.90),                     # 0.996, 0.919 (0.991, 0.427)
+        "procedure_or_communication": (0.85, 0.77),     # 0.900, 0.818 (0.611, 0.500; 22 positives)
+        "ungrounded": (0.99, 0.93),                     # 0.996, 0.940 (0.991, 0.427)
     },
 }
-# strict region accuracy: own 0.974 / 0.970 / 0.979 (0.921 / 0.919 / 0.925 before); dev 0.934 (0.836);
-# real 0.932 (0.852)
-REGION_FLOORS = {"own": {"all": 0.95, "cxr": 0.95, "ct": 0.95}, "dev": {"all": 0.92, "cxr": 0.92},
-                 "real": {"all": 0.92, "cxr": 0.92}}
+# strict region accuracy: own 0.982 / 0.983 / 0.979 (0.921 / 0.919 / 0.925 before); dev 0.970 (1060
+# sentences); real 0.951 (0.852)
+REGION_FLOORS = {"own": {"all": 0.975, "cxr": 0.975, "ct": 0.97}, "dev": {"all": 0.965, "cxr": 0.965},
+                 "real": {"all": 0.945, "cxr": 0.945}}
 
 
 @pytest.fixture(scope="module")
@@ -90,7 +91,7 @@ def _rows(name: str) -> list[dict[str, object]]:
     return rows
 
 
-@pytest.mark.parametrize(("name", "size"), [("real", 325), ("dev", 440)])
+@pytest.mark.parametrize(("name", "size"), [("real", 325), ("dev", 1060)])
 def test_open_i_sets_are_real_labelled_and_cover_the_strata(name: str, size: int) -> None:
     chosen = load_set(name)
     assert len(chosen) == size
@@ -100,8 +101,8 @@ def test_open_i_sets_are_real_labelled_and_cover_the_strata(name: str, size: int
     for flag in CONTEXT_FLAGS:
         assert sum(flag in s.flags for s in chosen) >= 10, flag
     rows = _rows(name)
-    assert {r["stratum"] for r in rows} == {"lateral", "procedure_communication", "devices", "prior",
-                                          "locationless", "random"}
+    assert {r["stratum"] for r in rows} - {"region_ambiguous"} == {  # dev round 4 adds region cues
+        "lateral", "procedure_communication", "devices", "prior", "locationless", "random"}
     for r in rows:
         source = r["source"]
         assert isinstance(source, dict)
