@@ -49,7 +49,8 @@ def field_of_view(px: FloatArray) -> tuple[slice, slice]:
     """Rows and columns left after trimming flat bands (collimator shutters, padding) at each edge.
 
     A band is flat when its values vary less than :data:`FLAT_STD` of the image's 1st–99th
-    percentile range. At most 40% of each axis is trimmed from each side.
+    percentile range. At most 40% of each axis is trimmed from each side, and at least a fifth of each
+    axis (one row or column at the least) is always left, so a flat or tiny image keeps a field of view.
     """
     lo, hi = np.percentile(px, [1.0, 99.0])
     norm = (px - lo) / max(float(hi - lo), 1e-6)
@@ -63,7 +64,8 @@ def field_of_view(px: FloatArray) -> tuple[slice, slice]:
         last = n
         while last > 0.6 * n and flat[last - 1]:
             last -= 1
-        out.append(slice(first, last))
+        keep = max(1, n // 5)
+        out.append(slice(first, last) if last - first >= keep else slice(0, n))
     return out[0], out[1]
 
 

@@ -84,3 +84,13 @@ def test_cardiothoracic_ratio_matches_the_phantom_truth(result, cxr_phantom) -> 
     assert truth == pytest.approx(0.40, abs=0.005)
     ctr = measure.cardiothoracic_ratio_2d(result.masks["heart"].mask, result.masks["lungs"].mask)
     assert ctr == pytest.approx(truth, abs=0.02)
+
+
+def test_field_of_view_never_trims_a_flat_or_tiny_image_to_nothing() -> None:
+    """A flat 4×4 image (pydicom-decoded from a crafted file) once left an empty field of view and the
+    percentile of nothing raised IndexError inside the built-in draft (exit 1)."""
+    from inference.segmenters.cxr import field_of_view
+
+    assert field_of_view(np.zeros((4, 4))) == (slice(0, 4), slice(0, 4))
+    rows, cols = field_of_view(np.zeros((100, 80)))
+    assert rows.stop - rows.start >= 20 and cols.stop - cols.start >= 16

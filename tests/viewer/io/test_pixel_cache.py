@@ -162,12 +162,12 @@ def test_size_bound_evicts_least_recently_used(tmp_path: Path) -> None:
     cache = PixelCache(tmp_path / "cache", max_bytes=10**9)
     for p in paths:
         load_study_cached(p, cache)
-    one = sum(size for _, size, _ in cache.entries()) // 3
     keys = [source_digest(p) for p in paths]
+    size = {key: n for _, n, key in cache.entries()}  # the three entries differ in size (10², 11², 12² px)
     os.utime(cache.entry(keys[0]) / "entry.json", (1, 1))
     os.utime(cache.entry(keys[1]) / "entry.json", (2, 2))
     assert cache.get(keys[0]) is not None  # used again: now the most recent
-    cache.max_bytes = 2 * one
+    cache.max_bytes = size[keys[0]] + size[keys[2]]  # room for exactly two: the least recently used goes
     cache.evict()
     assert {key for _, _, key in cache.entries()} == {keys[0], keys[2]}
     cache.clear()
