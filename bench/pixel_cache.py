@@ -46,7 +46,7 @@ def run(quick: bool = False) -> list[dict[str, Any]]:
 def measure(rounds: int = 3, shape: tuple[int, int, int] = (300, 512, 512)) -> list[dict[str, Any]]:
     """Alternate the four measures ``rounds`` times; medians against the ``np.load`` floor."""
     from app.pixels import pixel_slice, stored_for
-    from bench.ui import CASE, _prepare, synthetic_ct
+    from bench._ui_study import CASE, _prepare, synthetic_ct
     from viewer.cache import LruCache
     from viewer.io.pixel_cache import cache_for, source_digest
 

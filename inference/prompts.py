@@ -43,16 +43,16 @@ import numpy as np
 
 from inference import image_prep
 from inference.image_prep import ModelImage
+from inference.prompt_render import VICUNA_V1_SYSTEM, render, render_plain
 from inference.records import CT_REGIONS
 from viewer.records import Study
 
+__all__ = ["IMAGE", "MODES", "PREPROCESSING", "VICUNA_V1_SYSTEM", "PromptRequest", "build_requests",
+           "choose_mode", "ct_global", "ct_region", "cxr_context", "cxr_grounded", "cxr_plain",
+           "llava_rad_instruction", "reg2rg_order", "render", "render_plain"]
+
 MODES: tuple[str, ...] = ("auto", "cxr-plain", "cxr-context", "cxr-grounded", "ct-region", "ct-global")
 PREPROCESSING: tuple[str, ...] = ("pad", "crop", "maira2")
-# llava/conversation.py conv_vicuna_v1 (the "v1" template of scripts/eval.sh and finetune_lora.sh).
-VICUNA_V1_SYSTEM = (
-    "A chat between a curious user and an artificial intelligence assistant. "
-    "The assistant gives helpful, detailed, and polite answers to the user's questions."
-)
 LLAVA_RAD_FINDINGS = "Provide a description of the findings in the radiology image"
 REG2RG_INSTRUCTION = (
     "Given the provided global and regional information from this CT scan, please generate a comprehensive "
@@ -390,34 +390,3 @@ def build_requests(
         ct_region(study, r, masks, n_slices=n_slices, conditioning=conditioning, max_images=max_images)
         for r in reg2rg_order(present)
     ]
-
-
-def render_plain(messages: tuple[dict[str, Any], ...], image_token: str, *, system: bool = True) -> str:
-    """``conv_vicuna_v1.get_prompt()`` (``SeparatorStyle.TWO``): ``{system} USER: {content} ASSISTANT:``.
-
-    Items stay in order: an image is ``{image_token}\\n`` (as LLaVA's ``"<image>\\n" + query``), a text
-    item its stripped text and a space; the message is stripped.
-    """
-    parts = []
-    for message in messages:
-        body = "".join(
-            f"{image_token}\n" if c["type"] == "image" else c["text"].strip() + " "
-            for c in message["content"]
-        ).strip()
-        if message["role"] == "system":
-            parts.append(body)
-        else:
-            parts.append(f"{message['role'].upper()}: {body}")
-    if system and not any(m["role"] == "system" for m in messages):
-        parts.insert(0, VICUNA_V1_SYSTEM)
-    return " ".join(parts) + (" ASSISTANT:" if system else "")
-
-
-def render(request: PromptRequest, processor: Any) -> str:
-    """The prompt string for ``processor``: its chat template when it has one, else :func:`render_plain`."""
-    if getattr(processor, "chat_template", None):
-        return str(
-            processor.apply_chat_template(list(request.messages), add_generation_prompt=True, tokenize=False)
-        )
-    token = getattr(processor, "image_token", None) or "<image>"
-    return render_plain(request.messages, token)

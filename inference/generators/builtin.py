@@ -3,31 +3,36 @@
 No AI model is involved. Each region of DESIGN §4 gets a section; every statement that refers to
 a measured structure carries a phrase grounded (``source="segmenter"``) to the mask it was measured
 on (``mask_ref`` = :func:`inference.artefacts.content_ref`) and that mask's bounding box. The text
-is a deterministic function of the image and the masks.
+is a deterministic function of the image and the masks. The CT sentences are here; the chest
+radiograph ones in :mod:`inference.generators._builtin_cxr`, the finding writer in
+:mod:`inference.generators._builtin_writer`.
 """
 
 from __future__ import annotations
 
-import dataclasses
-import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-import numpy.typing as npt
 
 from inference import measure
-from inference.artefacts import content_ref, normalised_box
+from inference.generators._builtin_cxr import CTR_REMEASURE, NOT_ASSESSED, _write_cxr
+from inference.generators._builtin_writer import (
+    CTR_BORDERLINE,
+    CTR_ENLARGED,
+    MIN_EFFUSION_ML,
+    BoolArray,
+    _fmt_hu,
+    _mask,
+    _Writer,
+)
 from inference.protocols import Progress, RegionMask, emit_stage, emit_text
-from inference.records import Draft, Finding, Grounding, Phrase, Provenance, Section, regions_for
+from inference.records import Draft, Provenance
 from viewer.records import Image, Study
 
-BoolArray = npt.NDArray[np.bool_]
+__all__ = ["CTR_BORDERLINE", "CTR_ENLARGED", "CTR_REMEASURE", "MIN_EFFUSION_ML", "NOT_ASSESSED", "PARAMS",
+           "BuiltinGenerator"]
 
-CTR_ENLARGED = 0.5
-CTR_BORDERLINE = 0.03  # CXR: within ±0.03 of 0.5 the classical outline cannot tell (7° of rotation does)
-MIN_EFFUSION_ML = 5.0
 PARAMS: dict[str, Any] = {
     "cardiothoracic_ratio_enlarged_above": CTR_ENLARGED,
     "fluid_hu": list(measure.FLUID_HU),
@@ -40,51 +45,6 @@ PARAMS: dict[str, Any] = {
     "low_trabecular_hu_below": measure.LOW_TRABECULAR_HU,
 }
 
-
-@dataclass
-class _Writer:
-    """Collects findings per region and the masks their phrases point at."""
-
-    artefacts: dict[str, np.ndarray] = field(default_factory=dict)
-    sections: dict[str, list[Finding]] = field(default_factory=dict)
-    positives: list[str] = field(default_factory=list)
-    params: dict[str, Any] = field(default_factory=dict)
-    unassessed: list[str] = field(default_factory=list)
-    refused: str = ""  # why nothing at all was measured (then the impression says so)
-
-    def ground(self, mask: BoolArray) -> Grounding:
-        ref = content_ref(mask)
-        self.artefacts[ref] = mask
-        box = normalised_box(mask)
-        return Grounding(boxes=(box,) if box else (), mask_ref=ref, source="segmenter")
-
-    def add(self, region: str, text: str, grounded: Mapping[str, BoolArray | None] | None = None) -> None:
-        """Add a finding; each key of ``grounded`` is a substring of ``text`` grounded to its mask."""
-        phrases = []
-        for phrase, mask in (grounded or {}).items():
-            start = text.find(phrase)
-            if start < 0:
-                raise ValueError(f"phrase {phrase!r} is not in {text!r}")
-            grounding = self.ground(mask) if mask is not None and mask.any() else None
-            phrases.append(Phrase(phrase, (start, start + len(phrase)), grounding))
-        findings = self.sections.setdefault(region, [])
-        slug = re.sub(r"[^a-z0-9]+", "-", region.lower()).strip("-")
-        findings.append(Finding(id=f"{slug}-{len(findings) + 1}", region=region, text=text,
-                                phrases=tuple(phrases)))
-
-    def build(self, kind: str) -> tuple[Section, ...]:
-        return tuple(Section(r, tuple(self.sections.get(r, ()))) for r in regions_for(kind))
-
-
-def _mask(masks: Mapping[str, RegionMask], region: str, part: str | None = None) -> BoolArray | None:
-    m = masks.get(region)
-    if m is None:
-        return None
-    return m.parts.get(part) if part else m.mask
-
-
-def _fmt_hu(value: float) -> str:
-    return f"{value:.0f}".replace("-", "−")  # U+2212, the typographic minus used in reports
 
 
 class BuiltinGenerator:
@@ -265,169 +225,3 @@ def _ct_thyroid(w: _Writer, hu: np.ndarray, masks: Mapping[str, RegionMask]) -> 
         return
     w.add("thyroid", f"Thyroid identified anterior to the trachea, mean attenuation "
           f"{_fmt_hu(measure.mean_value(hu, thyroid))} HU.", {"Thyroid": thyroid})
-
-
-NOT_ASSESSED = "not assessed by the built-in generator"
-_CXR_OUTLINES = (
-    ("pleura", "Pleural margins are outlined; {na}.", "Pleural margins"),
-    ("mediastinum", "Mediastinum is outlined above the heart; {na}.", "Mediastinum"),
-    ("airway", "Expected position of the trachea is marked; {na}.", "trachea"),
-    ("diaphragm", "Diaphragm is outlined below the lung bases; {na}.", "Diaphragm"),
-    ("bones", "Rib outlines are marked; {na}.", "Rib outlines"),
-    ("soft tissues", "Soft tissues are outlined; {na}.", "Soft tissues"),
-)
-_CXR_UNMEASURED = {"support devices": "support devices", "other": "other findings"}
-
-
-def _write_cxr(w: _Writer, image: Image, masks: Mapping[str, RegionMask]) -> None:
-    """Lungs, heart and outlines, each number gated by :mod:`inference.plausibility`.
-
-    When the lung fields fail a check nothing that depends on them is measured or outlined; every
-    CXR section gets a sentence, "not assessed by the built-in generator" with the reason where
-    nothing was measured. Sizes are in mm/cm² only with a known pixel spacing, else in px.
-    """
-    from inference import plausibility
-
-    w.params["cxr_plausibility"] = {k: list(v) if isinstance(v, tuple) else v
-                                    for k, v in plausibility.LIMITS.items()}
-    w.params["cardiothoracic_ratio_borderline_within"] = CTR_BORDERLINE
-    w.params["cardiothoracic_ratio_remeasured_at"] = [list(v) for v in CTR_REMEASURE]
-    right, left = _mask(masks, "lungs", "right"), _mask(masks, "lungs", "left")
-    failure = plausibility.first_failure(plausibility.lung_checks(right, left, _mask(masks, "body")))
-    why = None if failure is None else f"lung segmentation failed its plausibility check: {failure}"
-    if image.view == "LATERAL":
-        why = "the built-in measurements are for frontal (PA/AP) radiographs and this one is lateral"
-    if why is not None:
-        w.add("lungs", f"Lung fields: {NOT_ASSESSED} ({why}).")
-        w.refused = f"Nothing was measured by the built-in generator: {why}."
-        for region in ("pleura", "heart", "mediastinum", "airway", "diaphragm", "bones", "soft tissues"):
-            w.add(region, f"{region.capitalize()}: {NOT_ASSESSED} (it depends on the lung fields, which "
-                  "were not assessed).")
-    else:
-        assert right is not None and left is not None
-        _cxr_lungs(w, image, right, left)
-        _cxr_heart(w, image, masks, right, left)
-        for region, text, phrase in _CXR_OUTLINES:
-            m = _mask(masks, region)
-            if m is not None and m.any():
-                w.add(region, text.format(na=NOT_ASSESSED), {phrase: m})
-            else:
-                w.add(region, f"{region.capitalize()}: {NOT_ASSESSED} (not outlined by the segmenter).")
-    for region, name in _CXR_UNMEASURED.items():
-        w.add(region, f"The built-in generator does not look for {name}; {NOT_ASSESSED}.")
-
-
-def _cxr_lungs(w: _Writer, image: Image, right: BoolArray, left: BoolArray) -> None:
-    if image.spacing_mm:
-        spacing = tuple(float(s) for s in image.spacing_mm)
-        areas = [f"{measure.volume_ml(m, spacing):.0f} cm²" for m in (right, left)]
-    else:
-        areas = [f"{int(m.sum())} px (pixel spacing unknown)" for m in (right, left)]
-    w.add("lungs", f"Right lung field {areas[0]}, left lung field {areas[1]}.",
-          {"Right lung field": right, "left lung field": left})
-    _cxr_nodules(w, image, right, left)
-
-
-def _cxr_nodules(w: _Writer, image: Image, right: BoolArray, left: BoolArray) -> None:
-    """Nodular opacities that pass every candidate check, or why none are reported."""
-    from inference import plausibility
-    from inference.segmenters.cxr import dense_view
-
-    if not image.spacing_mm:
-        w.add("lungs", "The built-in generator did not search for nodular opacities: the pixel spacing is "
-              f"unknown, so size limits in mm cannot be applied; {NOT_ASSESSED}.")
-        w.unassessed.append("nodules (pixel spacing unknown)")
-        return
-    kept = _checked_nodules(dense_view(image), right, left,
-                            (float(image.spacing_mm[0]), float(image.spacing_mm[1])))
-    cap = int(plausibility.LIMITS["max_nodules"])  # type: ignore[arg-type]
-    if len(kept) > cap:
-        w.add("lungs", f"The built-in generator does not report nodular opacities here: {len(kept)} "
-              f"candidates passed its checks, more than the {cap} its classical detector can be trusted "
-              f"with; {NOT_ASSESSED}.")
-        w.unassessed.append("nodules (too many candidates)")
-        return
-    if not kept:
-        lo, hi = plausibility.LIMITS["nodule_diameter_mm"]  # type: ignore[misc]
-        w.add("lungs", f"The built-in classical detector found no nodular opacity of {lo:.0f}–{hi:.0f} mm "
-              "that passed its checks; this does not exclude nodules (it misses most of them on real "
-              "radiographs).")
-    for n in kept:
-        phrase = f"{n.diameter_mm:.0f} mm nodular opacity"
-        w.add("lungs", f"A {phrase} in the {n.side} {n.zone} zone.", {phrase: n.mask})
-        w.positives.append(f"{n.diameter_mm:.0f} mm nodular opacity in the {n.side} {n.zone} zone.")
-
-
-def _checked_nodules(view: np.ndarray, right: BoolArray, left: BoolArray,
-                     spacing: tuple[float, float]) -> list[measure.Nodule]:
-    """Nodule candidates that pass every :func:`inference.plausibility.nodule_checks`, full-size masks.
-
-    Searched on a copy subsampled to about 0.5 mm per pixel (the finest filter is σ = 2 mm).
-    """
-    from scipy import ndimage
-
-    from inference import plausibility
-    from inference.segmenters._morphology import upsample_nearest
-
-    f = max(1, int(0.5 / max(spacing)))
-    small = ndimage.gaussian_filter(view, f / 2)[::f, ::f] if f > 1 else view
-    r, lt = right[::f, ::f], left[::f, ::f]
-    hila = plausibility.hilar_zone(r, lt) | plausibility.hilar_zone(lt, r)
-    kept = []
-    for n in measure.nodular_opacities_2d(small, r, lt, (spacing[0] * f, spacing[1] * f)):
-        lung = r if n.side == "right" else lt
-        checks = plausibility.nodule_checks(n.mask, small, lung, hila, n.diameter_mm, n.elongation)
-        if plausibility.first_failure(checks) is None:
-            big = upsample_nearest(n.mask, (f, f), view.shape) & (right | left)
-            kept.append(dataclasses.replace(n, mask=big))
-    return kept
-
-
-CTR_REMEASURE = ((448, 1.0), (512, 0.6), (512, 1.6))  # (work size, grey-curve power) for cxr-classical
-
-
-def _from_cxr_classical(masks: Mapping[str, RegionMask], region: str) -> bool:
-    from inference.segmenters.cxr import METHODS
-
-    return region in masks and masks[region].method == METHODS[region]
-
-
-def _ctr_remeasured(image: Image) -> list[float]:
-    """The CTR from ``cxr-classical`` re-run at another scale and two grey curves (NaN: no heart)."""
-    from inference.segmenters.cxr import CXRClassicalSegmenter
-
-    out = []
-    for size, gamma in CTR_REMEASURE:
-        masks = CXRClassicalSegmenter(work_size=size, gamma=gamma).segment(image).masks
-        heart, lungs = _mask(masks, "heart"), _mask(masks, "lungs")
-        out.append(float("nan") if heart is None or lungs is None
-                   else round(measure.cardiothoracic_ratio_2d(heart, lungs), 2))
-    return out
-
-
-def _cxr_heart(w: _Writer, image: Image, masks: Mapping[str, RegionMask], right: BoolArray,
-               left: BoolArray) -> None:
-    from inference import plausibility
-
-    heart = _mask(masks, "heart")
-    # a ratio: the same with or without pixel spacing (columns are isotropic enough on a radiograph)
-    ctr = float("nan") if heart is None else round(measure.cardiothoracic_ratio_2d(heart, right | left), 2)
-    checks = plausibility.heart_checks(heart, right, left, ctr)
-    if plausibility.first_failure(checks) is None and _from_cxr_classical(masks, "heart"):
-        checks.append(plausibility.ctr_stability(ctr, _ctr_remeasured(image)))
-    failure = plausibility.first_failure(checks)
-    if failure is not None:
-        w.add("heart", f"Heart size: {NOT_ASSESSED} ({failure}).")
-        w.unassessed.append("heart size")
-        return
-    assert heart is not None
-    caveat = "; AP projection magnifies the heart" if image.view == "AP" else ""
-    if round(abs(ctr - CTR_ENLARGED), 2) <= CTR_BORDERLINE:
-        text = f"Heart size is borderline (cardiothoracic ratio {ctr:.2f}{caveat})."
-        w.positives.append(f"Borderline heart size (cardiothoracic ratio {ctr:.2f}).")
-    elif ctr > CTR_ENLARGED:
-        text = f"The cardiac silhouette is enlarged (cardiothoracic ratio {ctr:.2f}{caveat})."
-        w.positives.append(f"Enlarged cardiac silhouette (cardiothoracic ratio {ctr:.2f}).")
-    else:
-        text = f"Heart size is normal (cardiothoracic ratio {ctr:.2f}{caveat})."
-    w.add("heart", text, {"cardiac silhouette" if "silhouette" in text else "Heart size": heart})

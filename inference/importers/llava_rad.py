@@ -17,7 +17,7 @@ from pathlib import Path
 
 from inference.importers import parse
 from inference.importers.base import ImportedDraft, ImportProblem, ImportResult, assemble, provenance
-from inference.importers.tables import pick, read_rows, require_columns
+from inference.importers.tables import keyed_texts, pick
 
 NAME = "llava-rad"
 DEFAULT_KIND = "cxr"
@@ -37,22 +37,16 @@ def read(path: Path, *, kind: str = DEFAULT_KIND) -> ImportResult:
     Returns:
         Drafts keyed by ``id``; rows with no id or no prediction are reported in ``errors``.
     """
-    rows = read_rows(path)
-    require_columns(path, rows, {"id": ID_FIELDS, "prediction": TEXT_FIELDS})
     drafts: list[ImportedDraft] = []
     errors: list[ImportProblem] = []
-    for row, record in rows:
-        key, text = pick(record, ID_FIELDS), pick(record, TEXT_FIELDS)
-        if key is None or not isinstance(text, str):
-            errors.append(ImportProblem(row, None if key is None else str(key),
-                                        "no id" if key is None else "no prediction text"))
-            continue
+    for row, record, key, text in keyed_texts(path, ("id", ID_FIELDS), ("prediction", TEXT_FIELDS),
+                                              ("no id", "no prediction text"), errors):
         prov = provenance(NAME, path, row, model_id=pick(record, ("model_id", "model")),
                           prompts=[str(pick(record, PROMPT_FIELDS) or "")])
         findings, impression = parse.report_findings(text, kind)
         reference = pick(record, REFERENCE_FIELDS)
         drafts.append(ImportedDraft(
-            match_key=str(key), draft=assemble(str(key), kind, findings, impression, prov),
+            match_key=key, draft=assemble(key, kind, findings, impression, prov),
             reference_text=reference if isinstance(reference, str) else None, row=row,
             source_file=path.name))
     return ImportResult(NAME, str(path), tuple(drafts), tuple(errors))

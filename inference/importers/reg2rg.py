@@ -18,7 +18,7 @@ from pathlib import Path
 
 from inference.importers import parse
 from inference.importers.base import ImportedDraft, ImportProblem, ImportResult, assemble, provenance
-from inference.importers.tables import pick, read_rows, require_columns
+from inference.importers.tables import keyed_texts, pick
 from inference.parsers.base import MALFORMED
 from inference.records import Finding
 
@@ -98,22 +98,16 @@ def read(path: Path, *, kind: str = DEFAULT_KIND) -> ImportResult:
     """
     if kind != "ct":
         raise ValueError(f"reg2rg drafts are CT reports; got kind {kind!r}")
-    rows = read_rows(path)
-    require_columns(path, rows, {"AccNum": ID_FIELDS, "Pred_whole_report": PRED_FIELDS})
     drafts: list[ImportedDraft] = []
     errors: list[ImportProblem] = []
-    for row, record in rows:
-        key, pred = pick(record, ID_FIELDS), pick(record, PRED_FIELDS)
-        if key is None or not isinstance(pred, str):
-            errors.append(ImportProblem(row, None if key is None else str(key),
-                                        "no AccNum" if key is None else "empty Pred_whole_report"))
-            continue
+    for row, record, key, pred in keyed_texts(path, ("AccNum", ID_FIELDS), ("Pred_whole_report", PRED_FIELDS),
+                                              ("no AccNum", "empty Pred_whole_report"), errors):
         prov = provenance(NAME, path, row, model_id=pick(record, ("model_id",)),
                           prompts=[str(pick(record, ("Question",)) or "")])
         findings = _flag_truncated(parse.reg2rg_findings(expand_other_report(pred)), pred)
         gt = pick(record, GT_FIELDS)
         drafts.append(ImportedDraft(
-            match_key=str(key), draft=assemble(str(key), kind, findings, None, prov),
+            match_key=key, draft=assemble(key, kind, findings, None, prov),
             reference_text=plain_reference(gt) if isinstance(gt, str) else None, row=row,
             source_file=path.name))
     return ImportResult(NAME, str(path), tuple(drafts), tuple(errors))

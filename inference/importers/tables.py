@@ -13,7 +13,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from inference.importers.base import ImportFileError
+from inference.importers.base import ImportFileError, ImportProblem
 
 Row = tuple[int, Mapping[str, Any]]
 
@@ -118,6 +118,34 @@ def require_columns(path: Path, rows: Sequence[Row], groups: Mapping[str, Sequen
                 f"{path}: no {field_name} column; expected one of {', '.join(names)} "
                 f"(found: {', '.join(sorted(found)) or 'none'})")
 
+
+
+def keyed_texts(path: Path, key: tuple[str, Sequence[str]], text: tuple[str, Sequence[str]],
+                missing: tuple[str, str], errors: list[ImportProblem],
+                ) -> list[tuple[int, Mapping[str, Any], str, str]]:
+    """The rows of ``path`` that carry a key and a text, as ``(row, record, key, text)``.
+
+    Args:
+        path: The prediction file (read with :func:`read_rows`).
+        key: The key field's name (for :func:`require_columns`) and the column names accepted for it.
+        text: Likewise for the text field (a row whose text is not a string is reported).
+        missing: The problem reported for a row without a key, and for one without a text.
+        errors: Gets one :class:`ImportProblem` per row left out, in row order.
+
+    Raises:
+        ImportFileError: the file lacks the key or the text column altogether.
+    """
+    rows = read_rows(path)
+    require_columns(path, rows, {key[0]: key[1], text[0]: text[1]})
+    out = []
+    for row, record in rows:
+        k, value = pick(record, key[1]), pick(record, text[1])
+        if k is None or not isinstance(value, str):
+            errors.append(ImportProblem(row, None if k is None else str(k),
+                                        missing[0] if k is None else missing[1]))
+            continue
+        out.append((row, record, str(k), value))
+    return out
 
 Document = tuple[int, str, str, Mapping[str, Any]]
 TEXT_SUFFIXES = (".txt", ".xml")

@@ -20,14 +20,30 @@ import numpy.typing as npt
 from scipy import ndimage
 
 from inference.protocols import RegionMask, SegmentationResult
+from inference.segmenters._cxr_outlines import (
+    _airway,
+    _diaphragm,
+    _heart_and_mediastinum,
+    _medial_spans,
+    _pleura,
+    _ribs,
+    _thorax,
+)
+from inference.segmenters._cxr_prep import (
+    FLAT_STD,
+    WORK_SIZE,
+    dense_view,
+    field_of_view,
+    otsu,
+    patient_right_on_image_right,
+    work_factor,
+)
 from inference.segmenters._morphology import fill_holes_in_plane, keep_large_components, upsample_nearest
 from viewer.records import Image
 
 BoolArray = npt.NDArray[np.bool_]
 FloatArray = npt.NDArray[np.float64]
 
-WORK_SIZE = 512
-FLAT_STD = 0.02  # an edge row/column whose normalised values vary less than this is collimation/padding
 MIN_LUNG_FRACTION = 0.015  # of the field of view: smaller dark components are not lung candidates
 
 METHODS = {
@@ -44,68 +60,9 @@ METHODS = {
     "soft tissues": "body outside the thoracic cage (lung hull dilated)",
 }
 
-
-def field_of_view(px: FloatArray) -> tuple[slice, slice]:
-    """Rows and columns left after trimming flat bands (collimator shutters, padding) at each edge.
-
-    A band is flat when its values vary less than :data:`FLAT_STD` of the image's 1st–99th
-    percentile range. At most 40% of each axis is trimmed from each side, and at least a fifth of each
-    axis (one row or column at the least) is always left, so a flat or tiny image keeps a field of view.
-    """
-    lo, hi = np.percentile(px, [1.0, 99.0])
-    norm = (px - lo) / max(float(hi - lo), 1e-6)
-    out = []
-    for axis in (0, 1):
-        flat = norm.std(axis=1 - axis) < FLAT_STD
-        n = px.shape[axis]
-        first = 0
-        while first < 0.4 * n and flat[first]:
-            first += 1
-        last = n
-        while last > 0.6 * n and flat[last - 1]:
-            last -= 1
-        keep = max(1, n // 5)
-        out.append(slice(first, last) if last - first >= keep else slice(0, n))
-    return out[0], out[1]
-
-
-def dense_view(image: Image) -> FloatArray:
-    """The image as float in [0, 1] with bright = dense, whatever the photometric interpretation.
-
-    Normalised by the 1st/99th percentiles of the :func:`field_of_view`.
-    """
-    px = np.asarray(image.pixels, dtype=np.float64)
-    rows, cols = field_of_view(px)
-    lo, hi = np.percentile(px[rows, cols], [1.0, 99.0])
-    norm = np.clip((px - lo) / max(hi - lo, 1e-6), 0.0, 1.0)
-    return np.asarray(1.0 - norm if image.photometric.upper() == "MONOCHROME1" else norm, dtype=np.float64)
-
-
-def patient_right_on_image_right(image: Image) -> bool:
-    """True when PatientOrientation says columns run towards the patient's right (a mirrored display).
-
-    PatientOrientation's first value is the direction of increasing column (PS3.3 C.7.6.1.1.1); a
-    standard PA/AP display has ``L`` there (patient right on image left), which is also assumed
-    when the tag is absent.
-    """
-    value = str(image.meta.get("PatientOrientation", "")).split("\\")[0].strip().upper()
-    return value.startswith("R")
-
-
-def otsu(values: FloatArray, bins: int = 256) -> float:
-    """Otsu's threshold of a set of values in [0, 1]."""
-    hist, edges = np.histogram(values, bins=bins, range=(0.0, 1.0))
-    p = hist.astype(np.float64) / max(hist.sum(), 1)
-    centres = (edges[:-1] + edges[1:]) / 2
-    w0 = np.cumsum(p)
-    m0 = np.cumsum(p * centres)
-    between = (m0[-1] * w0 - m0) ** 2 / np.maximum(w0 * (1 - w0), 1e-12)
-    return float(centres[int(np.argmax(between))])
-
-
-def work_factor(shape: tuple[int, ...], work_size: int = WORK_SIZE) -> int:
-    """Integer subsampling factor that brings the long side to at most ``work_size``."""
-    return max(1, int(np.ceil(max(shape) / work_size)))
+__all__ = ["FLAT_STD", "METHODS", "MIN_LUNG_FRACTION", "WORK_SIZE", "CXRClassicalSegmenter", "dense_view",
+           "field_of_view", "otsu", "patient_right_on_image_right", "segment_frontal", "spine_column",
+           "work_factor"]
 
 
 class CXRClassicalSegmenter:
@@ -321,124 +278,3 @@ def _lung_in(dark: BoolArray, field: BoolArray, half: BoolArray) -> BoolArray:
 def _disc(r: int) -> BoolArray:
     y, x = np.mgrid[-r : r + 1, -r : r + 1]
     return np.asarray(x * x + y * y <= r * r)
-
-
-def _medial_spans(right: BoolArray, left: BoolArray) -> npt.NDArray[np.int64]:
-    """Per row: ``[first, last)`` columns between the right lung's medial edge and the left's (or -1).
-
-    Upper half of the lungs: rows where either lung is narrower than 25% of its widest row (apices)
-    have no span. Lower half: each medial edge is followed down to its cardiophrenic angle
-    (:func:`_angle_row`) and held there below it, so the span is bounded by the heart borders down
-    to the lower of the two angles.
-    """
-    rows = right.shape[0]
-    spans = np.full((rows, 2), -1, dtype=np.int64)
-    w_right, w_left = right.sum(axis=1), left.sum(axis=1)
-    lung_rows = np.flatnonzero((right | left).any(axis=1))
-    split = int(lung_rows[0] + 0.5 * (lung_rows[-1] - lung_rows[0]))
-    edge_r = np.where(w_right > 0, right.shape[1] - 1 - np.argmax(right[:, ::-1], axis=1), -1)
-    edge_l = np.where(w_left > 0, np.argmax(left, axis=1), -1)
-    for r in range(split):
-        if w_right[r] < 0.25 * w_right.max() or w_left[r] < 0.25 * w_left.max():
-            continue
-        if 0 <= edge_r[r] < edge_l[r]:
-            spans[r] = (edge_r[r] + 1, edge_l[r])
-    step = max(2, int(0.02 * (lung_rows[-1] - lung_rows[0])))
-    angle_r = _angle_row(edge_r, split, step, lateral=-1)
-    angle_l = _angle_row(edge_l, split, step, lateral=+1)
-    if angle_r < 0 or angle_l < 0:
-        return spans
-    for r in range(split, max(angle_r, angle_l) + 1):
-        er, el = edge_r[min(r, angle_r)], edge_l[min(r, angle_l)]
-        if er < el:
-            spans[r] = (er + 1, el)
-    return spans
-
-
-def _angle_row(edge: npt.NDArray[np.int64], start: int, step: int, lateral: int) -> int:
-    """The cardiophrenic angle of one lung, or -1: in the lowest quarter of the lung's height (and
-    below ``start``), the row where its medial edge turns laterally most sharply (the slope over the
-    next ``step`` rows minus that over the previous ``step``), heart border above, diaphragm below.
-    """
-    present = np.flatnonzero(edge >= 0)
-    if not present.size or start >= edge.size or edge[start] < 0:
-        return -1
-    first, last = int(present[0]), int(present[-1])
-    lo = max(start, last - (last - first) // 4, step)
-    best, best_turn = -1, 0.0
-    for r in range(lo, last - step + 1):
-        if edge[r - step] < 0 or edge[r + step] < 0:
-            continue
-        turn = lateral * ((edge[r + step] - edge[r]) - (edge[r] - edge[r - step])) / step
-        if turn > best_turn:
-            best, best_turn = r, turn
-    return best
-
-
-def _heart_and_mediastinum(spans: npt.NDArray[np.int64], lungs: BoolArray,
-                           body: BoolArray) -> tuple[BoolArray, BoolArray]:
-    rows = np.flatnonzero(lungs.any(axis=1))
-    top, bottom = int(rows[0]), int(rows[-1]) + 1
-    split = top + int(0.5 * (bottom - top))  # heart in the lower half of the lung height
-    corridor = np.zeros_like(lungs)
-    for r in np.flatnonzero(spans[:, 0] >= 0):
-        corridor[r, spans[r, 0] : spans[r, 1]] = True
-    corridor &= body
-    widths = corridor.sum(axis=1)
-    upper = widths[top:split]
-    narrow = int(np.median(upper[upper > 0])) if (upper > 0).any() else 0
-    heart = corridor.copy()
-    heart[:split] = False
-    heart &= widths[:, None] > 1.3 * narrow  # the heart widens the corridor
-    heart = keep_large_components(heart, max_count=1)
-    if heart.any():  # close the silhouette up to its widest rows
-        heart = fill_holes_in_plane(ndimage.binary_closing(heart, iterations=3))
-    mediastinum = corridor & ~heart
-    heart_rows = np.flatnonzero(heart.any(axis=1))
-    if heart_rows.size:
-        mediastinum[heart_rows[0] :] = False
-    return heart, mediastinum
-
-
-def _thorax(lungs: BoolArray) -> BoolArray:
-    from inference.segmenters._morphology import convex_hull_2d
-
-    return convex_hull_2d(lungs)
-
-
-def _airway(mediastinum: BoolArray, lungs: BoolArray) -> BoolArray:
-    out = np.zeros_like(mediastinum)
-    rows = np.flatnonzero(mediastinum.any(axis=1))
-    if not rows.size:
-        return out
-    cols = np.flatnonzero(mediastinum.any(axis=0))
-    centre = int(np.median(np.argwhere(mediastinum)[:, 1]))
-    half = max(2, (cols[-1] - cols[0]) // 6)
-    stop = rows[0] + int(0.6 * (rows[-1] - rows[0]))
-    out[rows[0] : stop, centre - half : centre + half + 1] = True
-    return out & mediastinum
-
-
-def _diaphragm(lungs: BoolArray, body: BoolArray) -> BoolArray:
-    rows = np.flatnonzero(lungs.any(axis=1))
-    depth = max(2, int(0.12 * (rows[-1] - rows[0])))
-    out = np.zeros_like(lungs)
-    for c in np.flatnonzero(lungs.any(axis=0)):
-        base = int(np.flatnonzero(lungs[:, c])[-1]) + 1
-        out[base : base + depth, c] = True
-    return out & body & ~lungs
-
-
-def _pleura(lungs: BoolArray, body: BoolArray, central: BoolArray) -> BoolArray:
-    band = ndimage.binary_dilation(lungs, iterations=max(2, lungs.shape[1] // 50))
-    return np.asarray(band & ~lungs & body & ~central, dtype=bool)
-
-
-def _ribs(view: FloatArray, hull: BoolArray) -> BoolArray:
-    size = max(5, view.shape[1] // 25)
-    ridges = ndimage.white_tophat(view, size=(size, size))
-    inside = ridges[hull]
-    if not inside.size:
-        return np.zeros_like(hull)
-    ribs = (ridges > np.percentile(inside, 85)) & hull
-    return keep_large_components(ribs, min_voxels=max(4, size * 2))

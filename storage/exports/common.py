@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 
@@ -218,16 +218,29 @@ def write_jsonl(path: Path, records: Iterable[Mapping[str, Any]]) -> int:
     return n
 
 
+_Built = TypeVar("_Built")
+
+
+def built_cases(cases: Sequence[ReviewedCase], ctx: ExportContext,
+                build: Callable[[ReviewedCase, ExportContext], _Built],
+                out: FormatOutput) -> Iterator[tuple[ReviewedCase, _Built]]:
+    """``(case, build(case, ctx))`` per case, in order; a :class:`SkipCase` goes to ``out.skipped``."""
+    for case in cases:
+        try:
+            made = build(case, ctx)
+        except SkipCase as exc:
+            out.skipped.append((case.study.case_id, str(exc)))
+            continue
+        yield case, made
+
+
 def jsonl_export(filename: str, cases: Sequence[ReviewedCase], ctx: ExportContext,
                  build: Callable[[ReviewedCase, ExportContext], list[dict[str, Any]]]) -> FormatOutput:
     """Run ``build`` per case, collect skips, and write the records to ``out_dir/filename``."""
     out = FormatOutput()
     rows: list[dict[str, Any]] = []
-    for case in cases:
-        try:
-            rows.extend(build(case, ctx))
-        except SkipCase as exc:
-            out.skipped.append((case.study.case_id, str(exc)))
+    for _, found in built_cases(cases, ctx, build, out):
+        rows.extend(found)
     path = ctx.out_dir / filename
     out.records = write_jsonl(path, rows)
     out.files.append(path)

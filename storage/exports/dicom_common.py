@@ -7,7 +7,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from storage.exports.common import ExportContext, FormatOutput, SkipCase
+from storage.exports.common import ExportContext, FormatOutput, SkipCase, built_cases
 from storage.exports.images import sniff_kind
 from storage.records import ReviewedCase
 
@@ -102,12 +102,7 @@ def write_per_case(cases: Sequence[ReviewedCase], ctx: ExportContext, folder_nam
     require_highdicom(what)
     out = FormatOutput()
     folder = ctx.out_dir / folder_name
-    for case in cases:
-        try:
-            dataset = build(case, ctx)
-        except SkipCase as exc:
-            out.skipped.append((case.study.case_id, str(exc)))
-            continue
+    for case, dataset in built_cases(cases, ctx, build, out):
         folder.mkdir(exist_ok=True)
         path = folder / f"{case.study.case_id}.dcm"
         utf8(dataset).save_as(path, enforce_file_format=True)

@@ -18,7 +18,7 @@ from typing import Any
 from storage.exports.common import (
     ExportContext,
     FormatOutput,
-    SkipCase,
+    built_cases,
     prompt_text,
     provenance,
     rendered,
@@ -48,12 +48,7 @@ def build(case: ReviewedCase, ctx: ExportContext) -> dict[str, Any]:
 def write(cases: Sequence[ReviewedCase], ctx: ExportContext) -> FormatOutput:
     """Write ``llava.json`` (a JSON array, one record per case)."""
     out = FormatOutput()
-    records = []
-    for case in cases:
-        try:
-            records.append(build(case, ctx))
-        except SkipCase as exc:
-            out.skipped.append((case.study.case_id, str(exc)))
+    records = [record for _, record in built_cases(cases, ctx, build, out)]
     path = ctx.out_dir / FILENAME
     path.write_text(json.dumps(records, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
     out.files.append(path)

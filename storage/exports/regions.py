@@ -26,7 +26,7 @@ from typing import Any
 
 import numpy as np
 
-from storage.exports.common import ExportContext, FormatOutput, SkipCase, provenance
+from storage.exports.common import ExportContext, FormatOutput, SkipCase, built_cases, provenance
 from storage.records import ReviewedCase
 
 CSV_NAME = "radgenome.csv"
@@ -104,12 +104,7 @@ def write(cases: Sequence[ReviewedCase], ctx: ExportContext) -> FormatOutput:
     out = FormatOutput()
     rows: list[dict[str, str]] = []
     origins: list[dict[str, Any]] = []
-    for case in cases:
-        try:
-            found = build(case, ctx)
-        except SkipCase as exc:
-            out.skipped.append((case.study.case_id, str(exc)))
-            continue
+    for case, found in built_cases(cases, ctx, build, out):
         rows.extend(found)
         origins.append({"Volumename": found[0]["Volumename"], **provenance(case)})
     path = ctx.out_dir / CSV_NAME
