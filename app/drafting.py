@@ -19,9 +19,12 @@ import sys
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from storage.drafting import DraftJob, DraftQueue, GeneratorSpec, new_worker_id
+
+if TYPE_CHECKING:
+    from app.services import Services
 
 Log = Callable[[str], None]
 
@@ -257,7 +260,7 @@ class DraftWorker:
         return stopped
 
 
-def start_drafting(services: Any, *, batch_size: int = 4, poll_s: float = 5.0) -> DraftWorker:
+def start_drafting(services: Services, *, batch_size: int = 4, poll_s: float = 5.0) -> DraftWorker:
     """Start ``serve``'s background worker: queue every new study and draft it with the server's generator.
 
     The worker loads studies through its own :class:`app.services.Services` view (so it does not evict

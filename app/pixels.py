@@ -29,7 +29,7 @@ import zlib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
@@ -37,6 +37,10 @@ import numpy.typing as npt
 from app.services import ServiceError, Services
 from viewer.cache import LruCache
 from viewer.io.pixel_cache import ValueSummary, summary_of
+
+if TYPE_CHECKING:
+    from storage.records import ReviewState
+    from viewer.records import Image, Study
 
 API_PREFIX = "/rr-api"
 ASSET_PREFIX = "/rr-viewer"
@@ -178,7 +182,7 @@ def wire_dtype(summary: ValueSummary) -> str:
     return "float32"
 
 
-def stored_for(services: Services, image: Any) -> StoredArray:
+def stored_for(services: Services, image: Image) -> StoredArray:
     """:func:`stored_array` of an image, cached by its sha256 (shared, read-only). Pixels from the
     decoded-pixel cache are not scanned: their recorded value summary picks the dtype and range and
     slices are converted as they are asked for (:class:`AsDtype`)."""
@@ -193,7 +197,7 @@ def stored_for(services: Services, image: Any) -> StoredArray:
     return stored
 
 
-def image_of(study: Any, index: int) -> Any:
+def image_of(study: Study, index: int) -> Image:
     """Image ``index`` of a study.
 
     Raises:
@@ -230,7 +234,7 @@ def pixel_slice(services: Services, cache: LruCache[bytes], case_id: str, index:
     )
 
 
-def mask_refs(state: Any) -> list[tuple[str, str]]:
+def mask_refs(state: ReviewState | None) -> list[tuple[str, str]]:
     """``(region, mask_ref)`` of every kept finding's phrases, in report order, without repeats."""
     refs: list[tuple[str, str]] = []
     for fs in state.findings if state is not None else ():
@@ -293,7 +297,7 @@ def labels_bytes(services: Services, cache: LruCache[bytes], case_id: str, key: 
     return cache.get_or_create(("labels", case_id, key), build)
 
 
-def attention_refs(state: Any) -> set[str]:
+def attention_refs(state: ReviewState | None) -> set[str]:
     """Every heat-map ref the case's findings point at."""
     return {
         p.grounding.attention_ref

@@ -31,9 +31,13 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from app.viewer_events import BridgeError, handle_event, parse_event
+
+if TYPE_CHECKING:
+    from app.services import Services
+    from viewer.records import Image
 
 VIEWER_HOST_ID = "rr-viewer"
 STATE_ID = "rr-viewer-state"
@@ -87,7 +91,7 @@ def _presets(image: Any, kind: str) -> list[dict[str, Any]]:
     return out
 
 
-def image_entry(services: Any, case_id: str, index: int, image: Any, kind: str) -> dict[str, Any]:
+def image_entry(services: Services, case_id: str, index: int, image: Image, kind: str) -> dict[str, Any]:
     """What the viewer needs to fetch and show one image (see :mod:`app.pixels`)."""
     from app.pixels import API_PREFIX, CHUNK_SLICES, chunk_count, stored_for
     from viewer.windowing import window_for
@@ -254,7 +258,7 @@ def wire(
     )
 
 
-def standalone_app(services: Any, auth: list[tuple[str, str]] | None = None) -> Any:
+def standalone_app(services: Services, auth: list[tuple[str, str]] | None = None) -> Any:
     """A FastAPI app with the pixel routes and a bare page holding only the viewer, a case box
     (``#rr-t-case``), a finding box (``#rr-t-finding``) and an open button (``#rr-t-open``) — for the
     viewer's browser tests and ``radreview bench ui``, independent of the workspace layout."""

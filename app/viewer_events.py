@@ -22,9 +22,13 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from app.services import Services
+    from storage.records import FindingState, ReviewState
 
 UNDO_PREFIX = "undo of action #"
 _NORMAL = {"axial": 0, "coronal": 1, "sagittal": 2}
@@ -80,7 +84,9 @@ def _phrase_with_mask(fs: Any, phrase: Any) -> int:
     return 0
 
 
-def apply_stroke(services: Any, case_id: str, fs: Any, phrase: int, event: dict[str, Any]) -> np.ndarray:
+def apply_stroke(
+    services: Services, case_id: str, fs: FindingState, phrase: int, event: dict[str, Any]
+) -> np.ndarray:
     """The phrase's mask with one brush stroke applied (see module docstring)."""
     shape = services.study(case_id).primary.shape
     phrases = fs.finding.phrases
@@ -98,7 +104,7 @@ def apply_stroke(services: Any, case_id: str, fs: Any, phrase: int, event: dict[
     return mask
 
 
-def undo_last(services: Any, reviewer: str, case_id: str) -> Any:
+def undo_last(services: Services, reviewer: str, case_id: str) -> ReviewState:
     """Revert this reviewer's last grounding edit on the case by appending a restoring action.
 
     Raises:
@@ -155,7 +161,7 @@ def parse_event(text: str) -> dict[str, Any]:
     return event
 
 
-def handle_event(services: Any, reviewer: str, event: dict[str, Any]) -> Any:
+def handle_event(services: Services, reviewer: str, event: dict[str, Any]) -> ReviewState:
     """Store one viewer event as an action; returns the new review state.
 
     Raises:

@@ -25,10 +25,10 @@ import dataclasses
 import time
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeGuard
 
 from inference.generators.pipeline import DraftFailure, GeneratorPipeline, describe
-from inference.protocols import Progress, emit_stage
+from inference.protocols import Progress, ReportGenerator, Segmenter, emit_stage
 from inference.records import Draft
 from viewer.records import Study
 
@@ -37,13 +37,13 @@ __all__ = ["DEFAULT_BATCH_SIZE", "DraftFailure", "describe", "draft_batch", "gen
 DEFAULT_BATCH_SIZE = 8
 
 
-def supports_batching(generator: Any) -> bool:
+def supports_batching(generator: object) -> TypeGuard[GeneratorPipeline[Any, Any]]:
     """True for a pipeline generator whose ``generate`` is the stock one (subclasses may change it)."""
     return isinstance(generator, GeneratorPipeline) and type(generator).generate is GeneratorPipeline.generate
 
 
 def generate_batch(
-    generator: Any,
+    generator: ReportGenerator,
     studies: Sequence[Study],
     masks: Sequence[Mapping[str, Any]],
     *,
@@ -72,10 +72,10 @@ def generate_batch(
 
 
 def _one(
-    generator: Any, study: Study, masks: Mapping[str, Any], progress: Progress | None
+    generator: ReportGenerator, study: Study, masks: Mapping[str, Any], progress: Progress | None
 ) -> Draft | DraftFailure:
     try:
-        return generator.generate(study, masks, progress=progress)  # type: ignore[no-any-return]
+        return generator.generate(study, masks, progress=progress)
     except Exception as exc:  # one study's failure is its own
         return DraftFailure(study.case_id, "generate", describe(exc))
 
@@ -83,8 +83,8 @@ def _one(
 def draft_batch(
     studies: Sequence[Study],
     *,
-    generator: Any,
-    segmenter: Any = None,
+    generator: ReportGenerator,
+    segmenter: str | Segmenter | None = None,
     batch_size: int = DEFAULT_BATCH_SIZE,
     progress: Progress | None = None,
 ) -> list[Draft | DraftFailure]:

@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from inference.flags import apply_flags
-from inference.protocols import Progress, RegionMask, emit_stage
+from inference.protocols import Progress, RegionMask, ReportGenerator, Segmenter, emit_stage
 from inference.records import Draft
 from viewer.records import Study
 from viewer.version import package_version as package_version
@@ -17,19 +17,22 @@ from viewer.version import package_version as package_version
 NO_SEGMENTER = "none"
 
 
-def segment_study(study: Study, segmenter: Any) -> tuple[str | None, Mapping[str, RegionMask]]:
+def segment_study(
+    study: Study, segmenter: str | Segmenter | None
+) -> tuple[str | None, Mapping[str, RegionMask]]:
     """Run ``segmenter`` (a name, an instance, ``"none"`` or ``None`` = default) on the primary image."""
     from inference.registry import default_segmenter, get_segmenter
 
     if segmenter == NO_SEGMENTER:
         return None, {}
-    if segmenter is None or isinstance(segmenter, str):
-        segmenter = get_segmenter(segmenter or default_segmenter(study.kind))
-    result = segmenter.segment(study.primary)
-    return str(segmenter.name), result.masks
+    chosen: Segmenter = (get_segmenter(segmenter or default_segmenter(study.kind))
+                         if segmenter is None or isinstance(segmenter, str) else segmenter)
+    result = chosen.segment(study.primary)
+    return str(chosen.name), result.masks
 
 
-def draft_study(study: Study, *, generator: Any = "builtin", segmenter: Any = None,
+def draft_study(study: Study, *, generator: str | ReportGenerator = "builtin",
+                segmenter: str | Segmenter | None = None,
                 generator_options: Mapping[str, Any] | None = None,
                 progress: Progress | None = None) -> Draft:
     """Write a flagged, timed draft for ``study``.
@@ -50,14 +53,14 @@ def draft_study(study: Study, *, generator: Any = "builtin", segmenter: Any = No
     from inference.registry import get_generator
 
     started = time.perf_counter()
-    if isinstance(generator, str):
-        generator = get_generator(generator, **dict(generator_options or {}))
+    writer: ReportGenerator = (get_generator(generator, **dict(generator_options or {}))
+                               if isinstance(generator, str) else generator)
     emit_stage(progress, "segmenting")
     t0 = time.perf_counter()
     segmenter_name, masks = segment_study(study, segmenter)
     t1 = time.perf_counter()
     emit_stage(progress, "generating")
-    draft = generator.generate(study, masks, progress=progress)
+    draft = writer.generate(study, masks, progress=progress)
     t2 = time.perf_counter()
     draft = apply_flags(draft, study)
     t3 = time.perf_counter()

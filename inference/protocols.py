@@ -96,7 +96,10 @@ def emit_text(progress: Progress | None, chunk: str, region: str | None = None) 
 class Segmenter(Protocol):
     """Turns one image into region masks."""
 
-    name: str
+    @property
+    def name(self) -> str:
+        """The registered name (recorded in the draft's provenance)."""
+        ...
 
     def segment(self, image: Image) -> SegmentationResult:
         """Segment ``image``; every mask has ``image.pixels.shape``."""

@@ -15,9 +15,13 @@ import shutil
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from storage.records import StudyRecord
+
+if TYPE_CHECKING:
+    from storage.repository import Repository
+    from viewer.records import Study
 
 _CHUNK = 1 << 20
 
@@ -35,11 +39,11 @@ class Ingested:
 
     record: StudyRecord
     copied: bool
-    study: Any
+    study: Study
     sources: tuple[str, ...]
 
 
-def study_digest(study: Any) -> str:
+def study_digest(study: Study) -> str:
     """The content address of a study: sha256 over its images' input sha256s, in order."""
     return hashlib.sha256("|".join(image.sha256 for image in study.images).encode()).hexdigest()
 
@@ -87,12 +91,12 @@ def copy_into(data_dir: Path, source: Path, digest: str) -> tuple[str, bool]:
     return relative.as_posix(), True
 
 
-def _sources(path: Path, study: Any) -> tuple[str, ...]:
+def _sources(path: Path, study: Study) -> tuple[str, ...]:
     names = [path.name] + [Path(image.source).name for image in study.images]
     return tuple(dict.fromkeys(n for n in names if n))
 
 
-def ingest_path(repo: Any, path: Path, *, series: str | None = None, indication: str | None = None,
+def ingest_path(repo: Repository, path: Path, *, series: str | None = None, indication: str | None = None,
                 assign_to: str | None = None) -> Ingested:
     """Load one study, copy it into the repository's data directory and register it.
 

@@ -8,11 +8,15 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from app.services import ServiceError, Services
+
+if TYPE_CHECKING:
+    from storage.records import ReviewedCase, StudyRecord
+    from storage.repository import Repository
 
 
 @dataclass(frozen=True)
@@ -37,11 +41,11 @@ def formats() -> tuple[str, ...]:
     return tuple(FORMATS)
 
 
-def lookup(repo: Any) -> Callable[[str], Any]:
+def lookup(repo: Repository) -> Callable[[str], StudyRecord | None]:
     """A study lookup by case id for the exports (``None`` for an unknown case)."""
     from storage.repository import NotFoundError
 
-    def find(case_id: str) -> Any:
+    def find(case_id: str) -> StudyRecord | None:
         try:
             return repo.get_study(case_id)
         except NotFoundError:
@@ -55,7 +59,7 @@ def region_masks(data_dir: Path, load_artefact: Callable[[str], np.ndarray]) -> 
     region masks, and the reviewer's corrected region masks in their place
     (:func:`storage.review.corrected_region_masks`)."""
 
-    def masks_of(case: Any) -> tuple[Any, dict[str, np.ndarray]]:
+    def masks_of(case: ReviewedCase) -> tuple[Any, dict[str, np.ndarray]]:
         from inference.artefacts import content_ref
         from inference.registry import default_segmenter, get_segmenter
         from storage.review import corrected_region_masks

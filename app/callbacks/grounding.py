@@ -6,13 +6,17 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from app.callbacks import review
 from app.services import ServiceError, Services
 from storage.records import ReviewAction, ReviewState
+
+if TYPE_CHECKING:
+    from inference.records import Draft
+    from viewer.records import Image
 
 
 def store_mask(services: Services, mask: np.ndarray) -> str:
@@ -89,7 +93,7 @@ class CorrectedSegmenter:
     corrected: Mapping[str, np.ndarray]
     name: str = "reviewer-corrected"
 
-    def segment(self, image: Any) -> Any:
+    def segment(self, image: Image) -> Any:
         """Segment with ``base``, then replace the corrected regions' masks."""
         from inference.protocols import RegionMask, SegmentationResult
         from inference.registry import get_segmenter
@@ -124,7 +128,7 @@ def _region_correction(services: Services, state: ReviewState, base: Any,
     return {region: mask}
 
 
-def unusable_measurements(draft: Any, region: str) -> list[str]:
+def unusable_measurements(draft: Draft, region: str) -> list[str]:
     """The regenerated findings of ``region`` that state a NaN, infinite or zero-volume measurement."""
     from storage.review import unusable_measurement
 

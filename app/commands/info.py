@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import argparse
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from viewer.records import Image, Study
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -26,7 +29,7 @@ def _orientation(image: Any) -> str:
     return str(image.meta.get("PatientOrientation", "")) or "unknown"
 
 
-def describe_image(image: Any) -> dict[str, Any]:
+def describe_image(image: Image) -> dict[str, Any]:
     """The JSON description of one :class:`viewer.Image`."""
     window = None
     if image.default_window is not None:
@@ -52,7 +55,7 @@ def describe_image(image: Any) -> dict[str, Any]:
     }
 
 
-def describe(study: Any) -> dict[str, Any]:
+def describe(study: Study) -> dict[str, Any]:
     """The JSON object ``radreview info --json`` prints: the primary image's fields at top level."""
     images = [describe_image(im) for im in study.images]
     primary = images[0]

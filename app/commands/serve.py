@@ -11,10 +11,13 @@ import argparse
 import getpass
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from app.commands import DEFAULT_DATA_DIR
 from app.errors import CliError
+
+if TYPE_CHECKING:
+    from app.services import Services
 
 DEMO_REVIEWER = "demo"
 DEMO_INDICATIONS = {
@@ -48,7 +51,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     p.set_defaults(func=run)
 
 
-def register_demo(services: Any) -> list[str]:
+def register_demo(services: Services) -> list[str]:
     """Write the demo studies into ``data_dir/demo``, register the new ones; returns their case ids."""
     import dataclasses
 

@@ -12,7 +12,7 @@ action sends only ``message`` (the image, the typed text and the chosen reason s
 
 import dataclasses
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
 import gradio as gr
@@ -23,6 +23,9 @@ from app.callbacks import viewer as viewer_cb
 from app.handlers.common import KEEP, Session
 from app.services import Services
 from inference.records import regions_for
+
+if TYPE_CHECKING:
+    from storage.records import ReviewState
 
 REASON_NEEDED = "choose a reason code to save an edit or reject"
 GROUNDING_CHOICES: tuple[tuple[str, str], ...] = (
@@ -126,7 +129,7 @@ def view_query(sess: Session) -> str:
     return urlencode({k: v for k, v in {"case": sess.case_id, "finding": sess.selected or ""}.items() if v})
 
 
-def header_text(services: Services, case_id: str, state: Any) -> str:
+def header_text(services: Services, case_id: str, state: "ReviewState | None") -> str:
     """One compact header: case, kind, image, indication, prior, lateral, draft provenance."""
     if not case_id:
         return "### Open a case from the worklist"
@@ -220,7 +223,7 @@ def panel(
     )
 
 
-def impression_line(state: Any) -> str:
+def impression_line(state: "ReviewState | None") -> str:
     """The impression's status beside its buttons (signing needs it accepted or edited)."""
     if state is None:
         return ""
