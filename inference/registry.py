@@ -10,6 +10,7 @@ True
 
 from __future__ import annotations
 
+import functools
 import importlib
 from collections.abc import Callable
 from typing import Any, Generic, TypeVar
@@ -110,7 +111,7 @@ class Registry(Generic[T]):
             extra = _EXTRA_FOR_PACKAGE.get(missing, "gpu")
             raise MissingExtraError(extra, f"the {name!r} {self.kind} (it imports {missing!r})") from exc
         try:
-            return getattr(module, attr)  # type: ignore[no-any-return]
+            return functools.reduce(getattr, attr.split("."), module)  # type: ignore[no-any-return]
         except AttributeError as exc:
             raise UnknownNameError(f"{self.kind} {name!r}: {module_name} has no {attr!r}") from exc
 
@@ -122,7 +123,7 @@ def _generators() -> Registry[Any]:
     reg.register("openai", "inference.generators.openai:OpenAIGenerator")
     # the adapters of inference/models
     for adapter in ("llava-rad", "maira2", "medgemma", "reg2rg", "vividmed", "mask-overlay"):
-        reg.register(adapter, f"inference.models.{adapter.replace('-', '_')}:generator")
+        reg.register(adapter, f"inference.models.{adapter.replace('-', '_')}:ADAPTER.build_generator")
     reg.register("asarg", "inference.models.mask_overlay:asarg_renamed")  # renamed in issue 14
     return reg
 

@@ -58,8 +58,3 @@ ADAPTER = ModelAdapter(
         "image: centre crop to the shorter side, then the processor's resize (open_clip eval transform)",
     ),
 )
-
-
-def generator(**options: Any) -> Any:
-    """The generator factory for ``inference.registry`` (``"inference.models.<module>:generator"``)."""
-    return ADAPTER.build_generator(**options)

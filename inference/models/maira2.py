@@ -10,8 +10,6 @@ ships its own model code, so loading needs ``trust_remote_code``.
 
 from __future__ import annotations
 
-from typing import Any
-
 from inference.generators.options import GenerationParams, HFOptions, PromptOptions
 from inference.models._hf import hf_factory
 from inference.models.base import ModelAdapter
@@ -33,8 +31,3 @@ ADAPTER = ModelAdapter(
     )),
     notes=("needs trust_remote_code (checkpoint-supplied code)",),
 )
-
-
-def generator(**options: Any) -> Any:
-    """The generator factory for ``inference.registry`` (``"inference.models.<module>:generator"``)."""
-    return ADAPTER.build_generator(**options)

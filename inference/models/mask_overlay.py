@@ -42,11 +42,6 @@ ADAPTER = ModelAdapter(
 )
 
 
-def generator(**options: Any) -> Any:
-    """The generator factory for ``inference.registry`` (``"inference.models.<module>:generator"``)."""
-    return ADAPTER.build_generator(**options)
-
-
 def asarg_renamed(**options: Any) -> Any:
     """The old ``asarg`` generator name: refused with :data:`ASARG_RENAMED`.
 

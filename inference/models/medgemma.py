@@ -7,8 +7,6 @@ answers parsed as prose.
 
 from __future__ import annotations
 
-from typing import Any
-
 from inference.generators.options import HFOptions, PromptOptions
 from inference.models._hf import hf_factory
 from inference.models.base import ModelAdapter
@@ -24,8 +22,3 @@ ADAPTER = ModelAdapter(
     install_hint="pip install 'radreview[gpu]' (transformers with Gemma 3 support)",
     factory=hf_factory(HFOptions(prompting=PromptOptions(grammar="prose", max_images=3, grounding=False))),
 )
-
-
-def generator(**options: Any) -> Any:
-    """The generator factory for ``inference.registry`` (``"inference.models.<module>:generator"``)."""
-    return ADAPTER.build_generator(**options)

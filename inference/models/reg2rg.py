@@ -64,8 +64,3 @@ ADAPTER = ModelAdapter(
     install_hint=INSTALL,
     factory=build,
 )
-
-
-def generator(**options: Any) -> Any:
-    """The generator factory for ``inference.registry`` (``"inference.models.<module>:generator"``)."""
-    return ADAPTER.build_generator(**options)

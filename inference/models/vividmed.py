@@ -110,8 +110,3 @@ ADAPTER = ModelAdapter(
         "segmentation head (masks per <p>) not run; grounding via attention on the hf path",
     ),
 )
-
-
-def generator(**options: Any) -> Any:
-    """The generator factory for ``inference.registry`` (``"inference.models.<module>:generator"``)."""
-    return ADAPTER.build_generator(**options)

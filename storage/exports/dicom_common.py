@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -83,6 +84,22 @@ def utf8(ds: Any) -> Any:
 def series_number(case: ReviewedCase) -> int:
     """A stable series number for derived objects (900–998) from the case id."""
     return 900 + int(hashlib.sha256(case.study.case_id.encode()).hexdigest()[:4], 16) % 99
+
+
+def derived_identity(case: ReviewedCase, ctx: ExportContext, kind: str, description: str,
+                     series_offset: int = 0) -> dict[str, Any]:
+    """The identity keywords of one derived object (highdicom constructor arguments).
+
+    Deterministic series and instance UIDs from the case, ``kind`` and the export time (same export
+    inputs → same UIDs), the case's stable :func:`series_number` (+ ``series_offset`` so that a case's
+    SR and SEG sit in different series), instance 1, manufacturer ``radreview`` and UTF-8.
+    """
+    when = (ctx.created_at or datetime.now(UTC)).isoformat()
+    cid = case.study.case_id
+    return {"series_instance_uid": derived_uid(cid, f"{kind}-series", when),
+            "series_number": series_number(case) + series_offset,
+            "sop_instance_uid": derived_uid(cid, kind, when), "instance_number": 1,
+            "manufacturer": "radreview", "series_description": description, "specific_character_set": UTF8}
 
 
 def write_per_case(cases: Sequence[ReviewedCase], ctx: ExportContext, folder_name: str, what: str,

@@ -11,20 +11,12 @@ UIDs and copies the de-identified patient module. Files: ``seg/<case_id>.dcm``.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import UTC, datetime
 from typing import Any
 
 import numpy as np
 
 from storage.exports.common import ExportContext, FormatOutput, SkipCase, kept_findings
-from storage.exports.dicom_common import (
-    UTF8,
-    derived_uid,
-    require_highdicom,
-    series_number,
-    source_datasets,
-    write_per_case,
-)
+from storage.exports.dicom_common import derived_identity, require_highdicom, source_datasets, write_per_case
 from storage.exports.manifest import radreview_version
 from storage.records import ReviewedCase
 
@@ -126,16 +118,12 @@ def build_seg(case: ReviewedCase, ctx: ExportContext) -> Any:
         raise SkipCase("not signed: a DICOM SEG holds final masks only")
     masks = _masks(case, ctx)
     ordered, frames = _frames(source_datasets(case, ctx), masks)
-    when = (ctx.created_at or datetime.now(UTC)).isoformat()
-    cid = case.study.case_id
     projection = "ImageOrientationPatient" not in ordered[0]
     seg = hd.seg.Segmentation(
         source_images=ordered, pixel_array=frames, segmentation_type=hd.seg.SegmentationTypeValues.BINARY,
         segment_descriptions=_descriptions(hd, case, [label for label, _ in masks]),
-        series_instance_uid=derived_uid(cid, "seg-series", when), series_number=series_number(case) + 1,
-        sop_instance_uid=derived_uid(cid, "seg", when), instance_number=1, manufacturer="radreview",
+        **derived_identity(case, ctx, "seg", "radreview reviewed masks", series_offset=1),
         manufacturer_model_name="radreview", software_versions=radreview_version(), device_serial_number="0",
-        series_description="radreview reviewed masks", specific_character_set=UTF8,
         pixel_measures=_projection_measures(hd, ordered[0]) if projection else None)
     if projection and "PatientOrientation" not in seg:  # Type 2C for images without a frame of reference
         seg.PatientOrientation = ordered[0].get("PatientOrientation") or None

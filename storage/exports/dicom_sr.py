@@ -14,17 +14,15 @@ root container, and the character set is UTF-8 (``ISO_IR 192``). Files: ``sr/<ca
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import UTC, datetime
 from typing import Any
 
 from pydicom.sr.coding import Code
 
 from storage.exports.common import ExportContext, FormatOutput, SkipCase, boxes_2d, kept_findings
 from storage.exports.dicom_common import (
-    UTF8,
+    derived_identity,
     derived_uid,
     require_highdicom,
-    series_number,
     source_datasets,
     write_per_case,
 )
@@ -109,14 +107,10 @@ def build_sr(case: ReviewedCase, ctx: ExportContext) -> Any:
         report[0].ContentSequence.append(hd.sr.TextContentItem(
             name=IMPRESSION, value=impression[:1024],
             relationship_type=hd.sr.RelationshipTypeValues.CONTAINS))
-    when = ctx.created_at or datetime.now(UTC)
-    cid = case.study.case_id
     return hd.sr.Comprehensive3DSR(
-        evidence=sources, content=report, series_instance_uid=derived_uid(cid, "sr-series", when.isoformat()),
-        series_number=series_number(case), sop_instance_uid=derived_uid(cid, "sr", when.isoformat()),
-        instance_number=1, manufacturer="radreview", is_complete=True, is_final=True, is_verified=True,
-        verifying_observer_name=signer, verifying_organization="radreview",
-        series_description="radreview report", specific_character_set=UTF8)
+        evidence=sources, content=report, **derived_identity(case, ctx, "sr", "radreview report"),
+        is_complete=True, is_final=True, is_verified=True,
+        verifying_observer_name=signer, verifying_organization="radreview")
 
 
 def write(cases: Sequence[ReviewedCase], ctx: ExportContext) -> FormatOutput:
