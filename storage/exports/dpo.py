@@ -15,20 +15,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from storage.exports.common import (
-    ExportContext,
-    FormatOutput,
-    SkipCase,
-    assistant_message,
-    draft_report,
-    jsonl_export,
-    provenance,
-    rendered_images,
-    require_2d,
-    reviewer_changed,
-    signed_report,
-    user_message,
-)
+from storage.exports import common
+from storage.exports.common import ExportContext, FormatOutput, SkipCase
 from storage.records import ReviewedCase
 
 FILENAME = "metadata.jsonl"
@@ -37,18 +25,18 @@ NEEDS_PNG = True
 
 def build(case: ReviewedCase, ctx: ExportContext) -> list[dict[str, Any]]:
     """The preference pair of a case, or :class:`SkipCase` when the reviewer changed nothing."""
-    require_2d(case, "dpo")
-    if not reviewer_changed(case):
+    common.require_2d(case, "dpo")
+    if not common.reviewer_changed(case):
         raise SkipCase("accepted unchanged: no preference pair")
-    chosen, rejected = signed_report(case), draft_report(case)
+    chosen, rejected = common.signed_report(case), common.draft_report(case)
     if chosen == rejected:
         raise SkipCase("only the grounding changed: chosen and rejected texts are identical")
-    images = rendered_images(case, ctx)
-    return [{"file_names": images, "prompt": [user_message(case, len(images), ctx.free_text)],
-             "chosen": [assistant_message(chosen)], "rejected": [assistant_message(rejected)],
-             "provenance": provenance(case)}]
+    images = common.rendered_images(case, ctx)
+    return [{"file_names": images, "prompt": [common.user_message(case, len(images), ctx.free_text)],
+             "chosen": [common.assistant_message(chosen)], "rejected": [common.assistant_message(rejected)],
+             "provenance": common.provenance(case)}]
 
 
 def write(cases: Sequence[ReviewedCase], ctx: ExportContext) -> FormatOutput:
     """Write ``metadata.jsonl``."""
-    return jsonl_export(FILENAME, cases, ctx, build)
+    return common.jsonl_export(FILENAME, cases, ctx, build)

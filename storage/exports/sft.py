@@ -14,17 +14,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from storage.exports.common import (
-    ExportContext,
-    FormatOutput,
-    assistant_message,
-    jsonl_export,
-    provenance,
-    rendered_images,
-    require_2d,
-    signed_report,
-    user_message,
-)
+from storage.exports import common
+from storage.exports.common import ExportContext, FormatOutput
 from storage.records import ReviewedCase
 
 FILENAME = "metadata.jsonl"
@@ -33,14 +24,14 @@ NEEDS_PNG = True
 
 def build(case: ReviewedCase, ctx: ExportContext) -> list[dict[str, Any]]:
     """The single SFT record of a case."""
-    require_2d(case, "sft")
-    images = rendered_images(case, ctx)
+    common.require_2d(case, "sft")
+    images = common.rendered_images(case, ctx)
     return [{"file_names": images,
-             "messages": [user_message(case, len(images), ctx.free_text),
-                          assistant_message(signed_report(case))],
-             "provenance": provenance(case)}]
+             "messages": [common.user_message(case, len(images), ctx.free_text),
+                          common.assistant_message(common.signed_report(case))],
+             "provenance": common.provenance(case)}]
 
 
 def write(cases: Sequence[ReviewedCase], ctx: ExportContext) -> FormatOutput:
     """Write ``metadata.jsonl``."""
-    return jsonl_export(FILENAME, cases, ctx, build)
+    return common.jsonl_export(FILENAME, cases, ctx, build)
