@@ -38,6 +38,7 @@ from inference.segmenters._cxr_prep import (
     patient_right_on_image_right,
     work_factor,
 )
+from inference.segmenters._input import require_ndim
 from inference.segmenters._morphology import fill_holes_in_plane, keep_large_components, upsample_nearest
 from viewer.records import Image
 
@@ -85,9 +86,7 @@ class CXRClassicalSegmenter:
         Raises:
             ValueError: for a 3D volume (use ``threshold-ct``).
         """
-        if image.pixels.ndim != 2:
-            raise ValueError(f"cxr-classical needs a 2D radiograph, got shape {image.pixels.shape} "
-                             f"from {image.source}; use 'threshold-ct' for CT volumes")
+        require_ndim(image, 2, self.name, "threshold-ct")
         full = dense_view(image) ** self.gamma if self.gamma != 1.0 else dense_view(image)
         f = work_factor(full.shape, self.work_size)
         small = ndimage.uniform_filter(full, size=f | 1)[::f, ::f] if f > 1 else full  # centred means

@@ -17,6 +17,7 @@ import numpy.typing as npt
 from scipy import ndimage
 
 from inference.protocols import RegionMask, SegmentationResult
+from inference.segmenters._input import require_ndim
 from inference.segmenters._morphology import (
     IN_PLANE,
     convex_hull_2d,
@@ -81,9 +82,7 @@ class ThresholdCTSegmenter:
         Raises:
             ValueError: for a 2D image (use ``cxr-classical``).
         """
-        if image.pixels.ndim != 3:
-            raise ValueError(f"threshold-ct needs a 3D CT volume, got shape {image.pixels.shape} "
-                             f"from {image.source}; use the 'cxr-classical' segmenter for radiographs")
+        require_ndim(image, 3, self.name, "cxr-classical")
         spacing = tuple(float(s) for s in (image.spacing_mm or (1.0, 1.0, 1.0)))
         factors = (max(1, -(-image.shape[0] // self.max_slices)),
                    *(max(1, -(-n // self.max_inplane)) for n in image.shape[1:]))

@@ -35,6 +35,7 @@ import numpy as np
 import numpy.typing as npt
 
 from inference.protocols import RegionMask, SegmentationResult
+from inference.segmenters._input import require_ndim
 from viewer.errors import MissingExtraError
 from viewer.records import Image
 
@@ -126,8 +127,7 @@ class TotalSegmentatorSegmenter:
         from totalsegmentator.map_to_binary import class_map
         from totalsegmentator.python_api import totalsegmentator
 
-        if image.pixels.ndim != 3:
-            raise ValueError(f"totalsegmentator needs a CT volume, got shape {image.pixels.shape}")
+        require_ndim(image, 3, self.name, "cxr-classical")
         ras_affine = np.diag([-1.0, -1.0, 1.0, 1.0]) @ image.affine  # LPS → RAS
         volume = nib.Nifti1Image(image.pixels, ras_affine)  # type: ignore[no-untyped-call]
         seg = totalsegmentator(volume, None, ml=True, fast=self.fast, device=self.device, quiet=True,

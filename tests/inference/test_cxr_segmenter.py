@@ -70,7 +70,8 @@ def test_rejects_a_volume(ct_phantom) -> None:  # type: ignore[no-untyped-def]
 
     image = Image(pixels=ct_phantom.pixels, spacing_mm=ct_phantom.spacing_mm, affine=np.eye(4),
                   modality="CT", photometric="MONOCHROME2", default_window=None, source="v", sha256="0")
-    with pytest.raises(ValueError, match="threshold-ct"):
+    with pytest.raises(ValueError, match=r"^cxr-classical needs a 2D radiograph, got shape \(\d+, \d+, \d+\) "
+                       r"from v; use the 'threshold-ct' segmenter for CT volumes$"):
         CXRClassicalSegmenter().segment(image)
 
 
