@@ -141,19 +141,9 @@ TINY = LlavaShape()
 QUANTIZABLE = LlavaShape(text_hidden=128, text_intermediate=256, vision_hidden=128, vision_intermediate=256)
 # llava-1.5-7b: Vicuna-7B (Llama-2 7B shape) + CLIP ViT-L/14 at 336 px, 576 image tokens.
 LLAVA_7B = LlavaShape(
-    text_hidden=4096,
-    text_layers=32,
-    text_heads=32,
-    text_kv_heads=32,
-    text_intermediate=11008,
-    vision_hidden=1024,
-    vision_layers=24,
-    vision_heads=16,
-    vision_intermediate=4096,
-    image_size=336,
-    patch_size=14,
-    vocab_size=32064,
-    max_positions=4096,
+    text_hidden=4096, text_layers=32, text_heads=32, text_kv_heads=32, text_intermediate=11008,
+    vision_hidden=1024, vision_layers=24, vision_heads=16, vision_intermediate=4096,
+    image_size=336, patch_size=14, vocab_size=32064, max_positions=4096,
 )
 
 
@@ -217,25 +207,25 @@ def build_processor(shape: LlavaShape = TINY, *, chat_template: bool = True) -> 
     )
 
 
+def _tower(hidden: int, intermediate: int, layers: int, heads: int) -> dict[str, int]:
+    """The size keywords a CLIP vision config and a Llama text config share."""
+    return {"hidden_size": hidden, "intermediate_size": intermediate, "num_hidden_layers": layers,
+            "num_attention_heads": heads}
+
+
 def build_config(shape: LlavaShape = TINY) -> Any:
     """The ``LlavaConfig`` for ``shape`` (image token id = the tokenizer's ``<image>`` id)."""
     from transformers import CLIPVisionConfig, LlamaConfig, LlavaConfig
 
     vocab = len(vocabulary(shape.vocab_size))
     vision = CLIPVisionConfig(
-        hidden_size=shape.vision_hidden,
-        intermediate_size=shape.vision_intermediate,
-        num_hidden_layers=shape.vision_layers,
-        num_attention_heads=shape.vision_heads,
+        **_tower(shape.vision_hidden, shape.vision_intermediate, shape.vision_layers, shape.vision_heads),
         image_size=shape.image_size,
         patch_size=shape.patch_size,
         projection_dim=shape.vision_hidden,
     )
     text = LlamaConfig(
-        hidden_size=shape.text_hidden,
-        intermediate_size=shape.text_intermediate,
-        num_hidden_layers=shape.text_layers,
-        num_attention_heads=shape.text_heads,
+        **_tower(shape.text_hidden, shape.text_intermediate, shape.text_layers, shape.text_heads),
         num_key_value_heads=shape.text_kv_heads,
         vocab_size=vocab,
         max_position_embeddings=shape.max_positions,
