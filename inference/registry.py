@@ -10,7 +10,6 @@ True
 
 from __future__ import annotations
 
-import functools
 import importlib
 from collections.abc import Callable
 from typing import Any, Generic, TypeVar
@@ -110,10 +109,13 @@ class Registry(Generic[T]):
                     f"{self.kind} ({', '.join(self.names())})") from exc
             extra = _EXTRA_FOR_PACKAGE.get(missing, "gpu")
             raise MissingExtraError(extra, f"the {name!r} {self.kind} (it imports {missing!r})") from exc
+        found: Any = module
         try:
-            return functools.reduce(getattr, attr.split("."), module)  # type: ignore[no-any-return]
+            for part in attr.split("."):
+                found = getattr(found, part)
         except AttributeError as exc:
             raise UnknownNameError(f"{self.kind} {name!r}: {module_name} has no {attr!r}") from exc
+        return found  # type: ignore[no-any-return]
 
 
 def _generators() -> Registry[Any]:

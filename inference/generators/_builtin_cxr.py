@@ -8,7 +8,7 @@ from collections.abc import Mapping
 import numpy as np
 
 from inference import measure
-from inference.generators._builtin_writer import CTR_BORDERLINE, CTR_ENLARGED, BoolArray, _mask, _Writer
+from inference.generators._builtin_writer import CTR_BORDERLINE, BoolArray, HeartWords, _mask, _Writer
 from inference.protocols import RegionMask
 from viewer.records import Image
 
@@ -21,6 +21,8 @@ _CXR_OUTLINES = (
     ("bones", "Rib outlines are marked; {na}.", "Rib outlines"),
     ("soft tissues", "Soft tissues are outlined; {na}.", "Soft tissues"),
 )
+_ENLARGED = HeartWords(
+    "The cardiac silhouette is enlarged", "Enlarged cardiac silhouette", "cardiac silhouette")
 _CXR_UNMEASURED = {"support devices": "support devices", "other": "other findings"}
 
 
@@ -167,12 +169,4 @@ def _cxr_heart(w: _Writer, image: Image, masks: Mapping[str, RegionMask], right:
         return
     assert heart is not None
     caveat = "; AP projection magnifies the heart" if image.view == "AP" else ""
-    if round(abs(ctr - CTR_ENLARGED), 2) <= CTR_BORDERLINE:
-        text = f"Heart size is borderline (cardiothoracic ratio {ctr:.2f}{caveat})."
-        w.positives.append(f"Borderline heart size (cardiothoracic ratio {ctr:.2f}).")
-    elif ctr > CTR_ENLARGED:
-        text = f"The cardiac silhouette is enlarged (cardiothoracic ratio {ctr:.2f}{caveat})."
-        w.positives.append(f"Enlarged cardiac silhouette (cardiothoracic ratio {ctr:.2f}).")
-    else:
-        text = f"Heart size is normal (cardiothoracic ratio {ctr:.2f}{caveat})."
-    w.add("heart", text, {"cardiac silhouette" if "silhouette" in text else "Heart size": heart})
+    w.heart(ctr, heart, "cardiothoracic ratio", _ENLARGED, caveat=caveat, borderline=CTR_BORDERLINE)

@@ -59,6 +59,40 @@ class _Writer:
     def build(self, kind: str) -> tuple[Section, ...]:
         return tuple(Section(r, tuple(self.sections.get(r, ()))) for r in regions_for(kind))
 
+    def heart(self, ctr: float, heart: BoolArray, ratio: str, enlarged: HeartWords, *, caveat: str = "",
+              borderline: float = 0.0) -> None:
+        """The heart-size finding from a cardiothoracic ratio (``ctr``, already rounded as shown).
+
+        Borderline within ``borderline`` of :data:`CTR_ENLARGED` (0 = never), enlarged above it,
+        normal otherwise; an enlarged or borderline heart also goes to the impression's positives.
+
+        Args:
+            ctr: The ratio shown.
+            heart: The heart mask the sentence is grounded to.
+            ratio: How the ratio is named (``cardiothoracic ratio``, ``axial cardiothoracic ratio``).
+            enlarged: The wording of an enlarged heart.
+            caveat: Appended inside the finding's parentheses (e.g. the AP projection's magnification).
+            borderline: Half-width of the borderline band.
+        """
+        shown = f"{ratio} {ctr:.2f}"
+        if borderline and round(abs(ctr - CTR_ENLARGED), 2) <= borderline:
+            self.positives.append(f"Borderline heart size ({shown}).")
+            self.add("heart", f"Heart size is borderline ({shown}{caveat}).", {"Heart size": heart})
+        elif ctr > CTR_ENLARGED:
+            self.positives.append(f"{enlarged.positive} ({shown}).")
+            self.add("heart", f"{enlarged.finding} ({shown}{caveat}).", {enlarged.phrase: heart})
+        else:
+            self.add("heart", f"Heart size is normal ({shown}{caveat}).", {"Heart size": heart})
+
+
+@dataclass(frozen=True)
+class HeartWords:
+    """How an enlarged heart is worded: the finding, the impression's positive, the grounded phrase."""
+
+    finding: str
+    positive: str
+    phrase: str
+
 
 def _mask(masks: Mapping[str, RegionMask], region: str, part: str | None = None) -> BoolArray | None:
     m = masks.get(region)

@@ -22,6 +22,7 @@ from inference.generators._builtin_writer import (
     CTR_ENLARGED,
     MIN_EFFUSION_ML,
     BoolArray,
+    HeartWords,
     _fmt_hu,
     _mask,
     _Writer,
@@ -160,17 +161,15 @@ def _ct_vertebrae(w: _Writer, hu: np.ndarray, spacing: tuple[float, ...], bones:
     w.add("bones", text, {"vertebral bodies": core})
 
 
+_ENLARGED = HeartWords("The heart is enlarged", "Cardiomegaly", "heart")
+
+
 def _ct_heart(w: _Writer, spacing: tuple[float, ...], masks: Mapping[str, RegionMask]) -> None:
     heart, lungs = _mask(masks, "heart"), _mask(masks, "lungs")
     if heart is None or lungs is None:
         return
     ctr = round(measure.cardiothoracic_ratio_ct(heart, lungs, spacing[2]), 2)  # decide on what is shown
-    if ctr > CTR_ENLARGED:
-        text = f"The heart is enlarged (axial cardiothoracic ratio {ctr:.2f})."
-        w.positives.append(f"Cardiomegaly (axial cardiothoracic ratio {ctr:.2f}).")
-    else:
-        text = f"Heart size is normal (axial cardiothoracic ratio {ctr:.2f})."
-    w.add("heart", text, {"heart" if "heart is" in text else "Heart size": heart})
+    w.heart(ctr, heart, "axial cardiothoracic ratio", _ENLARGED)
 
 
 def _ct_lungs(w: _Writer, hu: np.ndarray, spacing: tuple[float, ...],
