@@ -112,7 +112,7 @@ def create_server(services: Services | None, config: ServerConfig, problem: str 
 
         return api
 
-    from app.pixels import mount_pixel_routes
+    from app.pixel_routes import mount_pixel_routes
     from app.viewer_bridge import viewer_head
 
     mount_pixel_routes(api, services)  # before Gradio: /rr-api/* and /rr-viewer/* behind the same login

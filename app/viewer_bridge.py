@@ -1,8 +1,9 @@
 """The seam between the Gradio workspace and the client-side viewer (issue 12).
 
 The browser viewer (``frontend/``, served as ``rr-viewer/viewer.js``) renders the study itself: it
-fetches pixels, label maps and heat maps once over the authenticated routes of :mod:`app.pixels` and runs
-scroll, window/level, planes, overlays, zoom/pan, ruler, cine and the probe/box/brush tools client-side.
+fetches pixels, label maps and heat maps once over the authenticated routes of :mod:`app.pixel_routes`
+and runs scroll, window/level, planes, overlays, zoom/pan, ruler, cine and the probe/box/brush tools
+client-side.
 The Gradio side talks to it through three hidden components made by :func:`viewer_components`:
 
 - ``#rr-viewer-state`` (Python → JS): the JSON text of :func:`viewer_state`, re-sent whenever the review
@@ -93,7 +94,8 @@ def _presets(image: Any, kind: str) -> list[dict[str, Any]]:
 
 def image_entry(services: Services, case_id: str, index: int, image: Image, kind: str) -> dict[str, Any]:
     """What the viewer needs to fetch and show one image (see :mod:`app.pixels`)."""
-    from app.pixels import API_PREFIX, CHUNK_SLICES, chunk_count, stored_for
+    from app.pixel_routes import API_PREFIX
+    from app.pixels import CHUNK_SLICES, chunk_count, stored_for
     from viewer.windowing import window_for
 
     stored = stored_for(services, image)
@@ -122,7 +124,7 @@ def image_entry(services: Services, case_id: str, index: int, image: Image, kind
 
 
 def _phrase_entry(case_id: str, phrase: Any) -> dict[str, Any]:
-    from app.pixels import API_PREFIX
+    from app.pixel_routes import API_PREFIX
 
     g = phrase.grounding
     return {
@@ -161,7 +163,8 @@ def viewer_state(
             back. Selecting another finding jumps to its ``focus`` by itself.
     """
     from app.callbacks.review import review_state
-    from app.pixels import API_PREFIX, label_names, labels_key, mask_refs
+    from app.pixel_routes import API_PREFIX
+    from app.pixels import label_names, labels_key, mask_refs
     from viewer.colors import region_color
 
     if not case_id:
@@ -265,7 +268,7 @@ def standalone_app(services: Services, auth: list[tuple[str, str]] | None = None
     import gradio as gr
     from fastapi import FastAPI
 
-    from app.pixels import mount_pixel_routes
+    from app.pixel_routes import mount_pixel_routes
 
     api = FastAPI(docs_url=None, redoc_url=None, openapi_url=None)
     mount_pixel_routes(api, services)

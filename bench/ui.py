@@ -236,7 +236,7 @@ def run(quick: bool = False) -> list[dict[str, Any]]:
     """The viewer's reading figures against floors A and B (see module docstring)."""
     from playwright.sync_api import sync_playwright
 
-    from app.pixels import DIST
+    from app.pixel_routes import DIST
     from app.viewer_bridge import standalone_app
 
     if not (DIST / "viewer.js").is_file():

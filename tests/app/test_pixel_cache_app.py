@@ -21,7 +21,7 @@ def _client(services: Any) -> Any:
     from fastapi import FastAPI
     from fastapi.testclient import TestClient
 
-    from app.pixels import mount_pixel_routes
+    from app.pixel_routes import mount_pixel_routes
 
     api = FastAPI()
     mount_pixel_routes(api, services)

@@ -21,7 +21,7 @@ def _client(services: Any, auth: bool = True) -> Any:
     from fastapi import FastAPI
     from fastapi.testclient import TestClient
 
-    from app.pixels import mount_pixel_routes
+    from app.pixel_routes import mount_pixel_routes
 
     api = FastAPI()
     mount_pixel_routes(api, services)
@@ -170,7 +170,7 @@ def test_no_login_configured_means_open(drafted: Any) -> None:
 
 
 def test_viewer_asset_route(client: Any) -> None:
-    from app.pixels import DIST
+    from app.pixel_routes import DIST
 
     resp = client.get("/rr-viewer/viewer.js")
     if (DIST / "viewer.js").is_file():
