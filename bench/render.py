@@ -25,7 +25,8 @@ _NORMAL = {"axial": 0, "coronal": 1, "sagittal": 2}
 
 def _volume(quick: bool) -> tuple[Any, Any]:
     """The phantom as an Image plus its three overlays (lungs/heart/bones masks, heat map, 3D box)."""
-    from viewer.overlay import Box, BoxLayer, HeatLayer, MaskLayer, Overlays
+    from viewer.boxes import Box, BoxLayer
+    from viewer.overlay import HeatLayer, MaskLayer, Overlays
     from viewer.phantom import ct_phantom
     from viewer.planes import spl_affine
     from viewer.records import Image
@@ -61,8 +62,9 @@ def _timed(fn: Callable[[], Any]) -> tuple[float, float, Any]:
 
 def _stages(image: Any, overlays: Any, plane: str, index: int) -> dict[str, float]:
     """CPU seconds per stage of the figure path for one slice (mirrors ``viewer.figure.figure``)."""
+    from viewer.boxes import place_boxes
     from viewer.figure import build_figure, encode_png
-    from viewer.overlay import composite, place_boxes
+    from viewer.overlay import composite
     from viewer.planes import extract_plane
     from viewer.windowing import display_window, window_for
 

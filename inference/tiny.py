@@ -207,7 +207,7 @@ def build_processor(shape: LlavaShape = TINY, *, chat_template: bool = True) -> 
     )
 
 
-def _tower(hidden: int, intermediate: int, layers: int, heads: int) -> dict[str, int]:
+def _tower(hidden: int, intermediate: int, layers: int, heads: int) -> dict[str, Any]:
     """The size keywords a CLIP vision config and a Llama text config share."""
     return {"hidden_size": hidden, "intermediate_size": intermediate, "num_hidden_layers": layers,
             "num_attention_heads": heads}

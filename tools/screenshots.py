@@ -68,7 +68,8 @@ def _nodule_box(index: tuple[int, ...], shape: tuple[int, ...], radius: int) -> 
 
 def demo_overlays(kind: str) -> Overlays:
     """Ground-truth regions of the demo phantom, a heat map on its nodule and a box around it."""
-    from viewer.overlay import Box, BoxLayer, HeatLayer, MaskLayer, Overlays
+    from viewer.boxes import Box, BoxLayer
+    from viewer.overlay import HeatLayer, MaskLayer, Overlays
     from viewer.phantom import ct_phantom, cxr_phantom
 
     p = ct_phantom() if kind == "ct" else cxr_phantom()

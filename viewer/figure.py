@@ -24,8 +24,9 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import numpy.typing as npt
 
+from viewer.boxes import DisplayBox, place_boxes
 from viewer.colors import rgb_css
-from viewer.overlay import DisplayBox, Overlays, composite, place_boxes
+from viewer.overlay import Overlays, composite
 from viewer.planes import PlaneSlice, extract_plane
 from viewer.png import png_data_uri
 from viewer.presets import Window
@@ -138,7 +139,7 @@ def build_figure(plane: PlaneSlice, png_uri: str, window_text: str, *, placed: l
         plane: The plane (geometry, labels, modality values for the hover grid).
         png_uri: The composited slice as a PNG data URI (``encode_png``).
         window_text: e.g. ``C 40 / W 400``.
-        placed: Boxes on this plane (``viewer.overlay.place_boxes``).
+        placed: Boxes on this plane (``viewer.boxes.place_boxes``).
         unit: Unit shown in the hover readout (``HU`` for CT).
         hover_max_side: Hover grid cells per side (0 disables the readout trace).
     """

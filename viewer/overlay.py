@@ -1,6 +1,6 @@
-"""Overlays on a windowed plane: label masks, heat maps (burnt into the RGB image) and boxes (drawn as
-shapes by ``viewer.figure``). Each layer is a frozen record with its own ``visible`` toggle, validated
-when it is built, so a bad overlay fails before anything is drawn.
+"""Overlays on a windowed plane: label masks, heat maps (burnt into the RGB image) and boxes
+(:mod:`viewer.boxes`, drawn as shapes by ``viewer.figure``). Each layer is a frozen record with its own
+``visible`` toggle, validated when it is built, so a bad overlay fails before anything is drawn.
 
 Masks are held as one uint8 label volume (``LabelVolume``, built once per case): cutting a plane is one
 gather whatever the number of regions, and where regions overlap the one listed later is shown (no
@@ -21,8 +21,9 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from viewer.colors import RGB, hex_to_rgb, jet_lut, region_color
-from viewer.planes import PlaneSlice, Rect, validate_box
+from viewer.boxes import BoxLayer
+from viewer.colors import jet_lut, region_color
+from viewer.planes import PlaneSlice
 
 U8Array = npt.NDArray[np.uint8]
 F32Array = npt.NDArray[np.float32]
@@ -231,59 +232,6 @@ class HeatLayer:
         return ("heat", self.volume.ref, self.threshold, self.max_alpha, self.visible, self.selected)
 
 
-@dataclass(frozen=True)
-class Box:
-    """A normalised box (DESIGN §2) with what it grounds.
-
-    Attributes:
-        coords: 2D ``(x_min, y_min, x_max, y_max)`` or 3D ``(x_min, y_min, z_min, x_max, y_max, z_max)``.
-        text: The phrase, shown on hover.
-        region: Region name (sets the colour when ``color`` is empty).
-        color: ``#RRGGBB`` override.
-        selected: Drawn stronger.
-        id: Caller's id (e.g. finding/phrase id) echoed in the figure for click handling.
-    """
-
-    coords: tuple[float, ...]
-    text: str = ""
-    region: str = ""
-    color: str = ""
-    selected: bool = False
-    id: str = ""
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "coords", validate_box(self.coords, 3 if len(self.coords) == 6 else 2))
-        if self.color:
-            hex_to_rgb(self.color)
-
-    @property
-    def rgb(self) -> RGB:
-        """The drawing colour."""
-        if self.color:
-            return hex_to_rgb(self.color)
-        return region_color(self.region) if self.region else (255, 255, 255)
-
-
-@dataclass(frozen=True)
-class BoxLayer:
-    """Boxes drawn as figure shapes with hover text."""
-
-    boxes: tuple[Box, ...] = ()
-    visible: bool = True
-
-    def state(self) -> tuple[object, ...]:
-        """Hashable description (boxes are frozen records)."""
-        return ("boxes", self.boxes, self.visible)
-
-
-@dataclass(frozen=True)
-class DisplayBox:
-    """A box placed on a plane: display edge coordinates and its style."""
-
-    rect: Rect
-    box: Box
-
-
 @dataclass(frozen=True, eq=False)
 class Overlays:
     """Everything drawn over one image; each layer optional and toggleable."""
@@ -382,15 +330,3 @@ def composite(gray: U8Array, plane: PlaneSlice, overlays: Overlays) -> U8Array:
         value += np.float32(0.5)
         flat[idx * 3 + channel] = value.astype(np.uint8)
     return rgb
-
-
-def place_boxes(plane: PlaneSlice, layer: BoxLayer) -> list[DisplayBox]:
-    """The visible boxes that appear on this plane, in display edge coordinates (selected last)."""
-    if not layer.visible:
-        return []
-    placed = []
-    for box in layer.boxes:
-        rect = plane.box_to_display(box.coords)
-        if rect is not None:
-            placed.append(DisplayBox(rect, box))
-    return sorted(placed, key=lambda d: d.box.selected)

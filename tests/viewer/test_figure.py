@@ -11,8 +11,9 @@ import numpy as np
 import pytest
 from PIL import Image as PILImage
 
+from viewer.boxes import Box, BoxLayer
 from viewer.figure import figure, readout, scale_bar_mm
-from viewer.overlay import Box, BoxLayer, HeatLayer, MaskLayer, Overlays, composite
+from viewer.overlay import HeatLayer, MaskLayer, Overlays, composite
 from viewer.phantom import Phantom, ct_phantom, cxr_phantom
 from viewer.planes import extract_plane, spl_affine
 from viewer.png import encode_png_bytes

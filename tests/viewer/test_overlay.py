@@ -7,8 +7,9 @@ from typing import Any
 import numpy as np
 import pytest
 
+from viewer.boxes import Box, BoxLayer, place_boxes
 from viewer.colors import jet_lut, region_color
-from viewer.overlay import Box, BoxLayer, HeatLayer, MaskLayer, Overlays, composite, place_boxes
+from viewer.overlay import HeatLayer, MaskLayer, Overlays, composite
 from viewer.planes import PlaneSlice, extract_plane, spl_affine
 from viewer.records import Image
 
