@@ -15,7 +15,7 @@ import { input } from "./input.js";
 import { CACHE_MB, SliceCache } from "./paint.js";
 import { render } from "./render.js";
 import { state } from "./state.js";
-import { markInput, newStats, keep } from "./stats.js";
+import { keep, markInput, newStats } from "./stats.js";
 import { toolbar } from "./toolbar.js";
 
 const CINE_FPS = 15;
