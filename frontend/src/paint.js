@@ -173,3 +173,33 @@ export function overlaySlice(out, labels, colors, heat, heatLut, shape, plane, i
     for (let v = 0; v < nk; v++) row(v * ni, (nk - 1 - v) * ni * nj + index, ni, nj);
   }
 }
+
+/** The jet colour map at `x` ∈ [0, 1]: `[r, g, b]` bytes (dark blue → cyan → yellow → dark red). */
+export function jet(x) {
+  const c = (t) => Math.round(255 * Math.min(1, Math.max(0, 1.5 - Math.abs(4 * x - t))));
+  return [c(3), c(2), c(1)];
+}
+
+/** Fill `out` (Uint32 ABGR, 256 entries; label n at n + 1, 0 transparent) with the colours of the label map
+ * `labels` (`{names, colors}`, or null: all transparent) whose region `shown(name)` admits, at alpha
+ * `opacity` — the selected region's 0.25 more, at most 1. */
+export function labelColors(out, labels, opacity, shown, selectedRegion) {
+  out.fill(0);
+  if (labels) labels.names.forEach((name, n) => {
+    if (!shown(name)) return;
+    const [r, g, b] = labels.colors[n];
+    const a = Math.round(255 * Math.min(1, name === selectedRegion ? opacity + 0.25 : opacity));
+    out[n + 1] = ((a << 24) >>> 0) | (b << 16) | (g << 8) | r;
+  });
+  return out;
+}
+
+/** Fill `out` (Uint32 ABGR, 256 entries) with the heat map's colours: byte n → jet(n / 255) at alpha
+ * 200·n / 255; 0 stays transparent. */
+export function heatColors(out) {
+  for (let n = 1; n < 256; n++) {
+    const [r, g, b] = jet(n / 255);
+    out[n] = ((Math.round((200 * n) / 255) << 24) >>> 0) | (b << 16) | (g << 8) | r;
+  }
+  return out;
+}

@@ -2,7 +2,9 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { windowByte } from "../src/geometry.js";
-import { LOADING, SliceCache, aheadOrder, overlaySlice, sliceLoaded, windowSlice, windowTable } from "../src/paint.js";
+import {
+  LOADING, SliceCache, aheadOrder, heatColors, jet, labelColors, overlaySlice, sliceLoaded, windowSlice, windowTable,
+} from "../src/paint.js";
 
 const grey = (y) => (0xff000000 | (y << 16) | (y << 8) | y) >>> 0;
 // a 3×2×4 int16 volume: value = 100·k + 10·i + j
@@ -92,4 +94,34 @@ test("overlaySlice: label colours, heat over labels, planes as windowSlice", () 
   const sag = new Uint32Array(6); // j = 3: every row labelled
   overlaySlice(sag, labels, colors, null, heatLut, shape, "sagittal", 3);
   assert.ok(sag.every((x) => x === 0x80112233));
+});
+
+test("jet: dark blue at 0, light green at ½, dark red at 1", () => {
+  // c(t) = round(255·clamp(1.5 − |4x − t|)): x = 0 → [c(3), c(2), c(1)] = [0, 0, round(127.5)] = [0, 0, 128]
+  assert.deepEqual(jet(0), [0, 0, 128]);
+  assert.deepEqual(jet(0.5), [128, 255, 128]);
+  assert.deepEqual(jet(1), [128, 0, 0]);
+});
+
+test("heat colours: jet at alpha 200·n/255, 0 transparent", () => {
+  const out = heatColors(new Uint32Array(256));
+  assert.equal(out[0], 0);
+  assert.equal(out[255], 0xc8000080); // alpha 200, r 128 (ABGR)
+  // n = 51: x = 0.2, 4x = 0.8 → r = c(3) = 0 (1.5 − 2.2 < 0), g = c(2) = 255·(1.5 − 1.2) = 76.5 (+1 ulp) → 77,
+  // b = c(1) = 255 (1.5 − 0.2 > 1); alpha round(200·51/255) = 40
+  assert.equal(out[51], ((40 << 24) >>> 0) | (255 << 16) | (77 << 8));
+});
+
+test("label colours: shown regions at the opacity, the selected one 0.25 more, capped at 1", () => {
+  const labels = { names: ["lungs", "heart", "liver"], colors: [[10, 20, 30], [40, 50, 60], [1, 2, 3]] };
+  const out = new Uint32Array(256).fill(7);
+  labelColors(out, labels, 0.35, (name) => name !== "liver", "heart");
+  assert.equal(out[0], 0);
+  assert.equal(out[1], 0x591e140a); // alpha round(255·0.35) = 89 = 0x59; b g r = 30 20 10
+  assert.equal(out[2], 0x993c3228); // alpha round(255·0.6) = 153 = 0x99; b g r = 60 50 40
+  assert.equal(out[3], 0); // not shown
+  assert.equal(out[4], 0); // the old contents are cleared
+  labelColors(out, labels, 0.9, () => true, "lungs");
+  assert.equal(out[1] >>> 24, 255); // 0.9 + 0.25 → 1
+  assert.deepEqual([...labelColors(out, null, 0.5, () => true, null)].filter(Boolean), []);
 });
