@@ -17,7 +17,8 @@ from inference.generators.hf_run import run_request
 from inference.generators.options import GenerationParams
 from inference.model_loading import load_model, resolve_model
 from inference.tiny import LLAVA_7B, QUANTIZABLE, save_tiny_llava
-from viewer.records import Image, Study
+from tests.images import image, random_pixels
+from viewer.records import Study
 
 pytestmark = pytest.mark.gpu
 
@@ -27,18 +28,8 @@ MAX_FOOTPRINT_GB = {"8bit": 8.5, "4bit": 5.0}
 
 
 def _study() -> Study:
-    rng = np.random.default_rng(0)
-    image = Image(
-        pixels=rng.random((256, 256)).astype(np.float32) * 4000,
-        spacing_mm=(0.7, 0.7),
-        affine=np.eye(4),
-        modality="DX",
-        photometric="MONOCHROME2",
-        default_window=None,
-        source="random.png",
-        sha256="9" * 64,
-    )
-    return Study("gpu", "cxr", (image,), indication="cough")
+    frontal = image(random_pixels(0, (256, 256)), source="random.png", sha256="9" * 64)
+    return Study("gpu", "cxr", (frontal,), indication="cough")
 
 
 @pytest.fixture(scope="module")

@@ -8,21 +8,12 @@ import numpy as np
 import pytest
 
 from inference import image_prep, prompts
+from tests.images import image
 from viewer.records import Image, Study
 
 
 def _cxr(pixels: np.ndarray, view: str = "PA", sha: str = "a") -> Image:
-    return Image(
-        pixels=pixels.astype(np.float32),
-        spacing_mm=(0.7, 0.7),
-        affine=np.eye(4),
-        modality="DX",
-        photometric="MONOCHROME2",
-        default_window=None,
-        source=f"{view}.png",
-        sha256=sha * 64,
-        view=view,
-    )
+    return image(pixels, source=f"{view}.png", sha256=sha * 64, view=view)
 
 
 @pytest.fixture(scope="module")

@@ -16,6 +16,7 @@ import pytest
 from inference import prompts
 from inference.generators.hf_run import decoder
 from inference.parsers.maira2 import adjust_box_for_original_image_size, box_from_bins, parse_maira2
+from tests.images import image
 from tests.inference.models import upstream
 from viewer.records import Image, Study
 
@@ -63,17 +64,7 @@ def _word_tokenizer(
 
 def _cxr(view: str = "PA", shape: tuple[int, int] = (60, 80), sha: str = "a") -> Image:
     pixels = np.arange(shape[0] * shape[1], dtype=np.float32).reshape(shape)
-    return Image(
-        pixels=pixels,
-        spacing_mm=(0.7, 0.7),
-        affine=np.eye(4),
-        modality="DX",
-        photometric="MONOCHROME2",
-        default_window=None,
-        source=f"{view}.png",
-        sha256=sha * 64,
-        view=view,
-    )
+    return image(pixels, source=f"{view}.png", sha256=sha * 64, view=view)
 
 
 def _study(
