@@ -20,6 +20,7 @@ from inference.model_loading import LoadedModel, load_model, resolve_model
 from inference.records import Draft, Provenance
 from inference.tiny import save_tiny_llava
 from tests.images import image, phantom_ct_study, random_pixels
+from tests.inference.quantized import assert_attention_maps, load_4bit
 from viewer.phantom import Phantom
 from viewer.records import Image, Study
 
@@ -214,18 +215,9 @@ def test_describe_is_one_line_and_names_the_remedy_for_oom() -> None:
 @pytest.mark.gpu
 def test_batched_generation_on_cuda_in_4bit(tmp_path: Path) -> None:
     """On the GPU: the real batched path with bitsandbytes 4-bit (left padding, per-row cut, attention)."""
-    from inference.tiny import QUANTIZABLE
-
-    path = save_tiny_llava(tmp_path / "q", QUANTIZABLE)
-    loaded = load_model(resolve_model(str(path)), quantization="4bit", device="cuda", attention_maps=True)
+    loaded = load_4bit(tmp_path / "q")
     requests = [prompts.cxr_plain(s) for s in _cxr_studies(4)]
     batched = run_batch(loaded, requests, GenerationParams(max_new_tokens=8), attention_maps=True)
     for gen in batched:
-        assert 1 <= len(gen.token_ids) <= 8 and gen.attention is not None
-        assert gen.attention.shape == (
-            len(gen.token_ids),
-            QUANTIZABLE.text_layers,
-            QUANTIZABLE.text_heads,
-            QUANTIZABLE.image_tokens,
-        )
-        assert np.isfinite(gen.attention).all()
+        assert 1 <= len(gen.token_ids) <= 8
+        assert_attention_maps(gen)

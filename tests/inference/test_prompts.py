@@ -33,15 +33,9 @@ def cxr_study(cxr_phantom) -> Study:  # type: ignore[no-untyped-def]
 
 @pytest.fixture(scope="module")
 def ct_study(ct_phantom) -> tuple[Study, dict[str, np.ndarray]]:  # type: ignore[no-untyped-def]
-    volume = Image(
-        pixels=ct_phantom.pixels,
-        spacing_mm=ct_phantom.spacing_mm,
-        affine=np.eye(4),
-        modality="CT",
-        photometric="MONOCHROME2",
+    volume = image(
+        ct_phantom.pixels, modality="CT", spacing_mm=ct_phantom.spacing_mm, source="ct", sha256="d" * 64,
         default_window=(40.0, 400.0),
-        source="ct",
-        sha256="d" * 64,
     )
     masks = {
         "heart": ct_phantom.labels["heart"],

@@ -213,15 +213,9 @@ def test_medgemma_renders_the_context_prompt_through_gemma3s_real_template() -> 
 
 
 def _ct(shape: tuple[int, int, int] = (8, 24, 24)) -> tuple[Study, dict[str, np.ndarray]]:
-    volume = Image(
-        pixels=np.full(shape, 40.0, np.float32),
-        spacing_mm=(5.0, 1.0, 1.0),
-        affine=np.eye(4),
-        modality="CT",
-        photometric="MONOCHROME2",
+    volume = image(
+        np.full(shape, 40.0), modality="CT", spacing_mm=(5.0, 1.0, 1.0), source="ct", sha256="d" * 64,
         default_window=(40.0, 400.0),
-        source="ct",
-        sha256="d" * 64,
     )
     masks = {}
     for n, name in enumerate(("thyroid", "lungs", "heart")):
