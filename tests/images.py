@@ -16,7 +16,7 @@ from viewer.records import Image, Study
 RADIOGRAPH_SPACING = (0.7, 0.7)
 
 
-def image(
+def make_image(
     pixels: np.ndarray,
     *,
     modality: str = "DX",
@@ -24,14 +24,15 @@ def image(
     source: str = "t",
     sha256: str = "f" * 64,
     view: str = "",
+    affine: np.ndarray | None = None,
     **fields: Any,
 ) -> Image:
-    """An in-memory image of ``pixels`` (as float32); ``fields`` are any other :class:`Image` fields
-    (``meta``, ``default_window``, ``photometric``…)."""
+    """An in-memory image of ``pixels`` (as float32), identity ``affine`` unless given; ``fields`` are any
+    other :class:`Image` fields (``meta``, ``default_window``, ``photometric``…)."""
     fields = {"photometric": "MONOCHROME2", "default_window": None, **fields}
     return Image(
-        pixels.astype(np.float32), spacing_mm, np.eye(4), modality, source=source, sha256=sha256, view=view,
-        **fields,
+        pixels.astype(np.float32), spacing_mm, np.eye(4) if affine is None else affine, modality,
+        source=source, sha256=sha256, view=view, **fields,
     )
 
 
@@ -42,7 +43,7 @@ def random_pixels(seed: int, shape: tuple[int, int]) -> np.ndarray:
 
 def phantom_ct(phantom: Phantom, step: int = 4, sha256: str = "0" * 64) -> Image:
     """The CT phantom subsampled by ``step`` along every axis, its spacing scaled to match."""
-    return image(
+    return make_image(
         phantom.pixels[::step, ::step, ::step],
         modality="CT",
         spacing_mm=tuple(s * step for s in phantom.spacing_mm),

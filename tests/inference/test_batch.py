@@ -19,7 +19,7 @@ from inference.generators.options import GenerationParams
 from inference.model_loading import LoadedModel, load_model, resolve_model
 from inference.records import Draft, Provenance
 from inference.tiny import save_tiny_llava
-from tests.images import image, phantom_ct_study, random_pixels
+from tests.images import make_image, phantom_ct_study, random_pixels
 from tests.inference.quantized import assert_attention_maps, load_4bit
 from viewer.phantom import Phantom
 from viewer.records import Image, Study
@@ -38,7 +38,8 @@ def loaded(model_dir: Path) -> LoadedModel:
 
 
 def _radiograph(seed: int, shape: tuple[int, int] = (64, 80)) -> Image:
-    return image(random_pixels(seed, shape), source=f"cxr{seed}.png", sha256=f"{seed:x}" * 64, view="PA")
+    pixels = random_pixels(seed, shape)
+    return make_image(pixels, source=f"cxr{seed}.png", sha256=f"{seed:x}" * 64, view="PA")
 
 
 def _cxr_studies(n: int = 4) -> list[Study]:

@@ -16,7 +16,7 @@ from inference.generators.hf_run import run_request
 from inference.generators.options import GenerationParams
 from inference.model_loading import load_model, resolve_model
 from inference.tiny import LLAVA_7B, save_tiny_llava
-from tests.images import image, random_pixels
+from tests.images import make_image, random_pixels
 from tests.inference.quantized import assert_attention_maps, load_4bit
 from viewer.records import Study
 
@@ -28,7 +28,7 @@ MAX_FOOTPRINT_GB = {"8bit": 8.5, "4bit": 5.0}
 
 
 def _study() -> Study:
-    frontal = image(random_pixels(0, (256, 256)), source="random.png", sha256="9" * 64)
+    frontal = make_image(random_pixels(0, (256, 256)), source="random.png", sha256="9" * 64)
     return Study("gpu", "cxr", (frontal,), indication="cough")
 
 

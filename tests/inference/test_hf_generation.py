@@ -13,7 +13,7 @@ from inference.generators.options import GenerationParams
 from inference.model_loading import LoadedModel, load_model, resolve_model
 from inference.protocols import ProgressEvent
 from inference.tiny import TINY, save_tiny_llava
-from tests.images import image, phantom_ct_study
+from tests.images import make_image, phantom_ct_study
 from viewer.records import Image, Study
 
 GRID = TINY.image_tokens  # 16 image tokens per image (4x4 patches)
@@ -34,7 +34,7 @@ def loaded(tiny_dirs: dict[str, Path]) -> LoadedModel:
 
 
 def _cxr(pixels: np.ndarray, view: str = "PA") -> Image:
-    return image(pixels, source=view, sha256="f" * 64, view=view)
+    return make_image(pixels, source=view, sha256="f" * 64, view=view)
 
 
 @pytest.fixture(scope="module")

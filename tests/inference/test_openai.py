@@ -18,7 +18,7 @@ import pytest
 from inference import prompts
 from inference.generators.openai import ChatClient, OpenAIGenerator, ServerError, to_openai_messages
 from inference.generators.options import RetryPolicy
-from tests.images import image, phantom_ct_study
+from tests.images import make_image, phantom_ct_study
 from viewer.records import Study
 
 
@@ -147,7 +147,7 @@ def test_streaming_sends_each_delta(serve) -> None:  # type: ignore[no-untyped-d
 def _study() -> Study:
     pixels = np.zeros((40, 20), np.float32)
     pixels[:, 10:] = 100.0
-    frontal = image(pixels, spacing_mm=None, source="f.png", sha256="e" * 64)
+    frontal = make_image(pixels, spacing_mm=None, source="f.png", sha256="e" * 64)
     return Study("c9", "cxr", (frontal,), indication="dyspnoea")
 
 

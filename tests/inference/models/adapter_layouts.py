@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from tests.images import image
+from tests.images import make_image
 from tests.inference.models.upstream import GEMMA3_CHAT_TEMPLATE
 from viewer.records import Study
 
@@ -162,7 +162,7 @@ def save_llava_rad_release(root: Path, seed: int = 0) -> dict[str, Path]:
 
 def cxr_study(pixels: np.ndarray, indication: str | None = "cough") -> Study:
     """A one-image frontal CXR study."""
-    return Study("c1", "cxr", (image(pixels, source="PA", view="PA"),), indication=indication)
+    return Study("c1", "cxr", (make_image(pixels, source="PA", view="PA"),), indication=indication)
 
 
 GEMMA3_SPECIALS = (
