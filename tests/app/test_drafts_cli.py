@@ -17,9 +17,9 @@ import pytest
 from app.cli import main
 from app.drafting import DraftWorker, start_drafting
 from app.services import GeneratorConfig, Services
+from bench.common import serve_command
 from storage.drafting import DraftQueue, GeneratorSpec
 from storage.repository import Repository
-from tests.serving import serve_command
 
 HERE = Path(__file__).parent
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.serving import running, serve_command
+from bench.common import running_server, serve_command
 
 USER, PASSWORD = "alice", "correct-horse-1"
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "e2e"
@@ -37,7 +37,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     db_url = f"sqlite:///{root / 'rr.db'}"
     env = {**os.environ, "GRADIO_TEMP_DIR": str(root / "gradio-tmp"), "HF_HUB_OFFLINE": "1"}
     args = ["--demo", "--port", str(port), "--data-dir", str(data), "--db", db_url, "--auth-file", str(auth)]
-    with running(serve_command(*args), port, root / "server.log", env) as url:
+    with running_server(serve_command(*args), port, root / "server.log", env) as url:
         yield Server(url, data, db_url)
 
 

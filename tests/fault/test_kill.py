@@ -11,8 +11,8 @@ import sys
 import urllib.request
 from pathlib import Path
 
+from bench.common import radreview_script, running_server
 from tests.fault.faultlib import integrity, populate, stored_actions
-from tests.serving import running
 
 HERE = Path(__file__).parent
 KILL_AFTER = 60  # acknowledged actions before the SIGKILL (of 8 cases × 12 findings + 8 signs = 104)
@@ -45,10 +45,9 @@ def _serve_health(url: str, data: Path, log: Path) -> dict[str, object]:
 
     port = free_port()
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "GRADIO_TEMP_DIR": str(data.parent / "gradio-tmp")}
-    radreview = str(Path(sys.executable).parent / "radreview")
-    cmd = [radreview, "serve", "--port", str(port), "--data-dir", str(data), "--db", url]
+    cmd = [radreview_script(), "serve", "--port", str(port), "--data-dir", str(data), "--db", url]
     with (
-        running(cmd, port, log, env, seconds=60.0) as served,
+        running_server(cmd, port, log, env, seconds=60.0) as served,
         urllib.request.urlopen(f"{served}/healthz", timeout=10) as resp,
     ):
         return json.loads(resp.read())  # type: ignore[no-any-return]

@@ -5,18 +5,12 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
+from bench.common import radreview_script, running_server
 from tests.security.security_server import PASSWORD, UPLOAD_CAP_MB, Server
-from tests.serving import running
-
-
-def _radreview() -> str:
-    return str(Path(sys.executable).parent / "radreview")
 
 
 @pytest.fixture(scope="session")
@@ -28,7 +22,8 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "GRADIO_TEMP_DIR": str(root / "gradio-tmp"),
            "RADREVIEW_PASSWORD": PASSWORD}
     auth = root / "users.json"
-    subprocess.run([_radreview(), "user", "add", "alice", "--auth-file", str(auth)], env=env, check=True,
+    radreview = radreview_script()
+    subprocess.run([radreview, "user", "add", "alice", "--auth-file", str(auth)], env=env, check=True,
                    capture_output=True, timeout=60)
     env.pop("RADREVIEW_PASSWORD")
     data_dir, outside = root / "data", root / "outside-secret.txt"
@@ -37,7 +32,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     (data_dir / "inside.txt").write_text("INSIDE-DATA-DIR")
     (data_dir / "link-out.txt").symlink_to(outside)
     port, log = free_port(), root / "server.log"
-    cmd = [_radreview(), "serve", "--port", str(port), "--auth-file", str(auth), "--data-dir", str(data_dir),
+    cmd = [radreview, "serve", "--port", str(port), "--auth-file", str(auth), "--data-dir", str(data_dir),
            "--max-upload-mb", str(UPLOAD_CAP_MB)]
-    with running(cmd, port, log, env, seconds=60.0) as url:
+    with running_server(cmd, port, log, env, seconds=60.0) as url:
         yield Server(url, root, data_dir, outside, log)
