@@ -20,35 +20,20 @@ from bench._load_common import (
     stored_rows,
     throughput,
 )
-from bench.common import result
+from bench.common import radreview_script, result, start_server, stop_server
 
 
 def _serve(root: Path, data: Path) -> tuple[Any, str]:
     """Start ``radreview serve`` on a free loopback port over ``root/rr.db``; returns (process, url)."""
     import os
-    import subprocess
-    import sys
-    import urllib.request
 
     from app.server import free_port
 
-    port, log = free_port(), root / "serve.log"
+    port = free_port()
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "GRADIO_TEMP_DIR": str(root / "gradio-tmp")}
-    cmd = [str(Path(sys.executable).parent / "radreview"), "serve", "--port", str(port)]
-    cmd += ["--data-dir", str(data), "--db", f"sqlite:///{root / 'rr.db'}"]
-    with log.open("wb") as out:
-        proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, env=env)
-    url, deadline = f"http://127.0.0.1:{port}", time.monotonic() + 90
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"radreview serve exited {proc.returncode}: {log.read_text()[-2000:]}")
-        try:
-            with urllib.request.urlopen(f"{url}/healthz", timeout=2):
-                return proc, url
-        except OSError:
-            time.sleep(0.3)
-    proc.kill()
-    raise RuntimeError(f"radreview serve not healthy in 90 s: {log.read_text()[-2000:]}")
+    cmd = [radreview_script(), "serve", "--port", str(port), "--data-dir", str(data)]
+    cmd += ["--db", f"sqlite:///{root / 'rr.db'}"]
+    return start_server(cmd, port, root / "serve.log", env, seconds=90)
 
 
 def _api(client: Any, *names: str, required: bool = True) -> str:
@@ -106,18 +91,6 @@ def _http_reviewer(
                 log.errors.append(f"{case_id}: {type(exc).__name__}: {exc}")
 
 
-def _stop(proc: Any) -> None:
-    """SIGTERM the server; SIGKILL it when it has not exited 30 s later (an open client stream)."""
-    import subprocess
-
-    proc.terminate()
-    try:
-        proc.wait(timeout=30)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait(timeout=30)
-
-
 def run_http_load(config: LoadConfig | None = None, root: Path | None = None) -> dict[str, Any]:
     """Like :func:`run_load`, but every reviewer is a ``gradio_client`` session against one real
     ``radreview serve`` over loopback HTTP (Gradio's queue API: ``/open_case``, ``/accept``, ``/sign``).
@@ -142,7 +115,7 @@ def run_http_load(config: LoadConfig | None = None, root: Path | None = None) ->
             args = [(url, cases, config.findings, deadline, log, floor) for cases in plan]
             seconds = run_concurrently(_http_reviewer, args)
         finally:
-            _stop(proc)
+            stop_server(proc)
         stored = stored_rows(base / "rr.db")
         accepts = [t for t, a in zip(log.latencies, log.acked, strict=True) if a[2] == "accept"]
         acked = {c: sum(1 for a in log.acked if a[0] == c) for c in {a[0] for a in log.acked}}

@@ -17,6 +17,7 @@ import pytest
 from app.cli import main
 from app.drafting import DraftWorker, start_drafting
 from app.services import GeneratorConfig, Services
+from bench.common import serve_command
 from storage.drafting import DraftQueue, GeneratorSpec
 from storage.repository import Repository
 
@@ -223,18 +224,7 @@ def test_serve_draft_ahead_drafts_the_demo_studies_and_stops_cleanly(tmp_path: P
         "PYTHONPATH": os.pathsep.join([str(HERE.parents[1]), os.environ.get("PYTHONPATH", "")]),
     }
     log = (tmp_path / "serve.log").open("wb")
-    cmd = [
-        sys.executable,
-        "-m",
-        "app.cli",
-        "serve",
-        "--demo",
-        "--draft-ahead",
-        "--port",
-        str(port),
-        "--data-dir",
-        str(data),
-    ]
+    cmd = serve_command("--demo", "--draft-ahead", "--port", str(port), "--data-dir", str(data))
     proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env)
     try:
         deadline, drafted = time.monotonic() + 120, 0

@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
-import time
-import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+
+from bench.common import running_server, serve_command
 
 USER, PASSWORD = "alice", "correct-horse-1"
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "e2e"
@@ -26,20 +24,6 @@ class Server:
     db_url: str
 
 
-def _wait_healthy(url: str, proc: subprocess.Popen[bytes], log: Path, timeout: float = 120.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"server exited with {proc.returncode}: {log.read_text()[-2000:]}")
-        try:
-            with urllib.request.urlopen(f"{url}/healthz", timeout=2) as resp:
-                if resp.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.5)
-    raise RuntimeError(f"server not healthy after {timeout:.0f} s: {log.read_text()[-2000:]}")
-
-
 @pytest.fixture(scope="session")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     """``radreview serve --demo --auth-file F`` as a subprocess (stopped at the end)."""
@@ -51,35 +35,10 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     AuthFile(auth, {}).with_user(USER, PASSWORD).save()
     data, port = root / "data", free_port()
     db_url = f"sqlite:///{root / 'rr.db'}"
-    log = root / "server.log"
     env = {**os.environ, "GRADIO_TEMP_DIR": str(root / "gradio-tmp"), "HF_HUB_OFFLINE": "1"}
-    cmd = [
-        sys.executable,
-        "-m",
-        "app.cli",
-        "serve",
-        "--demo",
-        "--port",
-        str(port),
-        "--data-dir",
-        str(data),
-        "--db",
-        db_url,
-        "--auth-file",
-        str(auth),
-    ]
-    with log.open("wb") as out:
-        proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, env=env)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        _wait_healthy(url, proc, log)
+    args = ["--demo", "--port", str(port), "--data-dir", str(data), "--db", db_url, "--auth-file", str(auth)]
+    with running_server(serve_command(*args), port, root / "server.log", env) as url:
         yield Server(url, data, db_url)
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
 
 
 @pytest.fixture()

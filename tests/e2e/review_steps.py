@@ -125,6 +125,34 @@ def choose_reason(page: Any, reason: str) -> None:
     idle(page)
 
 
+def builtin_draft(page: Any) -> int:
+    """Generate the built-in draft with every action on screen; returns the number of findings."""
+    generate(page)
+    assert "built-in, no AI model" in page.inner_text("#rr-header")
+    total = decided(page)[1]
+    assert_all_actions_on_screen(page)
+    return total
+
+
+def accept_edit_reject(page: Any, edited: str, *, significant: bool = False) -> None:
+    """Accept the first finding with the mouse, edit the second to ``edited`` (reason ``wrong_severity``,
+    marked clinically significant when asked) and reject the third as a ``false_finding``."""
+    click_row(page, 0)
+    page.click("#rr-accept")
+    wait_decided(page, 1)
+    click_row(page, 1)
+    page.fill("#rr-text textarea", edited)
+    choose_reason(page, "wrong_severity")
+    if significant:
+        page.click("#rr-significant input")
+    page.click("#rr-edit")
+    wait_decided(page, 2)
+    click_row(page, 2)
+    choose_reason(page, "false_finding")
+    page.click("#rr-reject")
+    wait_decided(page, 3)
+
+
 def message(page: Any) -> str:
     return str(page.inner_text("#rr-message"))
 

@@ -21,14 +21,12 @@ import pytest
 
 from tests.e2e.review_steps import (
     SIGNED,
+    accept_edit_reject,
     accept_impression,
-    assert_all_actions_on_screen,
     assert_one_screen,
-    choose_reason,
+    builtin_draft,
     click_first_pending,
-    click_row,
     decided,
-    generate,
     idle,
     login,
     open_case,
@@ -61,27 +59,12 @@ def test_review_a_demo_ct_from_draft_to_dpo_export(server, page, creds, shot) ->
     idle(page)
     shot(page, "01-worklist")
     open_case(page, CASE)
-    generate(page)
-    assert "built-in, no AI model" in page.inner_text("#rr-header")
-    _, total = decided(page)
+    total = builtin_draft(page)
     assert total >= 4
-    assert_all_actions_on_screen(page)
     shot(page, "02-draft")
 
     # Accept one with the mouse, edit one with a reason and significance, reject one.
-    click_row(page, 0)
-    page.click("#rr-accept")
-    wait_decided(page, 1)
-    click_row(page, 1)
-    page.fill("#rr-text textarea", EDITED)
-    choose_reason(page, "wrong_severity")
-    page.click("#rr-significant input")
-    page.click("#rr-edit")
-    wait_decided(page, 2)
-    click_row(page, 2)
-    choose_reason(page, "false_finding")
-    page.click("#rr-reject")
-    wait_decided(page, 3)
+    accept_edit_reject(page, EDITED, significant=True)
     assert_one_screen(page)
     shot(page, "03-decided")
 

@@ -13,13 +13,10 @@ import pytest
 
 from tests.e2e.review_steps import (
     SIGNED,
+    accept_edit_reject,
     accept_impression,
-    assert_all_actions_on_screen,
     assert_one_screen,
-    choose_reason,
-    click_row,
-    decided,
-    generate,
+    builtin_draft,
     idle,
     login,
     viewer_box,
@@ -35,24 +32,10 @@ EDITED = "Mild cardiomegaly, unchanged in configuration."
 def _review_to_signature(page, shot, prefix: str) -> int:  # type: ignore[no-untyped-def]
     """Accept the first, edit the second, reject the third, accept the rest with `a`, accept the
     impression, sign; the page never scrolls. Returns the number of findings."""
-    generate(page)
-    assert "built-in, no AI model" in page.inner_text("#rr-header")
-    total = decided(page)[1]
+    total = builtin_draft(page)
     assert total >= 3
-    assert_all_actions_on_screen(page)
     shot(page, f"{prefix}-01-draft")
-    click_row(page, 0)
-    page.click("#rr-accept")
-    wait_decided(page, 1)
-    click_row(page, 1)
-    page.fill("#rr-text textarea", EDITED)
-    choose_reason(page, "wrong_severity")
-    page.click("#rr-edit")
-    wait_decided(page, 2)
-    click_row(page, 2)
-    choose_reason(page, "false_finding")
-    page.click("#rr-reject")
-    wait_decided(page, 3)
+    accept_edit_reject(page, EDITED)
     shot(page, f"{prefix}-02-decided")
     page.click("#rr-header")
     for _ in range(total - 3):

@@ -8,10 +8,10 @@ import os
 import signal
 import subprocess
 import sys
-import time
 import urllib.request
 from pathlib import Path
 
+from bench.common import radreview_script, running_server
 from tests.fault.faultlib import integrity, populate, stored_actions
 
 HERE = Path(__file__).parent
@@ -45,23 +45,12 @@ def _serve_health(url: str, data: Path, log: Path) -> dict[str, object]:
 
     port = free_port()
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "GRADIO_TEMP_DIR": str(data.parent / "gradio-tmp")}
-    radreview = str(Path(sys.executable).parent / "radreview")
-    with log.open("wb") as out:
-        cmd = [radreview, "serve", "--port", str(port), "--data-dir", str(data), "--db", url]
-        proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, env=env)
-    try:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            assert proc.poll() is None, log.read_text()[-2000:]
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2) as resp:
-                    return json.loads(resp.read())  # type: ignore[no-any-return]
-            except OSError:
-                time.sleep(0.3)
-        raise AssertionError(f"restarted server not healthy in 60 s: {log.read_text()[-2000:]}")
-    finally:
-        proc.terminate()
-        proc.wait(timeout=30)
+    cmd = [radreview_script(), "serve", "--port", str(port), "--data-dir", str(data), "--db", url]
+    with (
+        running_server(cmd, port, log, env, seconds=60.0) as served,
+        urllib.request.urlopen(f"{served}/healthz", timeout=10) as resp,
+    ):
+        return json.loads(resp.read())  # type: ignore[no-any-return]
 
 
 def test_sigkill_mid_burst_loses_no_acknowledged_action(tmp_path: Path, demo_png: Path) -> None:

@@ -19,6 +19,9 @@ from inference.generators.options import GenerationParams
 from inference.model_loading import LoadedModel, load_model, resolve_model
 from inference.records import Draft, Provenance
 from inference.tiny import save_tiny_llava
+from tests.images import make_image, phantom_ct_study, random_pixels
+from tests.inference.quantized import assert_attention_maps, load_4bit
+from viewer.phantom import Phantom
 from viewer.records import Image, Study
 
 INDICATIONS = ("cough", None, "fever and chest pain on the left side for three days", "dyspnoea")
@@ -35,18 +38,8 @@ def loaded(model_dir: Path) -> LoadedModel:
 
 
 def _radiograph(seed: int, shape: tuple[int, int] = (64, 80)) -> Image:
-    rng = np.random.default_rng(seed)
-    return Image(
-        pixels=(rng.random(shape) * 4000).astype(np.float32),
-        spacing_mm=(0.7, 0.7),
-        affine=np.eye(4),
-        modality="DX",
-        photometric="MONOCHROME2",
-        default_window=None,
-        source=f"cxr{seed}.png",
-        sha256=f"{seed:x}" * 64,
-        view="PA",
-    )
+    pixels = random_pixels(seed, shape)
+    return make_image(pixels, source=f"cxr{seed}.png", sha256=f"{seed:x}" * 64, view="PA")
 
 
 def _cxr_studies(n: int = 4) -> list[Study]:
@@ -56,19 +49,8 @@ def _cxr_studies(n: int = 4) -> list[Study]:
     ]
 
 
-def _ct_study(ct_phantom: Any) -> tuple[Study, dict[str, np.ndarray]]:
-    volume = Image(
-        pixels=ct_phantom.pixels[::4, ::4, ::4],
-        spacing_mm=(20.0, 9.6, 9.6),
-        affine=np.eye(4),
-        modality="CT",
-        photometric="MONOCHROME2",
-        default_window=None,
-        source="ct",
-        sha256="0" * 64,
-    )
-    masks = {r: ct_phantom.labels[r][::4, ::4, ::4] for r in ("heart", "esophagus")}
-    return Study("ct1", "ct", (volume,), indication="staging"), masks
+def _ct_study(ct_phantom: Phantom) -> tuple[Study, dict[str, np.ndarray]]:
+    return phantom_ct_study(ct_phantom, ("heart", "esophagus"), indication="staging")
 
 
 def _heat_refs(draft: Draft) -> list[str | None]:
@@ -209,11 +191,11 @@ def test_draft_batch_matches_draft_study_with_the_builtin_generator(cxr_phantom:
     from inference.draft import draft_study
     from inference.registry import get_generator
 
-    image = dataclasses.replace(
+    frontal = dataclasses.replace(
         _radiograph(0, (8, 8)), pixels=cxr_phantom.pixels[::2, ::2].astype(np.float32)
     )
-    good = Study("good", "cxr", (image,), indication="cough")
-    bad = Study("bad", "cxr", (dataclasses.replace(image, pixels=np.zeros((0, 0), np.float32)),))
+    good = Study("good", "cxr", (frontal,), indication="cough")
+    bad = Study("bad", "cxr", (dataclasses.replace(frontal, pixels=np.zeros((0, 0), np.float32)),))
     generator = get_generator("builtin")
     results = draft_batch([good, bad], generator=generator)
     single = draft_study(good, generator=generator)
@@ -234,18 +216,9 @@ def test_describe_is_one_line_and_names_the_remedy_for_oom() -> None:
 @pytest.mark.gpu
 def test_batched_generation_on_cuda_in_4bit(tmp_path: Path) -> None:
     """On the GPU: the real batched path with bitsandbytes 4-bit (left padding, per-row cut, attention)."""
-    from inference.tiny import QUANTIZABLE
-
-    path = save_tiny_llava(tmp_path / "q", QUANTIZABLE)
-    loaded = load_model(resolve_model(str(path)), quantization="4bit", device="cuda", attention_maps=True)
+    loaded = load_4bit(tmp_path / "q")
     requests = [prompts.cxr_plain(s) for s in _cxr_studies(4)]
     batched = run_batch(loaded, requests, GenerationParams(max_new_tokens=8), attention_maps=True)
     for gen in batched:
-        assert 1 <= len(gen.token_ids) <= 8 and gen.attention is not None
-        assert gen.attention.shape == (
-            len(gen.token_ids),
-            QUANTIZABLE.text_layers,
-            QUANTIZABLE.text_heads,
-            QUANTIZABLE.image_tokens,
-        )
-        assert np.isfinite(gen.attention).all()
+        assert 1 <= len(gen.token_ids) <= 8
+        assert_attention_maps(gen)

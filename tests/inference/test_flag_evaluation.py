@@ -209,32 +209,3 @@ def test_bench_flags_reports_both_sets_separately_with_the_backend() -> None:
         assert set(m) == {"name", "ours_s", "floor_s", "ratio", "n", "params"}
         assert m["params"]["backend"].startswith("negspacy 1.1"), m["params"]
         assert m["params"]["dataset"] in SETS.values()
-
-
-@pytest.mark.parametrize(("text", "expected"), [
-    ("The left effusion remains small.", True),
-    ("Redemonstration of a right upper lobe nodule.", True),
-    ("Appearance is similar to the previous study.", True),
-    ("Minimal change in the bibasilar opacities.", True),
-    ("The feeding tube has been repositioned.", True),
-    ("Opacity at the right base has mildly increased.", True),
-    ("Slight decrease in size of the left effusion.", True),
-    ("The remaining lung is clear.", False),
-    ("Increased opacity at the left base.", False),
-])
-def test_comparison_idioms_beyond_the_labelled_set(text: str, expected: bool) -> None:
-    from inference.flags import mentions_prior
-
-    assert mentions_prior(text) is expected
-
-
-@pytest.mark.parametrize(("text", "ct", "cxr"), [
-    ("Large right hydropneumothorax.", "pleura", "pleura"),
-    ("Tracheostomy tube in standard position.", "trachea and bronchi", "support devices"),
-    ("Lines and tubes are in standard position.", None, "support devices"),
-])
-def test_lexicon_additions(text: str, ct: str | None, cxr: str | None) -> None:
-    from inference.parsers.lexicon import region_for
-
-    assert region_for(text, "ct") == ct
-    assert region_for(text, "cxr") == cxr

@@ -9,15 +9,16 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
 import pytest
 
 from inference import prompts
 from inference.generators.hf_run import run_request
 from inference.generators.options import GenerationParams
 from inference.model_loading import load_model, resolve_model
-from inference.tiny import LLAVA_7B, QUANTIZABLE, save_tiny_llava
-from viewer.records import Image, Study
+from inference.tiny import LLAVA_7B, save_tiny_llava
+from tests.images import make_image, random_pixels
+from tests.inference.quantized import assert_attention_maps, load_4bit
+from viewer.records import Study
 
 pytestmark = pytest.mark.gpu
 
@@ -27,18 +28,8 @@ MAX_FOOTPRINT_GB = {"8bit": 8.5, "4bit": 5.0}
 
 
 def _study() -> Study:
-    rng = np.random.default_rng(0)
-    image = Image(
-        pixels=rng.random((256, 256)).astype(np.float32) * 4000,
-        spacing_mm=(0.7, 0.7),
-        affine=np.eye(4),
-        modality="DX",
-        photometric="MONOCHROME2",
-        default_window=None,
-        source="random.png",
-        sha256="9" * 64,
-    )
-    return Study("gpu", "cxr", (image,), indication="cough")
+    frontal = make_image(random_pixels(0, (256, 256)), source="random.png", sha256="9" * 64)
+    return Study("gpu", "cxr", (frontal,), indication="cough")
 
 
 @pytest.fixture(scope="module")
@@ -79,15 +70,8 @@ def test_7b_shaped_llava_loads_quantized_and_generates(llava_7b_dir: Path, quant
 
 
 def test_4bit_small_model_returns_attention_maps(tmp_path: Path) -> None:
-    path = save_tiny_llava(tmp_path / "q", QUANTIZABLE)  # hidden 128: 4-bit needs layers ≥ 64 wide
-    loaded = load_model(resolve_model(str(path)), quantization="4bit", device="cuda", attention_maps=True)
+    loaded = load_4bit(tmp_path / "q")
     gen = run_request(
         loaded, prompts.cxr_plain(_study()), GenerationParams(max_new_tokens=5), attention_maps=True
     )
-    assert gen.attention.shape == (
-        len(gen.token_ids),
-        QUANTIZABLE.text_layers,
-        QUANTIZABLE.text_heads,
-        QUANTIZABLE.image_tokens,
-    )
-    assert np.isfinite(gen.attention).all()
+    assert_attention_maps(gen)

@@ -13,6 +13,7 @@ from inference.generators.options import GenerationParams
 from inference.model_loading import LoadedModel, load_model, resolve_model
 from inference.protocols import ProgressEvent
 from inference.tiny import TINY, save_tiny_llava
+from tests.images import make_image, phantom_ct_study
 from viewer.records import Image, Study
 
 GRID = TINY.image_tokens  # 16 image tokens per image (4x4 patches)
@@ -33,17 +34,7 @@ def loaded(tiny_dirs: dict[str, Path]) -> LoadedModel:
 
 
 def _cxr(pixels: np.ndarray, view: str = "PA") -> Image:
-    return Image(
-        pixels=pixels.astype(np.float32),
-        spacing_mm=(0.7, 0.7),
-        affine=np.eye(4),
-        modality="DX",
-        photometric="MONOCHROME2",
-        default_window=None,
-        source=view,
-        sha256="f" * 64,
-        view=view,
-    )
+    return make_image(pixels, source=view, sha256="f" * 64, view=view)
 
 
 @pytest.fixture(scope="module")
@@ -112,19 +103,8 @@ def test_grounded_and_mask_conditioned_prompts_run(loaded: LoadedModel, cxr_stud
 
 
 def test_ct_region_prompt_runs_with_global_and_region_images(loaded: LoadedModel, ct_phantom) -> None:  # type: ignore[no-untyped-def]
-    volume = Image(
-        pixels=ct_phantom.pixels[::4, ::4, ::4],
-        spacing_mm=(20.0, 9.6, 9.6),
-        affine=np.eye(4),
-        modality="CT",
-        photometric="MONOCHROME2",
-        default_window=None,
-        source="ct",
-        sha256="0" * 64,
-    )
-    heart = ct_phantom.labels["heart"][::4, ::4, ::4]
-    study = Study("c2", "ct", (volume,))
-    request = prompts.ct_region(study, "heart", {"heart": heart}, n_slices=2, tile=32)
+    study, masks = phantom_ct_study(ct_phantom, ("heart",), case_id="c2")
+    request = prompts.ct_region(study, "heart", masks, n_slices=2, tile=32)
     gen, events = _run(loaded, request, n=4)
     assert gen.n_images == 2 and gen.attention.shape[-1] == 2 * GRID
     assert all(e.region == "heart" for e in events)
@@ -187,20 +167,9 @@ def test_hf_ct_region_draft_has_volume_heat_maps_and_region_masks(
 ) -> None:  # type: ignore[no-untyped-def]
     from inference.generators.hf import HFGenerator
 
-    vol = ct_phantom.pixels[::4, ::4, ::4]
-    volume = Image(
-        pixels=vol,
-        spacing_mm=(20.0, 9.6, 9.6),
-        affine=np.eye(4),
-        modality="CT",
-        photometric="MONOCHROME2",
-        default_window=None,
-        source="ct",
-        sha256="0" * 64,
-    )
-    masks = {"heart": ct_phantom.labels["heart"][::4, ::4, ::4]}
+    study, masks = phantom_ct_study(ct_phantom, ("heart",), case_id="ct")
     generator = HFGenerator(str(tiny_dirs["chat"]), device="cpu", max_new_tokens=6, n_slices=2, max_images=2)
-    draft = generator.generate(Study("ct", "ct", (volume,)), masks)
+    draft = generator.generate(study, masks)
     heart = next(s for s in draft.sections if s.region == "heart")
     assert heart.findings and sum(len(s.findings) for s in draft.sections) == len(heart.findings)
     finding = heart.findings[0]
@@ -208,7 +177,7 @@ def test_hf_ct_region_draft_has_volume_heat_maps_and_region_masks(
     grounding = finding.phrases[0].grounding
     np.testing.assert_array_equal(draft.artefacts[grounding.mask_ref], masks["heart"])
     heat = draft.artefacts[grounding.attention_ref]
-    assert heat.shape == vol.shape and float(heat.max()) == pytest.approx(1.0)
+    assert heat.shape == study.primary.shape and float(heat.max()) == pytest.approx(1.0)
     seen = np.flatnonzero(heat.reshape(heat.shape[0], -1).max(axis=1) > 0)
     heart_slices = np.flatnonzero(masks["heart"].any(axis=(1, 2)))
     assert set(seen) <= set(heart_slices)  # heat only on the region slices the model was shown
@@ -258,12 +227,8 @@ def test_beam_search_sends_text_once_and_refuses_attention_maps(
 def test_region_heat_maps_use_each_regions_image(ct_phantom) -> None:  # type: ignore[no-untyped-def]
     from inference.generators.hf import image_of
 
-    volume = Image(pixels=ct_phantom.pixels[::4, ::4, ::4], spacing_mm=(20.0, 9.6, 9.6), affine=np.eye(4),
-                   modality="CT", photometric="MONOCHROME2", default_window=None, source="ct",
-                   sha256="0" * 64)
-    masks = {r: ct_phantom.labels[r][::4, ::4, ::4] for r in ("heart", "esophagus")}
-    request = prompts.ct_region(Study("c", "ct", (volume,)), ["heart", "esophagus"], masks, n_slices=1,
-                                tile=32, max_images=3)
+    study, masks = phantom_ct_study(ct_phantom, ("heart", "esophagus"), case_id="c")
+    request = prompts.ct_region(study, ["heart", "esophagus"], masks, n_slices=1, tile=32, max_images=3)
     assert request.regions == ("esophagus", "heart")  # Reg2RG's order
     assert [request.images[image_of(request, r)].label for r in request.regions] == [  # type: ignore[index]
         "ct region esophagus", "ct region heart"]

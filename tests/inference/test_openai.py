@@ -18,7 +18,8 @@ import pytest
 from inference import prompts
 from inference.generators.openai import ChatClient, OpenAIGenerator, ServerError, to_openai_messages
 from inference.generators.options import RetryPolicy
-from viewer.records import Image, Study
+from tests.images import make_image, phantom_ct_study
+from viewer.records import Study
 
 
 class Script:
@@ -146,17 +147,8 @@ def test_streaming_sends_each_delta(serve) -> None:  # type: ignore[no-untyped-d
 def _study() -> Study:
     pixels = np.zeros((40, 20), np.float32)
     pixels[:, 10:] = 100.0
-    image = Image(
-        pixels=pixels,
-        spacing_mm=None,
-        affine=np.eye(4),
-        modality="DX",
-        photometric="MONOCHROME2",
-        default_window=None,
-        source="f.png",
-        sha256="e" * 64,
-    )
-    return Study("c9", "cxr", (image,), indication="dyspnoea")
+    frontal = make_image(pixels, spacing_mm=None, source="f.png", sha256="e" * 64)
+    return Study("c9", "cxr", (frontal,), indication="dyspnoea")
 
 
 def test_messages_carry_images_as_png_data_urls_in_prompt_order() -> None:
@@ -235,23 +227,12 @@ def test_ct_region_guided_draft_points_each_region_at_its_mask(ct_phantom) -> No
     server = ThreadingHTTPServer(("127.0.0.1", 0), _reg2rg_handler(script))
     threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
     try:
-        vol = ct_phantom.pixels[::2, ::2, ::2]
-        volume = Image(
-            pixels=vol,
-            spacing_mm=(10.0, 4.8, 4.8),
-            affine=np.eye(4),
-            modality="CT",
-            photometric="MONOCHROME2",
-            default_window=None,
-            source="ct",
-            sha256="7" * 64,
-        )
-        labels = {k: v[::2, ::2, ::2] for k, v in ct_phantom.labels.items()}
-        masks = {"heart": labels["heart"], "thyroid": labels["thyroid"], "esophagus": labels["esophagus"]}
+        regions = ("heart", "thyroid", "esophagus")
+        study, masks = phantom_ct_study(ct_phantom, regions, step=2, sha256="7" * 64)
         gen = OpenAIGenerator(
             "reg2rg", base_url=f"http://127.0.0.1:{server.server_address[1]}/v1", max_images=2, n_slices=2
         )
-        draft = gen.generate(Study("ct1", "ct", (volume,)), masks)
+        draft = gen.generate(study, masks)
     finally:
         server.shutdown()
         server.server_close()

@@ -8,21 +8,12 @@ import numpy as np
 import pytest
 
 from inference import image_prep, prompts
+from tests.images import make_image
 from viewer.records import Image, Study
 
 
 def _cxr(pixels: np.ndarray, view: str = "PA", sha: str = "a") -> Image:
-    return Image(
-        pixels=pixels.astype(np.float32),
-        spacing_mm=(0.7, 0.7),
-        affine=np.eye(4),
-        modality="DX",
-        photometric="MONOCHROME2",
-        default_window=None,
-        source=f"{view}.png",
-        sha256=sha * 64,
-        view=view,
-    )
+    return make_image(pixels, source=f"{view}.png", sha256=sha * 64, view=view)
 
 
 @pytest.fixture(scope="module")
@@ -42,15 +33,9 @@ def cxr_study(cxr_phantom) -> Study:  # type: ignore[no-untyped-def]
 
 @pytest.fixture(scope="module")
 def ct_study(ct_phantom) -> tuple[Study, dict[str, np.ndarray]]:  # type: ignore[no-untyped-def]
-    volume = Image(
-        pixels=ct_phantom.pixels,
-        spacing_mm=ct_phantom.spacing_mm,
-        affine=np.eye(4),
-        modality="CT",
-        photometric="MONOCHROME2",
+    volume = make_image(
+        ct_phantom.pixels, modality="CT", spacing_mm=ct_phantom.spacing_mm, source="ct", sha256="d" * 64,
         default_window=(40.0, 400.0),
-        source="ct",
-        sha256="d" * 64,
     )
     masks = {
         "heart": ct_phantom.labels["heart"],

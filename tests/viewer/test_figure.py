@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 from PIL import Image as PILImage
 
+from tests.images import make_image
 from viewer.boxes import Box, BoxLayer
 from viewer.figure import figure, readout, scale_bar_mm
 from viewer.overlay import HeatLayer, MaskLayer, Overlays, composite
@@ -28,14 +29,8 @@ NODULE_BOX = (0.70, 0.35, 0.55, 0.85, 0.50, 0.95)
 def ct512() -> tuple[Image, Overlays]:
     """A 6×512×512 CT phantom (0.7 mm pixels, 5 mm slices) with mask, heat-map and box overlays."""
     p = ct_phantom(shape=(6, 512, 512), spacing_mm=(5.0, 0.7, 0.7))
-    image = Image(
-        pixels=p.pixels,
-        spacing_mm=p.spacing_mm,
-        affine=spl_affine(p.spacing_mm),
-        modality="CT",
-        photometric="MONOCHROME2",
-        default_window=None,
-        source="phantom",
+    image = make_image(
+        p.pixels, modality="CT", spacing_mm=p.spacing_mm, affine=spl_affine(p.spacing_mm), source="phantom",
         sha256="c" * 64,
     )
     heat = np.zeros(p.pixels.shape, np.float32)
@@ -138,15 +133,8 @@ def test_axes_keep_square_pixels_and_scale_bar_in_mm(ct512: tuple[Image, Overlay
 
 
 def test_no_scale_bar_without_spacing() -> None:
-    image = Image(
-        pixels=np.zeros((32, 48), np.float32),
-        spacing_mm=None,
-        affine=np.eye(4),
-        modality="OT",
-        photometric="MONOCHROME2",
-        default_window=(0, 10),
-        source="x.png",
-        sha256="d",
+    image = make_image(
+        np.zeros((32, 48)), modality="OT", spacing_mm=None, source="x.png", sha256="d", default_window=(0, 10)
     )
     fig = figure(image)
     assert not [s for s in fig.layout.shapes if s.name == "scale bar"]
@@ -155,17 +143,10 @@ def test_no_scale_bar_without_spacing() -> None:
 
 def test_monochrome1_radiograph_is_shown_inverted() -> None:
     p = cxr_phantom(shape=(64, 48))
-    common = dict(
-        pixels=p.pixels,
-        spacing_mm=p.spacing_mm,
-        affine=np.eye(4),
-        modality="CR",
-        default_window=(2000.0, 4000.0),
-        source="cxr",
-        sha256="e",
-    )
-    mono1 = figure(Image(photometric="MONOCHROME1", **common))  # type: ignore[arg-type]
-    mono2 = figure(Image(photometric="MONOCHROME2", **common))  # type: ignore[arg-type]
+    common = {"modality": "CR", "spacing_mm": p.spacing_mm, "source": "cxr", "sha256": "e",
+              "default_window": (2000.0, 4000.0)}
+    mono1 = figure(make_image(p.pixels, photometric="MONOCHROME1", **common))  # type: ignore[arg-type]
+    mono2 = figure(make_image(p.pixels, photometric="MONOCHROME2", **common))  # type: ignore[arg-type]
     assert (_decode(mono1.data[0].source) == 255 - _decode(mono2.data[0].source)).all()
 
 
@@ -184,8 +165,8 @@ def test_hover_in_chromium_reads_hu_and_the_box_phrase(tmp_path: Path, ct_phanto
                                                        browser) -> None:  # type: ignore[no-untyped-def]
     """The transparent hover grid and the box hover trace work in a real browser."""
     p = ct_phantom
-    image = Image(pixels=p.pixels, spacing_mm=p.spacing_mm, affine=spl_affine(p.spacing_mm), modality="CT",
-                  photometric="MONOCHROME2", default_window=None, source="ct", sha256="h")
+    image = make_image(p.pixels, modality="CT", spacing_mm=p.spacing_mm, affine=spl_affine(p.spacing_mm),
+                       source="ct", sha256="h")
     k, i, j = p.nodule_index
     box = Box(((j - 3) / 160, (i - 3) / 160, (k - 1) / 64, (j + 4) / 160, (i + 4) / 160, (k + 2) / 64),
               "nodule in the left upper lobe", "lungs")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from tests.images import make_image
 from viewer.planes import axis_map, extract_plane, spl_affine
 from viewer.records import Image
 
@@ -14,15 +15,8 @@ SPACING = (3.0, 1.0, 1.5)  # non-isotropic on purpose
 
 def _volume(pixels: np.ndarray, spacing: tuple[float, ...] | None = SPACING) -> Image:
     affine = spl_affine(spacing or (1.0, 1.0, 1.0), origin_mm=(0.0, 0.0, -30.0))
-    return Image(
-        pixels=pixels.astype(np.float32),
-        spacing_mm=spacing,
-        affine=affine,
-        modality="CT",
-        photometric="MONOCHROME2",
-        default_window=None,
-        source="synthetic",
-        sha256="1" * 64,
+    return make_image(
+        pixels, modality="CT", spacing_mm=spacing, affine=affine, source="synthetic", sha256="1" * 64
     )
 
 
@@ -132,18 +126,8 @@ def test_3d_box_appears_only_on_slices_it_intersects(marked: Image) -> None:
 
 
 def test_2d_box_on_non_square_anisotropic_image() -> None:
-    pixels = np.zeros((100, 200), dtype=np.float32)
-    image = Image(
-        pixels=pixels,
-        spacing_mm=(0.5, 1.0),
-        affine=np.diag([0.5, 1.0, 1.0, 1.0]),
-        modality="DX",
-        photometric="MONOCHROME2",
-        default_window=None,
-        source="t",
-        sha256="2",
-    )
-    cut = extract_plane(image)
+    wide = make_image(np.zeros((100, 200)), spacing_mm=(0.5, 1.0), affine=np.diag([0.5, 1, 1, 1]), sha256="2")
+    cut = extract_plane(wide)
     assert cut.shape == (100, 400) and cut.spacing_mm == 0.5  # columns upsampled ×2 to square pixels
     assert cut.box_to_display((0.1, 0.2, 0.3, 0.4)) == pytest.approx((40.0, 20.0, 120.0, 40.0))
     assert cut.display_to_normalised(40.0, 20.0) == pytest.approx((0.1, 0.2))
@@ -161,18 +145,9 @@ def test_display_to_normalised_inverts_box_to_display(marked: Image) -> None:
     "box", [(0.1, 0.2, 1.2, 0.5), (0.5, 0.2, 0.1, 0.4), (0.1, 0.2, 0.3), (0.1, float("nan"), 0.2, 0.3)]
 )
 def test_bad_boxes_are_refused(box: tuple[float, ...]) -> None:
-    image = Image(
-        pixels=np.zeros((4, 4), np.float32),
-        spacing_mm=None,
-        affine=np.eye(4),
-        modality="OT",
-        photometric="MONOCHROME2",
-        default_window=None,
-        source="t",
-        sha256="3",
-    )
+    unknown = make_image(np.zeros((4, 4)), modality="OT", spacing_mm=None, sha256="3")
     with pytest.raises(ValueError, match="box"):
-        extract_plane(image).box_to_display(box)
+        extract_plane(unknown).box_to_display(box)
 
 
 def test_bad_plane_and_index_name_the_values(marked: Image) -> None:
@@ -189,18 +164,9 @@ def test_unknown_spacing_keeps_pixels_and_reports_none() -> None:
 
 
 def test_2d_orientation_labels_from_patient_orientation() -> None:
-    image = Image(
-        pixels=np.zeros((4, 4), np.float32),
-        spacing_mm=(1.0, 1.0),
-        affine=np.eye(4),
-        modality="DX",
-        photometric="MONOCHROME2",
-        default_window=None,
-        source="t",
-        sha256="4",
-        meta={"PatientOrientation": "L\\F"},
-    )
-    assert dict(extract_plane(image).labels) == {"right": "L", "left": "R", "bottom": "F", "top": "H"}
+    meta = {"PatientOrientation": "L\\F"}
+    radiograph = make_image(np.zeros((4, 4)), spacing_mm=(1.0, 1.0), sha256="4", meta=meta)
+    assert dict(extract_plane(radiograph).labels) == {"right": "L", "left": "R", "bottom": "F", "top": "H"}
 
 
 def test_axis_map_flip_and_identity() -> None:

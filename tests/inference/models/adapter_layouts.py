@@ -8,8 +8,9 @@ from typing import Any
 
 import numpy as np
 
+from tests.images import make_image
 from tests.inference.models.upstream import GEMMA3_CHAT_TEMPLATE
-from viewer.records import Image, Study
+from viewer.records import Study
 
 R, ALPHA = 4, 8  # LoRA rank and alpha: scale 2.0
 VISION_DIM, PATCH, GRID = 32, 8, 4  # 32 px images, 16 patches
@@ -161,18 +162,7 @@ def save_llava_rad_release(root: Path, seed: int = 0) -> dict[str, Path]:
 
 def cxr_study(pixels: np.ndarray, indication: str | None = "cough") -> Study:
     """A one-image frontal CXR study."""
-    image = Image(
-        pixels=pixels.astype(np.float32),
-        spacing_mm=(0.7, 0.7),
-        affine=np.eye(4),
-        modality="DX",
-        photometric="MONOCHROME2",
-        default_window=None,
-        source="PA",
-        sha256="f" * 64,
-        view="PA",
-    )
-    return Study("c1", "cxr", (image,), indication=indication)
+    return Study("c1", "cxr", (make_image(pixels, source="PA", view="PA"),), indication=indication)
 
 
 GEMMA3_SPECIALS = (

@@ -15,9 +15,10 @@ from inference.model_loading import ModelSetupError
 from inference.models import base
 from inference.models.registry import adapters, get_adapter
 from inference.tiny import save_tiny_llava
+from tests.images import phantom_ct_study
 from tests.inference.models.adapter_layouts import cxr_study, save_tiny_gemma3
 from viewer.errors import MissingExtraError
-from viewer.records import Image, Study
+from viewer.records import Study
 
 NAMES = ["llava-rad", "maira2", "mask-overlay", "medgemma", "reg2rg", "vividmed"]
 
@@ -170,17 +171,7 @@ def test_asarg_name_is_refused_with_what_asarg_really_does() -> None:
 
 
 def test_reg2rg_adapter_prompts_every_region_at_once(tiny: str, ct_phantom) -> None:  # type: ignore[no-untyped-def]
-    volume = Image(
-        pixels=ct_phantom.pixels[::4, ::4, ::4],
-        spacing_mm=(20.0, 9.6, 9.6),
-        affine=np.eye(4),
-        modality="CT",
-        photometric="MONOCHROME2",
-        default_window=None,
-        source="ct",
-        sha256="0" * 64,
-    )
-    masks = {r: ct_phantom.labels[r][::4, ::4, ::4] for r in ("heart", "esophagus")}
+    study, masks = phantom_ct_study(ct_phantom, ("heart", "esophagus"))
     generator = get_adapter("reg2rg").build_generator(
         model=tiny,
         device="cpu",
@@ -189,7 +180,7 @@ def test_reg2rg_adapter_prompts_every_region_at_once(tiny: str, ct_phantom) -> N
         n_slices=2,
         regions=("heart", "esophagus"),
     )
-    draft = generator.generate(Study("ct1", "ct", (volume,)), masks)
+    draft = generator.generate(study, masks)
     assert draft.provenance.generation_params["mode"] == "ct-region"
     (prompt,) = draft.provenance.prompts  # upstream: all regions in one prompt, numbered from 0
     assert prompts.REG2RG_INSTRUCTION in prompt and prompt.count("<image>") == 3

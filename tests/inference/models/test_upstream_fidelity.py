@@ -16,6 +16,7 @@ import pytest
 from inference import prompts
 from inference.generators.hf_run import decoder
 from inference.parsers.maira2 import adjust_box_for_original_image_size, box_from_bins, parse_maira2
+from tests.images import make_image
 from tests.inference.models import upstream
 from viewer.records import Image, Study
 
@@ -63,17 +64,7 @@ def _word_tokenizer(
 
 def _cxr(view: str = "PA", shape: tuple[int, int] = (60, 80), sha: str = "a") -> Image:
     pixels = np.arange(shape[0] * shape[1], dtype=np.float32).reshape(shape)
-    return Image(
-        pixels=pixels,
-        spacing_mm=(0.7, 0.7),
-        affine=np.eye(4),
-        modality="DX",
-        photometric="MONOCHROME2",
-        default_window=None,
-        source=f"{view}.png",
-        sha256=sha * 64,
-        view=view,
-    )
+    return make_image(pixels, source=f"{view}.png", sha256=sha * 64, view=view)
 
 
 def _study(
@@ -222,15 +213,9 @@ def test_medgemma_renders_the_context_prompt_through_gemma3s_real_template() -> 
 
 
 def _ct(shape: tuple[int, int, int] = (8, 24, 24)) -> tuple[Study, dict[str, np.ndarray]]:
-    volume = Image(
-        pixels=np.full(shape, 40.0, np.float32),
-        spacing_mm=(5.0, 1.0, 1.0),
-        affine=np.eye(4),
-        modality="CT",
-        photometric="MONOCHROME2",
+    volume = make_image(
+        np.full(shape, 40.0), modality="CT", spacing_mm=(5.0, 1.0, 1.0), source="ct", sha256="d" * 64,
         default_window=(40.0, 400.0),
-        source="ct",
-        sha256="d" * 64,
     )
     masks = {}
     for n, name in enumerate(("thyroid", "lungs", "heart")):

@@ -11,6 +11,7 @@ import pytest
 
 from viewer.errors import StudyLoadError
 from viewer.io import load_image, load_study
+from viewer.records import Image
 
 
 def _write(path: Path, data: np.ndarray, affine: np.ndarray) -> Path:
@@ -29,28 +30,32 @@ def _lps(affine_ras: np.ndarray, index: tuple[int, ...]) -> np.ndarray:
     return np.array([-world[0], -world[1], world[2]])
 
 
+def _marker_lands(path: Path, affine: np.ndarray, data: np.ndarray, index: tuple[int, int, int], value: float,
+                  *, shape: tuple[int, ...], spacing: tuple[float, ...], spl: tuple[int, int, int]) -> Image:
+    """Write ``data`` with ``value`` at ``index`` under ``affine``, read it back, and check the SPL shape and
+    spacing, that the marker sits at ``spl`` alone, and that the image affine puts it where ``affine`` did."""
+    data[index] = value
+    image = load_image(_write(path, data, affine))
+    assert image.shape == shape and image.spacing_mm == spacing
+    assert [tuple(int(v) for v in ix) for ix in np.argwhere(image.pixels == value)] == [spl]
+    np.testing.assert_allclose(image.affine @ [*spl, 1], [*_lps(affine, index), 1])
+    return image
+
+
 def test_las_affine_marker_lands_in_spl(tmp_path: Path) -> None:
     # LAS: x index → patient left (RAS x decreasing), y → anterior, z → superior.
     affine = np.array([[-2.0, 0, 0, 30], [0, 3, 0, -40], [0, 0, 4, 50], [0, 0, 0, 1]])
-    data = np.zeros((4, 3, 2), dtype=np.int16)
-    data[1, 2, 0] = 9
-    image = load_image(_write(tmp_path / "las.nii.gz", data, affine))
-    assert image.shape == (2, 3, 4) and image.spacing_mm == (4.0, 3.0, 2.0)
     # S: z unchanged (0); P: y flipped (3 − 1 − 2 = 0); L: x unchanged (1).
-    assert [tuple(int(v) for v in ix) for ix in np.argwhere(image.pixels == 9)] == [(0, 0, 1)]
-    np.testing.assert_allclose(image.affine @ [0, 0, 1, 1], [*_lps(affine, (1, 2, 0)), 1])
+    _marker_lands(tmp_path / "las.nii.gz", affine, np.zeros((4, 3, 2), dtype=np.int16), (1, 2, 0), 9,
+                  shape=(2, 3, 4), spacing=(4.0, 3.0, 2.0), spl=(0, 0, 1))
 
 
 def test_permuted_axes_marker_lands_in_spl(tmp_path: Path) -> None:
     # data axis 0 → superior (1.5 mm), axis 1 → patient right (1 mm), axis 2 → posterior (2 mm).
     affine = np.array([[0, 1.0, 0, -5], [0, 0, -2.0, 7], [1.5, 0, 0, -9], [0, 0, 0, 1]])
-    data = np.zeros((5, 4, 3), dtype=np.float32)
-    data[3, 1, 2] = 7.5
-    image = load_image(_write(tmp_path / "perm.nii", data, affine))
-    assert image.shape == (5, 3, 4) and image.spacing_mm == (1.5, 2.0, 1.0)
     # S ← axis 0 (3); P ← axis 2 (2); L ← axis 1 flipped (4 − 1 − 1 = 2).
-    assert [tuple(int(v) for v in ix) for ix in np.argwhere(image.pixels == 7.5)] == [(3, 2, 2)]
-    np.testing.assert_allclose(image.affine @ [3, 2, 2, 1], [*_lps(affine, (3, 1, 2)), 1])
+    image = _marker_lands(tmp_path / "perm.nii", affine, np.zeros((5, 4, 3), np.float32), (3, 1, 2), 7.5,
+                          shape=(5, 3, 4), spacing=(1.5, 2.0, 1.0), spl=(3, 2, 2))
     from viewer.io.orient import axcodes
 
     assert axcodes(image.affine) == "SPL"
