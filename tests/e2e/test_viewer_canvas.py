@@ -38,17 +38,16 @@ from tests.e2e.canvas_steps import (
     wait_actions,
     write_cr,
 )
+from tests.e2e.conftest import require_viewer_bundle
 
 pytestmark = pytest.mark.e2e
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "e2e"
-DIST = Path(__file__).resolve().parents[2] / "frontend" / "dist" / "viewer.js"
 
 
 @pytest.fixture(scope="module")
 def viewer_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Any]]:
     """The bare viewer page on a free loopback port with one login, and its services."""
-    if not DIST.is_file():
-        pytest.skip("frontend not built: cd frontend && npm ci && npm run build (tools/test.sh does it)")
+    require_viewer_bundle()
     import uvicorn
 
     from app.callbacks.worklist import register
