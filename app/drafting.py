@@ -88,6 +88,8 @@ class DraftWorker:
         load_study: ``case_id → viewer.records.Study`` with its context (lateral, prior, indication).
         batch_size: Studies claimed and drafted together.
         generator: A generator instance (default: built from ``spec`` on first use).
+        build_generator: Builds the generator on first use instead of ``spec`` (``serve`` passes its
+            shared :meth:`app.services.Services.report_generator`).
         segmenter: As for :func:`inference.draft.draft_study`.
         lock: Held while generating (``serve`` shares it with interactive generation).
         heartbeat_s: Seconds between lease renewals (well under the queue's lease).
@@ -103,6 +105,7 @@ class DraftWorker:
         *,
         batch_size: int = 4,
         generator: Any = None,
+        build_generator: Callable[[], Any] | None = None,
         segmenter: Any = None,
         lock: Any = None,
         heartbeat_s: float = 10.0,
@@ -117,7 +120,7 @@ class DraftWorker:
         self.heartbeat_s = heartbeat_s
         self.worker_id = worker_id or new_worker_id()
         self.log = log or _stderr
-        self._generator = generator
+        self._generator, self._build_generator = generator, build_generator
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -128,6 +131,8 @@ class DraftWorker:
             inference.registry.UnknownNameError, BackendOptionsError, ModelSetupError, MissingExtraError:
                 the configuration cannot run here (not a per-study failure).
         """
+        if self._generator is None and self._build_generator is not None:
+            self._generator = self._build_generator()
         if self._generator is None:
             from inference.registry import get_generator
 
@@ -264,7 +269,9 @@ def start_drafting(services: Services, *, batch_size: int = 4, poll_s: float = 5
     """Start ``serve``'s background worker: queue every new study and draft it with the server's generator.
 
     The worker loads studies through its own :class:`app.services.Services` view (so it does not evict
-    the reviewers' cached studies) and holds ``services.generation_lock`` while generating.
+    the reviewers' cached studies), drafts with the server's one generator
+    (:meth:`app.services.Services.report_generator`: the model is held once) and holds
+    ``services.generation_lock`` while generating.
     """
     from app.services import Services
 
@@ -272,7 +279,8 @@ def start_drafting(services: Services, *, batch_size: int = 4, poll_s: float = 5
     spec = GeneratorSpec(cfg.name, cfg.model or "", cfg.quantization)
     loader = Services(repo=services.repo, data_dir=services.data_dir)
     worker = DraftWorker(
-        DraftQueue(services.repo), spec, loader.study, batch_size=batch_size, lock=services.generation_lock
+        DraftQueue(services.repo), spec, loader.study, batch_size=batch_size, lock=services.generation_lock,
+        build_generator=services.report_generator,
     )
     worker.start(poll_s=poll_s)
     return worker

@@ -19,6 +19,7 @@ from viewer.records import Study
 if TYPE_CHECKING:
     import plotly.graph_objects as go
 
+    from inference.protocols import ReportGenerator
     from storage.repository import Repository
 
 
@@ -72,8 +73,8 @@ class Services:
         studies: Cache of loaded studies by case id.
         artefacts: Cache of masks/heat maps by content ref (and label volumes built from them).
         figures: ``viewer.cache`` LRU of rendered figures (shared, read-only figures).
-        generation_lock: Held while a model generates (interactive drafts and the background drafting
-            worker of ``serve --draft-ahead``), so one generation runs at a time.
+        generation_lock: Held while a model generates (interactive drafts, section regeneration and the
+            background drafting worker of ``serve --draft-ahead``), so one generation runs at a time.
         drafting: The background :class:`app.drafting.DraftWorker`, when ``serve --draft-ahead`` runs one.
     """
 
@@ -87,6 +88,30 @@ class Services:
     figures: LruCache[go.Figure] = field(default_factory=lambda: _figure_cache())
     generation_lock: Any = field(default_factory=threading.Lock)
     drafting: Any = None
+    _report_generator: Any = field(default=None, init=False, repr=False)
+    _building: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
+
+    def report_generator(self) -> ReportGenerator:
+        """The server's report generator, built from :attr:`generator` on first use and then shared.
+
+        Interactive drafts, section regeneration and the ``serve --draft-ahead`` worker all draft with
+        this one instance, so a model is loaded once and held in memory once (each used to build its
+        own: a reload per draft, and two copies of the weights with ``--draft-ahead``). Generate with
+        it only while holding :attr:`generation_lock`.
+
+        Raises:
+            inference.registry.UnknownNameError, BackendOptionsError, ModelSetupError,
+            viewer.errors.MissingExtraError: the configuration cannot run here (nothing is kept, so a
+                fixed installation is picked up by the next call).
+        """
+        with self._building:
+            if self._report_generator is None:
+                from inference.registry import get_generator
+
+                cfg = self.generator
+                quantization = cfg.quantization if cfg.quantization != "none" else None
+                self._report_generator = get_generator(cfg.name, model=cfg.model, quantization=quantization)
+            return self._report_generator  # type: ignore[no-any-return]
 
     def record(self, case_id: str) -> StudyRecord:
         """The worklist record of ``case_id``.

@@ -14,7 +14,7 @@ def generate(services: Services, case_id: str, on_event: Callable[[Any], None] |
     """Draft ``case_id`` with the server's generator and save it; returns the stored draft id.
 
     Args:
-        services: Injected services (the generator configuration comes from here).
+        services: Injected services (their shared :meth:`~app.services.Services.report_generator`).
         case_id: The case to draft.
         on_event: Receives each :class:`inference.protocols.ProgressEvent` (stage or text chunk).
 
@@ -28,16 +28,9 @@ def generate(services: Services, case_id: str, on_event: Callable[[Any], None] |
     if record.status == "signed":
         raise ServiceError(f"case {case_id!r} is signed; its draft cannot be replaced")
     study = services.study(case_id)
-    cfg = services.generator
-    options = {"model": cfg.model, "quantization": cfg.quantization if cfg.quantization != "none" else None}
     try:
         with services.generation_lock:  # shared with the background drafting worker (serve --draft-ahead)
-            draft = draft_study(
-                study,
-                generator=cfg.name,
-                progress=on_event,
-                generator_options={k: v for k, v in options.items() if v is not None},
-            )
+            draft = draft_study(study, generator=services.report_generator(), progress=on_event)
     except MissingExtraError as exc:
         raise ServiceError(str(exc)) from None
     except RuntimeError as exc:

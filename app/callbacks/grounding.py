@@ -168,10 +168,9 @@ def regenerate_section(services: Services, reviewer: str, case_id: str, region: 
     base = get_segmenter(base_name).segment(study.primary)
     corrected = _region_correction(services, state, base, region)
     segmenter = CorrectedSegmenter(base_name, corrected)
-    cfg = services.generator
-    options = {"model": cfg.model} if cfg.model else {}
     try:
-        draft = draft_study(study, generator=cfg.name, segmenter=segmenter, generator_options=options)
+        with services.generation_lock:  # one generation at a time, with the server's one model
+            draft = draft_study(study, generator=services.report_generator(), segmenter=segmenter)
     except (ValueError, RuntimeError, OSError) as exc:
         raise ServiceError(f"regeneration failed: {exc}") from None
     bad = unusable_measurements(draft, region)
