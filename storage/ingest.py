@@ -4,7 +4,9 @@ A study read from ``PATH`` is copied to ``studies/<aa>/<digest>/<name>`` where `
 sha256 of its images' input hashes (so the same content always lands in the same place and a second
 ingest is a no-op) and ``name`` is the input's file or folder name. The copy is made in a temporary
 sibling, every file's hash is checked against its source while copying, and the folder is renamed into
-place in one step, so a crash never leaves a half-copied study that looks complete.
+place in one step, so a crash never leaves a half-copied study that looks complete. When ``--series``
+picks one series of a folder or zip holding several, only that series' files are stored (a zip's
+members as a folder named after it), so the stored study opens as the one picked.
 """
 
 from __future__ import annotations
@@ -13,14 +15,18 @@ import hashlib
 import os
 import shutil
 import tempfile
+import zipfile
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING
 
 from storage.records import StudyRecord
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from storage.repository import Repository
+    from viewer.io.source import Source
     from viewer.records import Study
 
 _CHUNK = 1 << 20
@@ -74,18 +80,52 @@ def _copy_tree(src: Path, dst: Path) -> None:
         _copy_tree(child, dst / child.name)
 
 
-def copy_into(data_dir: Path, source: Path, digest: str) -> tuple[str, bool]:
-    """Copy ``source`` (file or folder) to its content address; returns (relative path, copied?)."""
+def _member_path(source: Source, root: Path) -> PurePosixPath:
+    """Where a picked file or zip member goes inside the stored folder: its path below the input, or
+    its bare name when that path is not a plain relative one."""
+    if source.path is not None:
+        inner = PurePosixPath(source.path.relative_to(root).as_posix())
+    else:
+        inner = PurePosixPath(source.name.split("!", 1)[-1])
+    if inner.is_absolute() or ".." in inner.parts or not inner.name:
+        return PurePosixPath(inner.name or "member")
+    return inner
+
+
+def _copy_members(members: Sequence[Source], root: Path, dst: Path) -> None:
+    for member in members:
+        target = dst / _member_path(member, root)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if member.path is not None:
+            _copy_file(member.path, target)
+            continue
+        with target.open("wb") as fout:
+            fout.write(member.read_bytes())
+            fout.flush()
+            os.fsync(fout.fileno())
+
+
+def copy_into(data_dir: Path, source: Path, digest: str,
+              members: Sequence[Source] | None = None) -> tuple[str, bool]:
+    """Copy ``source`` (file or folder) to its content address; returns (relative path, copied?).
+
+    With ``members`` (the files or zip members of a picked series), only those are stored, in a folder
+    named after ``source`` (a zip's name without ``.zip``).
+    """
     home = Path("studies") / digest[:2] / digest
-    relative = home / source.name
+    name = source.name if members is None or source.is_dir() else source.stem
+    relative = home / name
     target = data_dir / relative
     if target.exists():
         return relative.as_posix(), False
     (data_dir / home).mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(dir=data_dir / home, prefix=".ingest-"))
     try:
-        _copy_tree(source, staging / source.name)
-        os.replace(staging / source.name, target)
+        if members is None:
+            _copy_tree(source, staging / name)
+        else:
+            _copy_members(members, source, staging / name)
+        os.replace(staging / name, target)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return relative.as_posix(), True
@@ -113,12 +153,16 @@ def ingest_path(repo: Repository, path: Path, *, series: str | None = None, indi
     import dataclasses
 
     from viewer.io import load_study
+    from viewer.io.loader import series_sources
 
     path = Path(path)
     study = load_study(path, series=series)
     if indication:
         study = dataclasses.replace(study, indication=indication)
-    relative, copied = copy_into(repo.data_dir, path.resolve(), study_digest(study))
+    members = None
+    if series and (path.is_dir() or zipfile.is_zipfile(path)):  # a single file is its one series
+        members = series_sources(path.resolve(), series)
+    relative, copied = copy_into(repo.data_dir, path.resolve(), study_digest(study), members)
     record = repo.register_study(study, relative)
     if assign_to:
         record = repo.assign(record.case_id, assign_to)

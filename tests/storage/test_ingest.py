@@ -102,3 +102,36 @@ def test_copy_into_copies_folders_once(tmp_path: Path) -> None:
     assert (target / "sub" / "b.dcm").read_bytes() == b"B" * 20
     assert not (target / "link").exists()
     assert copy_into(tmp_path / "data", src, digest) == (relative, False)
+
+
+@pytest.mark.parametrize("packed", ["folder", "zip"])
+def test_ingesting_one_series_of_several_stores_and_opens_that_series(tmp_path: Path, packed: str) -> None:
+    """A real CT export holds several series (thin and thick reconstructions, a scout). ``--series``
+    picked one, but the whole folder was stored, so the worklist could not open the case ("2 series
+    found … pass --series") and the DICOM exports read the other series' headers too."""
+    import zipfile
+
+    from app.services import Services
+    from tests.viewer.io.conftest import ct_slice, write_series
+
+    thin = [ct_slice(np.full((2, 2), 1000), (0, 0, z), series="1.2.9.1") for z in (0, 2, 4)]
+    thick = [ct_slice(np.full((2, 2), 1500), (0, 0, z), series="1.2.9.2") for z in (0, 3)]
+    source = tmp_path / "in" / "export"
+    write_series(source / "thin", thin)
+    write_series(source / "thick", thick, seed=1)
+    if packed == "zip":
+        with zipfile.ZipFile(tmp_path / "in" / "export.zip", "w") as zf:
+            for f in sorted(source.rglob("*.dcm")):
+                zf.write(f, f.relative_to(source).as_posix())
+        source = tmp_path / "in" / "export.zip"
+    data, db = tmp_path / "data", f"sqlite:///{tmp_path / 'rr.db'}"
+    assert main(["ingest", str(source), "--series", "1.2.9.2", "--data-dir", str(data), "--db", db]) == 0
+    repo = Repository.open(db, data)
+    (record,) = repo.list_studies()
+    stored = sorted(p.relative_to(data / record.data_path).as_posix()
+                    for p in (data / record.data_path).rglob("*") if p.is_file())
+    assert len(stored) == 2 and all(name.startswith("thick/") for name in stored)
+    image = Services(repo=repo, data_dir=data).study(record.case_id).primary
+    assert image.shape == (2, 2, 2) and image.meta["SeriesInstanceUID"] == "1.2.9.2"
+    assert float(image.pixels.max()) == 1500 - 1024  # HU of the picked series
+    repo.close()

@@ -142,6 +142,31 @@ def load_study(
     return _study([read_one(source)], case_id)
 
 
+def series_sources(path: str | os.PathLike[str], series: str) -> list[Source]:
+    """The files (or zip members) that hold the DICOM series ``series`` of a folder or zip: what to keep
+    of an export with several series once one is picked (headers only are read).
+
+    Raises:
+        StudyLoadError: ``path`` is neither a folder nor a zip, or none of its files is of ``series``.
+    """
+    from viewer.io.dicom_series import read_heads, read_slices
+
+    p = Path(path)
+    if p.is_dir():
+        sources = _folder_sources(p)
+    elif p.is_file() and sniff.is_zip(Source.from_path(p).head()):
+        sources = zip_sources(p)
+    else:
+        raise StudyLoadError(p, f"series {series} is picked from a folder or a zip, not a single file")
+    heads = read_heads(sources)
+    dicom = [(s, h) for s, h in zip(sources, heads, strict=True) if sniff.is_dicom(h[: sniff.HEAD_BYTES])]
+    slices = read_slices([s for s, _ in dicom], [h for _, h in dicom])
+    picked = [s.source for s in slices if s.series_uid == series]
+    if not picked:
+        raise StudyLoadError(p, f"series {series} not found")
+    return picked
+
+
 def load_image(path: str | os.PathLike[str]) -> Image:
     """Load the primary image (frontal radiograph or volume) of the study at ``path``."""
     return load_study(path).primary
