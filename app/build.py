@@ -53,6 +53,7 @@ def _worklist_tab(gr: Any, services: Services) -> dict[str, Any]:
             c["up_case"] = gr.Textbox(label="case id (optional)", elem_id="rr-up-case")
             c["indication"] = gr.Textbox(label="indication", elem_id="rr-up-indication")
             c["prior_case"] = gr.Textbox(label="prior study (case id)")
+            c["series"] = gr.Textbox(label="series UID (when the zip holds several)", elem_id="rr-up-series")
         c["prior_report"] = gr.Textbox(label="prior report", lines=2)
         c["upload"] = gr.Button("Upload and open", variant="primary", elem_id="rr-upload-open")
     return c

@@ -100,7 +100,8 @@ def wire_app(
     wire.review(c["next_case"].click, worklist_h.next_case, ["sess"], api_name="next_case").then(
         list_fn, *listing
     )
-    upload_in = ["wl_file", "wl_up_case", "wl_indication", "wl_prior_case", "wl_prior_report", "wl_lateral"]
+    upload_in = ["wl_file", "wl_up_case", "wl_indication", "wl_prior_case", "wl_prior_report", "wl_lateral",
+                 "wl_series"]
     wire.review(w["upload"].click, worklist_h.upload, upload_in, api_name="upload", **opening)
 
     wire.review(

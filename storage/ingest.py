@@ -105,6 +105,27 @@ def _copy_members(members: Sequence[Source], root: Path, dst: Path) -> None:
             os.fsync(fout.fileno())
 
 
+def keep_series(path: Path, series: str) -> Path:
+    """Replace an uploaded folder or zip holding several series by a folder holding only ``series``
+    (next to it, named after it); a single file is returned as it is (it is its one series).
+
+    Raises:
+        viewer.errors.StudyLoadError: none of its files is of ``series``.
+    """
+    from viewer.io.loader import series_sources
+
+    if not (path.is_dir() or zipfile.is_zipfile(path)):
+        return path
+    members = series_sources(path, series)
+    kept = path.parent / f".{path.stem}-series"
+    _copy_members(members, path, kept)
+    if path.is_dir():
+        shutil.rmtree(path)
+    else:
+        path.unlink()
+    return kept.rename(path.parent / path.stem)
+
+
 def copy_into(data_dir: Path, source: Path, digest: str,
               members: Sequence[Source] | None = None) -> tuple[str, bool]:
     """Copy ``source`` (file or folder) to its content address; returns (relative path, copied?).

@@ -17,6 +17,20 @@ class StudyLoadError(ValueError):
         super().__init__(f"{printable(self.path)}: {reason}")
 
 
+class SeveralSeriesError(StudyLoadError):
+    """A folder or zip holds several series and none was picked.
+
+    Args:
+        path: The folder or zip.
+        count: How many series it holds.
+        listing: ``UID (N slices, modality, description)`` per series, largest first.
+    """
+
+    def __init__(self, path: object, count: int, listing: str) -> None:
+        self.count, self.listing = count, listing
+        super().__init__(path, f"{count} series found: {listing}; pass --series UID to pick one")
+
+
 def printable(text: str) -> str:
     """``text`` with control characters escaped (``\\n``, ``\\x1b``), safe for one terminal line."""
     return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)

@@ -118,6 +118,7 @@ def upload(
     prior_case: str = "",
     prior_report: str = "",
     lateral: str | None = None,
+    series: str = "",
 ) -> str:
     """Store an uploaded study, check it loads, and register it in the worklist.
 
@@ -130,6 +131,7 @@ def upload(
         prior_case: Case id of a prior study already in the worklist.
         prior_report: Text of the prior report.
         lateral: Temporary path of a lateral radiograph (CXR).
+        series: SeriesInstanceUID to keep when the zip holds several series (only its files are stored).
 
     Returns:
         The new case id.
@@ -137,7 +139,7 @@ def upload(
     Raises:
         ServiceError: too large, unsupported, unreadable (the reader's reason), duplicate id, bad prior.
     """
-    from viewer.errors import MissingExtraError, StudyLoadError
+    from viewer.errors import MissingExtraError, SeveralSeriesError, StudyLoadError
     from viewer.io import load_study
 
     if not path:
@@ -149,13 +151,22 @@ def upload(
         services.record(prior_case.strip())
     stored = _store_upload(services, path, cid)
     try:
+        if series.strip():
+            from storage.ingest import keep_series
+
+            stored = keep_series(stored, series.strip())
         study = load_study(stored, case_id=cid)
         if lateral:
             side = _store_upload(services, lateral, cid, stem="lateral")
             load_study(side, case_id=f"{cid}-lateral")
+    except SeveralSeriesError as exc:
+        shutil.rmtree(stored.parent, ignore_errors=True)
+        raise ServiceError(f"{Path(path).name} holds {exc.count} series: {exc.listing}; enter the one to "
+                           "read under 'series UID' and upload it again") from None
     except (StudyLoadError, MissingExtraError) as exc:
         shutil.rmtree(stored.parent, ignore_errors=True)
-        raise ServiceError(f"{Path(path).name}: {exc}") from None
+        why = exc.reason if isinstance(exc, StudyLoadError) else str(exc)  # not the server's upload path
+        raise ServiceError(f"{Path(path).name}: {why}") from None
     study = dataclasses.replace(
         study, indication=indication.strip() or None, prior_report=prior_report.strip() or None
     )

@@ -86,6 +86,7 @@ def upload(
     prior_case: str,
     prior_report: str,
     lateral: str | None,
+    series: str,
     request: gr.Request,
 ) -> v.ReviewView:
     """Upload a study and open it."""
@@ -99,6 +100,7 @@ def upload(
         prior_case=prior_case or "",
         prior_report=prior_report or "",
         lateral=lateral,
+        series=series or "",
     )
     gr.Info(f"uploaded as {cid}")
     return open_case(services, cid, request)

@@ -38,6 +38,38 @@ def test_upload_png_registers_and_assigns(services, demo_files, tmp_path: Path) 
         worklist.upload(services, "bob", str(src), case_id="up1")
 
 
+def test_upload_of_a_multi_series_zip_keeps_the_series_picked(services, tmp_path: Path) -> None:
+    """A PACS export zip holds several series: without a pick the reviewer is told which (and where to
+    enter one); with a pick only that series is stored and the case opens as it."""
+    import zipfile
+
+    import numpy as np
+
+    from tests.viewer.io.conftest import ct_slice, write_series
+
+    folder = tmp_path / "export"
+    thin = [ct_slice(np.full((2, 2), 1000), (0, 0, z), series="1.2.9.1") for z in (0, 2, 4)]
+    write_series(folder / "thin", thin)
+    thick = [ct_slice(np.full((2, 2), 1500), (0, 0, z), series="1.2.9.2") for z in (0, 3)]
+    write_series(folder / "thick", thick)
+    src = tmp_path / "export.zip"
+    with zipfile.ZipFile(src, "w") as zf:
+        for f in sorted(folder.rglob("*.dcm")):
+            zf.write(f, f.relative_to(folder).as_posix())
+    with pytest.raises(ServiceError, match=r"^export\.zip holds 2 series: 1\.2\.9\.1 \(3 slices, CT\); "
+                       r"1\.2\.9\.2 \(2 slices, CT\); enter the one to read under 'series UID'"):
+        worklist.upload(services, "bob", str(src), case_id="ct2")
+    with pytest.raises(ServiceError, match=r"^export\.zip: series 9\.9 not found$"):
+        worklist.upload(services, "bob", str(src), case_id="ct2", series="9.9")
+    assert [r.case_id for r in services.repo.list_studies()] == ["ct1", "cxr1"]  # nothing half-registered
+    worklist.upload(services, "bob", str(src), case_id="ct2", series=" 1.2.9.2 ")
+    record = services.repo.get_study("ct2")
+    stored = sorted(p.name for p in (services.data_dir / record.data_path).rglob("*.dcm"))
+    assert len(stored) == 2
+    image = services.study("ct2").primary
+    assert image.meta["SeriesInstanceUID"] == "1.2.9.2" and float(image.pixels.max()) == 1500 - 1024
+
+
 @pytest.mark.parametrize(
     ("name", "content", "message"),
     [

@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from viewer.errors import StudyLoadError
+from viewer.errors import SeveralSeriesError, StudyLoadError
 from viewer.io import dicom_common as dc
 from viewer.io import rawtags, tags
 from viewer.io.dicom_geometry import acquisition_plane, geometry
@@ -243,9 +243,7 @@ def select_series(where: str, slices: list[Slice], series: str | None) -> list[S
             raise StudyLoadError(where, f"series {series} not found; present: {describe_series(groups)}")
         return groups[series]
     if len(groups) > 1:
-        raise StudyLoadError(
-            where, f"{len(groups)} series found: {describe_series(groups)}; pass --series UID to pick one"
-        )
+        raise SeveralSeriesError(where, len(groups), describe_series(groups))
     return next(iter(groups.values()))
 
 
