@@ -62,6 +62,14 @@ class Slice:
     complete: bool = True
     has_pixels: bool = True
     """True when the file holds a pixel data element (7FE0,0010/0008/0009)."""
+    image_type: tuple[str, ...] = ()
+    """ImageType values, upper case (``ORIGINAL``, ``PRIMARY``, ``AXIAL`` or ``LOCALIZER`` …)."""
+
+    @property
+    def localizer(self) -> bool:
+        """A localizer (scout, topogram): a planning projection, not a slice of the diagnostic volume
+        (ImageType value 3 ``LOCALIZER``, PS3.3 C.8.2.1.1.1)."""
+        return "LOCALIZER" in self.image_type
 
     def content(self) -> bytes:
         """The whole file (``data`` may hold only its head)."""
@@ -101,6 +109,7 @@ class _RawValue:
 
 _WANTED = frozenset(
     {
+        tags.IMAGE_TYPE,
         tags.SERIES_INSTANCE_UID,
         tags.MODALITY,
         tags.NUMBER_OF_FRAMES,
@@ -205,6 +214,7 @@ def read_slice(source: Source, data: bytes | None = None) -> Slice:
         signed=rawtags.unsigned(header, tags.PIXEL_REPRESENTATION, 0) == 1,
         samples=rawtags.unsigned(header, tags.SAMPLES_PER_PIXEL, 1),
         rescale=_rescale_of(header),
+        image_type=rawtags.texts(header, tags.IMAGE_TYPE),
     )
 
 
@@ -357,5 +367,20 @@ def volume_from_slices(where: str, slices: list[Slice]) -> Image:
 
 
 def is_volume_slice(s: Slice) -> bool:
-    """True for a single-frame CT/MR/PT/NM slice with patient geometry (read as part of a volume)."""
-    return s.modality in dc.VOLUME_MODALITIES and s.iop is not None and s.ipp is not None and s.frames == 1
+    """True for a single-frame CT/MR/PT/NM slice with patient geometry (read as part of a volume); a
+    localizer is not one."""
+    return (s.modality in dc.VOLUME_MODALITIES and s.iop is not None and s.ipp is not None and s.frames == 1
+            and not s.localizer)
+
+
+def refuse_localizers(where: str, slices: list[Slice]) -> None:
+    """Refuse input whose only images are localizers: a scout is a planning projection, neither a
+    diagnostic CT/MR series nor a chest radiograph (read as either, every measurement would mislead).
+
+    Raises:
+        StudyLoadError: every slice is a localizer.
+    """
+    if slices and all(s.localizer for s in slices):
+        modality = slices[0].modality
+        raise StudyLoadError(where, f"{len(slices)} {modality} localizer (scout) image(s) only: a planning "
+                                    "projection, not a diagnostic series; pass the axial series")

@@ -15,8 +15,10 @@ Rules:
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from pathlib import Path
+from typing import Any
 
 from viewer.errors import StudyLoadError
 from viewer.io import sniff
@@ -61,6 +63,16 @@ def _radiographs(where: str, images: list[Image]) -> list[Image]:
     return frontals + laterals
 
 
+def _without_localizers(image: Image, slices: list[Any], chosen: list[Any]) -> Image:
+    """The volume, saying so when localizers of its series were left out of it."""
+    series = chosen[0].series_uid
+    left = sum(1 for s in slices if s.localizer and s.series_uid == series)
+    if not left:
+        return image
+    note = f"{left} localizer (scout) image(s) of the series left out of the volume"
+    return dataclasses.replace(image, warnings=(*image.warnings, note))
+
+
 def _dicom_study(where: str, sources: list[Source], datas: list[bytes], series: str | None) -> list[Image]:
     from viewer.io import dicom_image, dicom_series
 
@@ -71,11 +83,12 @@ def _dicom_study(where: str, sources: list[Source], datas: list[bytes], series: 
             f"{len(sources)} DICOM file(s) but none holds pixel data (reports, "
             "structure sets or DICOMDIR only); pass the image series",
         )
+    dicom_series.refuse_localizers(where, slices)
     volume = [s for s in slices if dicom_series.is_volume_slice(s)]
     if volume:
         chosen = dicom_series.select_series(where, volume, series)
-        return [dicom_series.volume_from_slices(where, chosen)]
-    flat = slices if series is None else [s for s in slices if s.series_uid == series]
+        return [_without_localizers(dicom_series.volume_from_slices(where, chosen), slices, chosen)]
+    flat = [s for s in slices if not s.localizer and (series is None or s.series_uid == series)]
     if not flat:
         raise StudyLoadError(where, f"series {series} not found among the radiographs")
     return _radiographs(

@@ -33,6 +33,19 @@ def text(ds: Any, tag: int) -> str | None:
     return out or None
 
 
+def texts(ds: Any, tag: int) -> tuple[str, ...]:
+    """The values of a multi-valued CS element (``\\``-separated when raw), upper case, stripped;
+    ``()`` when absent."""
+    elem = _raw(ds, tag)
+    if elem is None or elem.value is None:
+        return ()
+    value = elem.value
+    if isinstance(value, (bytes, bytearray)):
+        value = value.decode("ascii", "replace")
+    parts = value.split("\\") if isinstance(value, str) else [str(v) for v in value]
+    return tuple(p.strip(" \x00").upper() for p in parts)
+
+
 def numbers(ds: Any, tag: int) -> list[float] | None:
     """The numbers of a DS/IS element (``\\``-separated), or ``None`` when absent or not finite."""
     elem = _raw(ds, tag)

@@ -54,6 +54,7 @@ class DicomReader:
         from viewer.io import dicom_image, dicom_series
 
         head = dicom_series.read_slice(source)  # the whole file
+        dicom_series.refuse_localizers(source.name, [head])
         if dicom_series.is_volume_slice(head):
             return dicom_series.volume_from_slices(source.name, [head])
         return dicom_image.read_image(source, data=head.data, has_pixels=head.has_pixels)

@@ -49,7 +49,7 @@ class Refusal:
 
     reason: str
     message: str
-    pydicom_says: str  # "not dicom" | "no pixels" | "multi-frame" | "cannot decode" | "no rows"
+    pydicom_says: str  # "not dicom" | "no pixels" | "multi-frame" | "cannot decode" | "no rows" | "localizer"
 
 
 NOT_A_STUDY = Refusal(
@@ -90,6 +90,12 @@ BAD_VALUE = Refusal(
     "broken on purpose: non-numeric value in an image pixel tag",
     r"cannot decode pixel data: invalid literal for int\(\)",
     "cannot decode",
+)
+LOCALIZER = Refusal(
+    "CT localizer (scout): a planning projection, not a diagnostic series (read as a one-slice volume "
+    "every measurement would mislead)",
+    r"1 CT localizer \(scout\) image\(s\) only: a planning projection, not a diagnostic series",
+    "localizer",
 )
 NO_SIZE = Refusal(
     "broken on purpose: pixel data without Rows/Columns",
@@ -132,6 +138,7 @@ REFUSALS: dict[str, Refusal] = {
     "pydicom/badVR.dcm": BAD_VALUE,
     "pydicom/meta_missing_tsyntax.dcm": NO_SIZE,
     "pydicom/nested_priv_SQ.dcm": NO_SIZE,
+    "pydicom/dicomdirtests/98892001/CT2N/*": LOCALIZER,
     # pydicom-data
     "pydicom-data/*2frame.dcm": MULTI_FRAME,
     "pydicom-data/color3d_jpeg_baseline.dcm": MULTI_FRAME,
