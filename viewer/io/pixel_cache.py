@@ -44,7 +44,7 @@ import numpy.typing as npt
 
 from viewer.records import Image, Study
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: DICOM localizers left out of a series, or refused when alone
 """Bump when the entry layout or the readers' canonical output changes: old entries are then ignored."""
 DEFAULT_MAX_GB = 20.0
 STALE_TMP_S = 3600.0
