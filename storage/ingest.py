@@ -105,6 +105,20 @@ def _copy_members(members: Sequence[Source], root: Path, dst: Path) -> None:
             os.fsync(fout.fileno())
 
 
+def _picked(path: Path, series: str | None) -> Sequence[Source] | None:
+    """The files (zip members) of ``series`` when it picks one of a folder's or zip's series; ``None``
+    when nothing is picked or ``path`` is a single file (its own one series).
+
+    Raises:
+        viewer.errors.StudyLoadError: none of its files is of ``series``.
+    """
+    if not series or not (path.is_dir() or zipfile.is_zipfile(path)):
+        return None
+    from viewer.io.loader import series_sources
+
+    return series_sources(path, series)
+
+
 def keep_series(path: Path, series: str) -> Path:
     """Replace an uploaded folder or zip holding several series by a folder holding only ``series``
     (next to it, named after it); a single file is returned as it is (it is its one series).
@@ -112,12 +126,10 @@ def keep_series(path: Path, series: str) -> Path:
     Raises:
         viewer.errors.StudyLoadError: none of its files is of ``series``.
     """
-    from viewer.io.loader import series_sources
-
-    if not (path.is_dir() or zipfile.is_zipfile(path)):
+    members = _picked(path, series)
+    if members is None:
         return path
-    members = series_sources(path, series)
-    kept = path.parent / f".{path.stem}-series"
+    kept = Path(tempfile.mkdtemp(dir=path.parent, prefix=f".{path.stem}-series-"))
     _copy_members(members, path, kept)
     if path.is_dir():
         shutil.rmtree(path)
@@ -174,16 +186,13 @@ def ingest_path(repo: Repository, path: Path, *, series: str | None = None, indi
     import dataclasses
 
     from viewer.io import load_study
-    from viewer.io.loader import series_sources
 
     path = Path(path)
     study = load_study(path, series=series)
     if indication:
         study = dataclasses.replace(study, indication=indication)
-    members = None
-    if series and (path.is_dir() or zipfile.is_zipfile(path)):  # a single file is its one series
-        members = series_sources(path.resolve(), series)
-    relative, copied = copy_into(repo.data_dir, path.resolve(), study_digest(study), members)
+    source = path.resolve()
+    relative, copied = copy_into(repo.data_dir, source, study_digest(study), _picked(source, series))
     record = repo.register_study(study, relative)
     if assign_to:
         record = repo.assign(record.case_id, assign_to)
