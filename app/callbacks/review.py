@@ -127,6 +127,14 @@ def _action(state: ReviewState, reviewer: str, kind: str, decision: Decision, **
         raise ServiceError(str(exc)) from None
 
 
+def _edited(text: str | None, before: str, unchanged: str) -> str:
+    """The new text of an edit, stripped; an empty or unchanged one is refused with ``unchanged``."""
+    new = (text or "").strip()
+    if not new or new == before:
+        raise ServiceError(unchanged)
+    return new
+
+
 def decide(
     services: Services,
     reviewer: str,
@@ -171,9 +179,7 @@ def decide(
     current = _finding_state(state, finding_id)
     fields: dict[str, Any] = {"finding_id": finding_id, "base_version": current.version}
     if kind == "edit":
-        new = (text or "").strip()
-        if not new or new == current.finding.text:
-            raise ServiceError("edit the text first (the finding text is unchanged)")
+        new = _edited(text, current.finding.text, "edit the text first (the finding text is unchanged)")
         choice = grounding or default_grounding(decision.reason, current.finding.text, new)
         fields.update(before_text=current.finding.text, after_text=new, grounding=choice)
     return _commit(services, _action(state, reviewer, kind, decision, **fields))
@@ -209,9 +215,7 @@ def decide_impression(
     state = require_state(services, case_id)
     fields: dict[str, Any] = {"finding_id": IMPRESSION_ID, "base_version": state.impression_version}
     if kind == "edit":
-        new = (text or "").strip()
-        if not new or new == (state.impression or ""):
-            raise ServiceError("edit the impression first (its text is unchanged)")
+        new = _edited(text, state.impression or "", "edit the impression first (its text is unchanged)")
         fields.update(before_text=state.impression, after_text=new)
     return _commit(services, _action(state, reviewer, kind, decision, **fields))
 
