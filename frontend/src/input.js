@@ -121,7 +121,7 @@ export const input = {
       if (d.kind === "probe" && !d.moved && Math.hypot(e.clientX - d.x, e.clientY - d.y) < 4) { /* click */ }
       else {
         d.moved = true;
-        const view = this.views[this.plane];
+        const view = this.panZoom();
         view.panX = d.px + (e.clientX - d.x) * (this.canvas.width / this.canvas.getBoundingClientRect().width);
         view.panY = d.py + (e.clientY - d.y) * (this.canvas.height / this.canvas.getBoundingClientRect().height);
       }

@@ -73,6 +73,11 @@ export const render = {
 
   heatOn() { return !!(this.show.heat && this.heat && this.heat.url === this.heatUrl()); },
 
+  /** The overlay rasters composited now: the label map (masks shown) and the heat map (its finding's). */
+  overlayMaps() {
+    return { labels: this.show.masks && this.labels ? this.labels.data : null, heat: this.heatOn() ? this.heat.data : null };
+  },
+
   /** Whether anything is composited over the image (masks or a heat map, overlays on, first image). */
   overlaysDrawn() {
     return this.show.overlays && this.imageIndex === 0 && !!((this.show.masks && this.labels) || this.heatOn());
@@ -95,13 +100,12 @@ export const render = {
   /** Put the overlay of slice `index` on the overlay canvas; `this.over.any` says whether there is one. */
   fillOverlay(img, P, index) {
     const o = this.over;
-    const labels = this.show.masks && this.labels ? this.labels : null;
-    const heat = this.heatOn() ? this.heat : null;
+    const { labels, heat } = this.overlayMaps();
     o.any = !!(labels || heat);
     if (!o.any) return;
     sized(o, P.nu, P.nv);
     const pal = this.overlayPalette(this.overlayState());
-    overlaySlice(o.pix, labels && labels.data, pal.colors, heat && heat.data, pal.heat, img.shape, P.plane, index);
+    overlaySlice(o.pix, labels, pal.colors, heat, pal.heat, img.shape, P.plane, index);
     o.ctx.putImageData(o.data, 0, 0);
   },
 
@@ -139,8 +143,7 @@ export const render = {
     const lut = this.windowLut(img);
     const over = this.overlaysDrawn();
     const pal = over ? this.overlayPalette(this.overlayState()) : null;
-    const heat = this.heatOn() ? this.heat.data : null;
-    const labels = this.show.masks && this.labels ? this.labels.data : null;
+    const { labels, heat } = this.overlayMaps();
     let did = 0;
     for (const k of aheadOrder(this.slice(), P.n, this.dir)) {
       if (did && (deadline.didTimeout ? did >= 2 : deadline.timeRemaining() < 4)) { this.scheduleAhead(); return; }
