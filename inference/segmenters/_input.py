@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from viewer.records import Image
 
-_WHAT = {2: ("a 2D radiograph", "radiographs"), 3: ("a 3D CT volume", "CT volumes")}
+_NEEDS = {2: "a 2D radiograph", 3: "a 3D CT volume"}
+_OTHERS = {2: "CT volumes", 3: "radiographs"}  # what the other segmenter is for
 
 
 def require_ndim(image: Image, ndim: int, segmenter: str, other: str) -> None:
@@ -21,7 +22,5 @@ def require_ndim(image: Image, ndim: int, segmenter: str, other: str) -> None:
             source and ``other``.
     """
     if image.pixels.ndim != ndim:
-        need, _ = _WHAT[ndim]
-        _, theirs = _WHAT[5 - ndim]
-        raise ValueError(f"{segmenter} needs {need}, got shape {image.pixels.shape} from {image.source}; "
-                         f"use the {other!r} segmenter for {theirs}")
+        raise ValueError(f"{segmenter} needs {_NEEDS[ndim]}, got shape {image.pixels.shape} from "
+                         f"{image.source}; use the {other!r} segmenter for {_OTHERS[ndim]}")
