@@ -120,7 +120,8 @@ class DraftWorker:
         self.heartbeat_s = heartbeat_s
         self.worker_id = worker_id or new_worker_id()
         self.log = log or _stderr
-        self._generator, self._build_generator = generator, build_generator
+        self._generator = generator
+        self._build_generator = build_generator or self._from_spec
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -131,16 +132,14 @@ class DraftWorker:
             inference.registry.UnknownNameError, BackendOptionsError, ModelSetupError, MissingExtraError:
                 the configuration cannot run here (not a per-study failure).
         """
-        if self._generator is None and self._build_generator is not None:
-            self._generator = self._build_generator()
         if self._generator is None:
-            from inference.registry import get_generator
-
-            quant = self.spec.quantization if self.spec.quantization != "none" else None
-            self._generator = get_generator(
-                self.spec.generator, model=self.spec.model or None, quantization=quant
-            )
+            self._generator = self._build_generator()
         return self._generator
+
+    def _from_spec(self) -> Any:
+        from inference.registry import configured_generator
+
+        return configured_generator(self.spec.generator, self.spec.model, self.spec.quantization)
 
     def run_batch(self, n: int | None = None) -> Tally | None:
         """Claim and draft up to ``n`` (default ``batch_size``) jobs; ``None`` when none was queued."""

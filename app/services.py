@@ -106,11 +106,10 @@ class Services:
         """
         with self._building:
             if self._report_generator is None:
-                from inference.registry import get_generator
+                from inference.registry import configured_generator
 
                 cfg = self.generator
-                quantization = cfg.quantization if cfg.quantization != "none" else None
-                self._report_generator = get_generator(cfg.name, model=cfg.model, quantization=quantization)
+                self._report_generator = configured_generator(cfg.name, cfg.model, cfg.quantization)
             return self._report_generator  # type: ignore[no-any-return]
 
     def record(self, case_id: str) -> StudyRecord:

@@ -167,6 +167,13 @@ def get_generator(name: str, **options: Any) -> Any:
     return GENERATORS.create(name, **{k: v for k, v in options.items() if v is not None})
 
 
+def configured_generator(name: str, model: str | None, quantization: str) -> Any:
+    """Build generator ``name`` from a stored configuration (a server's or a drafting job's), where an empty
+    ``model`` and quantization ``none`` mean "not given"; raises as :func:`get_generator`."""
+    given = None if quantization == "none" else quantization
+    return get_generator(name, model=model or None, quantization=given)
+
+
 def get_segmenter(name: str, **options: Any) -> Any:
     """Build the segmenter ``name`` (a :class:`~inference.protocols.Segmenter`); see :func:`get_generator`."""
     return SEGMENTERS.create(name, **{k: v for k, v in options.items() if v is not None})
